@@ -1,0 +1,287 @@
+//! The [`Scalar`] trait: the one numeric type model code is written against.
+
+use std::fmt::{Debug, Display};
+use std::iter::Sum;
+use std::ops::{Add, AddAssign, Div, DivAssign, Mul, MulAssign, Sub, SubAssign};
+
+use num_traits::{Float, FromPrimitive};
+
+use crate::special;
+
+/// A real number that may carry derivative information.
+///
+/// Write a model once over `T: Scalar` and evaluate it with `f64` (values), with
+/// [`Dual`](crate::Dual)/[`DualVec`](crate::DualVec) (forward mode, nestable for higher
+/// derivatives) or with [`Var`](crate::Var) (reverse mode, a thread-local tape). Generic code
+/// reads like `f64` code: `T op T` and `T op f64` work everywhere.
+///
+/// `f64 op T` (e.g. `2.0 * x`) is implemented for every concrete scalar type, but Rust does
+/// not let a trait promise it for a generic `T` (bounds on other types are not implied), so in
+/// generic code write `x * 2.0` or `T::cst(2.0) * x`.
+///
+/// Beyond [`num_traits::Float`] (which supplies `ln_1p`, `exp_m1`, `powi`, `powf`, `sqrt`,
+/// `tanh`, `sin`, `cos`, `abs`, `min`, `max`, …) the trait offers what probabilistic code
+/// needs, each as one differentiable operation with a numerically stable formulation.
+///
+/// Derivative conventions at non-differentiable points (the same in every mode):
+/// - `abs` at 0 has derivative 0;
+/// - `max(a, b)` and `min(a, b)` at a tie `a == b` give each argument half the derivative
+///   (as JAX does), so `max(x, x)` has derivative 1;
+/// - `floor`, `ceil`, `round`, `trunc`, `signum` have derivative 0.
+///
+/// # Example
+/// ```
+/// use trellis_ad::{Scalar, Dual};
+///
+/// // Written once, evaluated with plain values and with a dual number.
+/// fn log_normal_density<T: Scalar>(x: T, mu: T, sigma: T) -> T {
+///     let z = (x - mu) / sigma;
+///     -(z * z) * 0.5 - sigma.ln() - 0.5 * (2.0 * std::f64::consts::PI).ln()
+/// }
+/// let value = log_normal_density(1.0, 0.0, 1.0);
+/// let with_tangent = log_normal_density(Dual::variable(1.0), Dual::cst(0.0), Dual::cst(1.0));
+/// assert_eq!(with_tangent.value(), value);
+/// assert!((with_tangent.tangent() - (-1.0)).abs() < 1e-15); // d/dx = -(x - mu)/sigma²
+/// ```
+pub trait Scalar:
+    Float
+    + FromPrimitive
+    + Debug
+    + Display
+    + Default
+    + Send
+    + Sync
+    + 'static
+    + Add<f64, Output = Self>
+    + Sub<f64, Output = Self>
+    + Mul<f64, Output = Self>
+    + Div<f64, Output = Self>
+    + AddAssign
+    + SubAssign
+    + MulAssign
+    + DivAssign
+    + AddAssign<f64>
+    + SubAssign<f64>
+    + MulAssign<f64>
+    + DivAssign<f64>
+    + Sum
+{
+    /// True when [`Scalar::custom`] is much cheaper than evaluating generic code (reverse
+    /// mode, where it records one tape node). Fused kernels check it to choose between a
+    /// hand-derived gradient and the generic source of truth.
+    const PREFERS_CUSTOM: bool = false;
+
+    /// A constant (no derivative).
+    fn cst(x: f64) -> Self;
+
+    /// The primal value as `f64` (for nested duals, the innermost value).
+    fn value(self) -> f64;
+
+    /// `ln(exp(self) + exp(other))` without overflow; `-inf` when both are `-inf`, with zero
+    /// (not NaN) derivatives there.
+    fn log_add_exp(self, other: Self) -> Self;
+
+    /// `ln Σ exp(xᵢ)` as one operation (one tape node in reverse mode).
+    ///
+    /// Stable for entries near ±700 and below -1e5. All `-inf` (or an empty slice) gives
+    /// `-inf` with zero derivatives; any `+inf` entry gives `+inf`, with derivative 1 on the
+    /// first infinite entry and 0 elsewhere; a NaN entry gives NaN.
+    fn log_sum_exp(xs: &[Self]) -> Self;
+
+    /// `Σ xᵢ` as one operation (one tape node in reverse mode).
+    fn sum_of(xs: &[Self]) -> Self;
+
+    /// `Σ xᵢ yᵢ` as one operation. Panics if the lengths differ.
+    fn dot(xs: &[Self], ys: &[Self]) -> Self;
+
+    /// `Σ wᵢ xᵢ` with constant weights, as one operation. Panics if the lengths differ.
+    fn weighted_sum(xs: &[Self], weights: &[f64]) -> Self;
+
+    /// A value whose derivatives with respect to `inputs` are given: `value = f(x)` and
+    /// `partials[i] = ∂f/∂xᵢ`, both computed by the caller at the inputs' primal values
+    /// (hand-written, or from another library).
+    ///
+    /// Exact for values and first derivatives in every mode. It is a first-order rule: under
+    /// nested forward mode (e.g. `Dual<Dual<f64>>`) second derivatives through it are wrong,
+    /// because the partials are constants. Panics if the lengths differ.
+    fn custom(inputs: &[Self], value: f64, partials: &[f64]) -> Self;
+
+    /// `ln(1 + exp(x))`, exact for large `x` (`softplus(800) == 800`).
+    fn softplus(self) -> Self;
+
+    /// The logistic sigmoid `1 / (1 + exp(-x))`.
+    fn logistic(self) -> Self;
+
+    /// `ln(logistic(x)) = -softplus(-x)`, stable for very negative `x`.
+    fn log_logistic(self) -> Self;
+
+    /// `ln |Γ(x)|`.
+    fn ln_gamma(self) -> Self;
+
+    /// The digamma function ψ(x) = d/dx ln Γ(x).
+    fn digamma(self) -> Self;
+
+    /// The polygamma function ψ⁽ⁿ⁾(x) (`n = 0` is digamma).
+    fn polygamma(self, n: u32) -> Self;
+
+    /// The error function.
+    fn erf(self) -> Self;
+
+    /// The complementary error function `1 - erf(x)`, accurate in the right tail.
+    fn erfc(self) -> Self;
+
+    /// The standard normal CDF Φ(x), accurate in both tails.
+    fn norm_cdf(self) -> Self;
+
+    /// `ln Φ(x)`, accurate for very negative `x`.
+    fn log_norm_cdf(self) -> Self;
+}
+
+/// `ln(exp(a) + exp(b))` on plain values.
+#[inline]
+pub(crate) fn log_add_exp_f64(a: f64, b: f64) -> f64 {
+    let (hi, lo) = if a >= b { (a, b) } else { (b, a) };
+    if hi == f64::NEG_INFINITY || hi == f64::INFINITY {
+        // Both -inf, or an infinite maximum: `lo - hi` would be NaN.
+        return if a.is_nan() || b.is_nan() {
+            f64::NAN
+        } else {
+            hi
+        };
+    }
+    if hi.is_nan() || lo.is_nan() {
+        return f64::NAN;
+    }
+    hi + (lo - hi).exp().ln_1p()
+}
+
+/// The maximum of `values` and the index of its first occurrence; `(-inf, None)` when empty,
+/// NaN when any entry is NaN.
+#[inline]
+pub(crate) fn max_with_index(values: impl Iterator<Item = f64>) -> (f64, Option<usize>) {
+    let mut best = f64::NEG_INFINITY;
+    let mut arg = None;
+    for (i, v) in values.enumerate() {
+        if v.is_nan() {
+            return (f64::NAN, Some(i));
+        }
+        if arg.is_none() || v > best {
+            best = v;
+            arg = Some(i);
+        }
+    }
+    (best, arg)
+}
+
+/// `ln Σ exp(xᵢ)` on plain values with the conventions of [`Scalar::log_sum_exp`].
+#[inline]
+pub(crate) fn log_sum_exp_f64(xs: &[f64]) -> f64 {
+    let (max, _) = max_with_index(xs.iter().copied());
+    if !max.is_finite() {
+        return max;
+    }
+    let sum: f64 = xs.iter().map(|&x| (x - max).exp()).sum();
+    max + sum.ln()
+}
+
+/// Stable `softplus` on plain values.
+#[inline]
+pub(crate) fn softplus_f64(x: f64) -> f64 {
+    if x > 0.0 {
+        x + (-x).exp().ln_1p()
+    } else {
+        x.exp().ln_1p()
+    }
+}
+
+/// Stable logistic sigmoid on plain values.
+#[inline]
+pub(crate) fn logistic_f64(x: f64) -> f64 {
+    if x >= 0.0 {
+        1.0 / (1.0 + (-x).exp())
+    } else {
+        let e = x.exp();
+        e / (1.0 + e)
+    }
+}
+
+impl Scalar for f64 {
+    #[inline]
+    fn cst(x: f64) -> Self {
+        x
+    }
+    #[inline]
+    fn value(self) -> f64 {
+        self
+    }
+    #[inline]
+    fn log_add_exp(self, other: Self) -> Self {
+        log_add_exp_f64(self, other)
+    }
+    #[inline]
+    fn log_sum_exp(xs: &[Self]) -> Self {
+        log_sum_exp_f64(xs)
+    }
+    #[inline]
+    fn sum_of(xs: &[Self]) -> Self {
+        xs.iter().sum()
+    }
+    #[inline]
+    fn dot(xs: &[Self], ys: &[Self]) -> Self {
+        assert_eq!(xs.len(), ys.len(), "dot: slices of different lengths");
+        xs.iter().zip(ys).map(|(x, y)| x * y).sum()
+    }
+    #[inline]
+    fn weighted_sum(xs: &[Self], weights: &[f64]) -> Self {
+        Self::dot(xs, weights)
+    }
+    #[inline]
+    fn custom(inputs: &[Self], value: f64, partials: &[f64]) -> Self {
+        assert_eq!(
+            inputs.len(),
+            partials.len(),
+            "custom: one partial per input"
+        );
+        value
+    }
+    #[inline]
+    fn softplus(self) -> Self {
+        softplus_f64(self)
+    }
+    #[inline]
+    fn logistic(self) -> Self {
+        logistic_f64(self)
+    }
+    #[inline]
+    fn log_logistic(self) -> Self {
+        -softplus_f64(-self)
+    }
+    #[inline]
+    fn ln_gamma(self) -> Self {
+        special::ln_gamma(self)
+    }
+    #[inline]
+    fn digamma(self) -> Self {
+        special::digamma(self)
+    }
+    #[inline]
+    fn polygamma(self, n: u32) -> Self {
+        special::polygamma(n, self)
+    }
+    #[inline]
+    fn erf(self) -> Self {
+        special::erf(self)
+    }
+    #[inline]
+    fn erfc(self) -> Self {
+        special::erfc(self)
+    }
+    #[inline]
+    fn norm_cdf(self) -> Self {
+        special::norm_cdf(self)
+    }
+    #[inline]
+    fn log_norm_cdf(self) -> Self {
+        special::log_norm_cdf(self)
+    }
+}
