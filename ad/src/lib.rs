@@ -35,6 +35,7 @@ pub mod forward;
 mod function;
 pub mod reverse;
 mod scalar;
+pub mod scratch;
 pub mod special;
 mod tape;
 #[cfg(feature = "testing")]
