@@ -127,9 +127,12 @@ impl<T: Scalar, const N: usize> Scalar for DualVec<T, N> {
             sum += (x.re - max).exp();
         }
         let re = max + sum.ln();
+        // Weights from the shifted exponentials, not exp(x - re): near ±1e5 the subtraction
+        // of two large numbers would cost ~11 digits.
+        let inv_sum = sum.recip();
         let mut eps = [T::cst(0.0); N];
         for x in xs {
-            let w = (x.re - re).exp();
+            let w = (x.re - max).exp() * inv_sum;
             for (e, xe) in eps.iter_mut().zip(x.eps) {
                 *e += w * xe;
             }
