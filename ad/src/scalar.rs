@@ -141,7 +141,7 @@ pub trait Scalar:
 #[inline]
 pub(crate) fn log_add_exp_f64(a: f64, b: f64) -> f64 {
     let (hi, lo) = if a >= b { (a, b) } else { (b, a) };
-    if hi == f64::NEG_INFINITY || hi == f64::INFINITY {
+    if hi.is_infinite() {
         // Both -inf, or an infinite maximum: `lo - hi` would be NaN.
         return if a.is_nan() || b.is_nan() {
             f64::NAN

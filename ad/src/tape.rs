@@ -12,8 +12,9 @@
 //! keep their capacity, so after the first gradient of a function further gradients of it
 //! allocate nothing.
 
-use std::cell::RefCell;
+use std::cell::UnsafeCell;
 use std::fmt;
+use std::mem::ManuallyDrop;
 
 use crate::chain::{chain_scalar_methods, impl_via_chain, Chain};
 use crate::Scalar;
@@ -63,7 +64,7 @@ impl Tape {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn next_index(&mut self) -> u32 {
         if self.nodes.is_empty() {
             self.nodes.push(SINK_NODE);
@@ -76,7 +77,7 @@ impl Tape {
         index as u32
     }
 
-    #[inline]
+    #[inline(always)]
     fn push(&mut self, node: Node) -> u32 {
         let index = self.next_index();
         self.nodes.push(node);
@@ -85,54 +86,87 @@ impl Tape {
 
     /// Propagates adjoints from `output` back to the first node of the session `start`.
     fn sweep(&mut self, start: usize, output: u32) {
+        let len = self.nodes.len();
         self.adjoints.clear();
-        self.adjoints.resize(self.nodes.len().max(1), 0.0);
+        self.adjoints.resize(len.max(1), 0.0);
         if output == SINK {
             return;
         }
         self.adjoints[output as usize] = 1.0;
         let mut cursor = self.nary.len();
-        let adjoints = &mut self.adjoints;
+        let adjoints = self.adjoints.as_mut_ptr();
+        let nodes = &self.nodes;
+        let nary = &self.nary;
         // From the very end, not from `output`: n-ary nodes recorded after the output still
         // have to move the arena cursor (their adjoint is zero, so they cost nothing else).
-        for i in (start..self.nodes.len()).rev() {
-            let node = self.nodes[i];
-            let g = adjoints[i];
-            if node.lhs == NARY {
-                let len = node.rhs as usize;
-                cursor -= len;
-                if g != 0.0 {
-                    for &(parent, d) in &self.nary[cursor..cursor + len] {
-                        adjoints[parent as usize] += d * g;
+        for i in (start..len).rev() {
+            let node = nodes[i];
+            // SAFETY: every operand index was a live node (or the sink, index 0) when the
+            // node was recorded, so it is below `i < len`, and `adjoints` has `len` entries.
+            unsafe {
+                let g = *adjoints.add(i);
+                if node.lhs == NARY {
+                    let count = node.rhs as usize;
+                    cursor -= count;
+                    if g != 0.0 {
+                        for &(parent, d) in nary.get_unchecked(cursor..cursor + count) {
+                            *adjoints.add(parent as usize) += d * g;
+                        }
                     }
+                } else if g != 0.0 {
+                    *adjoints.add(node.lhs as usize) += node.d_lhs * g;
+                    *adjoints.add(node.rhs as usize) += node.d_rhs * g;
                 }
-            } else if g != 0.0 {
-                adjoints[node.lhs as usize] += node.d_lhs * g;
-                adjoints[node.rhs as usize] += node.d_rhs * g;
             }
         }
     }
 
-    fn truncate(&mut self, start: usize) {
-        // The arena entries to drop are those of n-ary nodes at or after `start`.
-        let dropped: usize = self.nodes[start.min(self.nodes.len())..]
-            .iter()
-            .filter(|n| n.lhs == NARY)
-            .map(|n| n.rhs as usize)
-            .sum();
+    /// Drops every node from `start` on and the n-ary operands recorded with them.
+    fn truncate(&mut self, start: usize, nary_start: usize) {
         self.nodes.truncate(start.max(1));
-        let keep = self.nary.len() - dropped;
-        self.nary.truncate(keep);
+        self.nary.truncate(nary_start);
     }
 }
 
 thread_local! {
-    static TAPE: RefCell<Tape> = const { RefCell::new(Tape::new()) };
+    // `ManuallyDrop`: a thread-local whose type needs no drop glue is accessed through an
+    // inlined address computation; one with drop glue goes through lazy destructor
+    // registration on every access, which dominated recording time. The memory is released
+    // by `TAPE_RELEASE` instead, which sessions touch once when they start.
+    static TAPE: UnsafeCell<ManuallyDrop<Tape>> = const { UnsafeCell::new(ManuallyDrop::new(Tape::new())) };
+    static TAPE_RELEASE: TapeRelease = const { TapeRelease };
 }
 
-#[inline]
+/// Frees this thread's tape buffers when the thread exits.
+struct TapeRelease;
+
+impl Drop for TapeRelease {
+    fn drop(&mut self) {
+        // SAFETY: thread exit; no recording can be in progress on this thread.
+        // Replaced rather than dropped in place, so a later destructor that still records
+        // finds a valid (empty) tape.
+        let _ = TAPE.try_with(|t| unsafe {
+            let tape: &mut Tape = &mut *t.get();
+            drop(std::mem::replace(tape, Tape::new()));
+        });
+    }
+}
+
+/// Runs `f` on this thread's tape.
+///
+/// An `UnsafeCell` rather than a `RefCell`: recording is the hot path (one call per
+/// arithmetic operation) and the borrow flag costs a measurable share of it. Exclusive access
+/// holds because every closure passed here is module-private and never calls back into user
+/// code or into `with_tape` (custom kernels run between two separate calls).
+///
+/// Only the address goes through `LocalKey::with` (a tiny closure that inlines, so the TLS
+/// accessor is resolved statically); the work runs outside it.
+#[inline(always)]
 fn with_tape<R>(f: impl FnOnce(&mut Tape) -> R) -> R {
-    TAPE.with(|t| f(&mut t.borrow_mut()))
+    let tape: *mut ManuallyDrop<Tape> = TAPE.with(|t| t.get());
+    // SAFETY: see above; the reference does not escape `f`, and this thread's tape lives as
+    // long as the thread.
+    f(unsafe { &mut *tape })
 }
 
 /// A reverse-mode variable: an index into this thread's tape plus its value.
@@ -397,6 +431,7 @@ impl fmt::Display for Var {
 /// ```
 pub struct Recording {
     start: usize,
+    nary_start: usize,
     /// Not `Send`: the session belongs to this thread's tape.
     _not_send: std::marker::PhantomData<*const ()>,
 }
@@ -404,9 +439,11 @@ pub struct Recording {
 impl Recording {
     /// Starts a session where the tape currently ends.
     pub fn start() -> Self {
-        let start = with_tape(|t| t.next_index() as usize);
+        TAPE_RELEASE.with(|_| {});
+        let (start, nary_start) = with_tape(|t| (t.next_index() as usize, t.nary.len()));
         Self {
             start,
+            nary_start,
             _not_send: std::marker::PhantomData,
         }
     }
@@ -468,7 +505,7 @@ impl Recording {
 
 impl Drop for Recording {
     fn drop(&mut self) {
-        with_tape(|t| t.truncate(self.start));
+        with_tape(|t| t.truncate(self.start, self.nary_start));
     }
 }
 

@@ -250,7 +250,11 @@ impl Binary {
             }
             // Away from the kink of max/min at a tie.
             Binary::Max | Binary::Min => ((a - b).abs() > 0.01).then_some((a, b)),
-            Binary::Atan2 | Binary::Hypot => ((a * a + b * b) > 0.01).then_some((a, b)),
+            Binary::Hypot => ((a * a + b * b) > 0.01).then_some((a, b)),
+            // Away from the origin and from atan2's branch cut (y = 0, x < 0).
+            Binary::Atan2 => {
+                ((a * a + b * b) > 0.01 && (b > 0.0 || a.abs() > 0.1)).then_some((a, b))
+            }
             _ => Some((a, b)),
         }
     }

@@ -34,7 +34,10 @@ fn log_add_exp_of_neg_infinities_has_zero_gradient() {
             x[0].log_add_exp(x[1])
         }
     }
-    for mode in [reverse::value_and_gradient::<Lae>, forward::value_and_gradient::<Lae>] {
+    for mode in [
+        reverse::value_and_gradient::<Lae>,
+        forward::value_and_gradient::<Lae>,
+    ] {
         let (v, g) = mode(&Lae, &[NEG_INF, NEG_INF]);
         assert_eq!(v, NEG_INF);
         assert_eq!(g, vec![0.0, 0.0]);

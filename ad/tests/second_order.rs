@@ -35,7 +35,10 @@ struct Mixed;
 impl ScalarFn for Mixed {
     fn eval<T: Scalar>(&self, x: &[T]) -> T {
         let s = T::log_sum_exp(x);
-        s * x[0].sin() + (x[1] * x[2]).exp() * 0.1 + (x[2].exp() + 1.0).ln_gamma() + x[0].logistic() * x[1]
+        s * x[0].sin()
+            + (x[1] * x[2]).exp() * 0.1
+            + (x[2].exp() + 1.0).ln_gamma()
+            + x[0].logistic() * x[1]
     }
 }
 
@@ -74,8 +77,14 @@ fn rosenbrock_hessian_is_exact_in_both_modes() {
     let rev = reverse::hessian(&Rosenbrock, &x);
     for i in 0..x.len() {
         for j in 0..x.len() {
-            assert!((fwd[[i, j]] - exact[i][j]).abs() < 1e-10, "forward H[{i},{j}]");
-            assert!((rev[[i, j]] - exact[i][j]).abs() < 1e-10, "reverse H[{i},{j}]");
+            assert!(
+                (fwd[[i, j]] - exact[i][j]).abs() < 1e-10,
+                "forward H[{i},{j}]"
+            );
+            assert!(
+                (rev[[i, j]] - exact[i][j]).abs() < 1e-10,
+                "reverse H[{i},{j}]"
+            );
         }
     }
 }
@@ -88,7 +97,10 @@ fn hvp_matches_hessian_times_vector() {
     let hv = reverse::hvp(&Mixed, &x, &v);
     for i in 0..3 {
         let expected: f64 = (0..3).map(|j| h[[i, j]] * v[j]).sum();
-        assert!((hv[i] - expected).abs() < 1e-10 * (1.0 + expected.abs()), "{i}");
+        assert!(
+            (hv[i] - expected).abs() < 1e-10 * (1.0 + expected.abs()),
+            "{i}"
+        );
     }
 }
 
@@ -128,7 +140,8 @@ proptest! {
     fn nested_duals_differentiate_special_functions(u in 0.0f64..1.0) {
         let x = 0.2 + 8.0 * u;
         type D2 = Dual<Dual<f64>>;
-        let funcs: [(&str, fn(D2) -> D2); 5] = [
+        type Case = (&'static str, fn(D2) -> D2);
+        let funcs: [Case; 5] = [
             ("ln_gamma", |x| x.ln_gamma()),
             ("digamma", |x| x.digamma()),
             ("log_norm_cdf", |x| (x - 4.0).log_norm_cdf()),
