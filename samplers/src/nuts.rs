@@ -1,0 +1,579 @@
+//! The no-U-turn sampler: multinomial trajectory sampling with the generalised no-U-turn
+//! criterion (Betancourt 2017) as in Stan — uniform (multinomial) sampling inside subtrees,
+//! biased progressive sampling between the old trajectory and each new subtree, the criterion
+//! also checked across every join, a maximum tree depth and divergence on large energy errors.
+//!
+//! Trajectory states live in a per-chain pool with reference counts, so a leapfrog step never
+//! allocates or copies a state; only the chosen sample is copied out at the end.
+
+use rand::Rng;
+
+use crate::adapt::{AdaptSettings, HamiltonianAdapter};
+use crate::density::LogDensity;
+use crate::error::ConfigError;
+use crate::hamiltonian::{leapfrog, pair_mut, PhaseState};
+use crate::mass_matrix::{Metric, MetricKind};
+use crate::sampler::{ChainRng, DrawStats, Phase, Point, Sampler, Tuning};
+use crate::step_size::find_initial_step_size;
+use crate::vecmath::{self, JoinInputs};
+
+/// NUTS settings (Stan's defaults). The runner clones it per chain.
+///
+/// ```
+/// use trellis_samplers::{sample, LogDensity, LogDensityError, MetricKind, Nuts, RunConfig};
+///
+/// /// A correlated 2-D Gaussian, written by hand.
+/// struct Gaussian2;
+/// impl LogDensity for Gaussian2 {
+///     fn dim(&self) -> usize { 2 }
+///     fn logp_and_grad(&self, x: &[f64], g: &mut [f64]) -> Result<f64, LogDensityError> {
+///         // Precision matrix of unit variances with correlation 0.5.
+///         let (a, b) = (4.0 / 3.0, -2.0 / 3.0);
+///         g[0] = -(a * x[0] + b * x[1]);
+///         g[1] = -(b * x[0] + a * x[1]);
+///         Ok(0.5 * (x[0] * g[0] + x[1] * g[1]))
+///     }
+/// }
+///
+/// let nuts = Nuts::default().with_metric(MetricKind::Dense);
+/// let config = RunConfig { chains: 2, warmup: 300, draws: 300, seed: 7, progress: false,
+///                          ..RunConfig::default() };
+/// let trace = sample(&Gaussian2, &nuts, &config)?;
+/// let x0 = trace.column(0).concat();
+/// let mean = x0.iter().sum::<f64>() / x0.len() as f64;
+/// assert!(mean.abs() < 0.3);
+/// assert_eq!(trace.divergences(), 0);
+/// # Ok::<(), trellis_samplers::SampleError>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct Nuts {
+    /// Maximum tree depth: at most `2^max_depth − 1` leapfrog steps per draw. Default 10.
+    pub max_depth: u32,
+    /// A trajectory diverges when its energy error exceeds this. Default 1000.
+    pub max_energy_error: f64,
+    /// Warm-up adaptation (step size, metric).
+    pub adapt: AdaptSettings,
+    chain: Option<Box<NutsChain>>,
+}
+
+impl Default for Nuts {
+    fn default() -> Self {
+        Self {
+            max_depth: 10,
+            max_energy_error: 1000.0,
+            adapt: AdaptSettings::default(),
+            chain: None,
+        }
+    }
+}
+
+impl Nuts {
+    /// NUTS with Stan's defaults.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Sets the target acceptance statistic of step-size adaptation (default 0.8).
+    pub fn with_target_accept(mut self, target: f64) -> Self {
+        self.adapt.step_size.target_accept = target;
+        self
+    }
+
+    /// Sets the maximum tree depth (default 10).
+    pub fn with_max_depth(mut self, depth: u32) -> Self {
+        self.max_depth = depth;
+        self
+    }
+
+    /// Chooses the metric (default diagonal).
+    pub fn with_metric(mut self, metric: MetricKind) -> Self {
+        self.adapt.metric = metric;
+        self
+    }
+
+    /// Current step size (after [`Sampler::init`]).
+    pub fn step_size(&self) -> Option<f64> {
+        self.chain.as_ref().map(|c| c.eps)
+    }
+}
+
+/// Where a subtree's momentum sum lives: a leaf's own momentum, or a pool buffer.
+#[derive(Debug, Clone, Copy)]
+enum Rho {
+    State(usize),
+    Buf(usize),
+}
+
+/// A valid subtree: its first and last states (in build order), its proposal, its momentum
+/// sum and the log of its total multinomial weight.
+#[derive(Debug, Clone, Copy)]
+struct Subtree {
+    beg: usize,
+    end: usize,
+    proposal: usize,
+    rho: Rho,
+    log_weight: f64,
+}
+
+/// Per-chain working state of NUTS.
+#[derive(Debug, Clone)]
+struct NutsChain {
+    metric: Metric,
+    eps: f64,
+    adapter: HamiltonianAdapter,
+    states: Vec<PhaseState>,
+    refs: Vec<u32>,
+    free_states: Vec<usize>,
+    bufs: Vec<Vec<f64>>,
+    free_bufs: Vec<usize>,
+    scratch: Vec<f64>,
+    dim: usize,
+    // Per-transition accumulators.
+    h0: f64,
+    n_leapfrog: u32,
+    sum_metro: f64,
+    divergent: bool,
+}
+
+impl NutsChain {
+    fn reset_pool(&mut self) {
+        self.free_states.clear();
+        self.free_states.extend((0..self.states.len()).rev());
+        self.refs.iter_mut().for_each(|r| *r = 0);
+        self.free_bufs.clear();
+        self.free_bufs.extend((0..self.bufs.len()).rev());
+    }
+
+    fn alloc_state(&mut self) -> usize {
+        let id = match self.free_states.pop() {
+            Some(id) => id,
+            None => {
+                self.states.push(PhaseState::new(self.dim));
+                self.refs.push(0);
+                self.states.len() - 1
+            }
+        };
+        self.refs[id] = 1;
+        id
+    }
+
+    #[inline]
+    fn release(&mut self, id: usize) {
+        self.refs[id] -= 1;
+        if self.refs[id] == 0 {
+            self.free_states.push(id);
+        }
+    }
+
+    fn alloc_buf(&mut self) -> usize {
+        match self.free_bufs.pop() {
+            Some(id) => id,
+            None => {
+                self.bufs.push(vec![0.0; self.dim]);
+                self.bufs.len() - 1
+            }
+        }
+    }
+
+    fn release_rho(&mut self, rho: Rho) {
+        match rho {
+            Rho::State(id) => self.release(id),
+            Rho::Buf(b) => self.free_bufs.push(b),
+        }
+    }
+
+    fn rho_slice(&self, rho: Rho) -> &[f64] {
+        match rho {
+            Rho::State(id) => &self.states[id].p,
+            Rho::Buf(b) => &self.bufs[b],
+        }
+    }
+
+    /// Joins sub-trajectory `a` (outer end `outer_a`, inner end `inner_a`) with the adjacent
+    /// `b` (inner end `inner_b`, outer end `outer_b`): returns the joined momentum sum and
+    /// whether the no-U-turn criterion lets the trajectory continue. Releases the inner ends
+    /// and the two partial sums.
+    fn join(
+        &mut self,
+        (outer_a, inner_a, rho_a): (usize, usize, Rho),
+        (inner_b, outer_b, rho_b): (usize, usize, Rho),
+    ) -> (Rho, bool) {
+        let out = self.alloc_buf();
+        let mut rho = std::mem::take(&mut self.bufs[out]);
+        let ok = {
+            let s = &self.states;
+            vecmath::join(
+                &JoinInputs {
+                    rho_a: self.rho_slice(rho_a),
+                    rho_b: self.rho_slice(rho_b),
+                    p_inner_a: &s[inner_a].p,
+                    p_inner_b: &s[inner_b].p,
+                    v_outer_a: &s[outer_a].v,
+                    v_inner_a: &s[inner_a].v,
+                    v_inner_b: &s[inner_b].v,
+                    v_outer_b: &s[outer_b].v,
+                },
+                &mut rho,
+            )
+        };
+        self.bufs[out] = rho;
+        self.release(inner_a);
+        self.release(inner_b);
+        self.release_rho(rho_a);
+        self.release_rho(rho_b);
+        (Rho::Buf(out), ok)
+    }
+
+    /// Builds a subtree of `2^depth` leapfrog steps of size `eps` starting after state
+    /// `start`. `None` means the subtree is invalid (divergent, or a U-turn inside it).
+    fn build_tree<D: LogDensity + ?Sized>(
+        &mut self,
+        density: &D,
+        settings: &Nuts,
+        depth: u32,
+        start: usize,
+        eps: f64,
+        rng: &mut ChainRng,
+    ) -> Option<Subtree> {
+        if depth == 0 {
+            let id = self.alloc_state();
+            {
+                let (from, to) = pair_mut(&mut self.states, start, id);
+                leapfrog(density, &self.metric, from, to, eps, &mut self.scratch);
+            }
+            self.n_leapfrog += 1;
+            let h = self.states[id].energy();
+            let log_weight = self.h0 - h;
+            self.sum_metro += if log_weight > 0.0 {
+                1.0
+            } else {
+                log_weight.exp()
+            };
+            let error = h - self.h0;
+            if error.is_nan() || error > settings.max_energy_error {
+                self.divergent = true;
+                return None;
+            }
+            // References: beginning, end, proposal and momentum sum.
+            self.refs[id] = 4;
+            return Some(Subtree {
+                beg: id,
+                end: id,
+                proposal: id,
+                rho: Rho::State(id),
+                log_weight,
+            });
+        }
+
+        let init = self.build_tree(density, settings, depth - 1, start, eps, rng)?;
+        let last = self.build_tree(density, settings, depth - 1, init.end, eps, rng)?;
+
+        // Multinomial sampling within the subtree.
+        let log_weight = log_add_exp(init.log_weight, last.log_weight);
+        let take_last = last.log_weight > log_weight
+            || rng.random::<f64>() < (last.log_weight - log_weight).exp();
+        let proposal = if take_last {
+            self.release(init.proposal);
+            last.proposal
+        } else {
+            self.release(last.proposal);
+            init.proposal
+        };
+
+        let (rho, ok) = self.join(
+            (init.beg, init.end, init.rho),
+            (last.beg, last.end, last.rho),
+        );
+        if !ok {
+            return None;
+        }
+        Some(Subtree {
+            beg: init.beg,
+            end: last.end,
+            proposal,
+            rho,
+            log_weight,
+        })
+    }
+
+    /// One NUTS transition from `point`.
+    fn transition<D: LogDensity + ?Sized>(
+        &mut self,
+        density: &D,
+        settings: &Nuts,
+        point: &mut Point,
+        rng: &mut ChainRng,
+    ) -> DrawStats {
+        self.reset_pool();
+        let s0 = self.alloc_state();
+        self.states[s0].load(point);
+        self.states[s0].refresh_momentum(&self.metric, rng);
+        self.h0 = self.states[s0].energy();
+        self.n_leapfrog = 0;
+        self.sum_metro = 0.0;
+        self.divergent = false;
+        // References: forward end, backward end, sample, momentum sum.
+        self.refs[s0] = 4;
+        let (mut fwd, mut bck, mut sample) = (s0, s0, s0);
+        let mut rho = Rho::State(s0);
+        let mut log_weight = 0.0;
+        let mut depth = 0;
+
+        while depth < settings.max_depth {
+            let forward = rng.random::<f64>() > 0.5;
+            let (start, eps) = if forward {
+                (fwd, self.eps)
+            } else {
+                (bck, -self.eps)
+            };
+            let Some(sub) = self.build_tree(density, settings, depth, start, eps, rng) else {
+                break;
+            };
+            depth += 1;
+
+            // Biased progressive sampling: favour the new subtree.
+            if sub.log_weight > log_weight
+                || rng.random::<f64>() < (sub.log_weight - log_weight).exp()
+            {
+                self.release(sample);
+                sample = sub.proposal;
+            } else {
+                self.release(sub.proposal);
+            }
+            log_weight = log_add_exp(log_weight, sub.log_weight);
+
+            let old = if forward {
+                (bck, fwd, rho)
+            } else {
+                (fwd, bck, rho)
+            };
+            let (joined, ok) = self.join(old, (sub.beg, sub.end, sub.rho));
+            rho = joined;
+            if forward {
+                fwd = sub.end;
+            } else {
+                bck = sub.end;
+            }
+            if !ok {
+                break;
+            }
+        }
+
+        let s = &self.states[sample];
+        s.store(point);
+        DrawStats {
+            lp: s.logp,
+            accept_stat: if self.n_leapfrog > 0 {
+                self.sum_metro / self.n_leapfrog as f64
+            } else {
+                0.0
+            },
+            step_size: self.eps,
+            tree_depth: depth,
+            n_grad: self.n_leapfrog,
+            divergent: self.divergent,
+            energy: s.energy(),
+            max_depth_hit: depth >= settings.max_depth,
+        }
+    }
+
+    /// Stan's heuristic from the current point.
+    fn init_step_size<D: LogDensity + ?Sized>(
+        &mut self,
+        density: &D,
+        point: &Point,
+        eps: f64,
+        rng: &mut ChainRng,
+    ) -> f64 {
+        self.reset_pool();
+        let a = self.alloc_state();
+        let b = self.alloc_state();
+        self.states[a].load(point);
+        let metric = &self.metric;
+        let states = &mut self.states;
+        let scratch = &mut self.scratch;
+        find_initial_step_size(eps, |e| {
+            states[a].refresh_momentum(metric, rng);
+            let h0 = states[a].energy();
+            let (from, to) = pair_mut(states, a, b);
+            leapfrog(density, metric, from, to, e, scratch);
+            h0 - to.energy()
+        })
+    }
+}
+
+/// `ln(eᵃ + eᵇ)` with one `exp` and one `ln_1p`.
+#[inline]
+fn log_add_exp(a: f64, b: f64) -> f64 {
+    let (hi, lo) = if a > b { (a, b) } else { (b, a) };
+    if lo == f64::NEG_INFINITY {
+        return hi;
+    }
+    hi + (lo - hi).exp().ln_1p()
+}
+
+impl Sampler for Nuts {
+    fn name(&self) -> &str {
+        "nuts"
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        if self.max_depth == 0 {
+            return Err(ConfigError::MaxDepthZero);
+        }
+        if self.max_energy_error.is_nan() || self.max_energy_error <= 0.0 {
+            return Err(ConfigError::NotPositive {
+                name: "max_energy_error",
+                value: self.max_energy_error,
+            });
+        }
+        self.adapt.validate()
+    }
+
+    fn settings(&self) -> Vec<(String, String)> {
+        let mut s = vec![
+            ("algorithm".into(), "hmc".into()),
+            ("engine".into(), "nuts".into()),
+            ("max_depth".into(), self.max_depth.to_string()),
+            ("max_energy_error".into(), self.max_energy_error.to_string()),
+        ];
+        s.extend(self.adapt.describe());
+        s
+    }
+
+    fn init<D: LogDensity + ?Sized>(
+        &mut self,
+        density: &D,
+        point: &Point,
+        num_warmup: usize,
+        rng: &mut ChainRng,
+    ) {
+        let dim = point.position.len();
+        let metric = Metric::identity(dim, self.adapt.metric == MetricKind::Dense);
+        let mut chain = NutsChain {
+            metric,
+            eps: self.adapt.initial_step_size,
+            adapter: HamiltonianAdapter::new(&self.adapt, dim, num_warmup, 1.0),
+            states: Vec::new(),
+            refs: Vec::new(),
+            free_states: Vec::new(),
+            bufs: Vec::new(),
+            free_bufs: Vec::new(),
+            scratch: vec![0.0; dim],
+            dim,
+            h0: 0.0,
+            n_leapfrog: 0,
+            sum_metro: 0.0,
+            divergent: false,
+        };
+        chain.eps = chain.init_step_size(density, point, chain.eps, rng);
+        chain.adapter.restart_step_size(chain.eps);
+        self.chain = Some(Box::new(chain));
+    }
+
+    fn step<D: LogDensity + ?Sized>(
+        &mut self,
+        density: &D,
+        point: &mut Point,
+        phase: Phase,
+        rng: &mut ChainRng,
+    ) -> DrawStats {
+        let mut chain = self
+            .chain
+            .take()
+            .expect("Nuts::step called before Nuts::init");
+        let stats = chain.transition(density, self, point, rng);
+        if phase.is_warmup() {
+            let (eps, metric_updated) =
+                chain
+                    .adapter
+                    .learn(stats.accept_stat, &point.position, &mut chain.metric);
+            chain.eps = eps;
+            if metric_updated {
+                chain.eps = chain.init_step_size(density, point, chain.eps, rng);
+                chain.adapter.restart_step_size(chain.eps);
+            }
+        }
+        self.chain = Some(chain);
+        stats
+    }
+
+    fn end_warmup(&mut self) {
+        if let Some(chain) = self.chain.as_mut() {
+            if let Some(eps) = chain.adapter.final_step_size() {
+                chain.eps = eps;
+            }
+        }
+    }
+
+    fn tuning(&self) -> Tuning {
+        match &self.chain {
+            Some(c) => Tuning {
+                step_size: Some(c.eps),
+                inv_metric: Some(c.metric.to_inv_metric()),
+                extra: Vec::new(),
+            },
+            None => Tuning::default(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::density::LogDensityError;
+    use rand::SeedableRng;
+
+    struct StdNormal(usize);
+    impl LogDensity for StdNormal {
+        fn dim(&self) -> usize {
+            self.0
+        }
+        fn logp_and_grad(&self, x: &[f64], g: &mut [f64]) -> Result<f64, LogDensityError> {
+            let mut lp = 0.0;
+            for (gi, xi) in g.iter_mut().zip(x) {
+                *gi = -xi;
+                lp -= 0.5 * xi * xi;
+            }
+            Ok(lp)
+        }
+    }
+
+    #[test]
+    fn pool_stays_small_and_tree_sizes_are_consistent() {
+        let d = StdNormal(5);
+        let mut nuts = Nuts::default();
+        let mut rng = ChainRng::seed_from_u64(11);
+        let mut point = Point::zeros(5);
+        point.evaluate(&d).unwrap();
+        nuts.init(&d, &point, 0, &mut rng);
+        for _ in 0..200 {
+            let s = nuts.step(&d, &mut point, Phase::Sampling { iteration: 0 }, &mut rng);
+            assert!(s.n_grad >= 1 && s.n_grad < 1 << (s.tree_depth.max(1) + 1));
+            assert!(!s.divergent);
+            assert!((0.0..=1.0).contains(&s.accept_stat));
+        }
+        let c = nuts.chain.as_ref().unwrap();
+        // A state pool proportional to the depth, not to the number of steps.
+        assert!(
+            c.states.len() <= 4 * nuts.max_depth as usize + 4,
+            "{}",
+            c.states.len()
+        );
+    }
+
+    #[test]
+    fn max_depth_is_respected_and_reported() {
+        let d = StdNormal(2);
+        let mut nuts = Nuts::default().with_max_depth(2);
+        let mut rng = ChainRng::seed_from_u64(5);
+        let mut point = Point::zeros(2);
+        point.evaluate(&d).unwrap();
+        nuts.init(&d, &point, 0, &mut rng);
+        nuts.chain.as_mut().unwrap().eps = 0.01; // far too small: every tree runs to the cap.
+        let s = nuts.step(&d, &mut point, Phase::Sampling { iteration: 0 }, &mut rng);
+        assert_eq!(s.tree_depth, 2);
+        assert_eq!(s.n_grad, 3);
+        assert!(s.max_depth_hit);
+    }
+}

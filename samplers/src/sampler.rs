@@ -1,0 +1,194 @@
+//! The [`Sampler`] trait: one Markov transition at a time. Everything else — initialisation,
+//! warm-up/sampling loop, parallel chains, statistics, progress bars and output — is done once
+//! by the runner ([`crate::sample`]) for every sampler.
+
+use rand_xoshiro::Xoshiro256PlusPlus;
+use serde::{Deserialize, Serialize};
+
+use crate::density::LogDensity;
+use crate::error::{ConfigError, NonFinite};
+
+/// The random number generator of one chain (xoshiro256++; chain `k` gets the stream of the
+/// user seed after `k` jumps, see [`crate::chain_rng`]).
+pub type ChainRng = Xoshiro256PlusPlus;
+
+/// The current state of a chain: a position with its log-density and gradient.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Point {
+    /// Position on the unconstrained space.
+    pub position: Vec<f64>,
+    /// ∇ log p at `position`.
+    pub gradient: Vec<f64>,
+    /// log p at `position`.
+    pub logp: f64,
+}
+
+impl Point {
+    /// A point at the origin of an `n`-dimensional space, not yet evaluated (`logp` is −∞).
+    pub fn zeros(n: usize) -> Self {
+        Self {
+            position: vec![0.0; n],
+            gradient: vec![0.0; n],
+            logp: f64::NEG_INFINITY,
+        }
+    }
+
+    /// Evaluates `density` at `self.position`, filling `logp` and `gradient`.
+    ///
+    /// Returns what was wrong if the log-density failed or the value or the gradient is not
+    /// finite (`logp` is then −∞).
+    pub fn evaluate<D: LogDensity + ?Sized>(&mut self, density: &D) -> Result<(), NonFinite> {
+        match density.logp_and_grad(&self.position, &mut self.gradient) {
+            Err(e) => {
+                self.logp = f64::NEG_INFINITY;
+                Err(NonFinite::Error(e))
+            }
+            Ok(lp) if !lp.is_finite() => {
+                self.logp = f64::NEG_INFINITY;
+                Err(NonFinite::LogDensity(lp))
+            }
+            Ok(lp) => {
+                self.logp = lp;
+                if let Some((index, &value)) = self
+                    .gradient
+                    .iter()
+                    .enumerate()
+                    .find(|(_, g)| !g.is_finite())
+                {
+                    self.logp = f64::NEG_INFINITY;
+                    return Err(NonFinite::Gradient { index, value });
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+/// Where a transition sits in the run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    /// Warm-up iteration `iteration` (0-based) of `total`: samplers adapt their tuning.
+    Warmup {
+        /// 0-based index of this warm-up iteration.
+        iteration: usize,
+        /// Number of warm-up iterations.
+        total: usize,
+    },
+    /// Sampling iteration `iteration` (0-based): tuning is frozen.
+    Sampling {
+        /// 0-based index of this draw.
+        iteration: usize,
+    },
+}
+
+impl Phase {
+    /// True during warm-up.
+    pub fn is_warmup(&self) -> bool {
+        matches!(self, Phase::Warmup { .. })
+    }
+}
+
+/// Statistics of one transition, written as CmdStan's `*__` columns.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+pub struct DrawStats {
+    /// log p of the new state (`lp__`).
+    pub lp: f64,
+    /// Acceptance statistic in \[0, 1\] (`accept_stat__`): for NUTS the mean Metropolis
+    /// acceptance probability over the trajectory, for Metropolis samplers the acceptance
+    /// probability of the proposal.
+    pub accept_stat: f64,
+    /// Step size (or proposal scale) used for this transition (`stepsize__`).
+    pub step_size: f64,
+    /// NUTS tree depth (`treedepth__`); 0 for other samplers.
+    pub tree_depth: u32,
+    /// Number of gradient evaluations (`n_leapfrog__`).
+    pub n_grad: u32,
+    /// The transition hit a divergence: an energy error above the threshold, or a point where
+    /// the log-density or its gradient was not finite (`divergent__`).
+    pub divergent: bool,
+    /// Hamiltonian at the new state (`energy__`); −`lp` for samplers without momentum.
+    pub energy: f64,
+    /// NUTS stopped because it reached its maximum tree depth.
+    pub max_depth_hit: bool,
+}
+
+/// The inverse mass matrix (metric) of a Hamiltonian sampler.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InvMetric {
+    /// Diagonal elements.
+    Diag(Vec<f64>),
+    /// Dense `dim × dim` matrix, row-major.
+    Dense {
+        /// Number of rows (= columns).
+        dim: usize,
+        /// Row-major elements.
+        values: Vec<f64>,
+    },
+}
+
+/// Tuning parameters a sampler reports at the end of warm-up (and writes to the output).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct Tuning {
+    /// Adapted step size, if the sampler has one.
+    pub step_size: Option<f64>,
+    /// Adapted inverse metric, if the sampler has one.
+    pub inv_metric: Option<InvMetric>,
+    /// Anything else worth reporting (name, value).
+    pub extra: Vec<(String, f64)>,
+}
+
+/// A Markov transition kernel on ℝⁿ: implement this and [`crate::sample`] provides the rest.
+///
+/// A value of the implementing type is the *configured* sampler; the runner clones it once
+/// per chain, calls [`Sampler::init`], then [`Sampler::step`] once per iteration (warm-up
+/// iterations first), with [`Sampler::end_warmup`] in between.
+///
+/// `step` must leave `point` a valid state (finite `logp` and gradient): a rejected proposal
+/// keeps the current point. A non-finite or failed log-density at a proposal is a rejection
+/// (and may be reported as `divergent`), never a panic.
+///
+/// See `samplers/examples/custom_sampler.rs` for a complete sampler in a page of code.
+pub trait Sampler: Clone + Send + Sync {
+    /// Short name used in output metadata, e.g. `"nuts"`.
+    fn name(&self) -> &str;
+
+    /// Checks the settings before any chain starts.
+    fn validate(&self) -> Result<(), ConfigError> {
+        Ok(())
+    }
+
+    /// Settings written to the output header as `key = value` lines.
+    fn settings(&self) -> Vec<(String, String)> {
+        Vec::new()
+    }
+
+    /// Prepares this chain's sampler at its (valid) initial point, before the first warm-up
+    /// iteration: allocate buffers, pick an initial step size, ….
+    fn init<D: LogDensity + ?Sized>(
+        &mut self,
+        density: &D,
+        point: &Point,
+        num_warmup: usize,
+        rng: &mut ChainRng,
+    ) {
+        let _ = (density, point, num_warmup, rng);
+    }
+
+    /// One transition from `point`, which is updated in place.
+    fn step<D: LogDensity + ?Sized>(
+        &mut self,
+        density: &D,
+        point: &mut Point,
+        phase: Phase,
+        rng: &mut ChainRng,
+    ) -> DrawStats;
+
+    /// Called once after the last warm-up iteration (even if there were none): freeze tuning.
+    fn end_warmup(&mut self) {}
+
+    /// The current tuning parameters.
+    fn tuning(&self) -> Tuning {
+        Tuning::default()
+    }
+}

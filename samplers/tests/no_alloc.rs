@@ -1,0 +1,102 @@
+//! The samplers' transitions allocate nothing once a chain is warmed up: trajectory states
+//! and buffers are preallocated per chain and reused.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+
+use trellis_samplers::{
+    chain_rng, LogDensity, LogDensityError, Mala, MetricKind, Nuts, Phase, Point, RandomWalk,
+    Sampler, StaticHmc,
+};
+
+/// Counts allocations made by the current thread.
+struct Counting;
+
+thread_local! {
+    static ALLOCATIONS: Cell<usize> = const { Cell::new(0) };
+}
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCATIONS.with(|a| a.set(a.get() + 1));
+        System.alloc(layout)
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        System.dealloc(ptr, layout)
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        ALLOCATIONS.with(|a| a.set(a.get() + 1));
+        System.realloc(ptr, layout, new_size)
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+fn allocations() -> usize {
+    ALLOCATIONS.with(|a| a.get())
+}
+
+struct StdNormal(usize);
+
+impl LogDensity for StdNormal {
+    fn dim(&self) -> usize {
+        self.0
+    }
+    fn logp_and_grad(&self, x: &[f64], g: &mut [f64]) -> Result<f64, LogDensityError> {
+        let mut lp = 0.0;
+        for (gi, xi) in g.iter_mut().zip(x) {
+            *gi = -xi;
+            lp -= 0.5 * xi * xi;
+        }
+        Ok(lp)
+    }
+}
+
+/// Allocations during `draws` sampling transitions after a short warm-up.
+fn allocations_while_sampling<S: Sampler>(mut s: S, dim: usize, draws: usize) -> (usize, u64) {
+    let target = StdNormal(dim);
+    let mut rng = chain_rng(5, 0);
+    let mut point = Point::zeros(dim);
+    point.evaluate(&target).unwrap();
+    s.init(&target, &point, 200, &mut rng);
+    for iteration in 0..200 {
+        s.step(
+            &target,
+            &mut point,
+            Phase::Warmup {
+                iteration,
+                total: 200,
+            },
+            &mut rng,
+        );
+    }
+    s.end_warmup();
+    // A few transitions to let the trajectory pools reach their working size.
+    for iteration in 0..50 {
+        s.step(&target, &mut point, Phase::Sampling { iteration }, &mut rng);
+    }
+    let before = allocations();
+    let mut steps = 0;
+    for iteration in 0..draws {
+        steps += s
+            .step(&target, &mut point, Phase::Sampling { iteration }, &mut rng)
+            .n_grad as u64;
+    }
+    (allocations() - before, steps)
+}
+
+#[test]
+fn transitions_do_not_allocate() {
+    let (a, steps) = allocations_while_sampling(Nuts::default(), 100, 500);
+    assert_eq!(a, 0, "NUTS allocated {a} times in {steps} leapfrog steps");
+    let (a, _) =
+        allocations_while_sampling(Nuts::default().with_metric(MetricKind::Dense), 10, 200);
+    assert_eq!(a, 0, "dense NUTS allocated {a} times");
+    let (a, _) = allocations_while_sampling(StaticHmc::default(), 100, 200);
+    assert_eq!(a, 0, "static HMC allocated {a} times");
+    let (a, _) = allocations_while_sampling(Mala::default(), 100, 500);
+    assert_eq!(a, 0, "MALA allocated {a} times");
+    let (a, _) = allocations_while_sampling(RandomWalk::default(), 100, 500);
+    assert_eq!(a, 0, "RWM allocated {a} times");
+}

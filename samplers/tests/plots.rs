@@ -1,0 +1,393 @@
+//! Tests of the plotting module: files appear with the right content and size, degenerate
+//! input never panics, write failures name the path.
+//!
+//! Set `TRELLIS_PLOT_DIR=/some/dir` to keep the images of `realistic_figures` for viewing.
+
+use std::path::{Path, PathBuf};
+
+use ndarray::Array2;
+use rand::SeedableRng;
+use rand_distr::{Distribution, Gamma, Normal};
+use rand_xoshiro::Xoshiro256PlusPlus;
+use trellis_samplers::plots::{
+    gaussian_kde, posterior_plot, state_band_plot, trace_plot, PlotError, MAX_TRACE_ROWS,
+};
+
+/// A fresh, empty folder per test (tests run in parallel).
+fn out_dir(test: &str) -> PathBuf {
+    let dir = match std::env::var_os("TRELLIS_PLOT_DIR") {
+        Some(d) => PathBuf::from(d).join(test),
+        None => std::env::temp_dir().join(format!("trellis-plots-{}-{test}", std::process::id())),
+    };
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Removes the folder unless the images are being kept for viewing.
+fn cleanup(dir: &Path) {
+    if std::env::var_os("TRELLIS_PLOT_DIR").is_none() {
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}
+
+/// (width, height) from the IHDR chunk of a PNG file, checking the signature.
+fn png_size(path: &Path) -> (u32, u32) {
+    let bytes = std::fs::read(path).unwrap();
+    assert_eq!(
+        &bytes[..8],
+        b"\x89PNG\r\n\x1a\n",
+        "{} is not a PNG",
+        path.display()
+    );
+    assert_eq!(&bytes[12..16], b"IHDR");
+    let w = u32::from_be_bytes(bytes[16..20].try_into().unwrap());
+    let h = u32::from_be_bytes(bytes[20..24].try_into().unwrap());
+    (w, h)
+}
+
+/// Width and height attributes of the root `<svg>` element.
+fn svg_size(svg: &str) -> (u32, u32) {
+    let attr = |name: &str| -> u32 {
+        let start = svg.find(&format!("{name}=\"")).unwrap() + name.len() + 2;
+        let end = start + svg[start..].find('"').unwrap();
+        svg[start..end].parse().unwrap()
+    };
+    (attr("width"), attr("height"))
+}
+
+/// Synthetic posterior: `chains × draws` of a few differently shaped parameters.
+fn synthetic(chains: usize, draws: usize) -> Vec<(String, Array2<f64>, f64)> {
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(7);
+    let normal = Normal::new(0.0, 1.0).unwrap();
+    let gamma = Gamma::new(2.0, 0.5).unwrap();
+    let mut out = Vec::new();
+    let ar1 = |mean: f64, sd: f64, rng: &mut Xoshiro256PlusPlus| {
+        // Autocorrelated chains, each started slightly off, look like real MCMC output.
+        let mut a = Array2::zeros((chains, draws));
+        for c in 0..chains {
+            let mut x = 0.0;
+            for i in 0..draws {
+                x = 0.7 * x + (1.0f64 - 0.49).sqrt() * normal.sample(rng);
+                a[(c, i)] = mean + sd * x;
+            }
+        }
+        a
+    };
+    out.push(("mu".to_string(), ar1(1.2, 0.3, &mut rng), 1.0));
+    out.push((
+        "sigma_obs".to_string(),
+        ar1(0.5, 0.05, &mut rng).mapv(f64::exp),
+        1.6,
+    ));
+    let skew = Array2::from_shape_fn((chains, draws), |_| gamma.sample(&mut rng));
+    out.push((
+        "p_transition[0,1]".to_string(),
+        skew.mapv(|x| x / (1.0 + x)),
+        0.4,
+    ));
+    out.push((
+        "p_transition[1,0]".to_string(),
+        ar1(-2.0, 0.4, &mut rng).mapv(|x| 1.0 / (1.0 + (-x).exp())),
+        0.12,
+    ));
+    out.push((
+        "emission_mean[2]".to_string(),
+        ar1(-35.0, 2.5, &mut rng),
+        -36.0,
+    ));
+    out
+}
+
+/// Three sequences of 51 observations with a persistent hidden state.
+fn synthetic_sequences() -> Vec<(Vec<f64>, Vec<usize>)> {
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(11);
+    let normal = Normal::new(0.0, 1.0).unwrap();
+    let means = [-1.5, 0.5, 3.0];
+    (0..3)
+        .map(|k| {
+            let mut state = k % 3;
+            let mut obs = Vec::new();
+            let mut states = Vec::new();
+            for t in 0..51 {
+                if (t * 7 + k * 5) % 11 == 0 {
+                    state = (state + 1 + t % 2) % 3;
+                }
+                states.push(state);
+                obs.push(means[state] + 0.6 * normal.sample(&mut rng));
+            }
+            (obs, states)
+        })
+        .collect()
+}
+
+#[test]
+fn realistic_figures() {
+    let dir = out_dir("realistic");
+    let params = synthetic(4, 1000);
+
+    let trace_in: Vec<(&str, _)> = params
+        .iter()
+        .map(|(n, d, _)| (n.as_str(), d.view()))
+        .collect();
+    let out = trace_plot(&dir.join("trace"), &trace_in).unwrap();
+    assert_eq!(
+        out.files,
+        vec![dir.join("trace.svg"), dir.join("trace.png")]
+    );
+    assert!(out.notices.is_empty(), "{:?}", out.notices);
+    let svg = std::fs::read_to_string(dir.join("trace.svg")).unwrap();
+    for (name, _, _) in &params {
+        // One caption per panel: KDE and draws.
+        assert_eq!(svg.matches(&format!(">\n{name}\n<")).count(), 2, "{name}");
+    }
+    for c in 0..4 {
+        assert!(svg.contains(&format!("chain {c}")));
+    }
+    assert!(svg.contains("iteration") && svg.contains("density"));
+    let size = png_size(&dir.join("trace.png"));
+    assert_eq!(size, svg_size(&svg));
+    assert_eq!(size.0, 1200);
+    // Height grows with the number of rows so that text never overlaps.
+    assert!(size.1 >= 200 * params.len() as u32, "{size:?}");
+
+    let post_in: Vec<(&str, _, Option<f64>)> = params
+        .iter()
+        .enumerate()
+        // The last parameter has no known truth: no marker for it.
+        .map(|(i, (n, d, t))| (n.as_str(), d.view(), (i + 1 < params.len()).then_some(*t)))
+        .collect();
+    let out = posterior_plot(&dir.join("posterior"), &post_in, 0.94).unwrap();
+    assert_eq!(out.files.len(), 2);
+    let svg = std::fs::read_to_string(dir.join("posterior.svg")).unwrap();
+    assert!(
+        svg.contains("true = 1.00"),
+        "mu's truth printed with the draws' resolution"
+    );
+    assert_eq!(svg.matches("true = ").count(), params.len() - 1);
+    assert_eq!(svg.matches("mean = ").count(), params.len());
+    assert!(svg.matches("94% HDI").count() >= params.len());
+    for (name, _, _) in &params {
+        assert!(svg.contains(name.as_str()), "{name}");
+    }
+    // 5 panels in 3 columns: two grid rows.
+    let (w, h) = png_size(&dir.join("posterior.png"));
+    assert_eq!((w, h), svg_size(&svg));
+    assert!((2 * 300..3 * 300 + 150).contains(&h), "{h}");
+
+    let seqs = synthetic_sequences();
+    let seq_in: Vec<(&[f64], &[usize])> = seqs
+        .iter()
+        .map(|(o, s)| (o.as_slice(), s.as_slice()))
+        .collect();
+    let out = state_band_plot(&dir.join("states"), &seq_in, 3, "Decoded states").unwrap();
+    assert_eq!(out.files.len(), 2);
+    let svg = std::fs::read_to_string(dir.join("states.svg")).unwrap();
+    for s in 0..3 {
+        assert!(svg.contains(&format!("state {s}")));
+        assert!(svg.contains(&format!("sequence {s} (51 time steps)")));
+    }
+    assert!(svg.contains("Decoded states") && svg.contains("observation"));
+    assert_eq!(png_size(&dir.join("states.png")), svg_size(&svg));
+    // No temporary files left behind.
+    let leftovers: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains(".tmp"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+    cleanup(&dir);
+}
+
+#[test]
+fn many_parameters_are_split_over_files() {
+    let dir = out_dir("split");
+    let n = MAX_TRACE_ROWS + 3;
+    let arrays: Vec<(String, Array2<f64>)> = (0..n)
+        .map(|k| {
+            let a = Array2::from_shape_fn((2, 50), |(c, i)| ((i * 13 + c * 7 + k) % 23) as f64);
+            (format!("theta[{k}]"), a)
+        })
+        .collect();
+    let params: Vec<(&str, _)> = arrays.iter().map(|(n, a)| (n.as_str(), a.view())).collect();
+    let out = trace_plot(&dir.join("trace"), &params).unwrap();
+    assert_eq!(
+        out.files,
+        vec![
+            dir.join("trace_part1.svg"),
+            dir.join("trace_part1.png"),
+            dir.join("trace_part2.svg"),
+            dir.join("trace_part2.png"),
+        ]
+    );
+    let first = std::fs::read_to_string(&out.files[0]).unwrap();
+    let second = std::fs::read_to_string(&out.files[2]).unwrap();
+    assert!(first.contains("theta[0]") && !first.contains("theta[16]"));
+    assert!(second.contains("theta[16]") && second.contains("theta[18]"));
+    assert!(first.contains("part 1 of 2"));
+    let (_, h1) = png_size(&out.files[1]);
+    let (_, h2) = png_size(&out.files[3]);
+    assert!(h1 > h2, "16 rows are taller than 3");
+    cleanup(&dir);
+}
+
+#[test]
+fn degenerate_draws_give_plots_not_panics() {
+    let dir = out_dir("degenerate");
+    let constant = Array2::from_elem((4, 100), 2.5);
+    let zeros = Array2::zeros((2, 30));
+    let all_nan = Array2::from_elem((2, 30), f64::NAN);
+    let mut some_nan = Array2::from_shape_fn((3, 200), |(c, i)| (i as f64 * 0.1 + c as f64).sin());
+    some_nan[(1, 17)] = f64::NAN;
+    some_nan[(2, 50)] = f64::INFINITY;
+    let one_chain = Array2::from_shape_fn((1, 300), |(_, i)| (i as f64 * 0.37).cos());
+    let one_draw = Array2::from_elem((1, 1), -3.0);
+    let empty = Array2::<f64>::zeros((0, 0));
+    let no_draws = Array2::<f64>::zeros((4, 0));
+    let huge = Array2::from_shape_fn(
+        (2, 10),
+        |(c, i)| if (c + i) % 2 == 0 { 1e300 } else { -1e300 },
+    );
+    let params = [
+        ("constant", constant.view()),
+        ("zeros", zeros.view()),
+        ("all_nan", all_nan.view()),
+        ("some_nan", some_nan.view()),
+        ("one_chain", one_chain.view()),
+        ("one_draw", one_draw.view()),
+        ("empty", empty.view()),
+        ("no_draws", no_draws.view()),
+        ("huge", huge.view()),
+    ];
+    let out = trace_plot(&dir.join("trace"), &params).unwrap();
+    assert_eq!(out.files.len(), 2, "{:?}", out.notices);
+    assert!(out.notices.iter().any(|n| n.contains("all_nan")));
+    assert!(out
+        .notices
+        .iter()
+        .any(|n| n.contains("some_nan") && n.contains("2 of 600")));
+    let svg = std::fs::read_to_string(&out.files[0]).unwrap();
+    assert!(svg.contains("no finite draws") && svg.contains("no draws"));
+
+    let post: Vec<(&str, _, Option<f64>)> = params
+        .iter()
+        .map(|(n, d)| (*n, d.view(), Some(2.5)))
+        .chain([("nan_truth", one_chain.view(), Some(f64::NAN))])
+        .collect();
+    let out = posterior_plot(&dir.join("posterior"), &post, 0.94).unwrap();
+    assert_eq!(out.files.len(), 2, "{:?}", out.notices);
+    assert!(out.notices.iter().any(|n| n.contains("nan_truth")));
+    // An invalid HDI probability is a notice, not an error.
+    let out = posterior_plot(&dir.join("posterior_badprob"), &post[..1], 1.5).unwrap();
+    assert_eq!(out.files.len(), 2);
+    assert!(out.notices.iter().any(|n| n.contains("hdi_prob")));
+    // Nothing to plot: nothing written, said so.
+    let out = posterior_plot(&dir.join("nothing"), &[], 0.9).unwrap();
+    assert!(out.files.is_empty() && !out.notices.is_empty());
+    let out = trace_plot(&dir.join("nothing"), &[]).unwrap();
+    assert!(out.files.is_empty() && !out.notices.is_empty());
+    cleanup(&dir);
+}
+
+#[test]
+fn degenerate_sequences_give_plots_not_panics() {
+    let dir = out_dir("degenerate_seq");
+    let obs = [1.0, f64::NAN, 3.0, 3.0, f64::INFINITY, 2.0];
+    let states = [0, 0, 1, 7, 7, 2];
+    let flat = [4.0; 5];
+    let seqs: Vec<(&[f64], &[usize])> = vec![
+        (&[], &[]),
+        (&obs, &states),
+        (&flat, &[1, 1, 1]), // lengths differ
+        (&[f64::NAN; 3], &[0, 1, 0]),
+        (&[1.0], &[0]),
+        (&[1.0], &[0]),
+        (&[1.0], &[0]), // seventh: not shown
+    ];
+    let out = state_band_plot(&dir.join("states"), &seqs, 3, "odd input").unwrap();
+    assert_eq!(out.files.len(), 2);
+    assert!(out.notices.iter().any(|n| n.contains("first 6 of 7")));
+    assert!(out.notices.iter().any(|n| n.contains("n_states = 3")));
+    assert!(out
+        .notices
+        .iter()
+        .any(|n| n.contains("sequence 2 has 5 observations but 3")));
+    let svg = std::fs::read_to_string(&out.files[0]).unwrap();
+    assert!(svg.contains("empty sequence"));
+    assert!(!svg.contains("sequence 6"));
+    // n_states = 0 infers the legend from the data.
+    let out = state_band_plot(&dir.join("inferred"), &seqs[1..2], 0, "t").unwrap();
+    let svg = std::fs::read_to_string(&out.files[0]).unwrap();
+    assert!(svg.contains("state 7") && !svg.contains("state 8"));
+    // Absurd state labels and counts: a capped legend, no overflow, no endless allocation.
+    let odd: Vec<(&[f64], &[usize])> = vec![(&[1.0, 2.0], &[usize::MAX, 0])];
+    let out = state_band_plot(&dir.join("huge_states"), &odd, usize::MAX, "t").unwrap();
+    let svg = std::fs::read_to_string(&out.files[0]).unwrap();
+    assert!(svg.contains("state 19") && !svg.contains("state 20") && svg.contains("in all"));
+    assert_eq!(
+        state_band_plot(&dir.join("huge_inferred"), &odd, 0, "t")
+            .unwrap()
+            .files
+            .len(),
+        2
+    );
+    let out = state_band_plot(&dir.join("none"), &[], 2, "t").unwrap();
+    assert!(out.files.is_empty() && !out.notices.is_empty());
+    cleanup(&dir);
+}
+
+#[test]
+fn unwritable_folder_is_an_error_naming_the_path() {
+    let dir = out_dir("unwritable");
+    let missing = dir.join("does-not-exist").join("trace");
+    let draws = Array2::from_shape_fn((2, 20), |(c, i)| (c * 20 + i) as f64);
+    let err = trace_plot(&missing, &[("x", draws.view())]).unwrap_err();
+    let message = err.to_string();
+    assert!(matches!(err, PlotError::Io { .. }));
+    assert!(
+        message.contains(&missing.with_extension("svg").display().to_string()),
+        "{message}"
+    );
+
+    let err = posterior_plot(&missing, &[("x", draws.view(), None)], 0.9).unwrap_err();
+    assert!(err.to_string().contains("does-not-exist"));
+    let err = state_band_plot(&missing, &[(&[1.0][..], &[0][..])], 1, "t").unwrap_err();
+    assert!(err.to_string().contains("does-not-exist"));
+
+    // A path whose parent is a file cannot be written either.
+    let file = dir.join("a-file");
+    std::fs::write(&file, "x").unwrap();
+    let err = trace_plot(&file.join("trace"), &[("x", draws.view())]).unwrap_err();
+    assert!(err.to_string().contains("a-file"));
+    cleanup(&dir);
+}
+
+#[test]
+fn dotted_stem_keeps_its_dots() {
+    let dir = out_dir("dotted");
+    let draws = Array2::from_shape_fn((2, 20), |(c, i)| (c * 20 + i) as f64);
+    let out = trace_plot(&dir.join("fit_0.5"), &[("x", draws.view())]).unwrap();
+    assert_eq!(out.files[0], dir.join("fit_0.5.svg"));
+    assert!(dir.join("fit_0.5.png").exists());
+    cleanup(&dir);
+}
+
+#[test]
+fn kde_of_standard_normal_peaks_near_its_density() {
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(3);
+    let normal = Normal::new(0.0, 1.0).unwrap();
+    let x: Vec<f64> = (0..4000).map(|_| normal.sample(&mut rng)).collect();
+    let kde = gaussian_kde(&x, 200).unwrap();
+    let peak = kde.density.iter().cloned().fold(0.0, f64::max);
+    // 1/sqrt(2π) = 0.399; the kernel smooths the peak down slightly.
+    assert!((peak - 0.399).abs() < 0.03, "{peak}");
+    assert!(
+        kde.bandwidth > 0.1 && kde.bandwidth < 0.3,
+        "{}",
+        kde.bandwidth
+    );
+    assert!(gaussian_kde(&[f64::NAN], 200).is_none());
+    assert!(gaussian_kde(&[], 200).is_none());
+    let spike = gaussian_kde(&[5.0; 10], 200).unwrap();
+    assert!(spike.x[0] < 5.0 && spike.x[199] > 5.0 && spike.bandwidth > 0.0);
+}
