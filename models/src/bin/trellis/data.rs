@@ -1,0 +1,344 @@
+//! Reading observation files: the two CSV layouts the command accepts.
+//!
+//! - **Wide**: one sequence per row, one observation per cell, no header. Rows may have
+//!   different lengths (trailing empty cells are ignored, so spreadsheet exports of ragged
+//!   rows work).
+//! - **Long**: a header `sequence,time,<value>[,<value>…]`, then one row per observation.
+//!   Sequences are identified by any label and ordered by first appearance; rows may come in
+//!   any order and are sorted by `time` within a sequence. Several value columns make vector
+//!   observations (the `diag-gaussian` model).
+//!
+//! Every value keeps the line and column it came from, so the model-specific checks done
+//! later (counts, symbols) can still point at the cell.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use thiserror::Error;
+
+/// One parsed cell: its value and where it was.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Cell {
+    pub value: f64,
+    pub line: usize,
+    pub column: usize,
+}
+
+/// One sequence: its label and, per time step, the observation's cells.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RawSequence {
+    pub label: String,
+    pub steps: Vec<Vec<Cell>>,
+}
+
+/// A parsed data file, before any model-specific check.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RawData {
+    /// The file name as given, for messages.
+    pub source: String,
+    pub sequences: Vec<RawSequence>,
+    /// Number of values per observation (1 for the wide layout).
+    pub dim: usize,
+}
+
+/// What is wrong with a data file, and where.
+#[derive(Debug, Error, PartialEq)]
+pub enum DataError {
+    #[error("cannot read data file '{path}': {reason}")]
+    Unreadable { path: String, reason: String },
+    #[error("{path}:{line}: unreadable CSV: {reason}")]
+    Csv {
+        path: String,
+        line: usize,
+        reason: String,
+    },
+    #[error("{path}:{line}:{column}: '{text}' is not a number")]
+    NotANumber {
+        path: String,
+        line: usize,
+        column: usize,
+        text: String,
+    },
+    #[error("{path}:{line}:{column}: {text} is not a finite number")]
+    NonFinite {
+        path: String,
+        line: usize,
+        column: usize,
+        text: String,
+    },
+    #[error("{path}:{line}:{column}: empty cell inside a row")]
+    EmptyCell {
+        path: String,
+        line: usize,
+        column: usize,
+    },
+    #[error("{path}:{line}: {found} fields, but the header has {expected}: rows must match the header in the long layout")]
+    Ragged {
+        path: String,
+        line: usize,
+        found: usize,
+        expected: usize,
+    },
+    #[error("{path}:{line}: the long layout needs a header 'sequence,time,<value>…', found '{found}'")]
+    BadHeader {
+        path: String,
+        line: usize,
+        found: String,
+    },
+    #[error("{path}:{line}:{column}: time '{text}' must be a whole number")]
+    BadTime {
+        path: String,
+        line: usize,
+        column: usize,
+        text: String,
+    },
+    #[error("{path}:{line}: time {time} appears twice in sequence '{label}' (first on line {first_line})")]
+    DuplicateTime {
+        path: String,
+        line: usize,
+        time: i64,
+        label: String,
+        first_line: usize,
+    },
+    #[error("{path}: no observations")]
+    Empty { path: String },
+}
+
+/// Reads and parses `path`.
+pub fn read(path: &Path) -> Result<RawData, DataError> {
+    let display = path.display().to_string();
+    let bytes = std::fs::read(path).map_err(|e| DataError::Unreadable {
+        path: display.clone(),
+        reason: e.to_string(),
+    })?;
+    parse(&display, &bytes)
+}
+
+/// Parses CSV bytes; `source` names the file in messages.
+pub fn parse(source: &str, bytes: &[u8]) -> Result<RawData, DataError> {
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .trim(csv::Trim::All)
+        .comment(Some(b'#'))
+        .from_reader(bytes);
+    let mut rows: Vec<(usize, Vec<String>)> = Vec::new();
+    for record in reader.records() {
+        let record = record.map_err(|e| DataError::Csv {
+            path: source.to_string(),
+            line: e.position().map_or(0, |p| p.line() as usize),
+            reason: csv_reason(&e),
+        })?;
+        let line = record.position().map_or(0, |p| p.line() as usize);
+        let fields: Vec<String> = record.iter().map(str::to_string).collect();
+        if fields.iter().all(|f| f.is_empty()) {
+            continue;
+        }
+        rows.push((line, fields));
+    }
+    let Some((_, first)) = rows.first() else {
+        return Err(DataError::Empty {
+            path: source.to_string(),
+        });
+    };
+    let is_long = first[0].eq_ignore_ascii_case("sequence");
+    let data = if is_long {
+        parse_long(source, &rows)?
+    } else {
+        parse_wide(source, &rows)?
+    };
+    if data.sequences.is_empty() {
+        return Err(DataError::Empty {
+            path: source.to_string(),
+        });
+    }
+    Ok(data)
+}
+
+fn csv_reason(e: &csv::Error) -> String {
+    match e.kind() {
+        csv::ErrorKind::Utf8 { err, .. } => format!("invalid UTF-8 in field {}", err.field() + 1),
+        other => format!("{other:?}"),
+    }
+}
+
+fn number(source: &str, text: &str, line: usize, column: usize) -> Result<Cell, DataError> {
+    let value: f64 = text.parse().map_err(|_| DataError::NotANumber {
+        path: source.to_string(),
+        line,
+        column,
+        text: text.to_string(),
+    })?;
+    if !value.is_finite() {
+        return Err(DataError::NonFinite {
+            path: source.to_string(),
+            line,
+            column,
+            text: text.to_string(),
+        });
+    }
+    Ok(Cell {
+        value,
+        line,
+        column,
+    })
+}
+
+fn parse_wide(source: &str, rows: &[(usize, Vec<String>)]) -> Result<RawData, DataError> {
+    let mut sequences = Vec::with_capacity(rows.len());
+    for (index, (line, fields)) in rows.iter().enumerate() {
+        // Trailing empty cells pad ragged rows in spreadsheet exports; empty cells before the
+        // last value are a hole in the sequence.
+        let used = fields.iter().rposition(|f| !f.is_empty()).map_or(0, |p| p + 1);
+        let mut steps = Vec::with_capacity(used);
+        for (i, text) in fields[..used].iter().enumerate() {
+            if text.is_empty() {
+                return Err(DataError::EmptyCell {
+                    path: source.to_string(),
+                    line: *line,
+                    column: i + 1,
+                });
+            }
+            steps.push(vec![number(source, text, *line, i + 1)?]);
+        }
+        sequences.push(RawSequence {
+            label: index.to_string(),
+            steps,
+        });
+    }
+    Ok(RawData {
+        source: source.to_string(),
+        sequences,
+        dim: 1,
+    })
+}
+
+fn parse_long(source: &str, rows: &[(usize, Vec<String>)]) -> Result<RawData, DataError> {
+    let (header_line, header) = &rows[0];
+    if header.len() < 3 || !header[1].eq_ignore_ascii_case("time") {
+        return Err(DataError::BadHeader {
+            path: source.to_string(),
+            line: *header_line,
+            found: header.join(","),
+        });
+    }
+    let dim = header.len() - 2;
+    let mut order: Vec<String> = Vec::new();
+    // Per sequence: (time, line, cells).
+    let mut by_label: HashMap<String, Vec<(i64, usize, Vec<Cell>)>> = HashMap::new();
+    for (line, fields) in &rows[1..] {
+        if fields.len() != header.len() {
+            return Err(DataError::Ragged {
+                path: source.to_string(),
+                line: *line,
+                found: fields.len(),
+                expected: header.len(),
+            });
+        }
+        let label = fields[0].clone();
+        let time_cell = number(source, &fields[1], *line, 2)?;
+        if time_cell.value.fract() != 0.0 || time_cell.value.abs() > 9.0e15 {
+            return Err(DataError::BadTime {
+                path: source.to_string(),
+                line: *line,
+                column: 2,
+                text: fields[1].clone(),
+            });
+        }
+        let mut cells = Vec::with_capacity(dim);
+        for (i, text) in fields[2..].iter().enumerate() {
+            cells.push(number(source, text, *line, i + 3)?);
+        }
+        let entry = by_label.entry(label.clone()).or_insert_with(|| {
+            order.push(label);
+            Vec::new()
+        });
+        entry.push((time_cell.value as i64, *line, cells));
+    }
+    let mut sequences = Vec::with_capacity(order.len());
+    for label in order {
+        let mut steps = by_label.remove(&label).unwrap_or_default();
+        // Stable: equal times keep file order, so the duplicate check names the later line.
+        steps.sort_by_key(|(time, _, _)| *time);
+        for pair in steps.windows(2) {
+            if pair[0].0 == pair[1].0 {
+                return Err(DataError::DuplicateTime {
+                    path: source.to_string(),
+                    line: pair[1].1,
+                    time: pair[1].0,
+                    label,
+                    first_line: pair[0].1,
+                });
+            }
+        }
+        sequences.push(RawSequence {
+            label,
+            steps: steps.into_iter().map(|(_, _, cells)| cells).collect(),
+        });
+    }
+    Ok(RawData {
+        source: source.to_string(),
+        sequences,
+        dim,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn values(data: &RawData) -> Vec<Vec<f64>> {
+        data.sequences
+            .iter()
+            .map(|s| s.steps.iter().map(|c| c[0].value).collect())
+            .collect()
+    }
+
+    #[test]
+    fn wide_rows_may_be_ragged() {
+        let data = parse("d.csv", b"1,2,3\n4.5,5\n\n6,,,\n").unwrap();
+        assert_eq!(values(&data), vec![vec![1.0, 2.0, 3.0], vec![4.5, 5.0], vec![6.0]]);
+        assert_eq!(data.sequences[1].steps[1][0].line, 2);
+        assert_eq!(data.sequences[1].steps[1][0].column, 2);
+    }
+
+    #[test]
+    fn long_layout_groups_and_sorts() {
+        let text = b"sequence,time,value\nb,1,20\na,0,1\nb,0,10\na,1,2\n";
+        let data = parse("d.csv", text).unwrap();
+        assert_eq!(data.sequences[0].label, "b");
+        assert_eq!(values(&data), vec![vec![10.0, 20.0], vec![1.0, 2.0]]);
+    }
+
+    #[test]
+    fn long_layout_vector_observations() {
+        let text = b"sequence,time,u,v\n0,0,1,2\n0,1,3,4\n";
+        let data = parse("d.csv", text).unwrap();
+        assert_eq!(data.dim, 2);
+        assert_eq!(data.sequences[0].steps[1][1].value, 4.0);
+    }
+
+    #[test]
+    fn errors_name_the_cell() {
+        let err = parse("d.csv", b"1,2\n3,abc\n").unwrap_err();
+        assert_eq!(err.to_string(), "d.csv:2:2: 'abc' is not a number");
+        let err = parse("d.csv", b"1,NaN\n").unwrap_err();
+        assert_eq!(err.to_string(), "d.csv:1:2: NaN is not a finite number");
+        let err = parse("d.csv", b"1,,3\n").unwrap_err();
+        assert_eq!(err.to_string(), "d.csv:1:2: empty cell inside a row");
+        let err = parse("d.csv", b"sequence,time,value\n0,0,1\n0,1\n").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "d.csv:3: 2 fields, but the header has 3: rows must match the header in the long layout"
+        );
+        let err = parse("d.csv", b"sequence,time,value\n0,0,1\n0,0,2\n").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "d.csv:3: time 0 appears twice in sequence '0' (first on line 2)"
+        );
+        let err = parse("d.csv", b"\n\n").unwrap_err();
+        assert_eq!(err.to_string(), "d.csv: no observations");
+        let err = parse("d.csv", b"1,2\n\xff,3\n").unwrap_err();
+        assert_eq!(err.to_string(), "d.csv:2: unreadable CSV: invalid UTF-8 in field 1");
+    }
+}

@@ -1,0 +1,517 @@
+//! Inference on a fitted or given HMM (plain `f64` parameters): filtered and smoothed state
+//! probabilities, the Viterbi path, posterior sampling of hidden paths (forward-filter
+//! backward-sample), per-sequence log-likelihoods, and simulation of hidden paths.
+//!
+//! Every routine takes any [`Emission<f64>`]; the parameters come as a validated
+//! [`HmmParams`].
+
+use ndarray::{Array1, Array2};
+use rand::Rng;
+
+use super::data::Sequences;
+use super::error::HmmError;
+use super::forward::{check_emission_values, fill_emission, per_sequence_log_likelihood};
+use crate::emission::Emission;
+
+/// Tolerance on the sums of probability vectors given to [`HmmParams::from_probabilities`].
+pub const STOCHASTIC_TOLERANCE: f64 = 1e-9;
+
+/// The initial distribution and transition matrix of an HMM with `K` states, validated and
+/// stored as log-probabilities.
+///
+/// ```
+/// use trellis_models::hmm::{HmmError, HmmParams};
+/// let params = HmmParams::from_probabilities(&[0.5, 0.5], &[0.9, 0.1, 0.2, 0.8]).unwrap();
+/// assert_eq!(params.n_states(), 2);
+/// let err = HmmParams::from_probabilities(&[0.5, 0.5], &[0.9, 0.2, 0.2, 0.8]).unwrap_err();
+/// assert!(matches!(err, HmmError::NotStochastic { row: 0, .. }));
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+pub struct HmmParams {
+    k: usize,
+    log_init: Vec<f64>,
+    log_trans: Vec<f64>,
+}
+
+impl HmmParams {
+    /// From the initial-state probabilities (length `K`) and the transition matrix (`K × K`,
+    /// row-major, rows = from-state). Every entry must be finite and in `[0, 1]` and every
+    /// row must sum to 1 within [`STOCHASTIC_TOLERANCE`]; zeros are allowed.
+    ///
+    /// # Errors
+    /// [`HmmError::NoStates`], [`HmmError::WrongLength`],
+    /// [`HmmError::InvalidInitialProbability`], [`HmmError::InvalidTransitionProbability`],
+    /// [`HmmError::InitialNotNormalised`], [`HmmError::NotStochastic`].
+    pub fn from_probabilities(p_init: &[f64], p_trans: &[f64]) -> Result<Self, HmmError> {
+        let k = p_init.len();
+        if k == 0 {
+            return Err(HmmError::NoStates);
+        }
+        if p_trans.len() != k * k {
+            return Err(HmmError::WrongLength {
+                what: "transition matrix (K × K, row-major)",
+                expected: k * k,
+                found: p_trans.len(),
+            });
+        }
+        let valid = |p: f64| p.is_finite() && (0.0..=1.0).contains(&p);
+        for (state, &value) in p_init.iter().enumerate() {
+            if !valid(value) {
+                return Err(HmmError::InvalidInitialProbability { state, value });
+            }
+        }
+        for (index, &value) in p_trans.iter().enumerate() {
+            if !valid(value) {
+                return Err(HmmError::InvalidTransitionProbability {
+                    row: index / k,
+                    column: index % k,
+                    value,
+                });
+            }
+        }
+        let sum: f64 = p_init.iter().sum();
+        if (sum - 1.0).abs() > STOCHASTIC_TOLERANCE {
+            return Err(HmmError::InitialNotNormalised { sum });
+        }
+        for (row, r) in p_trans.chunks_exact(k).enumerate() {
+            let sum: f64 = r.iter().sum();
+            if (sum - 1.0).abs() > STOCHASTIC_TOLERANCE {
+                return Err(HmmError::NotStochastic { row, sum });
+            }
+        }
+        Ok(Self {
+            k,
+            log_init: p_init.iter().map(|p| p.ln()).collect(),
+            log_trans: p_trans.iter().map(|p| p.ln()).collect(),
+        })
+    }
+
+    /// From an initial distribution and a transition matrix as ndarray arrays.
+    ///
+    /// # Errors
+    /// As [`HmmParams::from_probabilities`]; a non-square matrix is a
+    /// [`HmmError::WrongLength`].
+    pub fn from_arrays(
+        p_init: ndarray::ArrayView1<'_, f64>,
+        p_trans: ndarray::ArrayView2<'_, f64>,
+    ) -> Result<Self, HmmError> {
+        let k = p_init.len();
+        if p_trans.nrows() != k || p_trans.ncols() != k {
+            return Err(HmmError::WrongLength {
+                what: "transition matrix (K × K)",
+                expected: k * k,
+                found: p_trans.len(),
+            });
+        }
+        let init: Vec<f64> = p_init.iter().copied().collect();
+        let trans: Vec<f64> = p_trans.iter().copied().collect(); // logical (row-major) order
+        Self::from_probabilities(&init, &trans)
+    }
+
+    /// From log-probabilities (`-inf` for zero): exponentiated, they must pass the checks of
+    /// [`HmmParams::from_probabilities`].
+    ///
+    /// # Errors
+    /// As [`HmmParams::from_probabilities`].
+    pub fn from_log_probabilities(log_init: &[f64], log_trans: &[f64]) -> Result<Self, HmmError> {
+        let p_init: Vec<f64> = log_init.iter().map(|l| l.exp()).collect();
+        let p_trans: Vec<f64> = log_trans.iter().map(|l| l.exp()).collect();
+        // Validate on the probabilities, keep the caller's logs (exactly).
+        let mut params = Self::from_probabilities(&p_init, &p_trans)?;
+        params.log_init = log_init.to_vec();
+        params.log_trans = log_trans.to_vec();
+        Ok(params)
+    }
+
+    /// Number of hidden states `K`.
+    #[inline]
+    pub fn n_states(&self) -> usize {
+        self.k
+    }
+
+    /// `ln p(z₁ = k)`, length `K`.
+    #[inline]
+    pub fn log_init(&self) -> &[f64] {
+        &self.log_init
+    }
+
+    /// `ln p(zₜ₊₁ = j | zₜ = i)` at `i · K + j`.
+    #[inline]
+    pub fn log_trans(&self) -> &[f64] {
+        &self.log_trans
+    }
+
+    /// The initial-state probabilities.
+    pub fn initial_probabilities(&self) -> Array1<f64> {
+        self.log_init.iter().map(|l| l.exp()).collect()
+    }
+
+    /// The transition matrix (rows = from-state).
+    pub fn transition_matrix(&self) -> Array2<f64> {
+        Array2::from_shape_fn((self.k, self.k), |(i, j)| self.log_trans[i * self.k + j].exp())
+    }
+
+    fn check_emission<E: Emission<f64> + ?Sized>(&self, emission: &E) -> Result<(), HmmError> {
+        if emission.n_states() != self.k {
+            return Err(HmmError::WrongLength {
+                what: "emission states (emission.n_states())",
+                expected: self.k,
+                found: emission.n_states(),
+            });
+        }
+        Ok(())
+    }
+}
+
+/// The `T × K` emission log-density matrix of `seq`, checked.
+fn emission_matrix<E: Emission<f64> + ?Sized>(
+    params: &HmmParams,
+    emission: &E,
+    seq: &[E::Obs],
+) -> Result<Vec<f64>, HmmError> {
+    params.check_emission(emission)?;
+    if seq.is_empty() {
+        return Err(HmmError::EmptySequence { sequence: 0 });
+    }
+    let k = params.k;
+    let mut le = vec![0.0; seq.len() * k];
+    fill_emission(emission, seq, &mut le);
+    check_emission_values(le.iter().copied(), k)?;
+    Ok(le)
+}
+
+/// `ln Σᵢ exp(xᵢ)` on plain values; `-inf` when all are `-inf`.
+fn lse(xs: impl Iterator<Item = f64> + Clone) -> f64 {
+    let m = xs.clone().fold(f64::NEG_INFINITY, f64::max);
+    if m == f64::NEG_INFINITY {
+        return m;
+    }
+    m + xs.map(|x| (x - m).exp()).sum::<f64>().ln()
+}
+
+/// The forward filter in log space, so that no state is ever lost to underflow, however
+/// peaked the emissions: `ln α̂[t][k] = ln p(zₜ = k | y₁..yₜ)` and the one-step predictions
+/// `ln pred[t][k] = ln p(zₜ = k | y₁..yₜ₋₁)` (row-major `T × K`), and the log-likelihood.
+struct LogFilter {
+    log_alpha: Vec<f64>,
+    log_pred: Vec<f64>,
+    log_likelihood: f64,
+}
+
+fn forward_filter(params: &HmmParams, le: &[f64]) -> Result<LogFilter, HmmError> {
+    let k = params.k;
+    let n = le.len() / k;
+    let lt = &params.log_trans;
+    let mut log_alpha = vec![0.0; n * k];
+    let mut log_pred = vec![0.0; n * k];
+    let mut log_likelihood = 0.0;
+    for t in 0..n {
+        for j in 0..k {
+            log_pred[t * k + j] = if t == 0 {
+                params.log_init[j]
+            } else {
+                let prev = &log_alpha[(t - 1) * k..t * k];
+                lse((0..k).map(|i| prev[i] + lt[i * k + j]))
+            };
+        }
+        let row = &mut log_alpha[t * k..(t + 1) * k];
+        for j in 0..k {
+            row[j] = log_pred[t * k + j] + le[t * k + j];
+        }
+        let norm = lse(row.iter().copied());
+        if norm == f64::NEG_INFINITY {
+            return Err(HmmError::ZeroProbability {
+                sequence: 0,
+                position: t,
+            });
+        }
+        for x in row.iter_mut() {
+            *x -= norm;
+        }
+        log_likelihood += norm;
+    }
+    Ok(LogFilter {
+        log_alpha,
+        log_pred,
+        log_likelihood,
+    })
+}
+
+/// Smoothed from filtered, in log space:
+/// `ln γ[t][i] = ln α̂[t][i] + ln Σⱼ P[i][j] γ[t+1][j] / pred[t+1][j]` (states with zero
+/// predicted probability have zero smoothed probability and are skipped).
+fn backward_smooth(params: &HmmParams, filter: &LogFilter) -> Vec<f64> {
+    let k = params.k;
+    let n = filter.log_alpha.len() / k;
+    let lt = &params.log_trans;
+    let mut log_gamma = filter.log_alpha.clone();
+    let mut ratio = vec![0.0; k];
+    for t in (0..n.saturating_sub(1)).rev() {
+        for j in 0..k {
+            let g = log_gamma[(t + 1) * k + j];
+            let pred = filter.log_pred[(t + 1) * k + j];
+            ratio[j] = if g == f64::NEG_INFINITY || pred == f64::NEG_INFINITY {
+                f64::NEG_INFINITY
+            } else {
+                g - pred
+            };
+        }
+        for i in 0..k {
+            let a = filter.log_alpha[t * k + i];
+            log_gamma[t * k + i] = if a == f64::NEG_INFINITY {
+                a
+            } else {
+                a + lse((0..k).map(|j| lt[i * k + j] + ratio[j]))
+            };
+        }
+        // Exact arithmetic gives a normalised row; remove rounding drift.
+        let row = &mut log_gamma[t * k..(t + 1) * k];
+        let norm = lse(row.iter().copied());
+        for x in row.iter_mut() {
+            *x -= norm;
+        }
+    }
+    log_gamma
+}
+
+fn exp_array(k: usize, logs: &[f64]) -> Array2<f64> {
+    to_array(k, logs.iter().map(|l| l.exp()).collect())
+}
+
+fn to_array(k: usize, flat: Vec<f64>) -> Array2<f64> {
+    let n = flat.len() / k;
+    Array2::from_shape_vec((n, k), flat).expect("T × K buffer")
+}
+
+/// Filtered state probabilities `p(zₜ = k | y₁..yₜ)`, a `T × K` array.
+///
+/// # Errors
+/// [`HmmError::ZeroProbability`] if the sequence is impossible under the model; an empty
+/// sequence; a NaN or `+inf` emission log-density; an emission with the wrong number of
+/// states.
+pub fn filter<E: Emission<f64> + ?Sized>(
+    params: &HmmParams,
+    emission: &E,
+    seq: &[E::Obs],
+) -> Result<Array2<f64>, HmmError> {
+    let le = emission_matrix(params, emission, seq)?;
+    let filter = forward_filter(params, &le)?;
+    Ok(exp_array(params.k, &filter.log_alpha))
+}
+
+/// Smoothed state probabilities `p(zₜ = k | y₁..y_T)` (forward–backward), a `T × K` array.
+///
+/// # Errors
+/// As [`filter`].
+pub fn smooth<E: Emission<f64> + ?Sized>(
+    params: &HmmParams,
+    emission: &E,
+    seq: &[E::Obs],
+) -> Result<Array2<f64>, HmmError> {
+    Ok(posterior(params, emission, seq)?.smoothed)
+}
+
+/// Filtered and smoothed probabilities and the log-likelihood of one sequence.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Posterior {
+    /// `p(zₜ = k | y₁..yₜ)`, `T × K`.
+    pub filtered: Array2<f64>,
+    /// `p(zₜ = k | y₁..y_T)`, `T × K`.
+    pub smoothed: Array2<f64>,
+    /// `ln p(y₁..y_T)`.
+    pub log_likelihood: f64,
+}
+
+/// Filtered and smoothed probabilities and the log-likelihood in one forward–backward pass.
+///
+/// # Errors
+/// As [`filter`].
+pub fn posterior<E: Emission<f64> + ?Sized>(
+    params: &HmmParams,
+    emission: &E,
+    seq: &[E::Obs],
+) -> Result<Posterior, HmmError> {
+    let le = emission_matrix(params, emission, seq)?;
+    let filter = forward_filter(params, &le)?;
+    let log_gamma = backward_smooth(params, &filter);
+    Ok(Posterior {
+        filtered: exp_array(params.k, &filter.log_alpha),
+        smoothed: exp_array(params.k, &log_gamma),
+        log_likelihood: filter.log_likelihood,
+    })
+}
+
+/// The most likely hidden path and its joint log-probability `ln p(z*, y)`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ViterbiPath {
+    /// The states `z*₁..z*_T`.
+    pub states: Vec<usize>,
+    /// `ln p(z*, y)`, the joint log-probability of the path and the observations.
+    pub log_probability: f64,
+}
+
+/// The Viterbi path: `argmax_z p(z | y)` by max-product in log space. Ties go to the lowest
+/// state index.
+///
+/// # Errors
+/// As [`filter`].
+pub fn viterbi<E: Emission<f64> + ?Sized>(
+    params: &HmmParams,
+    emission: &E,
+    seq: &[E::Obs],
+) -> Result<ViterbiPath, HmmError> {
+    let le = emission_matrix(params, emission, seq)?;
+    let k = params.k;
+    let n = seq.len();
+    let mut delta: Vec<f64> = (0..k).map(|j| params.log_init[j] + le[j]).collect();
+    let mut next = vec![0.0; k];
+    let mut back = vec![0usize; n * k];
+    for t in 0..n {
+        if t > 0 {
+            for j in 0..k {
+                let mut best = f64::NEG_INFINITY;
+                let mut arg = 0;
+                for i in 0..k {
+                    let v = delta[i] + params.log_trans[i * k + j];
+                    if v > best {
+                        best = v;
+                        arg = i;
+                    }
+                }
+                next[j] = best + le[t * k + j];
+                back[t * k + j] = arg;
+            }
+            delta.copy_from_slice(&next);
+        }
+        if delta.iter().all(|&d| d == f64::NEG_INFINITY) {
+            return Err(HmmError::ZeroProbability {
+                sequence: 0,
+                position: t,
+            });
+        }
+    }
+    let mut last = 0;
+    for j in 1..k {
+        if delta[j] > delta[last] {
+            last = j;
+        }
+    }
+    let log_probability = delta[last];
+    let mut states = vec![0; n];
+    states[n - 1] = last;
+    for t in (1..n).rev() {
+        states[t - 1] = back[t * k + states[t]];
+    }
+    Ok(ViterbiPath {
+        states,
+        log_probability,
+    })
+}
+
+/// Index drawn with probabilities proportional to `exp(log_weights)`.
+fn draw_log<R: Rng + ?Sized>(log_weights: &[f64], rng: &mut R) -> usize {
+    let m = log_weights.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let mut total = 0.0;
+    for &l in log_weights {
+        total += (l - m).exp();
+    }
+    let u = rng.random::<f64>() * total;
+    let mut cum = 0.0;
+    let mut last_possible = 0;
+    for (i, &l) in log_weights.iter().enumerate() {
+        if l > f64::NEG_INFINITY {
+            cum += (l - m).exp();
+            last_possible = i;
+            if u < cum {
+                return i;
+            }
+        }
+    }
+    last_possible
+}
+
+/// `n_draws` hidden paths drawn independently from `p(z | y)` by forward-filter
+/// backward-sample, one row per draw (`n_draws × T`). The filter runs once.
+///
+/// # Errors
+/// As [`filter`].
+pub fn sample_paths<E: Emission<f64> + ?Sized, R: Rng + ?Sized>(
+    params: &HmmParams,
+    emission: &E,
+    seq: &[E::Obs],
+    n_draws: usize,
+    rng: &mut R,
+) -> Result<Array2<usize>, HmmError> {
+    let le = emission_matrix(params, emission, seq)?;
+    let filter = forward_filter(params, &le)?;
+    let log_alpha = &filter.log_alpha;
+    let k = params.k;
+    let n = seq.len();
+    let lt = &params.log_trans;
+    let mut paths = Array2::zeros((n_draws, n));
+    let mut w = vec![0.0; k];
+    for mut path in paths.rows_mut() {
+        let mut z = draw_log(&log_alpha[(n - 1) * k..], rng);
+        path[n - 1] = z;
+        for t in (0..n - 1).rev() {
+            for i in 0..k {
+                w[i] = log_alpha[t * k + i] + lt[i * k + z];
+            }
+            z = draw_log(&w, rng);
+            path[t] = z;
+        }
+    }
+    Ok(paths)
+}
+
+/// One hidden path drawn from `p(z | y)` (forward-filter backward-sample).
+///
+/// # Errors
+/// As [`filter`].
+pub fn sample_path<E: Emission<f64> + ?Sized, R: Rng + ?Sized>(
+    params: &HmmParams,
+    emission: &E,
+    seq: &[E::Obs],
+    rng: &mut R,
+) -> Result<Vec<usize>, HmmError> {
+    Ok(sample_paths(params, emission, seq, 1, rng)?.row(0).to_vec())
+}
+
+/// A hidden path of length `len` simulated from the prior (the Markov chain alone).
+pub fn simulate_states<R: Rng + ?Sized>(params: &HmmParams, len: usize, rng: &mut R) -> Vec<usize> {
+    let k = params.k;
+    let mut states = Vec::with_capacity(len);
+    for t in 0..len {
+        let z = if t == 0 {
+            draw_log(&params.log_init, rng)
+        } else {
+            let prev = states[t - 1];
+            draw_log(&params.log_trans[prev * k..(prev + 1) * k], rng)
+        };
+        states.push(z);
+    }
+    states
+}
+
+/// The log-likelihood of each sequence of a batch (`-inf` for impossible ones).
+///
+/// # Errors
+/// A NaN or `+inf` emission log-density (named by sequence, position and state); an emission
+/// with the wrong number of states.
+pub fn sequence_log_likelihoods<E>(
+    params: &HmmParams,
+    emission: &E,
+    sequences: &Sequences<E::Obs>,
+) -> Result<Array1<f64>, HmmError>
+where
+    E: Emission<f64> + Sync + ?Sized,
+    E::Obs: Sync,
+{
+    params.check_emission(emission)?;
+    Ok(Array1::from(per_sequence_log_likelihood(
+        &params.log_init,
+        &params.log_trans,
+        emission,
+        sequences,
+    )?))
+}

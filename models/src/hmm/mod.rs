@@ -1,0 +1,64 @@
+//! Hidden Markov model algorithms, written once over [`Scalar`](trellis_ad::Scalar).
+//!
+//! - [`forward`]: the forward algorithm — [`forward_log_likelihood`] on an emission
+//!   log-density matrix, [`log_likelihood`] for one sequence under any
+//!   [`Emission`](crate::Emission), [`batch_log_likelihood`] for a batch of ragged
+//!   [`Sequences`] (parallel over sequences for large batches, bit-identical to serial).
+//!   The same code gives values (`f64`), forward-mode (duals) and reverse-mode (`Var`)
+//!   gradients; under reverse mode each sequence is one tape node computed by the fused
+//!   forward–backward [`kernel`].
+//! - [`inference`]: filtered and smoothed state probabilities, Viterbi decoding, posterior
+//!   path sampling, per-sequence log-likelihoods and simulation, on validated [`HmmParams`].
+//! - [`data`]: [`Sequences`], the [`Observation`] check, and the built-in
+//!   [`seed_dataset`].
+//! - [`error`]: [`HmmError`], the typed error of all of the above.
+//!
+//! ```
+//! use trellis_ad::{reverse, Scalar, ScalarFn};
+//! use trellis_models::{hmm, Emission};
+//!
+//! /// Unit-variance Gaussian emissions with one mean per state.
+//! struct Means<'a, T> { means: &'a [T] }
+//! impl<T: Scalar> Emission<T> for Means<'_, T> {
+//!     type Obs = f64;
+//!     fn n_states(&self) -> usize { self.means.len() }
+//!     fn log_densities(&self, seq: &[f64], t: usize, out: &mut [T]) {
+//!         for (o, &m) in out.iter_mut().zip(self.means) {
+//!             let z = m - seq[t];
+//!             *o = z * z * -0.5 - 0.5 * (2.0 * std::f64::consts::PI).ln();
+//!         }
+//!     }
+//! }
+//!
+//! /// Log-likelihood as a function of (mean₀, mean₁), fixed transition probabilities.
+//! struct Model { data: hmm::Sequences<f64> }
+//! impl ScalarFn for Model {
+//!     fn eval<T: Scalar>(&self, x: &[T]) -> T {
+//!         let li = [T::cst(0.5f64.ln()); 2];
+//!         let lt = [0.9f64.ln(), 0.1f64.ln(), 0.2f64.ln(), 0.8f64.ln()].map(T::cst);
+//!         hmm::batch_log_likelihood(&li, &lt, &Means { means: x }, &self.data)
+//!             .unwrap_or(T::cst(f64::NAN))
+//!     }
+//! }
+//! let data = hmm::Sequences::new(vec![vec![0.1, -0.3, 2.2], vec![1.9, 2.1]]).unwrap();
+//! let (ll, grad) = reverse::value_and_gradient(&Model { data }, &[0.0, 2.0]);
+//! assert!(ll.is_finite() && grad.iter().all(|g| g.is_finite()));
+//! ```
+
+pub mod data;
+pub mod error;
+pub mod forward;
+pub mod inference;
+pub mod kernel;
+
+pub use data::{seed_dataset, Observation, SeedDataset, Sequences, SequencesIter};
+pub use error::HmmError;
+pub use forward::{
+    batch_log_likelihood, forward_log_likelihood, forward_log_likelihood_generic,
+    forward_log_likelihood_log_space, log_likelihood, per_sequence_log_likelihood,
+    per_sequence_log_likelihood_into, PARALLEL_MIN_WORK,
+};
+pub use inference::{
+    filter, posterior, sample_path, sample_paths, sequence_log_likelihoods, simulate_states,
+    smooth, viterbi, HmmParams, Posterior, ViterbiPath, STOCHASTIC_TOLERANCE,
+};

@@ -1,0 +1,504 @@
+//! The parameter layout: named parameters with shapes, transforms and priors, mapped to one
+//! flat unconstrained vector and back (what PyMC's `Model` does with its free variables).
+//!
+//! ```
+//! use trellis_models::{ParamLayout, Prior, Shape, Transform};
+//!
+//! let layout = ParamLayout::new()
+//!     .add_with_prior("emission_signal", Shape::Scalar, Transform::Identity,
+//!                     Prior::Normal { mu: 0.0, sigma: 1.0 })?
+//!     .add_with_prior("emission_noise", Shape::Scalar, Transform::Log,
+//!                     Prior::HalfNormal { sigma: 1.0 })?
+//!     .add_with_prior("p_transition", Shape::Matrix(3, 3), Transform::Simplex,
+//!                     Prior::uniform_simplex(3))?;
+//! assert_eq!(layout.dim(), 1 + 1 + 3 * 2);
+//! assert_eq!(layout.constrained_len(), 1 + 1 + 9);
+//!
+//! // PyMC's initial point: zeros on the unconstrained space.
+//! let mut constrained = Vec::new();
+//! let log_jac = layout.constrain(&layout.initial_point(), &mut constrained)?;
+//! assert_eq!(constrained[1], 1.0); // emission_noise = exp(0)
+//! assert!((constrained[2] - 1.0 / 3.0).abs() < 1e-15);
+//! assert!((log_jac - 3.0 * (-2.0 * 3f64.ln())).abs() < 1e-12);
+//! assert_eq!(layout.element_names()[3], "p_transition[0,1]");
+//! assert_eq!(layout.unconstrained_names()[1], "emission_noise_log__");
+//!
+//! // And back.
+//! let u = layout.unconstrain(&constrained)?;
+//! assert!(u.iter().all(|x| x.abs() < 1e-15));
+//! # Ok::<(), trellis_models::LayoutError>(())
+//! ```
+
+use std::fmt;
+
+use thiserror::Error;
+use trellis_ad::Scalar;
+
+use crate::priors::Prior;
+use crate::transforms::Transform;
+
+/// Why a layout could not be built or a parameter vector could not be mapped.
+#[derive(Debug, Clone, PartialEq, Error)]
+pub enum LayoutError {
+    /// Two parameters share a name.
+    #[error("parameter `{0}` is declared twice")]
+    DuplicateName(String),
+    /// A parameter's shape, transform or prior is invalid or they do not fit together.
+    #[error("parameter `{name}`: {reason}")]
+    InvalidParameter {
+        /// The parameter.
+        name: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A parameter vector has the wrong length.
+    #[error("the {space} parameter vector has length {got}, expected {expected}")]
+    WrongLength {
+        /// `"unconstrained"` or `"constrained"`.
+        space: &'static str,
+        /// The layout's length for that space.
+        expected: usize,
+        /// The length given.
+        got: usize,
+    },
+    /// A constrained value lies outside its parameter's support.
+    #[error("{element} = {value} is outside the support: {reason}")]
+    OutOfSupport {
+        /// The element's name (e.g. `p_transition[1,2]`).
+        element: String,
+        /// Its value.
+        value: f64,
+        /// Why it is outside the support.
+        reason: String,
+    },
+}
+
+/// The shape of one parameter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shape {
+    /// A single number.
+    Scalar,
+    /// A vector of `n` numbers.
+    Vector(usize),
+    /// A `rows × cols` matrix, stored row-major.
+    Matrix(usize, usize),
+}
+
+impl Shape {
+    /// Number of elements.
+    pub fn len(&self) -> usize {
+        match *self {
+            Self::Scalar => 1,
+            Self::Vector(n) => n,
+            Self::Matrix(r, c) => r * c,
+        }
+    }
+
+    /// Whether the shape has no elements.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Length of the last axis (1 for a scalar).
+    pub fn last(&self) -> usize {
+        match *self {
+            Self::Scalar => 1,
+            Self::Vector(n) => n,
+            Self::Matrix(_, c) => c,
+        }
+    }
+
+    /// Number of vectors along the last axis.
+    pub fn rows(&self) -> usize {
+        match *self {
+            Self::Matrix(r, _) => r,
+            _ => 1,
+        }
+    }
+
+    /// The same shape with the last axis resized to `last`.
+    fn with_last(&self, last: usize) -> Self {
+        match *self {
+            Self::Scalar => Self::Scalar,
+            Self::Vector(_) => Self::Vector(last),
+            Self::Matrix(r, _) => Self::Matrix(r, last),
+        }
+    }
+
+    /// The multi-index of flat (row-major) element `i`.
+    fn index(&self, i: usize) -> Vec<usize> {
+        match *self {
+            Self::Scalar => vec![],
+            Self::Vector(_) => vec![i],
+            Self::Matrix(_, c) => vec![i / c, i % c],
+        }
+    }
+}
+
+/// How element names are written.
+#[derive(Clone, Copy, Default)]
+pub enum NameStyle {
+    /// ArviZ / PyMC: 0-based, `p_transition[0,1]` (the default).
+    #[default]
+    ZeroBased,
+    /// Stan / posteriordb: 1-based, `p_transition[1,2]`, `theta1[1]`.
+    OneBased,
+    /// A caller-chosen convention: `f(name, 0-based multi-index)`; scalars get an empty
+    /// index.
+    Custom(fn(&str, &[usize]) -> String),
+}
+
+impl NameStyle {
+    /// The name of the element of `name` at the 0-based multi-index `index`.
+    pub fn element(&self, name: &str, index: &[usize]) -> String {
+        let offset = match self {
+            Self::ZeroBased => 0,
+            Self::OneBased => 1,
+            Self::Custom(f) => return f(name, index),
+        };
+        if index.is_empty() {
+            return name.to_string();
+        }
+        let parts: Vec<String> = index.iter().map(|i| (i + offset).to_string()).collect();
+        format!("{name}[{}]", parts.join(","))
+    }
+}
+
+impl fmt::Debug for NameStyle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::ZeroBased => write!(f, "ZeroBased"),
+            Self::OneBased => write!(f, "OneBased"),
+            Self::Custom(_) => write!(f, "Custom(..)"),
+        }
+    }
+}
+
+/// One declared parameter and where it lives in the flat vectors.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ParamSpec {
+    /// The parameter's name.
+    pub name: String,
+    /// Its (constrained) shape.
+    pub shape: Shape,
+    /// Its constraining transform.
+    pub transform: Transform,
+    /// Its prior.
+    pub prior: Prior,
+    /// Offset of its block in the unconstrained vector.
+    pub unconstrained_offset: usize,
+    /// Length of its block in the unconstrained vector.
+    pub unconstrained_len: usize,
+    /// Offset of its block in the constrained vector.
+    pub constrained_offset: usize,
+}
+
+impl ParamSpec {
+    fn unconstrained_range(&self) -> std::ops::Range<usize> {
+        self.unconstrained_offset..self.unconstrained_offset + self.unconstrained_len
+    }
+
+    fn constrained_range(&self) -> std::ops::Range<usize> {
+        self.constrained_offset..self.constrained_offset + self.shape.len()
+    }
+
+    fn unconstrained_shape(&self) -> Shape {
+        self.shape
+            .with_last(self.transform.unconstrained_len(self.shape.last()))
+    }
+}
+
+/// Named parameters with shapes, transforms and priors, in declaration order.
+///
+/// The unconstrained vector is the concatenation of each parameter's unconstrained block
+/// (PyMC's order); the constrained vector the concatenation of their row-major values.
+#[derive(Debug, Clone, Default)]
+pub struct ParamLayout {
+    params: Vec<ParamSpec>,
+    dim: usize,
+    constrained_len: usize,
+    style: NameStyle,
+}
+
+impl ParamLayout {
+    /// An empty layout with 0-based (ArviZ) element names.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds a parameter with a flat (improper) prior.
+    pub fn add(self, name: &str, shape: Shape, transform: Transform) -> Result<Self, LayoutError> {
+        self.add_with_prior(name, shape, transform, Prior::Flat)
+    }
+
+    /// Adds a parameter with a prior. Fails on a duplicate or empty name, an empty shape, a
+    /// simplex transform on a scalar, invalid transform constants or hyperparameters, or a
+    /// Dirichlet prior on a parameter without a simplex transform.
+    pub fn add_with_prior(
+        mut self,
+        name: &str,
+        shape: Shape,
+        transform: Transform,
+        prior: Prior,
+    ) -> Result<Self, LayoutError> {
+        let invalid = |reason: String| LayoutError::InvalidParameter {
+            name: name.to_string(),
+            reason,
+        };
+        if name.is_empty() {
+            return Err(invalid("the name is empty".into()));
+        }
+        if self.params.iter().any(|p| p.name == name) {
+            return Err(LayoutError::DuplicateName(name.to_string()));
+        }
+        if shape.is_empty() {
+            return Err(invalid(format!("shape {shape:?} has no elements")));
+        }
+        if transform.is_simplex() && shape == Shape::Scalar {
+            return Err(invalid(
+                "a simplex transform needs a vector or matrix shape".into(),
+            ));
+        }
+        transform.check().map_err(invalid)?;
+        if let Transform::OrderedColumn(c) = transform {
+            match shape {
+                Shape::Matrix(_, cols) if c < cols => {}
+                _ => {
+                    return Err(invalid(format!(
+                        "OrderedColumn({c}) needs a matrix shape with more than {c} columns, not {shape:?}"
+                    )))
+                }
+            }
+        }
+        prior.check(shape.rows(), shape.last()).map_err(invalid)?;
+        if matches!(prior, Prior::Dirichlet { .. }) && !transform.is_simplex() {
+            return Err(invalid(format!(
+                "a Dirichlet prior needs a simplex transform, not {transform:?}"
+            )));
+        }
+        let unconstrained_len = shape.rows() * transform.unconstrained_len(shape.last());
+        self.params.push(ParamSpec {
+            name: name.to_string(),
+            shape,
+            transform,
+            prior,
+            unconstrained_offset: self.dim,
+            unconstrained_len,
+            constrained_offset: self.constrained_len,
+        });
+        self.dim += unconstrained_len;
+        self.constrained_len += shape.len();
+        Ok(self)
+    }
+
+    /// Uses `style` for element names (e.g. [`NameStyle::OneBased`] for posteriordb).
+    pub fn with_name_style(mut self, style: NameStyle) -> Self {
+        self.style = style;
+        self
+    }
+
+    /// The element-name style.
+    pub fn name_style(&self) -> NameStyle {
+        self.style
+    }
+
+    /// Length of the unconstrained vector.
+    pub fn dim(&self) -> usize {
+        self.dim
+    }
+
+    /// Length of the constrained vector.
+    pub fn constrained_len(&self) -> usize {
+        self.constrained_len
+    }
+
+    /// The parameters in order.
+    pub fn params(&self) -> &[ParamSpec] {
+        &self.params
+    }
+
+    /// Position of the parameter called `name`.
+    pub fn index_of(&self, name: &str) -> Option<usize> {
+        self.params.iter().position(|p| p.name == name)
+    }
+
+    /// PyMC's initial point: zeros on the unconstrained space.
+    pub fn initial_point(&self) -> Vec<f64> {
+        vec![0.0; self.dim]
+    }
+
+    /// Names of the constrained elements, in the layout's [`NameStyle`]
+    /// (`emission_signal`, `p_transition[0,1]`, …).
+    pub fn element_names(&self) -> Vec<String> {
+        self.params
+            .iter()
+            .flat_map(|p| {
+                (0..p.shape.len()).map(move |i| self.style.element(&p.name, &p.shape.index(i)))
+            })
+            .collect()
+    }
+
+    /// Names of the unconstrained coordinates as PyMC writes them (`emission_noise_log__`,
+    /// `p_transition_simplex__[0,1]`), in the layout's [`NameStyle`].
+    pub fn unconstrained_names(&self) -> Vec<String> {
+        self.params
+            .iter()
+            .flat_map(|p| {
+                let name = match p.transform.pymc_suffix() {
+                    Some(s) => format!("{}_{s}__", p.name),
+                    None => p.name.clone(),
+                };
+                let shape = p.unconstrained_shape();
+                (0..p.unconstrained_len)
+                    .map(move |i| self.style.element(&name, &shape.index(i)))
+                    .collect::<Vec<_>>()
+            })
+            .collect()
+    }
+
+    pub(crate) fn check_unconstrained_len(&self, got: usize) -> Result<(), LayoutError> {
+        if got == self.dim {
+            Ok(())
+        } else {
+            Err(LayoutError::WrongLength {
+                space: "unconstrained",
+                expected: self.dim,
+                got,
+            })
+        }
+    }
+
+    /// Maps an unconstrained vector to the constrained values (written into `out`, which is
+    /// cleared first) and returns the total `log|J|`. Allocation-free once `out` is warm.
+    pub fn constrain<T: Scalar>(&self, u: &[T], out: &mut Vec<T>) -> Result<T, LayoutError> {
+        self.check_unconstrained_len(u.len())?;
+        out.clear();
+        out.resize(self.constrained_len, T::cst(0.0));
+        let mut log_jac = T::cst(0.0);
+        trellis_ad::scratch::with_vec(|logs: &mut Vec<T>| {
+            for p in &self.params {
+                let c = p.constrained_range();
+                logs.clear();
+                logs.resize(c.len(), T::cst(0.0));
+                log_jac += p.transform.constrain(
+                    &u[p.unconstrained_range()],
+                    p.shape.last(),
+                    &mut out[c],
+                    logs,
+                );
+            }
+        });
+        Ok(log_jac)
+    }
+
+    /// Maps an unconstrained vector to a [`Params`] view (values, exact logs where the
+    /// transform provides them, per-parameter `log|J|`), stored in `buffer`.
+    pub fn constrain_params<'b, T: Scalar>(
+        &'b self,
+        u: &[T],
+        buffer: &'b mut Vec<T>,
+    ) -> Result<Params<'b, T>, LayoutError> {
+        self.check_unconstrained_len(u.len())?;
+        let n = self.constrained_len;
+        buffer.clear();
+        buffer.resize(2 * n + self.params.len(), T::cst(f64::NAN));
+        let (values, rest) = buffer.split_at_mut(n);
+        let (logs, jacobians) = rest.split_at_mut(n);
+        for (p, jac) in self.params.iter().zip(jacobians.iter_mut()) {
+            let c = p.constrained_range();
+            *jac = p.transform.constrain(
+                &u[p.unconstrained_range()],
+                p.shape.last(),
+                &mut values[c.clone()],
+                &mut logs[c],
+            );
+        }
+        Ok(Params {
+            layout: self,
+            values,
+            logs,
+            log_jacobians: jacobians,
+        })
+    }
+
+    /// Maps constrained values back to the unconstrained space. Fails with the element's
+    /// name if the length is wrong or a value lies outside its parameter's support.
+    pub fn unconstrain(&self, constrained: &[f64]) -> Result<Vec<f64>, LayoutError> {
+        if constrained.len() != self.constrained_len {
+            return Err(LayoutError::WrongLength {
+                space: "constrained",
+                expected: self.constrained_len,
+                got: constrained.len(),
+            });
+        }
+        let mut u = Vec::with_capacity(self.dim);
+        for p in &self.params {
+            let block = &constrained[p.constrained_range()];
+            let part = p
+                .transform
+                .unconstrain(block, p.shape.last())
+                .map_err(|(i, reason)| LayoutError::OutOfSupport {
+                    element: self.style.element(&p.name, &p.shape.index(i)),
+                    value: block[i],
+                    reason,
+                })?;
+            u.extend(part);
+        }
+        Ok(u)
+    }
+
+    /// Log prior density (no Jacobian) of parameter `index` at `params`, from its declared
+    /// [`Prior`].
+    pub fn log_prior<T: Scalar>(&self, params: &Params<'_, T>, index: usize) -> T {
+        let p = &self.params[index];
+        p.prior
+            .log_density(params.value(index), params.log_value(index), p.shape.last())
+    }
+}
+
+/// Constrained parameters at one point: a view produced by
+/// [`ParamLayout::constrain_params`].
+#[derive(Debug, Clone, Copy)]
+pub struct Params<'a, T> {
+    layout: &'a ParamLayout,
+    values: &'a [T],
+    logs: &'a [T],
+    log_jacobians: &'a [T],
+}
+
+impl<'a, T: Scalar> Params<'a, T> {
+    /// The layout these parameters follow.
+    pub fn layout(&self) -> &'a ParamLayout {
+        self.layout
+    }
+
+    /// All constrained values, concatenated in declaration order.
+    pub fn values(&self) -> &'a [T] {
+        self.values
+    }
+
+    /// The constrained values of parameter `index` (row-major).
+    pub fn value(&self, index: usize) -> &'a [T] {
+        &self.values[self.layout.params[index].constrained_range()]
+    }
+
+    /// Exact logarithms of parameter `index`'s values, when its transform provides them
+    /// (log, positive-ordered, simplex, stick-breaking, `Interval` from 0): for a simplex
+    /// they are the log-softmax itself, exact where a probability underflows.
+    pub fn log_value(&self, index: usize) -> Option<&'a [T]> {
+        let p = &self.layout.params[index];
+        p.transform
+            .provides_logs()
+            .then(|| &self.logs[p.constrained_range()])
+    }
+
+    /// The values of the parameter called `name`.
+    pub fn get(&self, name: &str) -> Option<&'a [T]> {
+        self.layout.index_of(name).map(|i| self.value(i))
+    }
+
+    /// `log|J|` of parameter `index`'s transform at this point.
+    pub fn log_jacobian(&self, index: usize) -> T {
+        self.log_jacobians[index]
+    }
+}

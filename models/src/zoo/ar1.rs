@@ -1,0 +1,203 @@
+//! Autoregressive AR(1) Gaussian emissions: the mean of `y_t` depends on `y_(t−1)`.
+
+use rand_xoshiro::Xoshiro256PlusPlus;
+use trellis_ad::Scalar;
+
+use super::{check_len, check_values, draw_normal, finite, location_transform, positive, Family};
+use crate::distributions::LN_SQRT_2PI;
+use crate::emission::Emission;
+use crate::hmm::{HmmError, HmmParams, Sequences};
+use crate::layout::{LayoutError, ParamLayout, Params, Shape};
+use crate::model::ModelError;
+use crate::priors::Prior;
+use crate::simulate::{simulate_hmm, SampleEmission, Simulated};
+use crate::transforms::Transform;
+
+/// A switching AR(1) process: in state `k`,
+///
+/// - `y_t ~ Normal(μ_k + φ_k (y_(t−1) − μ_k), σ_k)` for `t ≥ 1`;
+/// - `y_0 ~ Normal(μ_k, σ_k / √(1 − φ_k²))`, the stationary distribution of state `k`'s
+///   process (so `|φ_k| < 1` is required).
+///
+/// `μ_k` is the level the process reverts to in state `k`, `φ_k` its persistence.
+///
+/// ```
+/// use trellis_models::{zoo::Ar1Gaussian, Emission};
+/// let (mu, phi, sigma) = ([0.0], [0.5], [1.0]);
+/// let e = Ar1Gaussian::new(&mu, &phi, &sigma)?;
+/// let mut out = [0.0];
+/// e.log_densities(&[2.0, 1.0], 1, &mut out); // mean 0 + 0.5·(2 − 0) = 1
+/// assert!((out[0] + 0.9189385332046727).abs() < 1e-15);
+/// # Ok::<(), trellis_models::ModelError>(())
+/// ```
+#[derive(Debug, Clone, Copy)]
+pub struct Ar1Gaussian<'a, T> {
+    means: &'a [T],
+    phis: &'a [T],
+    sds: &'a [T],
+}
+
+impl<'a, T: Scalar> Ar1Gaussian<'a, T> {
+    /// A view over `K` levels, `K` autoregressive coefficients and `K` innovation standard
+    /// deviations.
+    ///
+    /// # Errors
+    /// Mismatched or zero lengths, a non-finite level, `|φ| ≥ 1`, a standard deviation that
+    /// is not positive and finite.
+    pub fn new(means: &'a [T], phis: &'a [T], sds: &'a [T]) -> Result<Self, ModelError> {
+        if means.is_empty() {
+            return Err(HmmError::NoStates.into());
+        }
+        check_len("phis", phis, means.len())?;
+        check_len("sds", sds, means.len())?;
+        check_values("means", means, finite, "must be finite")?;
+        check_values(
+            "phis",
+            phis,
+            |p| p.abs() < 1.0,
+            "must lie in (-1, 1) for a stationary process",
+        )?;
+        check_values("sds", sds, positive, "must be positive and finite")?;
+        Ok(Self { means, phis, sds })
+    }
+}
+
+impl<T: Scalar> Emission<T> for Ar1Gaussian<'_, T> {
+    type Obs = f64;
+
+    fn n_states(&self) -> usize {
+        self.means.len()
+    }
+
+    fn log_densities(&self, seq: &[f64], t: usize, out: &mut [T]) {
+        let y = seq[t];
+        for (k, o) in out.iter_mut().enumerate() {
+            let (mu, phi, sigma) = (self.means[k], self.phis[k], self.sds[k]);
+            *o = if T::PREFERS_CUSTOM {
+                let (m, p, s) = (mu.value(), phi.value(), sigma.value());
+                let (value, partials) = if t == 0 {
+                    // Stationary start: sd s0 = s / √(1 − p²).
+                    let one_m_p2 = 1.0 - p * p;
+                    let s0 = s / one_m_p2.sqrt();
+                    let z = (y - m) / s0;
+                    let value = -0.5 * z * z - s.ln() + 0.5 * one_m_p2.ln() - LN_SQRT_2PI;
+                    let d_s0 = z * z - 1.0;
+                    (value, [z / s0, d_s0 * p / one_m_p2, d_s0 / s])
+                } else {
+                    let prev = seq[t - 1] - m;
+                    let z = (y - m - p * prev) / s;
+                    let value = -0.5 * z * z - s.ln() - LN_SQRT_2PI;
+                    (value, [z / s * (1.0 - p), z / s * prev, (z * z - 1.0) / s])
+                };
+                T::custom(&[mu, phi, sigma], value, &partials)
+            } else if t == 0 {
+                let one_m_p2 = -(phi * phi) + 1.0;
+                let z = (-mu + y) * one_m_p2.sqrt() / sigma;
+                -(z * z) * 0.5 - sigma.ln() + one_m_p2.ln() * 0.5 - LN_SQRT_2PI
+            } else {
+                let mean = mu + phi * (-mu + seq[t - 1]);
+                let z = (-mean + y) / sigma;
+                -(z * z) * 0.5 - sigma.ln() - LN_SQRT_2PI
+            };
+        }
+    }
+}
+
+impl SampleEmission for Ar1Gaussian<'_, f64> {
+    fn check_params(&self) -> Result<(), ModelError> {
+        Ar1Gaussian::new(self.means, self.phis, self.sds).map(|_| ())
+    }
+
+    fn sample(&self, state: usize, history: &[f64], rng: &mut Xoshiro256PlusPlus) -> f64 {
+        let (mu, phi, sigma) = (self.means[state], self.phis[state], self.sds[state]);
+        match history.last() {
+            None => draw_normal(mu, sigma / (1.0 - phi * phi).sqrt(), rng),
+            Some(&prev) => draw_normal(mu + phi * (prev - mu), sigma, rng),
+        }
+    }
+}
+
+/// The AR(1) HMM family: `mu` (`K`, ordered by default to break label switching) ~
+/// `Normal(0, 10)`, `phi` (`K`, interval transform on (−1, 1)) ~ `Uniform(−1, 1)`, `sigma`
+/// (`K`, log) ~ `HalfNormal(5)`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Ar1Family {
+    /// Number of hidden states.
+    pub n_states: usize,
+    /// Prior of each level.
+    pub mu_prior: Prior,
+    /// Prior of each autoregressive coefficient (on (−1, 1)).
+    pub phi_prior: Prior,
+    /// Prior of each innovation standard deviation.
+    pub sigma_prior: Prior,
+    /// Whether the levels are ordered (default true).
+    pub ordered: bool,
+}
+
+impl Ar1Family {
+    /// `K` states with the default priors.
+    pub fn new(n_states: usize) -> Self {
+        Self {
+            n_states,
+            mu_prior: Prior::Normal {
+                mu: 0.0,
+                sigma: 10.0,
+            },
+            phi_prior: Prior::Uniform {
+                lower: -1.0,
+                upper: 1.0,
+            },
+            sigma_prior: Prior::HalfNormal { sigma: 5.0 },
+            ordered: true,
+        }
+    }
+}
+
+impl Family for Ar1Family {
+    type Obs = f64;
+    type Emission<'a, T: Scalar> = Ar1Gaussian<'a, T>;
+
+    fn n_states(&self) -> usize {
+        self.n_states
+    }
+
+    fn add_params(&self, layout: ParamLayout) -> Result<ParamLayout, LayoutError> {
+        let k = Shape::Vector(self.n_states);
+        let interval = Transform::Interval {
+            lower: -1.0,
+            upper: 1.0,
+        };
+        layout
+            .add_with_prior(
+                "mu",
+                k,
+                location_transform(self.ordered),
+                self.mu_prior.clone(),
+            )?
+            .add_with_prior("phi", k, interval, self.phi_prior.clone())?
+            .add_with_prior("sigma", k, Transform::Log, self.sigma_prior.clone())
+    }
+
+    fn emission<'a, T: Scalar>(&'a self, params: &Params<'a, T>) -> Ar1Gaussian<'a, T> {
+        Ar1Gaussian {
+            means: params.value(0),
+            phis: params.value(1),
+            sds: params.value(2),
+        }
+    }
+
+    fn check_data(&self, _data: &Sequences<f64>) -> Result<(), HmmError> {
+        Ok(())
+    }
+
+    fn simulate(
+        &self,
+        params: &Params<'_, f64>,
+        chain: &HmmParams,
+        n_sequences: usize,
+        length: usize,
+        seed: u64,
+    ) -> Result<Simulated<f64>, ModelError> {
+        simulate_hmm(chain, &self.emission(params), n_sequences, length, seed)
+    }
+}

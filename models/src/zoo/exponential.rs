@@ -1,0 +1,154 @@
+//! Exponential emissions: positive durations or waiting times with one rate per state.
+
+use rand::Rng;
+use rand_xoshiro::Xoshiro256PlusPlus;
+use trellis_ad::Scalar;
+
+use super::{check_each, check_values, positive, Family};
+use crate::emission::Emission;
+use crate::hmm::{HmmError, HmmParams, Sequences};
+use crate::layout::{LayoutError, ParamLayout, Params, Shape};
+use crate::model::ModelError;
+use crate::priors::Prior;
+use crate::simulate::{simulate_hmm, SampleEmission, Simulated};
+use crate::transforms::Transform;
+
+/// `y | state k ~ Exponential(rates[k])` (mean `1 / rate`) for `y ≥ 0`.
+///
+/// A negative observation gives NaN, reported by the forward algorithm as a typed error;
+/// [`ExponentialFamily::check_data`] names it directly.
+///
+/// ```
+/// use trellis_models::{zoo::Exponential, Emission};
+/// let rates = [2.0, 0.5];
+/// let e = Exponential::new(&rates)?;
+/// let mut out = [0.0; 2];
+/// e.log_densities(&[0.5], 0, &mut out);
+/// assert!((out[0] - (2f64.ln() - 1.0)).abs() < 1e-15);
+/// # Ok::<(), trellis_models::ModelError>(())
+/// ```
+#[derive(Debug, Clone, Copy)]
+pub struct Exponential<'a, T> {
+    rates: &'a [T],
+}
+
+impl<'a, T: Scalar> Exponential<'a, T> {
+    /// A view over `K` rates.
+    ///
+    /// # Errors
+    /// No rates, a rate that is not positive and finite.
+    pub fn new(rates: &'a [T]) -> Result<Self, ModelError> {
+        if rates.is_empty() {
+            return Err(HmmError::NoStates.into());
+        }
+        check_values("rates", rates, positive, "must be positive and finite")?;
+        Ok(Self { rates })
+    }
+}
+
+impl<T: Scalar> Emission<T> for Exponential<'_, T> {
+    type Obs = f64;
+
+    fn n_states(&self) -> usize {
+        self.rates.len()
+    }
+
+    fn log_densities(&self, seq: &[f64], t: usize, out: &mut [T]) {
+        let y = seq[t];
+        if y < 0.0 || y.is_nan() {
+            out.fill(T::cst(f64::NAN));
+            return;
+        }
+        for (o, &rate) in out.iter_mut().zip(self.rates) {
+            *o = if T::PREFERS_CUSTOM {
+                let r = rate.value();
+                T::custom(&[rate], r.ln() - r * y, &[1.0 / r - y])
+            } else {
+                rate.ln() - rate * y
+            };
+        }
+    }
+}
+
+impl SampleEmission for Exponential<'_, f64> {
+    fn check_params(&self) -> Result<(), ModelError> {
+        Exponential::new(self.rates).map(|_| ())
+    }
+
+    fn sample(&self, state: usize, _history: &[f64], rng: &mut Xoshiro256PlusPlus) -> f64 {
+        let e: f64 = rng.sample(rand_distr::Exp1);
+        e / self.rates[state]
+    }
+}
+
+/// The exponential HMM family: `rate` (`K`, positive-ordered so that state `k` has the
+/// `k`-th lowest rate, which breaks label switching) ~ `Gamma(shape 2, rate 0.5)` (mean 4).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExponentialFamily {
+    /// Number of hidden states.
+    pub n_states: usize,
+    /// Prior of each rate.
+    pub rate_prior: Prior,
+    /// Whether the rates are ordered (default true); otherwise a log transform.
+    pub ordered: bool,
+}
+
+impl ExponentialFamily {
+    /// `K` states with the default prior.
+    pub fn new(n_states: usize) -> Self {
+        Self {
+            n_states,
+            rate_prior: Prior::Gamma {
+                shape: 2.0,
+                rate: 0.5,
+            },
+            ordered: true,
+        }
+    }
+}
+
+impl Family for ExponentialFamily {
+    type Obs = f64;
+    type Emission<'a, T: Scalar> = Exponential<'a, T>;
+
+    fn n_states(&self) -> usize {
+        self.n_states
+    }
+
+    fn add_params(&self, layout: ParamLayout) -> Result<ParamLayout, LayoutError> {
+        let transform = if self.ordered {
+            Transform::PositiveOrdered
+        } else {
+            Transform::Log
+        };
+        layout.add_with_prior(
+            "rate",
+            Shape::Vector(self.n_states),
+            transform,
+            self.rate_prior.clone(),
+        )
+    }
+
+    fn emission<'a, T: Scalar>(&'a self, params: &Params<'a, T>) -> Exponential<'a, T> {
+        Exponential {
+            rates: params.value(0),
+        }
+    }
+
+    fn check_data(&self, data: &Sequences<f64>) -> Result<(), HmmError> {
+        check_each(data, |&y| {
+            (y < 0.0).then(|| "an exponential observation must be non-negative".to_string())
+        })
+    }
+
+    fn simulate(
+        &self,
+        params: &Params<'_, f64>,
+        chain: &HmmParams,
+        n_sequences: usize,
+        length: usize,
+        seed: u64,
+    ) -> Result<Simulated<f64>, ModelError> {
+        simulate_hmm(chain, &self.emission(params), n_sequences, length, seed)
+    }
+}

@@ -1,0 +1,150 @@
+//! Gaussian emissions: one mean and one standard deviation per state.
+
+use rand_xoshiro::Xoshiro256PlusPlus;
+use trellis_ad::Scalar;
+
+use super::{
+    check_len, check_values, draw_normal, finite, location_transform, normal_entry, positive,
+    Family,
+};
+use crate::emission::Emission;
+use crate::hmm::{HmmError, HmmParams, Sequences};
+use crate::layout::{LayoutError, ParamLayout, Params, Shape};
+use crate::model::ModelError;
+use crate::priors::Prior;
+use crate::simulate::{simulate_hmm, SampleEmission, Simulated};
+use crate::transforms::Transform;
+
+/// `y | state k ~ Normal(means[k], sds[k])`.
+///
+/// ```
+/// use trellis_models::{zoo::Gaussian, Emission};
+/// let (means, sds) = ([0.0, 3.0], [1.0, 2.0]);
+/// let e = Gaussian::new(&means, &sds)?;
+/// let mut out = [0.0; 2];
+/// e.log_densities(&[0.0], 0, &mut out);
+/// assert!((out[0] + 0.9189385332046727).abs() < 1e-15);
+/// # Ok::<(), trellis_models::ModelError>(())
+/// ```
+#[derive(Debug, Clone, Copy)]
+pub struct Gaussian<'a, T> {
+    means: &'a [T],
+    sds: &'a [T],
+}
+
+impl<'a, T: Scalar> Gaussian<'a, T> {
+    /// A view over `K` means and `K` standard deviations.
+    ///
+    /// # Errors
+    /// Lengths that differ or are zero, a non-finite mean, a standard deviation that is not
+    /// positive and finite.
+    pub fn new(means: &'a [T], sds: &'a [T]) -> Result<Self, ModelError> {
+        if means.is_empty() {
+            return Err(HmmError::NoStates.into());
+        }
+        check_len("sds", sds, means.len())?;
+        check_values("means", means, finite, "must be finite")?;
+        check_values("sds", sds, positive, "must be positive and finite")?;
+        Ok(Self { means, sds })
+    }
+
+    /// A view without checks (the layout guarantees the lengths and supports).
+    pub(crate) fn from_parts(means: &'a [T], sds: &'a [T]) -> Self {
+        Self { means, sds }
+    }
+}
+
+impl<T: Scalar> Emission<T> for Gaussian<'_, T> {
+    type Obs = f64;
+
+    fn n_states(&self) -> usize {
+        self.means.len()
+    }
+
+    fn log_densities(&self, seq: &[f64], t: usize, out: &mut [T]) {
+        let y = seq[t];
+        for ((o, &m), &s) in out.iter_mut().zip(self.means).zip(self.sds) {
+            *o = normal_entry(y, m, s);
+        }
+    }
+}
+
+impl SampleEmission for Gaussian<'_, f64> {
+    fn check_params(&self) -> Result<(), ModelError> {
+        Gaussian::new(self.means, self.sds).map(|_| ())
+    }
+
+    fn sample(&self, state: usize, _history: &[f64], rng: &mut Xoshiro256PlusPlus) -> f64 {
+        draw_normal(self.means[state], self.sds[state], rng)
+    }
+}
+
+/// The Gaussian HMM family: parameters `mu` (`K`, ordered by default so that state `k` is
+/// the `k`-th lowest mean: label switching would otherwise make the posterior `K!`-modal)
+/// with prior `Normal(0, 10)`, and `sigma` (`K`, log transform) with prior `HalfNormal(5)`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GaussianFamily {
+    /// Number of hidden states.
+    pub n_states: usize,
+    /// Prior of each mean.
+    pub mu_prior: Prior,
+    /// Prior of each standard deviation.
+    pub sigma_prior: Prior,
+    /// Whether the means are ordered (default true).
+    pub ordered: bool,
+}
+
+impl GaussianFamily {
+    /// `K` states with the default priors.
+    pub fn new(n_states: usize) -> Self {
+        Self {
+            n_states,
+            mu_prior: Prior::Normal {
+                mu: 0.0,
+                sigma: 10.0,
+            },
+            sigma_prior: Prior::HalfNormal { sigma: 5.0 },
+            ordered: true,
+        }
+    }
+}
+
+impl Family for GaussianFamily {
+    type Obs = f64;
+    type Emission<'a, T: Scalar> = Gaussian<'a, T>;
+
+    fn n_states(&self) -> usize {
+        self.n_states
+    }
+
+    fn add_params(&self, layout: ParamLayout) -> Result<ParamLayout, LayoutError> {
+        let k = Shape::Vector(self.n_states);
+        layout
+            .add_with_prior(
+                "mu",
+                k,
+                location_transform(self.ordered),
+                self.mu_prior.clone(),
+            )?
+            .add_with_prior("sigma", k, Transform::Log, self.sigma_prior.clone())
+    }
+
+    fn emission<'a, T: Scalar>(&'a self, params: &Params<'a, T>) -> Gaussian<'a, T> {
+        Gaussian::from_parts(params.value(0), params.value(1))
+    }
+
+    fn check_data(&self, _data: &Sequences<f64>) -> Result<(), HmmError> {
+        Ok(())
+    }
+
+    fn simulate(
+        &self,
+        params: &Params<'_, f64>,
+        chain: &HmmParams,
+        n_sequences: usize,
+        length: usize,
+        seed: u64,
+    ) -> Result<Simulated<f64>, ModelError> {
+        simulate_hmm(chain, &self.emission(params), n_sequences, length, seed)
+    }
+}

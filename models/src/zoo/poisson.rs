@@ -1,0 +1,223 @@
+//! Poisson emissions: integer counts with one rate per state.
+
+use rand::Rng;
+use rand_xoshiro::Xoshiro256PlusPlus;
+use trellis_ad::Scalar;
+
+use super::{check_values, invalid_obs, Family};
+use crate::emission::Emission;
+use crate::hmm::{HmmError, HmmParams, Sequences};
+use crate::layout::{LayoutError, ParamLayout, Params, Shape};
+use crate::model::ModelError;
+use crate::priors::Prior;
+use crate::simulate::{simulate_hmm, SampleEmission, Simulated};
+use crate::transforms::Transform;
+
+/// Largest rate accepted for simulation: counts must fit in a `u32`.
+const MAX_SIMULATION_RATE: f64 = 1e9;
+
+/// `y | state k ~ Poisson(rates[k])` for counts `y: u32`.
+///
+/// ```
+/// use trellis_models::{zoo::Poisson, Emission};
+/// let rates = [2.5, 10.0];
+/// let e = Poisson::new(&rates)?;
+/// let mut out = [0.0; 2];
+/// e.log_densities(&[3], 0, &mut out);
+/// assert!((out[0] - (3.0 * 2.5f64.ln() - 2.5 - 6f64.ln())).abs() < 1e-14);
+/// # Ok::<(), trellis_models::ModelError>(())
+/// ```
+#[derive(Debug, Clone, Copy)]
+pub struct Poisson<'a, T> {
+    rates: &'a [T],
+}
+
+impl<'a, T: Scalar> Poisson<'a, T> {
+    /// A view over `K` rates.
+    ///
+    /// # Errors
+    /// No rates, a rate that is negative or not finite.
+    pub fn new(rates: &'a [T]) -> Result<Self, ModelError> {
+        if rates.is_empty() {
+            return Err(HmmError::NoStates.into());
+        }
+        check_values(
+            "rates",
+            rates,
+            |r| r >= 0.0 && r.is_finite(),
+            "must be non-negative and finite",
+        )?;
+        Ok(Self { rates })
+    }
+}
+
+/// `y ln λ − λ − ln y!`, with `0 · ln 0 = 0`.
+#[inline]
+fn entry<T: Scalar>(y: u32, ln_fact: f64, rate: T) -> T {
+    let yf = f64::from(y);
+    if T::PREFERS_CUSTOM {
+        let r = rate.value();
+        let (value, d) = if y == 0 {
+            (-r, -1.0)
+        } else {
+            (yf * r.ln() - r - ln_fact, yf / r - 1.0)
+        };
+        T::custom(&[rate], value, &[d])
+    } else if y == 0 {
+        -rate
+    } else {
+        rate.ln() * yf - rate - ln_fact
+    }
+}
+
+impl<T: Scalar> Emission<T> for Poisson<'_, T> {
+    type Obs = u32;
+
+    fn n_states(&self) -> usize {
+        self.rates.len()
+    }
+
+    fn log_densities(&self, seq: &[u32], t: usize, out: &mut [T]) {
+        let y = seq[t];
+        let ln_fact = trellis_ad::special::ln_gamma(f64::from(y) + 1.0);
+        for (o, &r) in out.iter_mut().zip(self.rates) {
+            *o = entry(y, ln_fact, r);
+        }
+    }
+}
+
+impl SampleEmission for Poisson<'_, f64> {
+    fn check_params(&self) -> Result<(), ModelError> {
+        Poisson::new(self.rates)?;
+        check_values(
+            "rates",
+            self.rates,
+            |r| r <= MAX_SIMULATION_RATE,
+            "is too large to simulate u32 counts (at most 1e9)",
+        )
+    }
+
+    fn sample(&self, state: usize, _history: &[u32], rng: &mut Xoshiro256PlusPlus) -> u32 {
+        let rate = self.rates[state];
+        if rate == 0.0 {
+            return 0;
+        }
+        match rand_distr::Poisson::new(rate) {
+            Ok(d) => rng.sample(d) as u32,
+            // Unreachable after `check_params`.
+            Err(_) => 0,
+        }
+    }
+}
+
+/// Counts given as `f64` (e.g. parsed from a CSV file), checked and converted: every value
+/// must be a non-negative integer that fits in a `u32`.
+///
+/// ```
+/// use trellis_models::zoo::counts_from_f64;
+/// let data = counts_from_f64(&[vec![0.0, 3.0, 7.0], vec![2.0]]).unwrap();
+/// assert_eq!(&data[0], &[0, 3, 7]);
+/// let err = counts_from_f64(&[vec![1.0], vec![2.0, -1.0]]).unwrap_err();
+/// assert_eq!(err.to_string(),
+///     "observation 1 of sequence 1 (-1) is invalid: a count must be a non-negative integer");
+/// ```
+pub fn counts_from_f64(sequences: &[Vec<f64>]) -> Result<Sequences<u32>, HmmError> {
+    let mut out = Vec::with_capacity(sequences.len());
+    for (s, seq) in sequences.iter().enumerate() {
+        let mut counts = Vec::with_capacity(seq.len());
+        for (t, &y) in seq.iter().enumerate() {
+            if !y.is_finite() {
+                return Err(HmmError::NonFinite {
+                    sequence: s,
+                    position: t,
+                    value: y,
+                });
+            }
+            if y < 0.0 || y.fract() != 0.0 {
+                return Err(invalid_obs(
+                    s,
+                    t,
+                    y,
+                    "a count must be a non-negative integer",
+                ));
+            }
+            if y > f64::from(u32::MAX) {
+                return Err(invalid_obs(s, t, y, "a count must fit in a u32"));
+            }
+            counts.push(y as u32);
+        }
+        out.push(counts);
+    }
+    Sequences::new(out)
+}
+
+/// The Poisson HMM family: `rate` (`K`, positive-ordered so that state `k` has the `k`-th
+/// lowest rate, which breaks label switching) with prior `Gamma(shape 2, rate 0.1)`
+/// (mean 20, zero density at 0).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PoissonFamily {
+    /// Number of hidden states.
+    pub n_states: usize,
+    /// Prior of each rate.
+    pub rate_prior: Prior,
+    /// Whether the rates are ordered (default true); otherwise a log transform.
+    pub ordered: bool,
+}
+
+impl PoissonFamily {
+    /// `K` states with the default prior.
+    pub fn new(n_states: usize) -> Self {
+        Self {
+            n_states,
+            rate_prior: Prior::Gamma {
+                shape: 2.0,
+                rate: 0.1,
+            },
+            ordered: true,
+        }
+    }
+}
+
+impl Family for PoissonFamily {
+    type Obs = u32;
+    type Emission<'a, T: Scalar> = Poisson<'a, T>;
+
+    fn n_states(&self) -> usize {
+        self.n_states
+    }
+
+    fn add_params(&self, layout: ParamLayout) -> Result<ParamLayout, LayoutError> {
+        let transform = if self.ordered {
+            Transform::PositiveOrdered
+        } else {
+            Transform::Log
+        };
+        layout.add_with_prior(
+            "rate",
+            Shape::Vector(self.n_states),
+            transform,
+            self.rate_prior.clone(),
+        )
+    }
+
+    fn emission<'a, T: Scalar>(&'a self, params: &Params<'a, T>) -> Poisson<'a, T> {
+        Poisson {
+            rates: params.value(0),
+        }
+    }
+
+    fn check_data(&self, _data: &Sequences<u32>) -> Result<(), HmmError> {
+        Ok(())
+    }
+
+    fn simulate(
+        &self,
+        params: &Params<'_, f64>,
+        chain: &HmmParams,
+        n_sequences: usize,
+        length: usize,
+        seed: u64,
+    ) -> Result<Simulated<u32>, ModelError> {
+        simulate_hmm(chain, &self.emission(params), n_sequences, length, seed)
+    }
+}

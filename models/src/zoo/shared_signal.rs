@@ -1,0 +1,179 @@
+//! The reference model's emissions: `y | state k ~ Normal((k + 1)·signal, noise)`, one signal
+//! and one noise shared by all states.
+
+use rand_xoshiro::Xoshiro256PlusPlus;
+use trellis_ad::Scalar;
+
+use super::{check_values, draw_normal, finite, positive, Family};
+use crate::distributions::LN_SQRT_2PI;
+use crate::emission::Emission;
+use crate::hmm::{HmmError, HmmParams, Sequences};
+use crate::layout::{LayoutError, ParamLayout, Params, Shape};
+use crate::model::ModelError;
+use crate::priors::Prior;
+use crate::simulate::{simulate_hmm, SampleEmission, Simulated};
+use crate::transforms::Transform;
+
+/// `y | state k ~ Normal((k + 1)·signal, noise)` for `k = 0 … K−1` (the PyMC example's
+/// emissions; `noise` is a standard deviation).
+///
+/// In reverse mode each `ℓ[t][k]` is one tape node with partials
+/// `∂/∂signal = (k+1)·z/noise` and `∂/∂noise = (z² − 1)/noise`, `z = (y − (k+1)·signal)/noise`.
+///
+/// ```
+/// use trellis_models::{zoo::SharedSignalGaussian, Emission};
+/// let e = SharedSignalGaussian::new(1.15, 0.15, 3)?;
+/// let mut out = [0.0; 3];
+/// e.log_densities(&[2.3], 0, &mut out); // the mean of state 1
+/// assert!((out[1] - (-(0.15f64).ln() - 0.9189385332046727)).abs() < 1e-14);
+/// # Ok::<(), trellis_models::ModelError>(())
+/// ```
+#[derive(Debug, Clone, Copy)]
+pub struct SharedSignalGaussian<T> {
+    signal: T,
+    noise: T,
+    n_states: usize,
+    /// `−ln noise − ½ ln 2π`, computed once per view rather than once per time step.
+    norm: T,
+}
+
+impl<T: Scalar> SharedSignalGaussian<T> {
+    /// `K = n_states` states sharing `signal` and `noise`.
+    ///
+    /// # Errors
+    /// No states, a non-finite signal, a noise that is not positive and finite.
+    pub fn new(signal: T, noise: T, n_states: usize) -> Result<Self, ModelError> {
+        if n_states == 0 {
+            return Err(HmmError::NoStates.into());
+        }
+        check_values("emission_signal", &[signal], finite, "must be finite")?;
+        check_values(
+            "emission_noise",
+            &[noise],
+            positive,
+            "must be positive and finite",
+        )?;
+        Ok(Self::from_parts(signal, noise, n_states))
+    }
+
+    /// A view without checks (the layout guarantees the support).
+    pub(crate) fn from_parts(signal: T, noise: T, n_states: usize) -> Self {
+        Self {
+            signal,
+            noise,
+            n_states,
+            norm: -noise.ln() - LN_SQRT_2PI,
+        }
+    }
+}
+
+impl<T: Scalar> Emission<T> for SharedSignalGaussian<T> {
+    type Obs = f64;
+
+    fn n_states(&self) -> usize {
+        self.n_states
+    }
+
+    fn log_densities(&self, seq: &[f64], t: usize, out: &mut [T]) {
+        let y = seq[t];
+        if T::PREFERS_CUSTOM {
+            // The benchmark's hot loop: f64 arithmetic and one node per entry.
+            let (signal, noise) = (self.signal.value(), self.noise.value());
+            let inv = 1.0 / noise;
+            let norm = self.norm.value();
+            let inputs = [self.signal, self.noise];
+            for (k, o) in out.iter_mut().enumerate() {
+                let c = (k + 1) as f64;
+                let z = (y - c * signal) * inv;
+                let value = -0.5 * z * z + norm;
+                *o = T::custom(&inputs, value, &[c * z * inv, (z * z - 1.0) * inv]);
+            }
+        } else {
+            for (k, o) in out.iter_mut().enumerate() {
+                let z = (-(self.signal * (k + 1) as f64) + y) / self.noise;
+                *o = -(z * z) * 0.5 + self.norm;
+            }
+        }
+    }
+}
+
+impl SampleEmission for SharedSignalGaussian<f64> {
+    fn check_params(&self) -> Result<(), ModelError> {
+        Self::new(self.signal, self.noise, self.n_states).map(|_| ())
+    }
+
+    fn sample(&self, state: usize, _history: &[f64], rng: &mut Xoshiro256PlusPlus) -> f64 {
+        draw_normal((state + 1) as f64 * self.signal, self.noise, rng)
+    }
+}
+
+/// The reference model's family: `emission_signal ~ Normal(0, 1)` (identity transform) and
+/// `emission_noise ~ HalfNormal(1)` (log transform). States are identified by their means
+/// `(k + 1)·signal`, so there is no label switching to break.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SharedSignalFamily {
+    /// Number of hidden states.
+    pub n_states: usize,
+    /// Prior of `emission_signal`.
+    pub signal_prior: Prior,
+    /// Prior of `emission_noise`.
+    pub noise_prior: Prior,
+}
+
+impl SharedSignalFamily {
+    /// `K` states with the reference priors.
+    pub fn new(n_states: usize) -> Self {
+        Self {
+            n_states,
+            signal_prior: Prior::Normal {
+                mu: 0.0,
+                sigma: 1.0,
+            },
+            noise_prior: Prior::HalfNormal { sigma: 1.0 },
+        }
+    }
+}
+
+impl Family for SharedSignalFamily {
+    type Obs = f64;
+    type Emission<'a, T: Scalar> = SharedSignalGaussian<T>;
+
+    fn n_states(&self) -> usize {
+        self.n_states
+    }
+
+    fn add_params(&self, layout: ParamLayout) -> Result<ParamLayout, LayoutError> {
+        layout
+            .add_with_prior(
+                "emission_signal",
+                Shape::Scalar,
+                Transform::Identity,
+                self.signal_prior.clone(),
+            )?
+            .add_with_prior(
+                "emission_noise",
+                Shape::Scalar,
+                Transform::Log,
+                self.noise_prior.clone(),
+            )
+    }
+
+    fn emission<'a, T: Scalar>(&'a self, params: &Params<'a, T>) -> SharedSignalGaussian<T> {
+        SharedSignalGaussian::from_parts(params.value(0)[0], params.value(1)[0], self.n_states)
+    }
+
+    fn check_data(&self, _data: &Sequences<f64>) -> Result<(), HmmError> {
+        Ok(())
+    }
+
+    fn simulate(
+        &self,
+        params: &Params<'_, f64>,
+        chain: &HmmParams,
+        n_sequences: usize,
+        length: usize,
+        seed: u64,
+    ) -> Result<Simulated<f64>, ModelError> {
+        simulate_hmm(chain, &self.emission(params), n_sequences, length, seed)
+    }
+}

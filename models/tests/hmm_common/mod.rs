@@ -1,0 +1,232 @@
+//! Shared helpers of the `hmm_*` integration tests: the reference model's emission, the
+//! seed data and its reference values, and brute-force enumeration over all hidden paths.
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+
+use trellis_ad::{Scalar, ScalarFn};
+use trellis_models::hmm::{self, Sequences};
+use trellis_models::Emission;
+
+pub const HALF_LN_2PI: f64 = 0.918_938_533_204_672_8;
+
+/// `ℓ[t][k] = ln N(y_t; (k + 1) · signal, noise)`: the seed model's emission. Under reverse
+/// mode each log-density is one tape node (value and two partials computed in `f64`).
+pub struct SharedSignal<T> {
+    pub signal: T,
+    pub noise: T,
+    pub k: usize,
+    log_noise: T,
+    inv_noise: T,
+    ln_noise_f: f64,
+    inv_noise_f: f64,
+}
+
+impl<T: Scalar> SharedSignal<T> {
+    pub fn new(signal: T, noise: T, k: usize) -> Self {
+        let (log_noise, inv_noise) = if T::PREFERS_CUSTOM {
+            (T::cst(0.0), T::cst(0.0))
+        } else {
+            (noise.ln(), T::cst(1.0) / noise)
+        };
+        Self {
+            signal,
+            noise,
+            k,
+            log_noise,
+            inv_noise,
+            ln_noise_f: noise.value().ln(),
+            inv_noise_f: 1.0 / noise.value(),
+        }
+    }
+}
+
+impl<T: Scalar> Emission<T> for SharedSignal<T> {
+    type Obs = f64;
+    fn n_states(&self) -> usize {
+        self.k
+    }
+    fn log_densities(&self, seq: &[f64], t: usize, out: &mut [T]) {
+        let y = seq[t];
+        if T::PREFERS_CUSTOM {
+            let s = self.signal.value();
+            let inv = self.inv_noise_f;
+            let inputs = [self.signal, self.noise];
+            for (k, o) in out.iter_mut().enumerate() {
+                let w = (k + 1) as f64;
+                let z = (y - w * s) * inv;
+                let value = -0.5 * z * z - self.ln_noise_f - HALF_LN_2PI;
+                *o = T::custom(&inputs, value, &[z * inv * w, (z * z - 1.0) * inv]);
+            }
+        } else {
+            for (k, o) in out.iter_mut().enumerate() {
+                let z = (T::cst(y) - self.signal * ((k + 1) as f64)) * self.inv_noise;
+                *o = -(z * z) * 0.5 - self.log_noise - HALF_LN_2PI;
+            }
+        }
+    }
+}
+
+/// The seed log-likelihood as a function of
+/// `(signal, noise, log p_init (3), log p_trans (9, row-major))`.
+pub struct RefModel {
+    pub data: Sequences<f64>,
+}
+
+impl ScalarFn for RefModel {
+    fn eval<T: Scalar>(&self, x: &[T]) -> T {
+        let emission = SharedSignal::new(x[0], x[1], 3);
+        hmm::batch_log_likelihood(&x[2..5], &x[5..14], &emission, &self.data).unwrap()
+    }
+}
+
+pub fn seed_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("data/seed-hmm")
+}
+
+/// The 70 × 51 emissions, parsed here independently of the library with `str::split`.
+pub fn seed_rows() -> Vec<Vec<f64>> {
+    let text = std::fs::read_to_string(seed_dir().join("emissions.csv")).unwrap();
+    text.lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| l.split(',').map(|v| v.trim().parse::<f64>().unwrap()).collect())
+        .collect()
+}
+
+pub fn truth() -> serde_json::Value {
+    let text = std::fs::read_to_string(seed_dir().join("truth.json")).unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
+/// `(signal, noise, log p_init, log p_trans)` at the true parameters.
+pub fn true_point(truth: &serde_json::Value) -> Vec<f64> {
+    let mut x = vec![
+        truth["emission_signal"].as_f64().unwrap(),
+        truth["emission_noise"].as_f64().unwrap(),
+    ];
+    for p in truth["p_initial_state"].as_array().unwrap() {
+        x.push(p.as_f64().unwrap().ln());
+    }
+    for row in truth["p_transition"].as_array().unwrap() {
+        for p in row.as_array().unwrap() {
+            x.push(p.as_f64().unwrap().ln());
+        }
+    }
+    x
+}
+
+/// The reference gradient in the order of [`true_point`].
+pub fn reference_gradient(truth: &serde_json::Value) -> Vec<f64> {
+    let g = &truth["reference"]["grad_at_true"];
+    let mut out = vec![
+        g["emission_signal"].as_f64().unwrap(),
+        g["emission_noise"].as_f64().unwrap(),
+    ];
+    out.extend(g["logp_initial_state"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap()));
+    for row in g["logp_transition"].as_array().unwrap() {
+        out.extend(row.as_array().unwrap().iter().map(|v| v.as_f64().unwrap()));
+    }
+    out
+}
+
+pub fn rel_err(a: f64, b: f64) -> f64 {
+    (a - b).abs() / b.abs().max(f64::MIN_POSITIVE)
+}
+
+/// Calls `f` with every hidden path of length `n` over `k` states.
+pub fn for_each_path(k: usize, n: usize, mut f: impl FnMut(&[usize])) {
+    let mut z = vec![0usize; n];
+    loop {
+        f(&z);
+        let mut i = n;
+        loop {
+            if i == 0 {
+                return;
+            }
+            i -= 1;
+            z[i] += 1;
+            if z[i] < k {
+                break;
+            }
+            z[i] = 0;
+        }
+    }
+}
+
+/// The joint log-probability `ln p(z, y)` of one path.
+pub fn path_log_prob<T: Scalar>(li: &[T], lt: &[T], le: &[T], k: usize, z: &[usize]) -> T {
+    let mut lp = li[z[0]] + le[z[0]];
+    for t in 1..z.len() {
+        lp = lp + lt[z[t - 1] * k + z[t]] + le[t * k + z[t]];
+    }
+    lp
+}
+
+/// `ln Σ_z p(z, y)` over all `K^T` paths.
+pub fn brute_log_likelihood<T: Scalar>(li: &[T], lt: &[T], le: &[T], k: usize) -> T {
+    let n = le.len() / k;
+    let mut terms = Vec::new();
+    for_each_path(k, n, |z| terms.push(path_log_prob(li, lt, le, k, z)));
+    T::log_sum_exp(&terms)
+}
+
+/// The brute-force log-likelihood as a function of `[li | lt | le]`.
+pub struct Brute {
+    pub k: usize,
+}
+
+impl ScalarFn for Brute {
+    fn eval<T: Scalar>(&self, x: &[T]) -> T {
+        let k = self.k;
+        brute_log_likelihood(&x[..k], &x[k..k + k * k], &x[k + k * k..], k)
+    }
+}
+
+/// Which core the HMM function of `[li | lt | le]` uses.
+#[derive(Clone, Copy, Debug)]
+pub enum Core {
+    /// `forward_log_likelihood` (fused node under reverse mode).
+    Dispatch,
+    /// `forward_log_likelihood_generic` (always the generic recursion).
+    Generic,
+    /// `forward_log_likelihood_log_space`.
+    LogSpace,
+}
+
+/// The HMM log-likelihood as a function of `[li | lt | le]`.
+pub struct Flat {
+    pub k: usize,
+    pub core: Core,
+}
+
+impl ScalarFn for Flat {
+    fn eval<T: Scalar>(&self, x: &[T]) -> T {
+        let k = self.k;
+        let (li, rest) = x.split_at(k);
+        let (lt, le) = rest.split_at(k * k);
+        match self.core {
+            Core::Dispatch => hmm::forward_log_likelihood(li, lt, le, k),
+            Core::Generic => hmm::forward_log_likelihood_generic(li, lt, le, k),
+            Core::LogSpace => hmm::forward_log_likelihood_log_space(li, lt, le, k),
+        }
+        .unwrap()
+    }
+}
+
+/// Emission given directly as a `T × K` log-density matrix of f64 (observations are time
+/// indices).
+pub struct Table {
+    pub k: usize,
+    pub le: Vec<f64>,
+}
+
+impl Emission<f64> for Table {
+    type Obs = usize;
+    fn n_states(&self) -> usize {
+        self.k
+    }
+    fn log_densities(&self, seq: &[usize], t: usize, out: &mut [f64]) {
+        let row = seq[t];
+        out.copy_from_slice(&self.le[row * self.k..(row + 1) * self.k]);
+    }
+}

@@ -1,0 +1,194 @@
+//! Long sequences and badly scaled inputs: the scaled recursion against a log-space
+//! forward algorithm written here, and finite gradients.
+
+mod hmm_common;
+
+use hmm_common::*;
+use rand::{Rng, SeedableRng};
+use rand_distr::{Distribution, Normal};
+use rand_xoshiro::Xoshiro256PlusPlus;
+use trellis_ad::{forward, reverse, ScalarFn};
+use trellis_models::hmm::{self, HmmParams, Sequences};
+
+/// The plain log-space forward algorithm, independent of the library.
+fn log_space_reference(li: &[f64], lt: &[f64], le: &[f64], k: usize) -> f64 {
+    let lse = |xs: &[f64]| {
+        let m = xs.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        if m == f64::NEG_INFINITY {
+            m
+        } else {
+            m + xs.iter().map(|x| (x - m).exp()).sum::<f64>().ln()
+        }
+    };
+    let n = le.len() / k;
+    let mut la: Vec<f64> = (0..k).map(|j| li[j] + le[j]).collect();
+    let mut tmp = vec![0.0; k];
+    for t in 1..n {
+        let next: Vec<f64> = (0..k)
+            .map(|j| {
+                for i in 0..k {
+                    tmp[i] = la[i] + lt[i * k + j];
+                }
+                lse(&tmp) + le[t * k + j]
+            })
+            .collect();
+        la = next;
+    }
+    lse(&la)
+}
+
+/// A path and observations simulated from the seed model's true parameters.
+fn simulate(n: usize, seed: u64) -> (Vec<f64>, Vec<usize>) {
+    let data = hmm::seed_dataset();
+    let params = HmmParams::from_probabilities(&data.p_initial_state, &data.p_transition).unwrap();
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
+    let states = hmm::simulate_states(&params, n, &mut rng);
+    let ys = states
+        .iter()
+        .map(|&z| {
+            Normal::new((z + 1) as f64 * data.emission_signal, data.emission_noise)
+                .unwrap()
+                .sample(&mut rng)
+        })
+        .collect();
+    (ys, states)
+}
+
+fn true_x() -> Vec<f64> {
+    true_point(&truth())
+}
+
+fn emission_matrix(x: &[f64], ys: &[f64]) -> Vec<f64> {
+    let e = SharedSignal::new(x[0], x[1], 3);
+    let mut le = vec![0.0; ys.len() * 3];
+    for t in 0..ys.len() {
+        trellis_models::Emission::log_densities(&e, ys, t, &mut le[t * 3..t * 3 + 3]);
+    }
+    le
+}
+
+#[test]
+fn hundred_thousand_steps_give_the_log_space_value() {
+    let (ys, _) = simulate(100_000, 1);
+    let x = true_x();
+    let le = emission_matrix(&x, &ys);
+    let reference = log_space_reference(&x[2..5], &x[5..14], &le, 3);
+    let value: f64 = hmm::forward_log_likelihood(&x[2..5], &x[5..14], &le, 3).unwrap();
+    assert!(value.is_finite());
+    assert!(rel_err(value, reference) < 1e-11, "{value} vs {reference}");
+    // Also at a point far from the truth, where every step is surprising.
+    let mut far = x.clone();
+    far[0] = 0.3;
+    far[1] = 0.05;
+    let le = emission_matrix(&far, &ys);
+    let reference = log_space_reference(&far[2..5], &far[5..14], &le, 3);
+    let value: f64 = hmm::forward_log_likelihood(&far[2..5], &far[5..14], &le, 3).unwrap();
+    assert!(value.is_finite() && reference < -1e6);
+    assert!(rel_err(value, reference) < 1e-11, "{value} vs {reference}");
+}
+
+#[test]
+fn hundred_thousand_steps_give_finite_matching_gradients() {
+    let (ys, _) = simulate(100_000, 2);
+    let model = RefModel {
+        data: Sequences::single(ys).unwrap(),
+    };
+    let x = true_x();
+    let (v_rev, g_rev) = reverse::value_and_gradient(&model, &x);
+    let (v_fwd, g_fwd) = forward::value_and_gradient(&model, &x);
+    assert!(v_rev.is_finite());
+    assert_eq!(v_rev.to_bits(), v_fwd.to_bits());
+    for (a, b) in g_rev.iter().zip(&g_fwd) {
+        assert!(a.is_finite());
+        assert!((a - b).abs() <= 1e-8 * (1.0 + b.abs()), "{a} vs {b}");
+    }
+    // ∂/∂log p_initial sums to 1 (one sequence), the transition partials to T − 1.
+    assert!((g_rev[2..5].iter().sum::<f64>() - 1.0).abs() < 1e-12);
+    assert!((g_rev[5..14].iter().sum::<f64>() - 99_999.0).abs() < 1e-6);
+}
+
+#[test]
+fn per_chunk_sums_of_independent_sequences_add_up() {
+    // A batch of 100 sequences of 1 000 steps is the sum of its parts.
+    let (ys, _) = simulate(100_000, 3);
+    let data = Sequences::new(ys.chunks(1000).map(|c| c.to_vec())).unwrap();
+    let x = true_x();
+    let emission = SharedSignal::new(x[0], x[1], 3);
+    let total: f64 = hmm::batch_log_likelihood(&x[2..5], &x[5..14], &emission, &data).unwrap();
+    let mut sum = 0.0;
+    for seq in &data {
+        let le = emission_matrix(&x, seq);
+        sum += log_space_reference(&x[2..5], &x[5..14], &le, 3);
+    }
+    assert!(rel_err(total, sum) < 1e-11);
+}
+
+#[test]
+fn very_negative_log_densities() {
+    // Every log-density near -1e5: per-step shifting keeps the recursion exact.
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(4);
+    let (k, n) = (4, 5000);
+    let li: Vec<f64> = vec![0.25f64.ln(); k];
+    let lt: Vec<f64> = (0..k * k).map(|i| if i % (k + 1) == 0 { 0.7f64.ln() } else { 0.1f64.ln() }).collect();
+    let le: Vec<f64> = (0..n * k).map(|_| -1e5 + rng.random_range(-50.0..50.0)).collect();
+    let value: f64 = hmm::forward_log_likelihood(&li, &lt, &le, k).unwrap();
+    let reference = log_space_reference(&li, &lt, &le, k);
+    assert!(rel_err(value, reference) < 1e-12, "{value} vs {reference}");
+    let mut x = li.clone();
+    x.extend(&lt);
+    x.extend(&le);
+    let g = reverse::gradient(&Flat { k, core: Core::Dispatch }, &x);
+    assert!(g.iter().all(|v| v.is_finite()));
+}
+
+#[test]
+fn underflowing_probability_space_falls_back_to_log_space() {
+    // State 0 only (π = (1, 0)); the move to state 1 has probability e^-800 (0 in f64
+    // after exponentiation), and state 0 then has emission density e^-1000 relative to
+    // state 1: the probability-space normaliser is 0, the true log-likelihood finite.
+    let li = [0.0, f64::NEG_INFINITY];
+    let lt = [0.0, -800.0, f64::NEG_INFINITY, 0.0];
+    let le = [0.0, 0.0, -1000.0, 0.0, -1000.0, 0.0];
+    let reference = log_space_reference(&li, &lt, &le, 2);
+    assert!((reference - (-800.0)).abs() < 1e-9);
+    let mut x = li.to_vec();
+    x.extend(lt);
+    x.extend(le);
+    for core in [Core::Dispatch, Core::Generic] {
+        let f = Flat { k: 2, core };
+        let v = f.eval(&x);
+        assert!(rel_err(v, reference) < 1e-14, "{core:?}: {v}");
+        let (vr, gr) = reverse::value_and_gradient(&f, &x);
+        let (vf, gf) = forward::value_and_gradient(&f, &x);
+        assert_eq!(vr, v);
+        assert_eq!(vf, v);
+        for (a, b) in gr.iter().zip(&gf) {
+            assert!(a.is_finite() && (a - b).abs() < 1e-12, "{core:?}: {a} vs {b}");
+        }
+        // All the probability goes through the path 0 → 1 → 1.
+        assert!((gr[3] - 1.0).abs() < 1e-12); // ∂/∂log P[0][1]
+        assert_eq!(gr[0], 1.0);
+    }
+}
+
+#[test]
+fn mass_dropped_by_underflow_is_recovered_when_it_matters() {
+    // State 1 starts e^-2050 less likely than state 0 (below f64's range relative to it),
+    // but state 0 then becomes e^-3200 unlikely and cannot move to state 1: the true
+    // log-likelihood is the one of the path through state 1.
+    let li = [0.0, 0.0];
+    let lt = [0.0, f64::NEG_INFINITY, 0.0, 0.0];
+    let le = [0.0, -2050.0, -3200.0, 0.0];
+    let reference = log_space_reference(&li, &lt, &le, 2);
+    assert!((reference - (-2050.0)).abs() < 1e-9);
+    let mut x = li.to_vec();
+    x.extend(lt);
+    x.extend(le);
+    for core in [Core::Dispatch, Core::Generic] {
+        let f = Flat { k: 2, core };
+        let (v, g) = reverse::value_and_gradient(&f, &x);
+        assert!(rel_err(v, reference) < 1e-14, "{core:?}: {v}");
+        assert!(g.iter().all(|v| v.is_finite()));
+        assert!((g[1] - 1.0).abs() < 1e-12); // all posterior mass starts in state 1
+    }
+}

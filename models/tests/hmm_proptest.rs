@@ -1,0 +1,88 @@
+//! The fused reverse-mode node against the generic recursion (the source of truth), by
+//! proptest: values bit-identical, gradients equal, over random K, T, zero probabilities,
+//! free log-probabilities and badly scaled emissions.
+
+mod hmm_common;
+
+use hmm_common::*;
+use proptest::prelude::*;
+use trellis_ad::{forward, reverse, ScalarFn};
+
+/// A log-probability or log-density: usually finite, sometimes -inf, sometimes so
+/// negative that its exponential underflows.
+fn log_entry(lo: f64, hi: f64) -> impl Strategy<Value = f64> {
+    prop_oneof![
+        16 => lo..hi,
+        2 => Just(f64::NEG_INFINITY),
+        1 => -1000.0..-700.0,
+    ]
+}
+
+/// `(k, [li | lt | le])`.
+fn hmm_input() -> impl Strategy<Value = (usize, Vec<f64>)> {
+    (1usize..=5, 1usize..=40, prop_oneof![Just(1.0), Just(30.0), Just(300.0), Just(3000.0)]).prop_flat_map(
+        |(k, n, scale)| {
+            (
+                Just(k),
+                proptest::collection::vec(log_entry(-4.0, 1.0), k + k * k),
+                proptest::collection::vec(log_entry(-5.0, 1.0), n * k),
+            )
+                .prop_map(move |(k, mut x, le)| {
+                    x.extend(le.iter().map(|v| v * scale));
+                    (k, x)
+                })
+        },
+    )
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(400))]
+
+    #[test]
+    fn fused_node_matches_generic_code((k, x) in hmm_input()) {
+        let generic_value = Flat { k, core: Core::Generic }.eval(&x);
+        let log_space_value = Flat { k, core: Core::LogSpace }.eval(&x);
+        prop_assert!(!generic_value.is_nan());
+        if generic_value.is_finite() {
+            prop_assert!((generic_value - log_space_value).abs() <= 1e-11 * (1.0 + log_space_value.abs()),
+                "{} vs log-space {}", generic_value, log_space_value);
+        } else {
+            prop_assert_eq!(log_space_value, f64::NEG_INFINITY);
+        }
+        let (v_fused, g_fused) = reverse::value_and_gradient(&Flat { k, core: Core::Dispatch }, &x);
+        // Same operations in the same order: the node's value is the generic f64 value.
+        prop_assert_eq!(v_fused.to_bits(), generic_value.to_bits());
+        if !generic_value.is_finite() {
+            return Ok(());
+        }
+        let (v_gen, g_gen) = reverse::value_and_gradient(&Flat { k, core: Core::Generic }, &x);
+        let (v_fwd, g_fwd) = forward::value_and_gradient(&Flat { k, core: Core::Dispatch }, &x);
+        let (_, g_log) = reverse::value_and_gradient(&Flat { k, core: Core::LogSpace }, &x);
+        prop_assert_eq!(v_gen.to_bits(), generic_value.to_bits());
+        prop_assert_eq!(v_fwd.to_bits(), generic_value.to_bits());
+        for i in 0..x.len() {
+            let r = g_gen[i];
+            prop_assert!(g_fused[i].is_finite() && g_fwd[i].is_finite() && r.is_finite(),
+                "partial {}: fused {} generic {} forward {}", i, g_fused[i], r, g_fwd[i]);
+            let tol = 1e-9 * (1.0 + r.abs());
+            prop_assert!((g_fused[i] - r).abs() <= tol, "partial {}: fused {} vs generic {}", i, g_fused[i], r);
+            prop_assert!((g_fwd[i] - r).abs() <= tol, "partial {}: forward {} vs generic {}", i, g_fwd[i], r);
+            prop_assert!((g_log[i] - r).abs() <= tol, "partial {}: log-space {} vs generic {}", i, g_log[i], r);
+            if x[i] == f64::NEG_INFINITY {
+                prop_assert_eq!(g_fused[i], 0.0);
+            }
+        }
+    }
+
+    #[test]
+    fn gradient_matches_finite_differences(
+        k in 1usize..=4,
+        seed_values in proptest::collection::vec(-3.0f64..1.0, 4 + 16 + 10 * 4),
+        n in 1usize..=10,
+    ) {
+        let mut x = seed_values[..k + k * k].to_vec();
+        x.extend(&seed_values[20..20 + n * k]);
+        trellis_ad::check_gradient(&Flat { k, core: Core::Dispatch }, &x, &trellis_ad::GradientCheck::default())
+            .map_err(|e| TestCaseError::fail(e.to_string()))?;
+    }
+}
