@@ -117,6 +117,9 @@ pub enum OutputError {
     /// JSON serialisation failed.
     #[error("could not serialise the JSON summary: {0}")]
     Json(#[from] serde_json::Error),
+    /// The posterior summary table could not be built (e.g. two outputs share a name).
+    #[error("could not build the posterior summary: {0}")]
+    Summary(#[from] crate::summary::SummaryError),
 }
 
 /// Why a sampling run failed.

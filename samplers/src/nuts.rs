@@ -268,10 +268,10 @@ impl NutsChain {
         let init = self.build_tree(density, settings, depth - 1, start, eps, rng)?;
         let last = self.build_tree(density, settings, depth - 1, init.end, eps, rng)?;
 
-        // Multinomial sampling within the subtree.
-        let log_weight = log_add_exp(init.log_weight, last.log_weight);
-        let take_last = last.log_weight > log_weight
-            || rng.random::<f64>() < (last.log_weight - log_weight).exp();
+        // Multinomial sampling within the subtree: the later half is taken with probability
+        // w_last / (w_init + w_last).
+        let (log_weight, p_last) = log_add_exp_with_share(init.log_weight, last.log_weight);
+        let take_last = rng.random::<f64>() < p_last;
         let proposal = if take_last {
             self.release(init.proposal);
             last.proposal
@@ -399,6 +399,18 @@ impl NutsChain {
             leapfrog(density, metric, from, to, e, scratch);
             h0 - to.energy()
         })
+    }
+}
+
+/// `(ln(eᵃ + eᵇ), eᵇ / (eᵃ + eᵇ))` for finite `a`, `b`, with one `exp` and one `ln_1p`.
+#[inline]
+fn log_add_exp_with_share(a: f64, b: f64) -> (f64, f64) {
+    let d = a - b;
+    let e = (-d.abs()).exp();
+    if d >= 0.0 {
+        (a + e.ln_1p(), e / (1.0 + e))
+    } else {
+        (b + e.ln_1p(), 1.0 / (1.0 + e))
     }
 }
 
@@ -560,6 +572,17 @@ mod tests {
             "{}",
             c.states.len()
         );
+    }
+
+    #[test]
+    fn log_add_exp_helpers() {
+        let (l, p) = log_add_exp_with_share(1.0, 2.0);
+        assert!((l - (1f64.exp() + 2f64.exp()).ln()).abs() < 1e-14);
+        assert!((p - 2f64.exp() / (1f64.exp() + 2f64.exp())).abs() < 1e-14);
+        let (l, p) = log_add_exp_with_share(-3.0, -700.0);
+        assert!((l + 3.0).abs() < 1e-14 && p < 1e-250);
+        assert_eq!(log_add_exp(f64::NEG_INFINITY, 0.5), 0.5);
+        assert!((log_add_exp(0.0, 0.0) - 2f64.ln()).abs() < 1e-15);
     }
 
     #[test]

@@ -297,10 +297,7 @@ impl Trace {
     /// Writes the JSON run summary (sampler, settings, per-chain adaptation and
     /// divergences, warnings and the posterior [`Summary`] table) to `path`, atomically.
     pub fn write_json_summary(&self, path: &Path) -> Result<(), OutputError> {
-        let summary = self.run_summary().map_err(|e| OutputError::Io {
-            path: path.to_path_buf(),
-            source: std::io::Error::other(e),
-        })?;
+        let summary = self.run_summary()?;
         let json = serde_json::to_string_pretty(&summary)?;
         write_atomic(path, json.as_bytes())
     }
