@@ -124,21 +124,10 @@ pub fn check_gradient<F: ScalarFn + ?Sized>(
             }
         }
     }
-    let mut point = x.to_vec();
-    let mut numeric = vec![0.0; x.len()];
+    let numeric = finite_difference_gradient(f, x, options.step);
     let mut worst = (0, 0.0_f64);
-    for i in 0..x.len() {
+    for (i, (&a, &d)) in analytic.iter().zip(&numeric).enumerate() {
         let h = options.step * x[i].abs().max(1.0);
-        let mut at = |offset: f64| {
-            point[i] = x[i] + offset;
-            let v = f.eval(&point);
-            point[i] = x[i];
-            v
-        };
-        let (f_p1, f_m1, f_p2, f_m2) = (at(h), at(-h), at(2.0 * h), at(-2.0 * h));
-        let d = (8.0 * (f_p1 - f_m1) - (f_p2 - f_m2)) / (12.0 * h);
-        numeric[i] = d;
-        let a = analytic[i];
         let noise = 16.0 * f64::EPSILON * scale / h;
         let tol = options.abs_tol + options.rel_tol * a.abs().max(d.abs()) + noise;
         let err = (a - d).abs();
@@ -157,4 +146,24 @@ pub fn check_gradient<F: ScalarFn + ?Sized>(
         worst_index: worst.0,
         worst_ratio: worst.1,
     })
+}
+
+/// The gradient of `f` at `x` by fourth-order central differences,
+/// `(8 (f(x+h) − f(x−h)) − (f(x+2h) − f(x−2h))) / 12h`, with `hᵢ = step · max(|xᵢ|, 1)`:
+/// truncation error `O(h⁴)`. Evaluates `f` with plain `f64`s, `4n` times.
+pub fn finite_difference_gradient<F: ScalarFn + ?Sized>(f: &F, x: &[f64], step: f64) -> Vec<f64> {
+    let mut point = x.to_vec();
+    (0..x.len())
+        .map(|i| {
+            let h = step * x[i].abs().max(1.0);
+            let mut at = |offset: f64| {
+                point[i] = x[i] + offset;
+                let v = f.eval(&point);
+                point[i] = x[i];
+                v
+            };
+            let (f_p1, f_m1, f_p2, f_m2) = (at(h), at(-h), at(2.0 * h), at(-2.0 * h));
+            (8.0 * (f_p1 - f_m1) - (f_p2 - f_m2)) / (12.0 * h)
+        })
+        .collect()
 }

@@ -47,7 +47,9 @@ pub mod prelude {
     pub use num_traits::Float;
 }
 
-pub use check::{check_gradient, GradientCheck, GradientMismatch, GradientReport};
+pub use check::{
+    check_gradient, finite_difference_gradient, GradientCheck, GradientMismatch, GradientReport,
+};
 pub use dual::{Dual, DualVec};
 pub use function::{ScalarFn, VectorFn};
 pub use num_traits::Float;

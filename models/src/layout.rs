@@ -421,6 +421,41 @@ impl ParamLayout {
         })
     }
 
+    /// A [`Params`] view of constrained values taken as they are, every entry a free
+    /// variable: logs are `ln` of the values (for parameters whose transform provides logs),
+    /// and every `log|J|` is 0. This is how to differentiate with respect to the parameters
+    /// exactly as given (e.g. `∂/∂p_transition[i,j]` with the other entries held fixed), as
+    /// the reference example's `grad(hmm_logp)` does.
+    ///
+    /// # Errors
+    /// A length other than [`ParamLayout::constrained_len`].
+    pub fn params_from_constrained<'b, T: Scalar>(
+        &'b self,
+        values: &[T],
+        buffer: &'b mut Vec<T>,
+    ) -> Result<Params<'b, T>, LayoutError> {
+        let n = self.constrained_len;
+        if values.len() != n {
+            return Err(LayoutError::WrongLength {
+                space: "constrained",
+                expected: n,
+                got: values.len(),
+            });
+        }
+        buffer.clear();
+        buffer.extend_from_slice(values);
+        buffer.extend(values.iter().map(|v| v.ln()));
+        buffer.resize(2 * n + self.params.len(), T::cst(0.0));
+        let (values, rest) = buffer.split_at(n);
+        let (logs, jacobians) = rest.split_at(n);
+        Ok(Params {
+            layout: self,
+            values,
+            logs,
+            log_jacobians: jacobians,
+        })
+    }
+
     /// Maps constrained values back to the unconstrained space. Fails with the element's
     /// name if the length is wrong or a value lies outside its parameter's support.
     pub fn unconstrain(&self, constrained: &[f64]) -> Result<Vec<f64>, LayoutError> {

@@ -79,7 +79,9 @@ pub enum DataError {
         found: usize,
         expected: usize,
     },
-    #[error("{path}:{line}: the long layout needs a header 'sequence,time,<value>…', found '{found}'")]
+    #[error(
+        "{path}:{line}: the long layout needs a header 'sequence,time,<value>…', found '{found}'"
+    )]
     BadHeader {
         path: String,
         line: usize,
@@ -189,7 +191,10 @@ fn parse_wide(source: &str, rows: &[(usize, Vec<String>)]) -> Result<RawData, Da
     for (index, (line, fields)) in rows.iter().enumerate() {
         // Trailing empty cells pad ragged rows in spreadsheet exports; empty cells before the
         // last value are a hole in the sequence.
-        let used = fields.iter().rposition(|f| !f.is_empty()).map_or(0, |p| p + 1);
+        let used = fields
+            .iter()
+            .rposition(|f| !f.is_empty())
+            .map_or(0, |p| p + 1);
         let mut steps = Vec::with_capacity(used);
         for (i, text) in fields[..used].iter().enumerate() {
             if text.is_empty() {
@@ -297,7 +302,10 @@ mod tests {
     #[test]
     fn wide_rows_may_be_ragged() {
         let data = parse("d.csv", b"1,2,3\n4.5,5\n\n6,,,\n").unwrap();
-        assert_eq!(values(&data), vec![vec![1.0, 2.0, 3.0], vec![4.5, 5.0], vec![6.0]]);
+        assert_eq!(
+            values(&data),
+            vec![vec![1.0, 2.0, 3.0], vec![4.5, 5.0], vec![6.0]]
+        );
         assert_eq!(data.sequences[1].steps[1][0].line, 2);
         assert_eq!(data.sequences[1].steps[1][0].column, 2);
     }
@@ -339,6 +347,9 @@ mod tests {
         let err = parse("d.csv", b"\n\n").unwrap_err();
         assert_eq!(err.to_string(), "d.csv: no observations");
         let err = parse("d.csv", b"1,2\n\xff,3\n").unwrap_err();
-        assert_eq!(err.to_string(), "d.csv:2: unreadable CSV: invalid UTF-8 in field 1");
+        assert_eq!(
+            err.to_string(),
+            "d.csv:2: unreadable CSV: invalid UTF-8 in field 1"
+        );
     }
 }

@@ -1,11 +1,25 @@
 //! `trellis`: fit, simulate, decode and check hidden Markov models from the command line.
 
 mod data;
+mod decode;
+mod family;
+mod fit;
+mod logp;
+mod obs;
+mod setup;
+mod simulate;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Instant;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use trellis_models::zoo::{
+    Ar1Family, CategoricalFamily, DiagonalMvnFamily, ExponentialFamily, GaussianFamily,
+    PoissonFamily, SharedSignalFamily, StudentTFamily,
+};
+
+use crate::setup::Input;
 
 /// Bayesian hidden Markov models with exact gradients and NUTS, without Python.
 ///
@@ -139,6 +153,12 @@ struct SimulateArgs {
     /// Seed.
     #[arg(long, default_value_t = 20261124)]
     seed: u64,
+    /// Number of categories for `--model categorical`.
+    #[arg(long, default_value_t = 4)]
+    symbols: usize,
+    /// Values per observation for `--model diag-gaussian`.
+    #[arg(long, default_value_t = 2)]
+    dim: usize,
     /// Output folder: data.csv, states.csv, params.json.
     #[arg(long, default_value = "trellis-sim")]
     out: PathBuf,
@@ -172,14 +192,90 @@ struct DecodeArgs {
     out: PathBuf,
 }
 
-fn main() -> ExitCode {
-    let cli = Cli::parse();
-    let result: Result<(), String> = match cli.command {
-        Command::Fit(_) | Command::Simulate(_) | Command::Logp(_) | Command::Decode(_) => {
-            Err("not implemented yet".to_string())
+/// Calls `$run(family, args…)` with the zoo family `$kind` of `$k` states.
+macro_rules! with_family {
+    ($kind:expr, $k:expr, $symbols:expr, $dim:expr, $run:path, $($arg:expr),*) => {
+        match $kind {
+            ModelKind::GaussianShared => $run(SharedSignalFamily::new($k), $($arg),*),
+            ModelKind::Gaussian => $run(GaussianFamily::new($k), $($arg),*),
+            ModelKind::Poisson => $run(PoissonFamily::new($k), $($arg),*),
+            ModelKind::Categorical => $run(CategoricalFamily::new($k, $symbols), $($arg),*),
+            ModelKind::StudentT => $run(StudentTFamily::new($k), $($arg),*),
+            ModelKind::Ar1 => $run(Ar1Family::new($k), $($arg),*),
+            ModelKind::DiagGaussian => $run(DiagonalMvnFamily::new($k, $dim), $($arg),*),
+            ModelKind::Exponential => $run(ExponentialFamily::new($k), $($arg),*),
         }
     };
-    match result {
+}
+
+fn run(command: Command, started: Instant) -> Result<(), String> {
+    match command {
+        Command::Fit(args) => {
+            let input = Input::read(&args.model, None)?;
+            let (k, m, d) = (
+                input.states,
+                input.context.symbols.unwrap_or(2),
+                input.dim(),
+            );
+            with_family!(input.kind, k, m, d, fit::run, &input, &args, started)
+        }
+        Command::Logp(args) => {
+            let input = Input::read(&args.model, args.params.as_deref())?;
+            let (k, m, d) = (
+                input.states,
+                input.context.symbols.unwrap_or(2),
+                input.dim(),
+            );
+            with_family!(input.kind, k, m, d, logp::run, &input, &args)
+        }
+        Command::Decode(args) => {
+            let input = Input::read(&args.model, args.params.as_deref())?;
+            let (k, m, d) = (
+                input.states,
+                input.context.symbols.unwrap_or(2),
+                input.dim(),
+            );
+            with_family!(input.kind, k, m, d, decode::run, &input, &args)
+        }
+        Command::Simulate(args) => {
+            if args.states < 2 {
+                return Err(format!("--states must be at least 2, got {}", args.states));
+            }
+            if args.symbols < 2 {
+                return Err(format!(
+                    "--symbols must be at least 2, got {}",
+                    args.symbols
+                ));
+            }
+            if args.dim == 0 {
+                return Err("--dim must be at least 1".into());
+            }
+            let params = args
+                .params
+                .as_deref()
+                .map(|p| setup::read_json(p).map(|v| (v, p.display().to_string())))
+                .transpose()?;
+            let (k, m, d) = (args.states, args.symbols, args.dim);
+            with_family!(
+                args.model,
+                k,
+                m,
+                d,
+                simulate::run,
+                args.model,
+                params.as_ref(),
+                &args,
+                m,
+                d
+            )
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let started = Instant::now();
+    let cli = Cli::parse();
+    match run(cli.command, started) {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
             eprintln!("error: {message}");

@@ -1,0 +1,161 @@
+//! `trellis decode`: Viterbi paths and smoothed state probabilities per sequence.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use serde_json::Value;
+use trellis_models::hmm::{self, seed_dataset};
+use trellis_models::zoo::{Family, HmmModel};
+use trellis_models::BayesianModel;
+use trellis_samplers::plots;
+
+use crate::obs::CliObs;
+use crate::setup::{prepare_output, read_json, write_file, Input};
+use crate::DecodeArgs;
+
+/// How many sequences the state plot shows.
+const PLOTTED_SEQUENCES: usize = 3;
+
+pub fn run<F: Family>(family: F, input: &Input, args: &DecodeArgs) -> Result<(), String>
+where
+    F::Obs: CliObs,
+{
+    let model = input.model(family)?;
+    let (values, origin) = match &args.fit {
+        Some(dir) => (
+            posterior_means(&model, dir)?,
+            format!("posterior means from {}", dir.display()),
+        ),
+        None => (
+            input.given_params(&model)?,
+            match &input.params {
+                Some((_, source)) => format!("parameters from {source}"),
+                None => "the true parameters of the built-in dataset".to_string(),
+            },
+        ),
+    };
+    prepare_output(&args.out)?;
+    let k = input.states;
+    let decoded = model
+        .at_point(&values, |chain, emission| {
+            model
+                .data()
+                .iter()
+                .map(|seq| {
+                    let path = hmm::viterbi(chain, emission, seq)?;
+                    let smoothed = hmm::smooth(chain, emission, seq)?;
+                    Ok((path, smoothed))
+                })
+                .collect::<Result<Vec<_>, hmm::HmmError>>()
+        })
+        .map_err(|e| e.to_string())?
+        .map_err(|e| e.to_string())?;
+
+    let mut viterbi_csv = String::new();
+    let mut smoothed_csv = String::from("sequence,time");
+    for state in 0..k {
+        let _ = write!(smoothed_csv, ",p_state_{state}");
+    }
+    smoothed_csv.push('\n');
+    for (s, (path, smoothed)) in decoded.iter().enumerate() {
+        let row: Vec<String> = path.states.iter().map(usize::to_string).collect();
+        viterbi_csv.push_str(&row.join(","));
+        viterbi_csv.push('\n');
+        for (t, probs) in smoothed.rows().into_iter().enumerate() {
+            let _ = write!(smoothed_csv, "{s},{t}");
+            for p in probs {
+                let _ = write!(smoothed_csv, ",{p:?}");
+            }
+            smoothed_csv.push('\n');
+        }
+    }
+    let viterbi_path = args.out.join("viterbi.csv");
+    let smoothed_path = args.out.join("smoothed.csv");
+    write_file(&viterbi_path, viterbi_csv.as_bytes())?;
+    write_file(&smoothed_path, smoothed_csv.as_bytes())?;
+
+    println!(
+        "Decoded {} with {} (K = {}) at {origin}",
+        input.describe(model.data()),
+        input.kind.name(),
+        k
+    );
+    for (s, (path, _)) in decoded.iter().take(PLOTTED_SEQUENCES).enumerate() {
+        let shown: String = path.states.iter().take(40).map(usize::to_string).collect();
+        let more = if path.states.len() > 40 { "…" } else { "" };
+        println!(
+            "  sequence {s}: {shown}{more} (log p = {:.3})",
+            path.log_probability
+        );
+    }
+    if input.raw.is_none() {
+        let truth = seed_dataset().hidden_states;
+        let (mut agree, mut total) = (0usize, 0usize);
+        for ((path, _), states) in decoded.iter().zip(truth.iter()) {
+            agree += path
+                .states
+                .iter()
+                .zip(states)
+                .filter(|(a, b)| a == b)
+                .count();
+            total += states.len();
+        }
+        println!(
+            "Viterbi paths match the true hidden states at {agree} of {total} time steps ({:.1}%)",
+            100.0 * agree as f64 / total as f64
+        );
+    }
+
+    let mut files = vec![
+        viterbi_path.display().to_string(),
+        smoothed_path.display().to_string(),
+    ];
+    let observed: Vec<Vec<f64>> = model
+        .data()
+        .iter()
+        .take(PLOTTED_SEQUENCES)
+        .map(|seq| seq.iter().map(CliObs::plot_value).collect())
+        .collect();
+    let panels: Vec<(&[f64], &[usize])> = observed
+        .iter()
+        .zip(&decoded)
+        .map(|(y, (path, _))| (y.as_slice(), path.states.as_slice()))
+        .collect();
+    match plots::state_band_plot(&args.out.join("states"), &panels, k, "Viterbi paths") {
+        Ok(output) => {
+            files.extend(output.files.iter().map(|p| p.display().to_string()));
+            for notice in output.notices {
+                println!("note: {notice}");
+            }
+        }
+        Err(e) => println!("note: plot not written: {e}"),
+    }
+    println!("Wrote {}", files.join(", "));
+    Ok(())
+}
+
+/// Posterior means of every parameter element from a `trellis fit` output folder, in layout
+/// order.
+fn posterior_means<F: Family>(model: &HmmModel<F>, dir: &Path) -> Result<Vec<f64>, String> {
+    let path = dir.join("summary.json");
+    let json = read_json(&path)?;
+    let source = path.display().to_string();
+    let values = model
+        .layout()
+        .element_names()
+        .iter()
+        .map(|name| {
+            json.get(name)
+                .and_then(|row| row.get("mean"))
+                .and_then(Value::as_f64)
+                .ok_or_else(|| {
+                    format!("{source}: no posterior mean for '{name}': was it written by `trellis fit` with the same --model and --states?")
+                })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    model
+        .layout()
+        .unconstrain(&values)
+        .map_err(|e| format!("{source}: {e}"))?;
+    Ok(values)
+}

@@ -1,0 +1,257 @@
+//! `trellis fit`: sample the posterior, print the summary, write draws, summary and plots.
+
+use std::time::Instant;
+
+use serde_json::{json, Value};
+use trellis_models::zoo::{Family, HmmModel};
+use trellis_models::{BayesianModel, ModelDensity};
+use trellis_samplers::{
+    plots, sample, Mala, MetricKind, Nuts, RandomWalk, RunConfig, Sampler, StaticHmc, Summary,
+    Trace,
+};
+
+use crate::obs::CliObs;
+use crate::setup::{prepare_output, write_file, Input};
+use crate::{FitArgs, SamplerKind};
+
+/// Bulk and tail ESS below this get a warning (ArviZ's rule of thumb for 4 chains).
+const MIN_ESS: f64 = 400.0;
+/// R-hat above this gets a warning (Vehtari et al. 2021).
+const MAX_RHAT: f64 = 1.01;
+
+pub fn run<F: Family>(
+    family: F,
+    input: &Input,
+    args: &FitArgs,
+    started: Instant,
+) -> Result<(), String>
+where
+    F::Obs: CliObs,
+{
+    check_settings(args)?;
+    let model = input.model(family)?;
+    let truth = input.truth(&model);
+    prepare_output(&args.out)?;
+
+    let config = RunConfig {
+        chains: args.chains,
+        warmup: args.warmup,
+        draws: args.draws,
+        seed: args.seed,
+        threads: args.threads.unwrap_or(0),
+        progress: !args.quiet,
+        ..RunConfig::default()
+    };
+    let metric = if args.dense {
+        MetricKind::Dense
+    } else {
+        MetricKind::Diag
+    };
+    let data_description = input.describe(model.data());
+    println!(
+        "Fitting {} (K = {}) to {data_description}",
+        input.kind.name(),
+        input.states
+    );
+    println!(
+        "{:?} sampler, {} chains × ({} warm-up + {} draws), seed {}; model ready after {:.0} ms",
+        args.sampler,
+        args.chains,
+        args.warmup,
+        args.draws,
+        args.seed,
+        started.elapsed().as_secs_f64() * 1e3
+    );
+    let density = ModelDensity::new(model);
+    let clock = Instant::now();
+    let trace = match args.sampler {
+        SamplerKind::Nuts => {
+            let nuts = Nuts::new()
+                .with_target_accept(args.target_accept)
+                .with_max_depth(args.max_depth as u32)
+                .with_metric(metric);
+            run_sampler(&density, &nuts, &config)?
+        }
+        SamplerKind::Hmc => run_sampler(&density, &StaticHmc::new().with_metric(metric), &config)?,
+        SamplerKind::Mala => run_sampler(&density, &Mala::new().with_metric(metric), &config)?,
+        SamplerKind::Rwm => run_sampler(
+            &density,
+            &RandomWalk::new().with_target_accept(args.target_accept.min(0.234)),
+            &config,
+        )?,
+    };
+    let seconds = clock.elapsed().as_secs_f64();
+    let model = density.model();
+    report(&trace, model, truth.as_deref(), seconds, args)
+}
+
+fn check_settings(args: &FitArgs) -> Result<(), String> {
+    if args.draws == 0 {
+        return Err("--draws must be at least 1".into());
+    }
+    if args.chains == 0 {
+        return Err("--chains must be at least 1".into());
+    }
+    if !(args.target_accept > 0.0 && args.target_accept < 1.0) {
+        return Err(format!(
+            "--target-accept must lie strictly between 0 and 1, got {}",
+            args.target_accept
+        ));
+    }
+    if args.max_depth == 0 || args.max_depth > 30 {
+        return Err(format!(
+            "--max-depth must be between 1 and 30, got {}",
+            args.max_depth
+        ));
+    }
+    if args.threads == Some(0) {
+        return Err("--threads must be at least 1".into());
+    }
+    Ok(())
+}
+
+fn run_sampler<D: trellis_samplers::LogDensity, S: Sampler>(
+    density: &D,
+    sampler: &S,
+    config: &RunConfig,
+) -> Result<Trace, String> {
+    sample(density, sampler, config).map_err(|e| e.to_string())
+}
+
+fn report<F: Family>(
+    trace: &Trace,
+    model: &HmmModel<F>,
+    truth: Option<&[f64]>,
+    seconds: f64,
+    args: &FitArgs,
+) -> Result<(), String> {
+    let names = model.layout().element_names();
+    let mut summary = trace.summary().map_err(|e| e.to_string())?;
+    if let Some(truth) = truth {
+        for (name, &value) in names.iter().zip(truth) {
+            summary
+                .set_true_value(name, value)
+                .map_err(|e| e.to_string())?;
+        }
+    }
+    let run = trace.run_summary().map_err(|e| e.to_string())?;
+    let gradient_evaluations: u64 = run.per_chain.iter().map(|c| c.gradient_evaluations).sum();
+    let min_ess = summary
+        .rows()
+        .iter()
+        .map(|r| r.ess_bulk)
+        .fold(f64::INFINITY, f64::min);
+    println!(
+        "\nSampling took {seconds:.2} s wall: {gradient_evaluations} gradient evaluations, \
+         {:.0} draws/s, lowest bulk ESS {min_ess:.0} ({:.0} ESS/s)\n",
+        (args.chains * args.draws) as f64 / seconds,
+        min_ess / seconds
+    );
+    println!("{summary}");
+    let warnings = warnings(trace, &summary);
+    for warning in &warnings {
+        println!("warning: {warning}");
+    }
+    if warnings.is_empty() {
+        println!(
+            "No divergences, no maximum tree depth hits, R-hat ≤ {MAX_RHAT}, ESS ≥ {MIN_ESS:.0}."
+        );
+    }
+
+    let out = &args.out;
+    let csv = trace
+        .write_cmdstan_csv(out, "chain")
+        .map_err(|e| e.to_string())?;
+    let mut json = serde_json::to_value(&summary).map_err(|e| e.to_string())?;
+    if let Value::Object(object) = &mut json {
+        object.insert("divergences".into(), json!(trace.divergences()));
+        object.insert("max_tree_depth_hits".into(), json!(trace.max_depth_hits()));
+        object.insert("sampling_seconds".into(), json!(seconds));
+        object.insert("gradient_evaluations".into(), json!(gradient_evaluations));
+        object.insert("warnings".into(), json!(warnings));
+        object.insert(
+            "run".into(),
+            serde_json::to_value(&run).map_err(|e| e.to_string())?,
+        );
+    }
+    let text = serde_json::to_string_pretty(&json).map_err(|e| e.to_string())?;
+    write_file(&out.join("summary.json"), text.as_bytes())?;
+
+    let mut written: Vec<String> = csv.iter().map(|p| p.display().to_string()).collect();
+    written.push(out.join("summary.json").display().to_string());
+    written.extend(write_plots(trace, &summary, &names, out));
+    println!("\nWrote {}", written.join(", "));
+    Ok(())
+}
+
+fn warnings(trace: &Trace, summary: &Summary) -> Vec<String> {
+    let mut out = trace.warnings();
+    let high_rhat: Vec<&str> = summary
+        .rows()
+        .iter()
+        .filter(|r| !(r.r_hat <= MAX_RHAT))
+        .map(|r| r.name.as_str())
+        .collect();
+    if !high_rhat.is_empty() {
+        out.push(format!(
+            "R-hat above {MAX_RHAT} for {}",
+            high_rhat.join(", ")
+        ));
+    }
+    let low_ess: Vec<&str> = summary
+        .rows()
+        .iter()
+        .filter(|r| !(r.ess_bulk >= MIN_ESS && r.ess_tail >= MIN_ESS))
+        .map(|r| r.name.as_str())
+        .collect();
+    if !low_ess.is_empty() {
+        out.push(format!(
+            "bulk or tail ESS below {MIN_ESS:.0} for {}",
+            low_ess.join(", ")
+        ));
+    }
+    out
+}
+
+/// Trace and posterior plots; a failure becomes a printed notice, never an error.
+fn write_plots(
+    trace: &Trace,
+    summary: &Summary,
+    names: &[String],
+    out: &std::path::Path,
+) -> Vec<String> {
+    let arrays: Vec<_> = (0..names.len()).map(|j| trace.column_array(j)).collect();
+    let traced: Vec<(&str, _)> = names
+        .iter()
+        .zip(&arrays)
+        .map(|(n, a)| (n.as_str(), a.view()))
+        .collect();
+    let with_truth: Vec<(&str, _, Option<f64>)> = names
+        .iter()
+        .zip(&arrays)
+        .map(|(n, a)| {
+            (
+                n.as_str(),
+                a.view(),
+                summary.row(n).and_then(|r| r.true_value),
+            )
+        })
+        .collect();
+    let mut files = Vec::new();
+    let results = [
+        plots::trace_plot(&out.join("trace"), &traced),
+        plots::posterior_plot(&out.join("posterior"), &with_truth, summary.hdi_prob()),
+    ];
+    for result in results {
+        match result {
+            Ok(output) => {
+                files.extend(output.files.iter().map(|p| p.display().to_string()));
+                for notice in output.notices {
+                    println!("note: {notice}");
+                }
+            }
+            Err(e) => println!("note: plot not written: {e}"),
+        }
+    }
+    files
+}

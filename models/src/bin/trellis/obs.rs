@@ -1,0 +1,212 @@
+//! Turning parsed cells into each family's observation type, with the checks that only the
+//! family knows (counts, symbols, vector width), still pointing at file, line and column.
+
+use trellis_models::hmm::Sequences;
+
+use crate::data::{Cell, RawData};
+
+/// An observation type the command can read from cells and write back to CSV.
+pub trait CliObs: Sized + Clone {
+    /// Converts one time step's cells; `context` carries what the check needs.
+    fn from_cells(cells: &[Cell], source: &str, context: &ObsContext) -> Result<Self, String>;
+    /// The observation's CSV fields.
+    fn fields(&self) -> Vec<String>;
+    /// Values per observation (1 except for vectors).
+    fn width(&self) -> usize {
+        1
+    }
+    /// The built-in dataset's value `y` as this type, if the type is real-valued.
+    fn from_builtin(_y: f64) -> Option<Self> {
+        None
+    }
+    /// Some valid observation of width `dim`: a model needs data to exist, `simulate` has
+    /// none yet.
+    fn placeholder(dim: usize) -> Self;
+    /// The value drawn in plots (the first component of a vector).
+    fn plot_value(&self) -> f64;
+}
+
+/// What converting a cell may need to know about the model.
+#[derive(Debug, Clone, Default)]
+pub struct ObsContext {
+    /// The model's name, for messages.
+    pub model: String,
+    /// Number of categories (categorical model).
+    pub symbols: Option<usize>,
+}
+
+fn at(source: &str, cell: &Cell) -> String {
+    format!("{source}:{}:{}", cell.line, cell.column)
+}
+
+fn one_value<'a>(
+    cells: &'a [Cell],
+    source: &str,
+    context: &ObsContext,
+) -> Result<&'a Cell, String> {
+    match cells {
+        [cell] => Ok(cell),
+        _ => Err(format!(
+            "{source}:{}: model '{}' takes one value per observation, found {}",
+            cells.first().map_or(0, |c| c.line),
+            context.model,
+            cells.len()
+        )),
+    }
+}
+
+/// A non-negative whole number, or why not.
+fn whole(value: f64) -> Option<u64> {
+    (value >= 0.0 && value.fract() == 0.0 && value <= u32::MAX as f64).then_some(value as u64)
+}
+
+impl CliObs for f64 {
+    fn from_cells(cells: &[Cell], source: &str, context: &ObsContext) -> Result<Self, String> {
+        Ok(one_value(cells, source, context)?.value)
+    }
+    fn fields(&self) -> Vec<String> {
+        vec![format!("{self:?}")]
+    }
+    fn from_builtin(y: f64) -> Option<Self> {
+        Some(y)
+    }
+    fn placeholder(_dim: usize) -> Self {
+        1.0
+    }
+    fn plot_value(&self) -> f64 {
+        *self
+    }
+}
+
+/// Poisson counts.
+impl CliObs for u32 {
+    fn from_cells(cells: &[Cell], source: &str, context: &ObsContext) -> Result<Self, String> {
+        let cell = one_value(cells, source, context)?;
+        whole(cell.value).map(|v| v as u32).ok_or_else(|| {
+            format!(
+                "{}: Poisson counts must be non-negative integers, found {}",
+                at(source, cell),
+                cell.value
+            )
+        })
+    }
+    fn fields(&self) -> Vec<String> {
+        vec![self.to_string()]
+    }
+    fn placeholder(_dim: usize) -> Self {
+        0
+    }
+    fn plot_value(&self) -> f64 {
+        *self as f64
+    }
+}
+
+/// Categorical symbols.
+impl CliObs for usize {
+    fn from_cells(cells: &[Cell], source: &str, context: &ObsContext) -> Result<Self, String> {
+        let cell = one_value(cells, source, context)?;
+        let symbol = whole(cell.value).ok_or_else(|| {
+            format!(
+                "{}: categorical symbols must be non-negative integers, found {}",
+                at(source, cell),
+                cell.value
+            )
+        })? as usize;
+        if let Some(m) = context.symbols {
+            if symbol >= m {
+                return Err(format!(
+                    "{}: symbol {symbol} is out of range for {m} categories (0 to {})",
+                    at(source, cell),
+                    m - 1
+                ));
+            }
+        }
+        Ok(symbol)
+    }
+    fn fields(&self) -> Vec<String> {
+        vec![self.to_string()]
+    }
+    fn placeholder(_dim: usize) -> Self {
+        0
+    }
+    fn plot_value(&self) -> f64 {
+        *self as f64
+    }
+}
+
+/// Vector observations (diagonal multivariate Gaussian).
+impl CliObs for Vec<f64> {
+    fn from_cells(cells: &[Cell], _source: &str, _context: &ObsContext) -> Result<Self, String> {
+        Ok(cells.iter().map(|c| c.value).collect())
+    }
+    fn fields(&self) -> Vec<String> {
+        self.iter().map(|v| format!("{v:?}")).collect()
+    }
+    fn width(&self) -> usize {
+        self.len()
+    }
+    fn placeholder(dim: usize) -> Self {
+        vec![0.0; dim]
+    }
+    fn plot_value(&self) -> f64 {
+        self.first().copied().unwrap_or(f64::NAN)
+    }
+}
+
+/// Converts every observation of `raw`.
+pub fn sequences<O: CliObs + trellis_models::hmm::Observation>(
+    raw: &RawData,
+    context: &ObsContext,
+) -> Result<Sequences<O>, String> {
+    let mut out = Vec::with_capacity(raw.sequences.len());
+    for sequence in &raw.sequences {
+        let mut values = Vec::with_capacity(sequence.steps.len());
+        for cells in &sequence.steps {
+            values.push(O::from_cells(cells, &raw.source, context)?);
+        }
+        out.push(values);
+    }
+    Sequences::new(out).map_err(|e| format!("{}: {e}", raw.source))
+}
+
+/// The largest symbol in a categorical file, plus one (at least 2).
+pub fn inferred_symbols(raw: &RawData) -> usize {
+    let max = raw
+        .sequences
+        .iter()
+        .flat_map(|s| s.steps.iter().flatten())
+        .filter_map(|c| whole(c.value))
+        .max()
+        .unwrap_or(0) as usize;
+    (max + 1).max(2)
+}
+
+/// Writes sequences in the wide layout (scalar observations) or the long one (vectors).
+pub fn to_csv<O: CliObs>(sequences: &[Vec<O>]) -> String {
+    let width = sequences
+        .iter()
+        .flat_map(|s| s.first())
+        .map(CliObs::width)
+        .next()
+        .unwrap_or(1);
+    let mut out = String::new();
+    if width == 1 {
+        for sequence in sequences {
+            let row: Vec<String> = sequence.iter().flat_map(CliObs::fields).collect();
+            out.push_str(&row.join(","));
+            out.push('\n');
+        }
+    } else {
+        out.push_str("sequence,time");
+        for d in 0..width {
+            out.push_str(&format!(",y{d}"));
+        }
+        out.push('\n');
+        for (s, sequence) in sequences.iter().enumerate() {
+            for (t, o) in sequence.iter().enumerate() {
+                out.push_str(&format!("{s},{t},{}\n", o.fields().join(",")));
+            }
+        }
+    }
+    out
+}

@@ -1,0 +1,80 @@
+//! `trellis simulate`: draw a dataset from a zoo model, with its hidden states and the
+//! parameters, in files `trellis fit --data` reads back (and shows the true values of).
+
+use trellis_models::hmm::Sequences;
+use trellis_models::zoo::{Family, HmmModel};
+use trellis_models::BayesianModel;
+
+use crate::family::{default_params, params_from_json};
+use crate::obs::{self, CliObs};
+use crate::setup::{params_file, prepare_output, write_file};
+use crate::{ModelKind, SimulateArgs};
+
+pub fn run<F: Family>(
+    family: F,
+    kind: ModelKind,
+    params: Option<&(serde_json::Value, String)>,
+    args: &SimulateArgs,
+    symbols: usize,
+    dim: usize,
+) -> Result<(), String>
+where
+    F::Obs: CliObs,
+{
+    if args.sequences == 0 || args.length == 0 {
+        return Err("--sequences and --length must be at least 1".into());
+    }
+    // A model needs data; one placeholder observation stands in, it is never used.
+    let placeholder =
+        Sequences::new(vec![vec![F::Obs::placeholder(dim)]]).map_err(|e| e.to_string())?;
+    let model = HmmModel::new(family, placeholder).map_err(|e| e.to_string())?;
+    let defaults = default_params(kind, args.states, symbols, dim);
+    let (json, source) = match params {
+        Some((json, source)) => (json.clone(), source.clone()),
+        None => (defaults, "default parameters".to_string()),
+    };
+    let values = params_from_json(model.layout(), &json, &source)?;
+    model
+        .layout()
+        .unconstrain(&values)
+        .map_err(|e| format!("{source}: {e}"))?;
+    prepare_output(&args.out)?;
+    let simulated = model
+        .simulate(&values, args.sequences, args.length, args.seed)
+        .map_err(|e| e.to_string())?;
+
+    let observations: Vec<Vec<F::Obs>> = simulated.observations.iter().map(<[_]>::to_vec).collect();
+    let states: Vec<Vec<usize>> = simulated.states.iter().map(<[_]>::to_vec).collect();
+    let data_path = args.out.join("data.csv");
+    let states_path = args.out.join("states.csv");
+    let params_path = args.out.join("params.json");
+    write_file(&data_path, obs::to_csv(&observations).as_bytes())?;
+    write_file(&states_path, obs::to_csv(&states).as_bytes())?;
+    let mut file = params_file(kind, &model, &values);
+    if kind == ModelKind::Categorical {
+        file["symbols"] = symbols.into();
+    }
+    let text = serde_json::to_string_pretty(&file).map_err(|e| e.to_string())?;
+    write_file(&params_path, text.as_bytes())?;
+    println!(
+        "Simulated {} sequences × {} observations from {} (K = {}, {source}, seed {})",
+        args.sequences,
+        args.length,
+        kind.name(),
+        args.states,
+        args.seed
+    );
+    println!(
+        "Wrote {}, {}, {}",
+        data_path.display(),
+        states_path.display(),
+        params_path.display()
+    );
+    println!(
+        "Fit it with: trellis fit --model {} --states {} --data {}",
+        kind.name(),
+        args.states,
+        data_path.display()
+    );
+    Ok(())
+}
