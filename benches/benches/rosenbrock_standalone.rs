@@ -1,3 +1,7 @@
+//! Reverse-mode gradient of extended Rosenbrock (n = 1000) timed outside criterion, for a
+//! quiet single number and for profiling (`perf record`):
+//! `cargo bench -p trellis-benches --bench rosenbrock_standalone`.
+
 use trellis_ad::{reverse, Scalar, ScalarFn};
 struct Rosenbrock;
 impl ScalarFn for Rosenbrock {
