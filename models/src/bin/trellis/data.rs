@@ -39,6 +39,10 @@ pub struct RawData {
     pub sequences: Vec<RawSequence>,
     /// Number of values per observation (1 for the wide layout).
     pub dim: usize,
+    /// Whether the file is in the long layout (with its header line), rather than the wide one.
+    pub long: bool,
+    /// The header line of the long layout (0 for the wide layout).
+    pub header_line: usize,
 }
 
 /// What is wrong with a data file, and where.
@@ -46,10 +50,11 @@ pub struct RawData {
 pub enum DataError {
     #[error("cannot read data file '{path}': {reason}")]
     Unreadable { path: String, reason: String },
-    #[error("{path}:{line}: unreadable CSV: {reason}")]
+    #[error("{path}:{line}:{column}: unreadable CSV: {reason}")]
     Csv {
         path: String,
         line: usize,
+        column: usize,
         reason: String,
     },
     #[error("{path}:{line}:{column}: '{text}' is not a number")]
@@ -104,6 +109,8 @@ pub enum DataError {
     },
     #[error("{path}: no observations")]
     Empty { path: String },
+    #[error("{path}:{line}: a header but no observations after it")]
+    HeaderOnly { path: String, line: usize },
 }
 
 /// Reads and parses `path`.
@@ -111,27 +118,48 @@ pub fn read(path: &Path) -> Result<RawData, DataError> {
     let display = path.display().to_string();
     let bytes = std::fs::read(path).map_err(|e| DataError::Unreadable {
         path: display.clone(),
-        reason: e.to_string(),
+        reason: crate::setup::io_reason(&e),
     })?;
     parse(&display, &bytes)
 }
 
 /// Parses CSV bytes; `source` names the file in messages.
 pub fn parse(source: &str, bytes: &[u8]) -> Result<RawData, DataError> {
+    // Comment lines are blanked here rather than by the reader, whose line and byte
+    // positions then skip them; blank lines are ignored below.
+    let bytes = &blank_comments(bytes);
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
         .trim(csv::Trim::All)
-        .comment(Some(b'#'))
-        .from_reader(bytes);
+        .from_reader(bytes.as_slice());
+    let newlines: Vec<usize> = bytes
+        .iter()
+        .enumerate()
+        .filter_map(|(i, &b)| (b == b'\n').then_some(i))
+        .collect();
+    let line_at = |position: Option<&csv::Position>| {
+        position.map_or(0, |p| {
+            // After a CRLF the reader starts the next record at the LF: skip line ends.
+            let mut start = p.byte() as usize;
+            while matches!(bytes.get(start), Some(b'\r' | b'\n')) {
+                start += 1;
+            }
+            1 + newlines.partition_point(|&i| i < start)
+        })
+    };
     let mut rows: Vec<(usize, Vec<String>)> = Vec::new();
     for record in reader.records() {
-        let record = record.map_err(|e| DataError::Csv {
-            path: source.to_string(),
-            line: e.position().map_or(0, |p| p.line() as usize),
-            reason: csv_reason(&e),
+        let record = record.map_err(|e| {
+            let (column, reason) = csv_reason(&e);
+            DataError::Csv {
+                path: source.to_string(),
+                line: line_at(e.position()),
+                column,
+                reason,
+            }
         })?;
-        let line = record.position().map_or(0, |p| p.line() as usize);
+        let line = line_at(record.position());
         let fields: Vec<String> = record.iter().map(str::to_string).collect();
         if fields.iter().all(|f| f.is_empty()) {
             continue;
@@ -157,10 +185,61 @@ pub fn parse(source: &str, bytes: &[u8]) -> Result<RawData, DataError> {
     Ok(data)
 }
 
-fn csv_reason(e: &csv::Error) -> String {
+/// `bytes` with every comment line (starting with `#`, outside a quoted field) turned into
+/// spaces, so that positions stay those of the file.
+fn blank_comments(bytes: &[u8]) -> Vec<u8> {
+    let mut out = bytes.to_vec();
+    let (mut in_quotes, mut line_start, mut in_comment) = (false, true, false);
+    for byte in out.iter_mut() {
+        if in_comment {
+            if *byte == b'\n' {
+                in_comment = false;
+                line_start = true;
+            } else {
+                *byte = b' ';
+            }
+            continue;
+        }
+        if line_start && !in_quotes && *byte == b'#' {
+            in_comment = true;
+            *byte = b' ';
+            continue;
+        }
+        match *byte {
+            b'"' => in_quotes = !in_quotes,
+            b'\n' if !in_quotes => {
+                line_start = true;
+                continue;
+            }
+            _ => {}
+        }
+        line_start = false;
+    }
+    out
+}
+
+/// The column (1-based) and reason of a CSV error. Only invalid UTF-8 can happen with the
+/// reader's settings (flexible rows, no headers, in-memory input).
+fn csv_reason(e: &csv::Error) -> (usize, String) {
     match e.kind() {
-        csv::ErrorKind::Utf8 { err, .. } => format!("invalid UTF-8 in field {}", err.field() + 1),
-        other => format!("{other:?}"),
+        csv::ErrorKind::Utf8 { err, .. } => (
+            err.field() + 1,
+            "invalid UTF-8 (the file must be UTF-8 or ASCII text)".to_string(),
+        ),
+        other => (1, format!("{other:?}")),
+    }
+}
+
+/// Text from the file as shown in a one-line message: control characters escaped, and cut
+/// after 40 characters.
+fn shown(text: &str) -> String {
+    const MAX: usize = 40;
+    let escaped: String = text.escape_debug().collect();
+    if escaped.chars().count() > MAX {
+        let cut: String = escaped.chars().take(MAX).collect();
+        format!("{cut}…")
+    } else {
+        escaped
     }
 }
 
@@ -169,14 +248,14 @@ fn number(source: &str, text: &str, line: usize, column: usize) -> Result<Cell, 
         path: source.to_string(),
         line,
         column,
-        text: text.to_string(),
+        text: shown(text),
     })?;
     if !value.is_finite() {
         return Err(DataError::NonFinite {
             path: source.to_string(),
             line,
             column,
-            text: text.to_string(),
+            text: shown(text),
         });
     }
     Ok(Cell {
@@ -215,16 +294,24 @@ fn parse_wide(source: &str, rows: &[(usize, Vec<String>)]) -> Result<RawData, Da
         source: source.to_string(),
         sequences,
         dim: 1,
+        long: false,
+        header_line: 0,
     })
 }
 
 fn parse_long(source: &str, rows: &[(usize, Vec<String>)]) -> Result<RawData, DataError> {
     let (header_line, header) = &rows[0];
+    if rows.len() == 1 {
+        return Err(DataError::HeaderOnly {
+            path: source.to_string(),
+            line: *header_line,
+        });
+    }
     if header.len() < 3 || !header[1].eq_ignore_ascii_case("time") {
         return Err(DataError::BadHeader {
             path: source.to_string(),
             line: *header_line,
-            found: header.join(","),
+            found: shown(&header.join(",")),
         });
     }
     let dim = header.len() - 2;
@@ -247,7 +334,7 @@ fn parse_long(source: &str, rows: &[(usize, Vec<String>)]) -> Result<RawData, Da
                 path: source.to_string(),
                 line: *line,
                 column: 2,
-                text: fields[1].clone(),
+                text: shown(&fields[1]),
             });
         }
         let mut cells = Vec::with_capacity(dim);
@@ -271,7 +358,7 @@ fn parse_long(source: &str, rows: &[(usize, Vec<String>)]) -> Result<RawData, Da
                     path: source.to_string(),
                     line: pair[1].1,
                     time: pair[1].0,
-                    label,
+                    label: shown(&label),
                     first_line: pair[0].1,
                 });
             }
@@ -285,6 +372,8 @@ fn parse_long(source: &str, rows: &[(usize, Vec<String>)]) -> Result<RawData, Da
         source: source.to_string(),
         sequences,
         dim,
+        long: true,
+        header_line: *header_line,
     })
 }
 
@@ -327,11 +416,21 @@ mod tests {
     }
 
     #[test]
+    fn comment_lines_count() {
+        let err = parse("d.csv", b"# c\n\n1,2\n# d\n3,x\n").unwrap_err();
+        assert_eq!(err.to_string(), "d.csv:5:2: 'x' is not a number");
+        let err = parse("d.csv", b"1,2\r\n# d\r\n\"3\n\",4\r\n5,x\r\n").unwrap_err();
+        assert_eq!(err.to_string(), "d.csv:5:2: 'x' is not a number");
+    }
+
+    #[test]
     fn errors_name_the_cell() {
         let err = parse("d.csv", b"1,2\n3,abc\n").unwrap_err();
         assert_eq!(err.to_string(), "d.csv:2:2: 'abc' is not a number");
         let err = parse("d.csv", b"1,NaN\n").unwrap_err();
         assert_eq!(err.to_string(), "d.csv:1:2: NaN is not a finite number");
+        let err = parse("d.csv", b"1,\"2\n3\"\n").unwrap_err();
+        assert_eq!(err.to_string(), "d.csv:1:2: '2\\n3' is not a number");
         let err = parse("d.csv", b"1,,3\n").unwrap_err();
         assert_eq!(err.to_string(), "d.csv:1:2: empty cell inside a row");
         let err = parse("d.csv", b"sequence,time,value\n0,0,1\n0,1\n").unwrap_err();
@@ -344,12 +443,17 @@ mod tests {
             err.to_string(),
             "d.csv:3: time 0 appears twice in sequence '0' (first on line 2)"
         );
+        let err = parse("d.csv", b"# comment\nsequence,time,value\n").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "d.csv:2: a header but no observations after it"
+        );
         let err = parse("d.csv", b"\n\n").unwrap_err();
         assert_eq!(err.to_string(), "d.csv: no observations");
         let err = parse("d.csv", b"1,2\n\xff,3\n").unwrap_err();
         assert_eq!(
             err.to_string(),
-            "d.csv:2: unreadable CSV: invalid UTF-8 in field 1"
+            "d.csv:2:1: unreadable CSV: invalid UTF-8 (the file must be UTF-8 or ASCII text)"
         );
     }
 }

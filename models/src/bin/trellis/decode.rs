@@ -9,8 +9,9 @@ use trellis_models::zoo::{Family, HmmModel};
 use trellis_models::BayesianModel;
 use trellis_samplers::plots;
 
+use crate::family::check_params;
 use crate::obs::CliObs;
-use crate::setup::{prepare_output, read_json, write_file, Input};
+use crate::setup::{read_json, write_file, Input, OutputDir};
 use crate::DecodeArgs;
 
 /// How many sequences the state plot shows.
@@ -27,14 +28,14 @@ where
             format!("posterior means from {}", dir.display()),
         ),
         None => (
-            input.given_params(&model)?,
+            input.given_params(&model, "--params (or --fit)")?,
             match &input.params {
                 Some((_, source)) => format!("parameters from {source}"),
                 None => "the true parameters of the built-in dataset".to_string(),
             },
         ),
     };
-    prepare_output(&args.out)?;
+    let out = OutputDir::prepare(&args.out)?;
     let k = input.states;
     let decoded = model
         .at_point(&values, |chain, emission| {
@@ -74,7 +75,7 @@ where
     write_file(&viterbi_path, viterbi_csv.as_bytes())?;
     write_file(&smoothed_path, smoothed_csv.as_bytes())?;
 
-    println!(
+    say!(
         "Decoded {} with {} (K = {}) at {origin}",
         input.describe(model.data()),
         input.kind.name(),
@@ -83,7 +84,7 @@ where
     for (s, (path, _)) in decoded.iter().take(PLOTTED_SEQUENCES).enumerate() {
         let shown: String = path.states.iter().take(40).map(usize::to_string).collect();
         let more = if path.states.len() > 40 { "…" } else { "" };
-        println!(
+        say!(
             "  sequence {s}: {shown}{more} (log p = {:.3})",
             path.log_probability
         );
@@ -100,7 +101,7 @@ where
                 .count();
             total += states.len();
         }
-        println!(
+        say!(
             "Viterbi paths match the true hidden states at {agree} of {total} time steps ({:.1}%)",
             100.0 * agree as f64 / total as f64
         );
@@ -125,12 +126,13 @@ where
         Ok(output) => {
             files.extend(output.files.iter().map(|p| p.display().to_string()));
             for notice in output.notices {
-                println!("note: {notice}");
+                say!("note: {notice}");
             }
         }
-        Err(e) => println!("note: plot not written: {e}"),
+        Err(e) => say!("note: plot not written: {e}"),
     }
-    println!("Wrote {}", files.join(", "));
+    say!("Wrote {}", files.join(", "));
+    out.keep();
     Ok(())
 }
 
@@ -138,7 +140,7 @@ where
 /// order.
 fn posterior_means<F: Family>(model: &HmmModel<F>, dir: &Path) -> Result<Vec<f64>, String> {
     let path = dir.join("summary.json");
-    let json = read_json(&path)?;
+    let json = read_json(&path, "fit summary")?;
     let source = path.display().to_string();
     let values = model
         .layout()
@@ -153,9 +155,6 @@ fn posterior_means<F: Family>(model: &HmmModel<F>, dir: &Path) -> Result<Vec<f64
                 })
         })
         .collect::<Result<Vec<_>, _>>()?;
-    model
-        .layout()
-        .unconstrain(&values)
-        .map_err(|e| format!("{source}: {e}"))?;
+    check_params(model.layout(), &values, &source)?;
     Ok(values)
 }

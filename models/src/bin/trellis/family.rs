@@ -85,6 +85,46 @@ pub fn params_from_json(
     Ok(values)
 }
 
+/// Checks constrained values (layout order) against each parameter's support. A probability
+/// vector that does not sum to 1 is named as a whole (`p_transition[1,:]`); any other value
+/// outside its support is named by element.
+pub fn check_params(layout: &ParamLayout, values: &[f64], source: &str) -> Result<(), String> {
+    for spec in layout.params() {
+        if !spec.transform.is_simplex() {
+            continue;
+        }
+        let block = &values[spec.constrained_offset..spec.constrained_offset + spec.shape.len()];
+        for (r, row) in block.chunks(spec.shape.last().max(1)).enumerate() {
+            // Non-finite, zero or negative entries get the element-wise message below.
+            if row.iter().any(|p| !(p.is_finite() && *p > 0.0)) {
+                continue;
+            }
+            let sum: f64 = row.iter().sum();
+            if (sum - 1.0).abs() > 1e-8 {
+                let what = match spec.shape {
+                    Shape::Matrix(..) => format!("{}[{r},:]", spec.name),
+                    _ => spec.name.clone(),
+                };
+                return Err(format!(
+                    "{source}: {what} sums to {}, not 1: probabilities must sum to 1",
+                    short(sum)
+                ));
+            }
+        }
+    }
+    layout
+        .unconstrain(values)
+        .map(|_| ())
+        .map_err(|e| format!("{source}: {e}"))
+}
+
+/// A number with at most 12 decimals and no trailing zeros: 1.45, not 1.4500000000000002.
+fn short(x: f64) -> String {
+    let text = format!("{x:.12}");
+    let text = text.trim_end_matches('0');
+    text.strip_suffix('.').unwrap_or(text).to_string()
+}
+
 fn describe(shape: Shape) -> String {
     match shape {
         Shape::Scalar => "a number".to_string(),
@@ -133,9 +173,16 @@ pub fn default_params(kind: ModelKind, k: usize, symbols: usize, dim: usize) -> 
         ModelKind::StudentT => json!({"mu": spread, "sigma": vec![0.5; k], "nu": 4.0}),
         ModelKind::Ar1 => json!({"mu": spread, "phi": vec![0.5; k], "sigma": vec![0.5; k]}),
         ModelKind::DiagGaussian => {
+            // States are ordered along the first coordinate only. The others are kept one sd
+            // apart: a larger separation in an unordered coordinate makes a second, wrong
+            // posterior mode (its means swapped between states) deep enough to trap chains.
             let mu: Vec<Vec<f64>> = spread
                 .iter()
-                .map(|&m| (0..dim).map(|d| m + 0.5 * d as f64).collect())
+                .map(|&m| {
+                    (0..dim)
+                        .map(|d| if d == 0 { m } else { 0.25 * m + 0.5 * d as f64 })
+                        .collect()
+                })
                 .collect();
             json!({"mu": mu, "sigma": vec![vec![0.5; dim]; k]})
         }

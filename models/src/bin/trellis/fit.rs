@@ -11,11 +11,12 @@ use trellis_samplers::{
 };
 
 use crate::obs::CliObs;
-use crate::setup::{prepare_output, write_file, Input};
+use crate::setup::{self, plural, write_file, Input, OutputDir};
 use crate::{FitArgs, SamplerKind};
 
-/// Bulk and tail ESS below this get a warning (ArviZ's rule of thumb for 4 chains).
-const MIN_ESS: f64 = 400.0;
+/// Bulk and tail ESS below this many per chain get a warning (Vehtari et al. 2021: 100 per
+/// chain, 400 for 4 chains).
+const MIN_ESS_PER_CHAIN: f64 = 100.0;
 /// R-hat above this gets a warning (Vehtari et al. 2021).
 const MAX_RHAT: f64 = 1.01;
 
@@ -30,8 +31,8 @@ where
 {
     check_settings(args)?;
     let model = input.model(family)?;
-    let truth = input.truth(&model);
-    prepare_output(&args.out)?;
+    let (truth, truth_note) = input.truth(&model);
+    let out = OutputDir::prepare(&args.out)?;
 
     let config = RunConfig {
         chains: args.chains,
@@ -48,20 +49,23 @@ where
         MetricKind::Diag
     };
     let data_description = input.describe(model.data());
-    println!(
+    say!(
         "Fitting {} (K = {}) to {data_description}",
         input.kind.name(),
         input.states
     );
-    println!(
-        "{:?} sampler, {} chains × ({} warm-up + {} draws), seed {}; model ready after {:.0} ms",
-        args.sampler,
-        args.chains,
+    say!(
+        "{}, {} × ({} warm-up + {} draws), seed {}; model ready after {:.0} ms",
+        args.sampler.label(),
+        plural(args.chains, "chain"),
         args.warmup,
         args.draws,
         args.seed,
         started.elapsed().as_secs_f64() * 1e3
     );
+    if let Some(note) = truth_note {
+        say!("note: {note}");
+    }
     let density = ModelDensity::new(model);
     let clock = Instant::now();
     let trace = match args.sampler {
@@ -82,7 +86,21 @@ where
     };
     let seconds = clock.elapsed().as_secs_f64();
     let model = density.model();
-    report(&trace, model, truth.as_deref(), seconds, args)
+    report(&trace, model, truth.as_deref(), seconds, args, out.path())?;
+    out.keep();
+    Ok(())
+}
+
+impl SamplerKind {
+    /// The sampler's name in messages.
+    fn label(self) -> &'static str {
+        match self {
+            SamplerKind::Nuts => "NUTS",
+            SamplerKind::Hmc => "Static HMC",
+            SamplerKind::Mala => "MALA",
+            SamplerKind::Rwm => "Random-walk Metropolis",
+        }
+    }
 }
 
 fn check_settings(args: &FitArgs) -> Result<(), String> {
@@ -115,7 +133,7 @@ fn run_sampler<D: trellis_samplers::LogDensity, S: Sampler>(
     sampler: &S,
     config: &RunConfig,
 ) -> Result<Trace, String> {
-    sample(density, sampler, config).map_err(|e| e.to_string())
+    sample(density, sampler, config).map_err(|e| format!("sampling failed: {e}"))
 }
 
 fn report<F: Family>(
@@ -124,6 +142,7 @@ fn report<F: Family>(
     truth: Option<&[f64]>,
     seconds: f64,
     args: &FitArgs,
+    out: &std::path::Path,
 ) -> Result<(), String> {
     let names = model.layout().element_names();
     let mut summary = trace.summary().map_err(|e| e.to_string())?;
@@ -140,28 +159,35 @@ fn report<F: Family>(
         .rows()
         .iter()
         .map(|r| r.ess_bulk)
-        .fold(f64::INFINITY, f64::min);
-    println!(
+        .filter(|e| e.is_finite())
+        .reduce(f64::min);
+    let ess_text = match min_ess {
+        Some(ess) => format!("lowest bulk ESS {ess:.0} ({:.0} ESS/s)", ess / seconds),
+        None => "bulk ESS not available (too few draws)".to_string(),
+    };
+    say!(
         "\nSampling took {seconds:.2} s wall: {gradient_evaluations} gradient evaluations, \
-         {:.0} draws/s, lowest bulk ESS {min_ess:.0} ({:.0} ESS/s)\n",
+         {:.0} draws/s, {ess_text}\n",
         (args.chains * args.draws) as f64 / seconds,
-        min_ess / seconds
     );
-    println!("{summary}");
-    let warnings = warnings(trace, &summary);
+    say!("{summary}");
+    let min_ess = MIN_ESS_PER_CHAIN * args.chains as f64;
+    let warnings = warnings(trace, &summary, args.chains, min_ess);
     for warning in &warnings {
-        println!("warning: {warning}");
+        say!("warning: {warning}");
     }
     if warnings.is_empty() {
-        println!(
-            "No divergences, no maximum tree depth hits, R-hat ≤ {MAX_RHAT}, ESS ≥ {MIN_ESS:.0}."
-        );
+        let rhat = if args.chains > 1 {
+            format!("R-hat ≤ {MAX_RHAT}, ")
+        } else {
+            String::new()
+        };
+        say!("No divergences, no maximum tree depth hits, {rhat}ESS ≥ {min_ess:.0}.");
     }
 
-    let out = &args.out;
     let csv = trace
         .write_cmdstan_csv(out, "chain")
-        .map_err(|e| e.to_string())?;
+        .map_err(setup::output_error)?;
     let mut json = serde_json::to_value(&summary).map_err(|e| e.to_string())?;
     if let Value::Object(object) = &mut json {
         object.insert("divergences".into(), json!(trace.divergences()));
@@ -180,37 +206,66 @@ fn report<F: Family>(
     let mut written: Vec<String> = csv.iter().map(|p| p.display().to_string()).collect();
     written.push(out.join("summary.json").display().to_string());
     written.extend(write_plots(trace, &summary, &names, out));
-    println!("\nWrote {}", written.join(", "));
+    say!("\nWrote {}", written.join(", "));
     Ok(())
 }
 
-fn warnings(trace: &Trace, summary: &Summary) -> Vec<String> {
+fn warnings(trace: &Trace, summary: &Summary, chains: usize, min_ess: f64) -> Vec<String> {
     let mut out = trace.warnings();
-    let high_rhat: Vec<&str> = summary
-        .rows()
+    let rows = summary.rows();
+    let unavailable = rows
         .iter()
-        .filter(|r| !(r.r_hat <= MAX_RHAT))
+        .any(|r| r.ess_bulk.is_nan() || r.ess_tail.is_nan() || (chains > 1 && r.r_hat.is_nan()));
+    if unavailable {
+        out.push(
+            "R-hat or ESS could not be estimated for some parameters (too few draws)".to_string(),
+        );
+    }
+    // R-hat compares chains: with one chain it is not defined (NaN), and not a warning.
+    let high_rhat: Vec<&str> = rows
+        .iter()
+        .filter(|r| r.r_hat > MAX_RHAT)
         .map(|r| r.name.as_str())
         .collect();
     if !high_rhat.is_empty() {
         out.push(format!(
             "R-hat above {MAX_RHAT} for {}",
-            high_rhat.join(", ")
+            name_list(&high_rhat, rows.len())
         ));
     }
-    let low_ess: Vec<&str> = summary
-        .rows()
+    let low_ess: Vec<&str> = rows
         .iter()
-        .filter(|r| !(r.ess_bulk >= MIN_ESS && r.ess_tail >= MIN_ESS))
+        .filter(|r| r.ess_bulk < min_ess || r.ess_tail < min_ess)
         .map(|r| r.name.as_str())
         .collect();
     if !low_ess.is_empty() {
+        let per_chain = if chains > 1 {
+            format!(" ({MIN_ESS_PER_CHAIN:.0} per chain)")
+        } else {
+            String::new()
+        };
         out.push(format!(
-            "bulk or tail ESS below {MIN_ESS:.0} for {}",
-            low_ess.join(", ")
+            "bulk or tail ESS below {min_ess:.0}{per_chain} for {}; more --draws would help",
+            name_list(&low_ess, rows.len())
         ));
     }
     out
+}
+
+/// Parameter names for a warning: all of them, or the first few and how many more.
+fn name_list(names: &[&str], total: usize) -> String {
+    const SHOWN: usize = 6;
+    if names.len() == total && total > SHOWN {
+        format!("all {total} parameters")
+    } else if names.len() > SHOWN {
+        format!(
+            "{} and {} more",
+            names[..SHOWN].join(", "),
+            names.len() - SHOWN
+        )
+    } else {
+        names.join(", ")
+    }
 }
 
 /// Trace and posterior plots; a failure becomes a printed notice, never an error.
@@ -247,10 +302,10 @@ fn write_plots(
             Ok(output) => {
                 files.extend(output.files.iter().map(|p| p.display().to_string()));
                 for notice in output.notices {
-                    println!("note: {notice}");
+                    say!("note: {notice}");
                 }
             }
-            Err(e) => println!("note: plot not written: {e}"),
+            Err(e) => say!("note: plot not written: {e}"),
         }
     }
     files

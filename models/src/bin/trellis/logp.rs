@@ -38,7 +38,7 @@ where
     F::Obs: CliObs,
 {
     let model = input.model(family)?;
-    let values = input.given_params(&model)?;
+    let values = input.given_params(&model, "--params")?;
     let f = AsGiven { model: &model };
     let (total, grad_reverse) = reverse::value_and_gradient(&f, &values);
     let grad_forward = forward::gradient(&f, &values);
@@ -59,38 +59,45 @@ where
             "grad_forward": Value::Object(params_to_json(layout, &grad_forward)),
             "grad_finite_difference": Value::Object(params_to_json(layout, &grad_numeric)),
         });
-        println!(
+        say!(
             "{}",
             serde_json::to_string_pretty(&output).map_err(|e| e.to_string())?
         );
         return Ok(());
     }
-    println!(
+    say!(
         "{} (K = {}) on {}",
         input.kind.name(),
         input.states,
         input.describe(model.data())
     );
-    println!("log-likelihood: {total:.12}");
+    say!("log-likelihood: {total:.12}");
     let shown = per_sequence.len().min(5);
     for (i, lp) in per_sequence.iter().take(shown).enumerate() {
-        println!("  sequence {i}: {lp:.12}");
+        say!("  sequence {i}: {lp:.12}");
     }
     if per_sequence.len() > shown {
-        println!(
+        say!(
             "  … {} more (all of them with --json)",
             per_sequence.len() - shown
         );
     }
-    println!("\nGradient with respect to each parameter entry as given:");
-    println!(
+    say!("\nGradient with respect to each parameter entry as given:");
+    say!(
         "{:<22} {:>12} {:>20} {:>20} {:>20}",
-        "parameter", "value", "reverse mode", "forward mode", "finite differences"
+        "parameter",
+        "value",
+        "reverse mode",
+        "forward mode",
+        "finite differences"
     );
     for (i, name) in layout.element_names().iter().enumerate() {
-        println!(
+        say!(
             "{name:<22} {:>12.6} {:>20.10} {:>20.10} {:>20.10}",
-            values[i], grad_reverse[i], grad_forward[i], grad_numeric[i]
+            values[i],
+            grad_reverse[i],
+            grad_forward[i],
+            grad_numeric[i]
         );
     }
     let worst = grad_reverse
@@ -98,7 +105,7 @@ where
         .zip(&grad_numeric)
         .map(|(a, n)| (a - n).abs() / a.abs().max(n.abs()).max(1.0))
         .fold(0.0, f64::max);
-    println!("\nLargest relative difference, reverse mode vs finite differences: {worst:.1e}");
+    say!("\nLargest relative difference, reverse mode vs finite differences: {worst:.1e}");
     Ok(())
 }
 

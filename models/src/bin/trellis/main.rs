@@ -1,5 +1,14 @@
 //! `trellis`: fit, simulate, decode and check hidden Markov models from the command line.
 
+/// `println!` that ignores write errors: when stdout is a closed pipe (`trellis fit | head`),
+/// the command still finishes and writes its files instead of panicking.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
 mod data;
 mod decode;
 mod family;
@@ -21,13 +30,34 @@ use trellis_models::zoo::{
 
 use crate::setup::Input;
 
+const EXAMPLES: &str = "\
+Examples:
+  # The reference model on the built-in dataset, and its log-likelihood and gradient
+  trellis fit --out fit
+  trellis logp --json
+  # Simulate a Poisson HMM, fit it, decode it with the posterior means
+  trellis simulate --model poisson --states 2 --out sim
+  trellis fit --model poisson --states 2 --data sim/data.csv --out fit
+  trellis decode --model poisson --states 2 --data sim/data.csv --fit fit --out decoded
+  # Every sampling option
+  trellis fit --model gaussian --states 3 --data obs.csv --chains 4 --warmup 1000 \\
+      --draws 1000 --seed 7 --sampler nuts --target-accept 0.9 --max-depth 12 --dense \\
+      --threads 2 --quiet --out fit
+
+Each command's options: trellis <COMMAND> --help";
+
 /// Bayesian hidden Markov models with exact gradients and NUTS, without Python.
 ///
 /// With no data file every command works on the built-in reference dataset: 70 sequences of
 /// 51 observations from a 3-state Gaussian HMM (the PyMC/JAX HMM example), whose true
 /// parameters are known.
 #[derive(Debug, Parser)]
-#[command(name = "trellis", version, propagate_version = true)]
+#[command(
+    name = "trellis",
+    version,
+    propagate_version = true,
+    after_help = EXAMPLES
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -168,8 +198,9 @@ struct SimulateArgs {
 struct LogpArgs {
     #[command(flatten)]
     model: ModelArgs,
-    /// Parameters (JSON file), named as `trellis logp --help` and the README describe.
-    /// Default with the built-in dataset: its true parameters.
+    /// Parameters (JSON file): an object with one entry per parameter (a number, an array, or
+    /// an array of rows), like the params.json `trellis simulate` writes. Default with the
+    /// built-in dataset and the reference model: its true parameters.
     #[arg(long)]
     params: Option<PathBuf>,
     /// Print one JSON object instead of a table.
@@ -181,7 +212,8 @@ struct LogpArgs {
 struct DecodeArgs {
     #[command(flatten)]
     model: ModelArgs,
-    /// Parameters (JSON file). Default: the true parameters of the built-in dataset.
+    /// Parameters (JSON file), as for `trellis logp`. Default with the built-in dataset and
+    /// the reference model: its true parameters.
     #[arg(long, conflicts_with = "fit")]
     params: Option<PathBuf>,
     /// Use the posterior means from this `trellis fit` output folder.
@@ -253,7 +285,9 @@ fn run(command: Command, started: Instant) -> Result<(), String> {
             let params = args
                 .params
                 .as_deref()
-                .map(|p| setup::read_json(p).map(|v| (v, p.display().to_string())))
+                .map(|p| {
+                    setup::read_json(p, "parameter file").map(|v| (v, p.display().to_string()))
+                })
                 .transpose()?;
             let (k, m, d) = (args.states, args.symbols, args.dim);
             with_family!(

@@ -15,6 +15,10 @@ pub trait CliObs: Sized + Clone {
     fn width(&self) -> usize {
         1
     }
+    /// Whether observations are vectors, written in the long CSV layout (even of width 1).
+    fn is_vector() -> bool {
+        false
+    }
     /// The built-in dataset's value `y` as this type, if the type is real-valued.
     fn from_builtin(_y: f64) -> Option<Self> {
         None
@@ -145,6 +149,9 @@ impl CliObs for Vec<f64> {
     fn width(&self) -> usize {
         self.len()
     }
+    fn is_vector() -> bool {
+        true
+    }
     fn placeholder(dim: usize) -> Self {
         vec![0.0; dim]
     }
@@ -190,7 +197,7 @@ pub fn to_csv<O: CliObs>(sequences: &[Vec<O>]) -> String {
         .next()
         .unwrap_or(1);
     let mut out = String::new();
-    if width == 1 {
+    if !O::is_vector() {
         for sequence in sequences {
             let row: Vec<String> = sequence.iter().flat_map(CliObs::fields).collect();
             out.push_str(&row.join(","));

@@ -1,15 +1,17 @@
 //! What every command does first: read the data and parameter files, settle the model's
 //! sizes, and build the model.
 
+use std::collections::HashSet;
+use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
-use trellis_models::hmm::{seed_dataset, Observation, Sequences};
+use trellis_models::hmm::{seed_dataset, HmmError, Observation, Sequences};
 use trellis_models::zoo::{Family, HmmModel};
-use trellis_models::BayesianModel;
+use trellis_models::{BayesianModel, ModelError};
 
 use crate::data::{self, RawData};
-use crate::family::{params_from_json, params_to_json};
+use crate::family::{check_params, params_from_json, params_to_json};
 use crate::obs::{self, CliObs, ObsContext};
 use crate::{ModelArgs, ModelKind};
 
@@ -26,10 +28,28 @@ pub struct Input {
     pub truth_file: Option<PathBuf>,
 }
 
-/// Reads a JSON file.
-pub fn read_json(path: &Path) -> Result<Value, String> {
+/// `n` and the noun, plural when `n` is not 1: "1 chain", "4 chains".
+pub fn plural(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("{n} {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}
+
+/// An I/O error's text without Rust's " (os error N)" suffix.
+pub fn io_reason(e: &std::io::Error) -> String {
+    let text = e.to_string();
+    match text.rfind(" (os error ") {
+        Some(i) => text[..i].to_string(),
+        None => text,
+    }
+}
+
+/// Reads a JSON file; `what` names it in messages ("parameter file", "fit summary").
+pub fn read_json(path: &Path, what: &str) -> Result<Value, String> {
     let text = std::fs::read_to_string(path)
-        .map_err(|e| format!("cannot read parameter file '{}': {e}", path.display()))?;
+        .map_err(|e| format!("cannot read {what} '{}': {}", path.display(), io_reason(&e)))?;
     serde_json::from_str(&text).map_err(|e| format!("{}: invalid JSON: {e}", path.display()))
 }
 
@@ -51,8 +71,11 @@ impl Input {
                 model.model.name()
             ));
         }
+        if let Some(raw) = &raw {
+            check_layout(model.model, raw)?;
+        }
         let params = params
-            .map(|p| read_json(p).map(|v| (v, p.display().to_string())))
+            .map(|p| read_json(p, "parameter file").map(|v| (v, p.display().to_string())))
             .transpose()?;
         let symbols = match model.model {
             ModelKind::Categorical => Some(match (model.symbols, &params, &raw) {
@@ -117,9 +140,9 @@ impl Input {
             None => "the built-in reference dataset".to_string(),
         };
         format!(
-            "{} sequences ({} observations) from {source}",
-            data.len(),
-            data.total_len()
+            "{} ({}) from {source}",
+            plural(data.len(), "sequence"),
+            plural(data.total_len(), "observation")
         )
     }
 
@@ -130,47 +153,103 @@ impl Input {
     {
         let data = self.sequences::<F::Obs>()?;
         HmmModel::new(family, data).map_err(|e| match &self.raw {
-            Some(raw) => format!("{}: {e}", raw.source),
+            Some(raw) => self.data_error(raw, &e),
             None => e.to_string(),
         })
     }
 
     /// Parameters given with `--params`, or the built-in dataset's true ones when they fit
     /// the model. Constrained values in layout order, checked against each support.
-    pub fn given_params<F: Family>(&self, model: &HmmModel<F>) -> Result<Vec<f64>, String> {
+    /// `required` names the options that can give them, for the message when none did.
+    pub fn given_params<F: Family>(
+        &self,
+        model: &HmmModel<F>,
+        required: &str,
+    ) -> Result<Vec<f64>, String> {
         let values = match &self.params {
             Some((json, source)) => params_from_json(model.layout(), json, source)?,
             None => self.builtin_truth(model).ok_or_else(|| {
-                "--params is required unless the model is the reference gaussian-shared model \
-                 with 3 states on the built-in dataset"
-                    .to_string()
+                format!(
+                    "{required} is required: true parameters are built in only for the reference \
+                     model (gaussian-shared, 3 states, built-in dataset)"
+                )
             })?,
         };
         let source = self
             .params
             .as_ref()
-            .map_or("parameters", |(_, s)| s.as_str());
-        model
-            .layout()
-            .unconstrain(&values)
-            .map_err(|e| format!("{source}: {e}"))?;
+            .map_or("built-in parameters", |(_, s)| s.as_str());
+        check_params(model.layout(), &values, source)?;
         Ok(values)
     }
 
     /// True parameters, when known: the built-in dataset's, or a `params.json` written by
     /// `trellis simulate` beside the data file for the same model and number of states.
-    pub fn truth<F: Family>(&self, model: &HmmModel<F>) -> Option<Vec<f64>> {
+    /// The second value explains why a `params.json` that is there was not used.
+    pub fn truth<F: Family>(&self, model: &HmmModel<F>) -> (Option<Vec<f64>>, Option<String>) {
         if self.raw.is_none() {
-            return self.builtin_truth(model);
+            return (self.builtin_truth(model), None);
         }
-        let path = self.truth_file.as_ref()?;
-        let json = read_json(path).ok()?;
-        let same_model = json.get("model").and_then(Value::as_str) == Some(self.kind.name());
-        let same_k = json.get("states").and_then(Value::as_u64) == Some(self.states as u64);
-        if !(same_model && same_k) {
-            return None;
+        let Some(path) = self.truth_file.as_ref().filter(|p| p.is_file()) else {
+            return (None, None);
+        };
+        let shown = path.display();
+        let json = match read_json(path, "true parameter file") {
+            Ok(json) => json,
+            Err(e) => return (None, Some(format!("true values not shown: {e}"))),
+        };
+        let file_model = json.get("model").and_then(Value::as_str).unwrap_or("?");
+        let file_k = json.get("states").and_then(Value::as_u64).unwrap_or(0);
+        if file_model != self.kind.name() {
+            return (
+                None,
+                Some(format!(
+                    "true values not shown: {shown} is for model '{file_model}', not '{}'",
+                    self.kind.name()
+                )),
+            );
         }
-        params_from_json(model.layout(), &json, "").ok()
+        if file_k != self.states as u64 {
+            return (
+                None,
+                Some(format!(
+                    "true values not shown: {shown} is for {file_k} states, not {}",
+                    self.states
+                )),
+            );
+        }
+        match params_from_json(model.layout(), &json, &shown.to_string()) {
+            Ok(values) => (Some(values), None),
+            Err(e) => (None, Some(format!("true values not shown: {e}"))),
+        }
+    }
+
+    /// A model error about the data file, pointing at the cell when it names an observation.
+    fn data_error(&self, raw: &RawData, e: &ModelError) -> String {
+        if let ModelError::Hmm(HmmError::InvalidObservation {
+            sequence,
+            position,
+            reason,
+            ..
+        }) = e
+        {
+            let cell = raw
+                .sequences
+                .get(*sequence)
+                .and_then(|s| s.steps.get(*position))
+                .and_then(|cells| cells.first());
+            if let Some(cell) = cell {
+                return format!(
+                    "{}:{}:{}: {} is not a valid observation for model '{}': {reason}",
+                    raw.source,
+                    cell.line,
+                    cell.column,
+                    cell.value,
+                    self.kind.name()
+                );
+            }
+        }
+        format!("{}: {e}", raw.source)
     }
 
     fn builtin_truth<F: Family>(&self, model: &HmmModel<F>) -> Option<Vec<f64>> {
@@ -200,17 +279,120 @@ pub fn params_file<F: Family>(kind: ModelKind, model: &HmmModel<F>, values: &[f6
     Value::Object(object)
 }
 
-/// Creates the output folder and makes sure files can be written there, before any work.
-pub fn prepare_output(dir: &Path) -> Result<(), String> {
-    let fail =
-        |e: std::io::Error| format!("cannot write to output folder '{}': {e}", dir.display());
-    std::fs::create_dir_all(dir).map_err(fail)?;
-    let probe = dir.join(".trellis-write-test");
-    std::fs::write(&probe, b"").map_err(fail)?;
-    std::fs::remove_file(&probe).map_err(fail)
+/// Refuses a data file whose layout the model cannot read: vector observations need the
+/// long layout, scalar ones a single value column.
+fn check_layout(kind: ModelKind, raw: &RawData) -> Result<(), String> {
+    if kind == ModelKind::DiagGaussian && !raw.long {
+        return Err(format!(
+            "{}: model 'diag-gaussian' takes vector observations, which need the long layout \
+             (header 'sequence,time,y0,y1,…', one observation per row); this file is in the \
+             wide layout (one value per cell)",
+            raw.source
+        ));
+    }
+    if kind != ModelKind::DiagGaussian && raw.dim != 1 {
+        return Err(format!(
+            "{}:{}: model '{}' takes one value per observation, but the header has {} value \
+             columns (vector observations need --model diag-gaussian)",
+            raw.source,
+            raw.header_line,
+            kind.name(),
+            raw.dim
+        ));
+    }
+    Ok(())
+}
+
+/// An output folder being filled. Unless [`OutputDir::keep`] is called, dropping it (on an
+/// error, or a panic) removes the files the command added and the folders it created, so a
+/// failed command leaves nothing behind. Files that were there before are left alone.
+pub struct OutputDir {
+    path: PathBuf,
+    /// Folders this command created, outermost first.
+    created: Vec<PathBuf>,
+    /// Names present in the folder before the command.
+    before: HashSet<OsString>,
+    keep: bool,
+}
+
+impl OutputDir {
+    /// Creates the folder (and missing parents) and makes sure files can be written there,
+    /// before any work.
+    pub fn prepare(dir: &Path) -> Result<Self, String> {
+        let fail = |e: std::io::Error| {
+            format!(
+                "cannot write to output folder '{}': {}",
+                dir.display(),
+                io_reason(&e)
+            )
+        };
+        let mut created = Vec::new();
+        let mut missing = Some(dir);
+        while let Some(d) = missing {
+            if d.as_os_str().is_empty() || d.symlink_metadata().is_ok() {
+                break;
+            }
+            created.push(d.to_path_buf());
+            missing = d.parent();
+        }
+        created.reverse();
+        let mut out = Self {
+            path: dir.to_path_buf(),
+            created,
+            before: HashSet::new(),
+            keep: false,
+        };
+        std::fs::create_dir_all(dir).map_err(fail)?;
+        out.before = std::fs::read_dir(dir)
+            .map_err(fail)?
+            .filter_map(|entry| entry.ok().map(|e| e.file_name()))
+            .collect();
+        let probe = dir.join(format!(".trellis-write-test{}", std::process::id()));
+        std::fs::write(&probe, b"").map_err(fail)?;
+        std::fs::remove_file(&probe).map_err(fail)?;
+        Ok(out)
+    }
+
+    /// The folder.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The command succeeded: keep what it wrote.
+    pub fn keep(mut self) {
+        self.keep = true;
+    }
+}
+
+impl Drop for OutputDir {
+    fn drop(&mut self) {
+        if self.keep {
+            return;
+        }
+        if let Ok(entries) = std::fs::read_dir(&self.path) {
+            for entry in entries.flatten() {
+                if !self.before.contains(&entry.file_name()) {
+                    let _ = std::fs::remove_file(entry.path());
+                }
+            }
+        }
+        for dir in self.created.iter().rev() {
+            let _ = std::fs::remove_dir(dir);
+        }
+    }
 }
 
 /// Writes a file atomically (temporary file, then rename).
 pub fn write_file(path: &Path, contents: &[u8]) -> Result<(), String> {
-    trellis_samplers::output::write_atomic(path, contents).map_err(|e| e.to_string())
+    trellis_samplers::output::write_atomic(path, contents).map_err(output_error)
+}
+
+/// A library output error as a message.
+pub fn output_error(e: trellis_samplers::OutputError) -> String {
+    match e {
+        trellis_samplers::OutputError::Io { path, source } => {
+            format!("cannot write '{}': {}", path.display(), io_reason(&source))
+        }
+        other => other.to_string(),
+    }
 }

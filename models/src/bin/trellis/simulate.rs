@@ -5,9 +5,9 @@ use trellis_models::hmm::Sequences;
 use trellis_models::zoo::{Family, HmmModel};
 use trellis_models::BayesianModel;
 
-use crate::family::{default_params, params_from_json};
+use crate::family::{check_params, default_params, params_from_json};
 use crate::obs::{self, CliObs};
-use crate::setup::{params_file, prepare_output, write_file};
+use crate::setup::{params_file, plural, write_file, OutputDir};
 use crate::{ModelKind, SimulateArgs};
 
 pub fn run<F: Family>(
@@ -34,11 +34,8 @@ where
         None => (defaults, "default parameters".to_string()),
     };
     let values = params_from_json(model.layout(), &json, &source)?;
-    model
-        .layout()
-        .unconstrain(&values)
-        .map_err(|e| format!("{source}: {e}"))?;
-    prepare_output(&args.out)?;
+    check_params(model.layout(), &values, &source)?;
+    let out = OutputDir::prepare(&args.out)?;
     let simulated = model
         .simulate(&values, args.sequences, args.length, args.seed)
         .map_err(|e| e.to_string())?;
@@ -56,25 +53,26 @@ where
     }
     let text = serde_json::to_string_pretty(&file).map_err(|e| e.to_string())?;
     write_file(&params_path, text.as_bytes())?;
-    println!(
-        "Simulated {} sequences × {} observations from {} (K = {}, {source}, seed {})",
-        args.sequences,
-        args.length,
+    say!(
+        "Simulated {} × {} from {} (K = {}, {source}, seed {})",
+        plural(args.sequences, "sequence"),
+        plural(args.length, "observation"),
         kind.name(),
         args.states,
         args.seed
     );
-    println!(
+    say!(
         "Wrote {}, {}, {}",
         data_path.display(),
         states_path.display(),
         params_path.display()
     );
-    println!(
+    say!(
         "Fit it with: trellis fit --model {} --states {} --data {}",
         kind.name(),
         args.states,
         data_path.display()
     );
+    out.keep();
     Ok(())
 }

@@ -1,0 +1,123 @@
+//! Shared helpers for the `trellis` command-line tests: run the real binary in a scratch
+//! folder, check error output exactly, read JSON output.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// A scratch folder under the system temporary directory, removed on drop.
+pub struct Scratch {
+    path: PathBuf,
+}
+
+impl Scratch {
+    /// A new, empty folder whose name contains `tag`, the process id and a counter.
+    pub fn new(tag: &str) -> Self {
+        static COUNTER: AtomicUsize = AtomicUsize::new(0);
+        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+        let path =
+            std::env::temp_dir().join(format!("trellis-cli-test-{tag}-{}-{n}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&path);
+        std::fs::create_dir_all(&path).expect("create scratch folder");
+        Self { path }
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn join(&self, name: &str) -> PathBuf {
+        self.path.join(name)
+    }
+
+    /// Writes `contents` to the file `name` in the folder.
+    pub fn write(&self, name: &str, contents: impl AsRef<[u8]>) -> PathBuf {
+        let path = self.join(name);
+        std::fs::write(&path, contents).expect("write test input");
+        path
+    }
+
+    /// The names in the folder, sorted.
+    pub fn entries(&self) -> Vec<String> {
+        entries(&self.path)
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.path);
+    }
+}
+
+/// The names in `dir`, sorted (empty if it does not exist).
+pub fn entries(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .map(|it| {
+            it.flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    names
+}
+
+/// Runs `trellis args…` with `dir` as the working directory, so relative paths in messages
+/// are the ones given.
+pub fn trellis(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_trellis"))
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("run the trellis binary")
+}
+
+pub fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+pub fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// Asserts the command succeeded, showing its output if not.
+pub fn assert_success(out: &Output, what: &str) {
+    assert!(
+        out.status.success(),
+        "{what} failed ({:?})\nstdout:\n{}\nstderr:\n{}",
+        out.status,
+        stdout(out),
+        stderr(out)
+    );
+}
+
+/// Asserts the command failed cleanly: a non-zero exit code (not a signal), stderr exactly
+/// `error: {message}` on one line, and no panic anywhere.
+pub fn assert_error(out: &Output, message: &str) {
+    let (stdout, stderr) = (stdout(out), stderr(out));
+    assert!(
+        !stdout.contains("panicked") && !stderr.contains("panicked"),
+        "the command panicked\nstdout:\n{stdout}\nstderr:\n{stderr}"
+    );
+    assert_eq!(
+        out.status.code().map(|c| c != 0),
+        Some(true),
+        "expected a non-zero exit code, got {:?}\nstdout:\n{stdout}\nstderr:\n{stderr}",
+        out.status
+    );
+    assert_eq!(stderr, format!("error: {message}\n"), "stdout:\n{stdout}");
+}
+
+/// Reads a JSON file.
+pub fn read_json(path: &Path) -> serde_json::Value {
+    let text = std::fs::read_to_string(path)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// The reference values for the built-in dataset.
+pub fn seed_truth() -> serde_json::Value {
+    read_json(&Path::new(env!("CARGO_MANIFEST_DIR")).join("data/seed-hmm/truth.json"))
+}
