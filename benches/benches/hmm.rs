@@ -5,11 +5,13 @@
 //! log-likelihood of `(signal, noise, log p_init (3), log p_trans (9))`. Benchmarks:
 //!
 //! - `hmm/reference/*`, single thread: the value; value + gradient by generic reverse mode
-//!   (the library's path: one fused node per sequence, one node per emission density), by
-//!   forward mode (`DualVec<f64, 8>`, two passes), by a hand-written scaled forward–backward
-//!   gradient (the yardstick, written here for the benchmark only); and, for comparison,
-//!   reverse mode with emissions recorded operation by operation, and reverse mode through
-//!   the generic recursion (no fused node).
+//!   (the library's path: one fused node per sequence, the emission's Jacobian folded in
+//!   through `Emission::fused_parameters`), by forward mode (`DualVec<f64, 8>`, two
+//!   passes), and by a hand-written scaled forward–backward gradient (the yardstick, written
+//!   here for the benchmark only, with K fixed at compile time and at run time); and, for
+//!   comparison, reverse mode with one tape node per emission density, with emission
+//!   densities recorded operation by operation, and through the generic recursion (no fused
+//!   HMM node).
 //! - `hmm/scaling/*`: value and reverse-mode value + gradient on simulated data, varying one
 //!   of T ∈ {50, 500, 5 000, 50 000} (1 sequence, K = 3), K ∈ {2, 3, 10, 30} (70 × 51) and
 //!   the number of sequences ∈ {1, 70, 700} (51 steps, K = 3), each on 1 and 2 threads.
@@ -30,20 +32,26 @@ use trellis_models::Emission;
 
 const HALF_LN_2PI: f64 = 0.918_938_533_204_672_8;
 
-/// `ln N(y_t; (k + 1) · signal, noise)` for `k < K`. With `FUSED`, under reverse mode each
-/// density is one tape node (value and two partials in `f64`); otherwise generic arithmetic.
-struct SharedSignal<T, const FUSED: bool> {
+/// How the emission records itself under reverse mode.
+const FUSED: u8 = 0; // the fused fast path (`Emission::fused_parameters`): no per-density nodes
+const NODES: u8 = 1; // one `T::custom` node per log-density (value and partials in f64)
+const OPS: u8 = 2; // generic arithmetic, one node per operation
+
+/// `ln N(y_t; (k + 1) · signal, noise)` for `k < K`, recorded as `MODE` says.
+struct SharedSignal<T, const MODE: u8> {
     signal: T,
     noise: T,
     k: usize,
     log_noise: T,
     inv_noise: T,
+    ln_sd: f64,
+    inv_sd: f64,
 }
 
-impl<T: Scalar, const FUSED: bool> SharedSignal<T, FUSED> {
+impl<T: Scalar, const MODE: u8> SharedSignal<T, MODE> {
     fn new(signal: T, noise: T, k: usize) -> Self {
-        let fused = FUSED && T::PREFERS_CUSTOM;
-        let (log_noise, inv_noise) = if fused {
+        let plain = MODE != OPS && T::PREFERS_CUSTOM;
+        let (log_noise, inv_noise) = if plain {
             (T::cst(0.0), T::cst(0.0))
         } else {
             (noise.ln(), T::cst(1.0) / noise)
@@ -54,11 +62,19 @@ impl<T: Scalar, const FUSED: bool> SharedSignal<T, FUSED> {
             k,
             log_noise,
             inv_noise,
+            ln_sd: noise.value().ln(),
+            inv_sd: 1.0 / noise.value(),
         }
+    }
+
+    #[inline]
+    fn plain(&self, y: f64, k: usize) -> (f64, f64) {
+        let z = (y - self.signal.value() * ((k + 1) as f64)) * self.inv_sd;
+        (z, -(z * z) * 0.5 - self.ln_sd - HALF_LN_2PI)
     }
 }
 
-impl<T: Scalar, const FUSED: bool> Emission<T> for SharedSignal<T, FUSED> {
+impl<T: Scalar, const MODE: u8> Emission<T> for SharedSignal<T, MODE> {
     type Obs = f64;
     fn n_states(&self) -> usize {
         self.k
@@ -66,14 +82,12 @@ impl<T: Scalar, const FUSED: bool> Emission<T> for SharedSignal<T, FUSED> {
     #[inline]
     fn log_densities(&self, seq: &[f64], t: usize, out: &mut [T]) {
         let y = seq[t];
-        if FUSED && T::PREFERS_CUSTOM {
-            let (s, sd) = (self.signal.value(), self.noise.value());
-            let (inv, ln_sd) = (1.0 / sd, sd.ln());
+        if MODE != OPS && T::PREFERS_CUSTOM {
+            let inv = self.inv_sd;
             let inputs = [self.signal, self.noise];
             for (k, o) in out.iter_mut().enumerate() {
+                let (z, value) = self.plain(y, k);
                 let w = (k + 1) as f64;
-                let z = (y - w * s) * inv;
-                let value = -0.5 * z * z - ln_sd - HALF_LN_2PI;
                 *o = T::custom(&inputs, value, &[z * inv * w, (z * z - 1.0) * inv]);
             }
         } else {
@@ -83,20 +97,47 @@ impl<T: Scalar, const FUSED: bool> Emission<T> for SharedSignal<T, FUSED> {
             }
         }
     }
+    fn fused_parameters(&self, out: &mut Vec<T>) -> bool {
+        if MODE == FUSED {
+            out.extend([self.signal, self.noise]);
+        }
+        MODE == FUSED
+    }
+    #[inline]
+    fn log_densities_with_jacobian(
+        &self,
+        seq: &[f64],
+        t: usize,
+        values: &mut [f64],
+        jacobian: &mut [f64],
+    ) {
+        let inv = self.inv_sd;
+        for k in 0..self.k {
+            let (z, value) = self.plain(seq[t], k);
+            values[k] = value;
+            jacobian[2 * k] = z * inv * ((k + 1) as f64);
+            jacobian[2 * k + 1] = (z * z - 1.0) * inv;
+        }
+    }
 }
 
 /// The log-likelihood of `(signal, noise, log p_init (K), log p_trans (K²))`.
-struct Model<const FUSED: bool> {
+struct Model<const MODE: u8> {
     data: Sequences<f64>,
     k: usize,
 }
 
-impl<const FUSED: bool> ScalarFn for Model<FUSED> {
+impl<const MODE: u8> ScalarFn for Model<MODE> {
     fn eval<T: Scalar>(&self, x: &[T]) -> T {
         let k = self.k;
-        let emission = SharedSignal::<T, FUSED>::new(x[0], x[1], k);
-        hmm::batch_log_likelihood(&x[2..2 + k], &x[2 + k..2 + k + k * k], &emission, &self.data)
-            .unwrap()
+        let emission = SharedSignal::<T, MODE>::new(x[0], x[1], k);
+        hmm::batch_log_likelihood(
+            &x[2..2 + k],
+            &x[2 + k..2 + k + k * k],
+            &emission,
+            &self.data,
+        )
+        .unwrap()
     }
 }
 
@@ -107,7 +148,7 @@ struct GenericModel {
 
 impl ScalarFn for GenericModel {
     fn eval<T: Scalar>(&self, x: &[T]) -> T {
-        let emission = SharedSignal::<T, true>::new(x[0], x[1], 3);
+        let emission = SharedSignal::<T, NODES>::new(x[0], x[1], 3);
         let mut total = T::cst(0.0);
         let mut le = Vec::new();
         for seq in &self.data {
@@ -123,9 +164,11 @@ impl ScalarFn for GenericModel {
 }
 
 /// The yardstick: value and gradient of the reference model by a hand-written scaled
-/// forward–backward pass in `f64`, buffers preallocated, no AD at all.
+/// forward–backward pass in `f64`, buffers preallocated, no AD at all. `K > 0`: the number
+/// of states is a compile-time constant (loops unroll); `K = 0`: it is `k`, at run time.
 struct HandWritten<const K: usize> {
     data: Sequences<f64>,
+    k: usize,
     z: Vec<f64>,
     e: Vec<f64>,
     a: Vec<f64>,
@@ -133,10 +176,12 @@ struct HandWritten<const K: usize> {
 }
 
 impl<const K: usize> HandWritten<K> {
-    fn new(data: Sequences<f64>) -> Self {
-        let (n, k) = (data.max_len(), K);
+    fn new(data: Sequences<f64>, k: usize) -> Self {
+        assert!(K == 0 || K == k);
+        let n = data.max_len();
         Self {
             data,
+            k,
             z: vec![0.0; n * k],
             e: vec![0.0; n * k],
             a: vec![0.0; n * k],
@@ -145,7 +190,7 @@ impl<const K: usize> HandWritten<K> {
     }
 
     fn value_and_gradient(&mut self, x: &[f64], grad: &mut [f64]) -> f64 {
-        let k = K;
+        let k = if K > 0 { K } else { self.k };
         let (signal, noise) = (x[0], x[1]);
         let inv_sd = 1.0 / noise;
         let ln_sd = noise.ln();
@@ -164,12 +209,12 @@ impl<const K: usize> HandWritten<K> {
             let n = seq.len();
             let mut log_acc = 0.0;
             let mut prod = 1.0;
-            for t in 0..n {
+            for (t, &y) in seq.iter().enumerate() {
                 let zt = &mut self.z[t * k..(t + 1) * k];
                 let et = &mut self.e[t * k..(t + 1) * k];
                 let mut m = f64::NEG_INFINITY;
                 for j in 0..k {
-                    zt[j] = (seq[t] - (j + 1) as f64 * signal) * inv_sd;
+                    zt[j] = (y - (j + 1) as f64 * signal) * inv_sd;
                     let l = -0.5 * zt[j] * zt[j];
                     et[j] = l;
                     m = m.max(l);
@@ -261,25 +306,46 @@ fn single_thread_global_pool() {
 fn reference(c: &mut Criterion) {
     single_thread_global_pool();
     let (data, x) = reference_point();
-    let model = Model::<true> {
+    let model = Model::<FUSED> {
         data: data.clone(),
         k: 3,
     };
-    let model_unfused = Model::<false> {
+    let model_nodes = Model::<NODES> {
+        data: data.clone(),
+        k: 3,
+    };
+    let model_ops = Model::<OPS> {
         data: data.clone(),
         k: 3,
     };
     let generic = GenericModel { data: data.clone() };
-    let mut hand = HandWritten::<3>::new(data);
+    let mut hand = HandWritten::<3>::new(data.clone(), 3);
+    let mut hand_dyn = HandWritten::<0>::new(data, 3);
     let mut grad = vec![0.0; x.len()];
 
-    // Cross-check before timing: the yardstick computes the same gradient.
-    let mut g_hand = vec![0.0; x.len()];
-    let v_hand = hand.value_and_gradient(&x, &mut g_hand);
+    // Cross-check before timing: every route computes the same value and gradient.
     let (v_rev, g_rev) = reverse::value_and_gradient(&model, &x);
-    assert!((v_hand - v_rev).abs() < 1e-9 * v_rev.abs());
-    for (a, b) in g_hand.iter().zip(&g_rev) {
-        assert!((a - b).abs() < 1e-8 * (1.0 + b.abs()), "{a} vs {b}");
+    let check = |name: &str, v: f64, g: &[f64]| {
+        assert!(
+            (v - v_rev).abs() < 1e-9 * v_rev.abs(),
+            "{name}: {v} vs {v_rev}"
+        );
+        for (a, b) in g.iter().zip(&g_rev) {
+            assert!((a - b).abs() < 1e-8 * (1.0 + b.abs()), "{name}: {a} vs {b}");
+        }
+    };
+    let mut g = vec![0.0; x.len()];
+    let v = hand.value_and_gradient(&x, &mut g);
+    check("hand-written", v, &g);
+    let v = hand_dyn.value_and_gradient(&x, &mut g);
+    check("hand-written, K at run time", v, &g);
+    for (name, (v, g)) in [
+        ("nodes", reverse::value_and_gradient(&model_nodes, &x)),
+        ("ops", reverse::value_and_gradient(&model_ops, &x)),
+        ("generic", reverse::value_and_gradient(&generic, &x)),
+        ("forward", forward::value_and_gradient(&model, &x)),
+    ] {
+        check(name, v, &g);
     }
 
     let mut group = c.benchmark_group("hmm/reference");
@@ -289,14 +355,20 @@ fn reference(c: &mut Criterion) {
     group.bench_function("value+grad/reverse", |b| {
         b.iter(|| reverse::value_and_gradient_into(&model, black_box(&x), &mut grad))
     });
-    group.bench_function("value+grad/forward", |b| {
-        b.iter(|| forward::value_and_gradient_into(&model, black_box(&x), &mut grad))
-    });
     group.bench_function("value+grad/hand-written", |b| {
         b.iter(|| hand.value_and_gradient(black_box(&x), &mut grad))
     });
-    group.bench_function("value+grad/reverse, emissions unfused", |b| {
-        b.iter(|| reverse::value_and_gradient_into(&model_unfused, black_box(&x), &mut grad))
+    group.bench_function("value+grad/hand-written, K at run time", |b| {
+        b.iter(|| hand_dyn.value_and_gradient(black_box(&x), &mut grad))
+    });
+    group.bench_function("value+grad/forward", |b| {
+        b.iter(|| forward::value_and_gradient_into(&model, black_box(&x), &mut grad))
+    });
+    group.bench_function("value+grad/reverse, one node per density", |b| {
+        b.iter(|| reverse::value_and_gradient_into(&model_nodes, black_box(&x), &mut grad))
+    });
+    group.bench_function("value+grad/reverse, densities op by op", |b| {
+        b.iter(|| reverse::value_and_gradient_into(&model_ops, black_box(&x), &mut grad))
     });
     group.bench_function("value+grad/reverse, generic recursion", |b| {
         b.iter(|| reverse::value_and_gradient_into(&generic, black_box(&x), &mut grad))
@@ -330,7 +402,7 @@ fn simulated(n_seq: usize, len: usize, k: usize) -> (Sequences<f64>, Vec<f64>) {
         seqs.push(ys);
     }
     let mut x = vec![1.15, 0.15];
-    x.extend(std::iter::repeat((1.0 / k as f64).ln()).take(k));
+    x.extend(vec![(1.0 / k as f64).ln(); k]);
     for i in 0..k {
         for j in 0..k {
             let p = if k == 1 {
@@ -369,7 +441,7 @@ fn scaling(c: &mut Criterion) {
     group.measurement_time(Duration::from_millis(1500));
     for (name, n_seq, len, k) in cases {
         let (data, x) = simulated(n_seq, len, k);
-        let model = Model::<true> { data, k };
+        let model = Model::<FUSED> { data, k };
         let mut grad = vec![0.0; x.len()];
         group.bench_with_input(BenchmarkId::new("value/1 thread", &name), &x, |b, x| {
             b.iter(|| model.eval(black_box(x)))
@@ -377,17 +449,23 @@ fn scaling(c: &mut Criterion) {
         group.bench_with_input(BenchmarkId::new("value/2 threads", &name), &x, |b, x| {
             b.iter(|| two.install(|| model.eval(black_box(x))))
         });
-        group.bench_with_input(BenchmarkId::new("value+grad/1 thread", &name), &x, |b, x| {
-            b.iter(|| reverse::value_and_gradient_into(&model, black_box(x), &mut grad))
-        });
-        group.bench_with_input(BenchmarkId::new("value+grad/2 threads", &name), &x, |b, x| {
-            b.iter(|| {
-                two.install(|| {
-                    let mut g = [0.0; 2 + 30 + 900];
-                    reverse::value_and_gradient_into(&model, black_box(x), &mut g[..x.len()])
+        group.bench_with_input(
+            BenchmarkId::new("value+grad/1 thread", &name),
+            &x,
+            |b, x| b.iter(|| reverse::value_and_gradient_into(&model, black_box(x), &mut grad)),
+        );
+        group.bench_with_input(
+            BenchmarkId::new("value+grad/2 threads", &name),
+            &x,
+            |b, x| {
+                b.iter(|| {
+                    two.install(|| {
+                        let mut g = [0.0; 2 + 30 + 900];
+                        reverse::value_and_gradient_into(&model, black_box(x), &mut g[..x.len()])
+                    })
                 })
-            })
-        });
+            },
+        );
     }
     // The fixed cost of handing work to the 2-thread pool.
     group.bench_function("pool hand-over (empty install)", |b| {

@@ -107,17 +107,68 @@ fn gradient_matches_enumeration_by_every_route() {
         let (brute_v, brute_g) = forward::value_and_gradient(&Brute { k: K }, &x);
         assert!(brute_g.iter().all(|g| g.is_finite()));
         let routes = [
-            ("reverse fused", reverse::value_and_gradient(&Flat { k: K, core: Core::Dispatch }, &x)),
-            ("reverse generic", reverse::value_and_gradient(&Flat { k: K, core: Core::Generic }, &x)),
-            ("reverse log-space", reverse::value_and_gradient(&Flat { k: K, core: Core::LogSpace }, &x)),
-            ("forward", forward::value_and_gradient(&Flat { k: K, core: Core::Dispatch }, &x)),
-            ("forward log-space", forward::value_and_gradient(&Flat { k: K, core: Core::LogSpace }, &x)),
+            (
+                "reverse fused",
+                reverse::value_and_gradient(
+                    &Flat {
+                        k: K,
+                        core: Core::Dispatch,
+                    },
+                    &x,
+                ),
+            ),
+            (
+                "reverse generic",
+                reverse::value_and_gradient(
+                    &Flat {
+                        k: K,
+                        core: Core::Generic,
+                    },
+                    &x,
+                ),
+            ),
+            (
+                "reverse log-space",
+                reverse::value_and_gradient(
+                    &Flat {
+                        k: K,
+                        core: Core::LogSpace,
+                    },
+                    &x,
+                ),
+            ),
+            (
+                "forward",
+                forward::value_and_gradient(
+                    &Flat {
+                        k: K,
+                        core: Core::Dispatch,
+                    },
+                    &x,
+                ),
+            ),
+            (
+                "forward log-space",
+                forward::value_and_gradient(
+                    &Flat {
+                        k: K,
+                        core: Core::LogSpace,
+                    },
+                    &x,
+                ),
+            ),
         ];
         for (name, (v, g)) in routes {
-            assert!(close(v, brute_v, 1e-13), "case {c} {name}: {v} vs {brute_v}");
+            assert!(
+                close(v, brute_v, 1e-13),
+                "case {c} {name}: {v} vs {brute_v}"
+            );
             for (i, (a, b)) in g.iter().zip(&brute_g).enumerate() {
                 assert!(a.is_finite(), "case {c} {name}: partial {i} is {a}");
-                assert!(close(*a, *b, 1e-11), "case {c} {name}: partial {i}: {a} vs {b}");
+                assert!(
+                    close(*a, *b, 1e-11),
+                    "case {c} {name}: partial {i}: {a} vs {b}"
+                );
             }
         }
         // Zero-probability inputs get zero partials.
@@ -166,7 +217,11 @@ fn filtered_probabilities_match_enumeration() {
             let total: f64 = w.iter().sum();
             for k in 0..K {
                 let f = filtered[[t, k]];
-                assert!((f - w[k] / total).abs() < 1e-13, "t {t} k {k}: {f} vs {}", w[k] / total);
+                assert!(
+                    (f - w[k] / total).abs() < 1e-13,
+                    "t {t} k {k}: {f} vs {}",
+                    w[k] / total
+                );
             }
         }
     }
@@ -206,7 +261,13 @@ fn smoothed_probabilities_and_viterbi_match_enumeration() {
         assert_eq!(path.states, best.1);
         assert!((path.log_probability - best.0).abs() < 1e-12);
         // The smoothed marginals are the fused kernel's emission partials.
-        let (_, g) = reverse::value_and_gradient(&Flat { k: K, core: Core::Dispatch }, &case.flat());
+        let (_, g) = reverse::value_and_gradient(
+            &Flat {
+                k: K,
+                core: Core::Dispatch,
+            },
+            &case.flat(),
+        );
         for (a, b) in g[K + K * K..].iter().zip(post.smoothed.iter()) {
             assert!((a - b).abs() < 1e-13);
         }
@@ -217,7 +278,10 @@ fn smoothed_probabilities_and_viterbi_match_enumeration() {
 fn posterior_path_samples_follow_the_enumerated_posterior() {
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(7);
     let draws = 40_000;
-    for case in stochastic_cases().into_iter().filter(|c| (3..=5).contains(&c.n())) {
+    for case in stochastic_cases()
+        .into_iter()
+        .filter(|c| (3..=5).contains(&c.n()))
+    {
         let n = case.n();
         let (emission, seq) = table(&case);
         let samples = hmm::sample_paths(&params(&case), &emission, &seq, draws, &mut rng).unwrap();
@@ -259,7 +323,10 @@ fn per_sequence_log_likelihoods_of_a_ragged_batch() {
     let data = Sequences::new(seqs.clone()).unwrap();
     let lls = hmm::sequence_log_likelihoods(&params(case), &emission, &data).unwrap();
     for (s, seq) in seqs.iter().enumerate() {
-        let le: Vec<f64> = seq.iter().flat_map(|&r| case.le[r * K..(r + 1) * K].to_vec()).collect();
+        let le: Vec<f64> = seq
+            .iter()
+            .flat_map(|&r| case.le[r * K..(r + 1) * K].to_vec())
+            .collect();
         let brute = brute_log_likelihood(&case.li, &case.lt, &le, K);
         assert!(close(lls[s], brute, 1e-13), "sequence {s}");
     }
@@ -270,7 +337,13 @@ fn per_sequence_log_likelihoods_of_a_ragged_batch() {
 #[test]
 fn simulated_states_follow_the_chain() {
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(3);
-    let p = HmmParams::from_probabilities(&[1.0, 0.0, 0.0], &[0.0, 1.0, 0.0, 0.0, 0.0, 1.0, 1.0, 0.0, 0.0])
-        .unwrap();
-    assert_eq!(hmm::simulate_states(&p, 7, &mut rng), vec![0, 1, 2, 0, 1, 2, 0]);
+    let p = HmmParams::from_probabilities(
+        &[1.0, 0.0, 0.0],
+        &[0.0, 1.0, 0.0, 0.0, 0.0, 1.0, 1.0, 0.0, 0.0],
+    )
+    .unwrap();
+    assert_eq!(
+        hmm::simulate_states(&p, 7, &mut rng),
+        vec![0, 1, 2, 0, 1, 2, 0]
+    );
 }

@@ -28,9 +28,23 @@ fn nan_and_infinite_observations_are_named() {
         "observation 0 of sequence 0 is inf, not a finite number"
     );
     let err = Sequences::new(vec![vec![[0.0, 1.0]], vec![[0.0, f64::NEG_INFINITY]]]).unwrap_err();
-    assert!(matches!(err, HmmError::NonFinite { sequence: 1, position: 0, .. }));
+    assert!(matches!(
+        err,
+        HmmError::NonFinite {
+            sequence: 1,
+            position: 0,
+            ..
+        }
+    ));
     let err = Sequences::<f64>::from_csv_str("1,2,3\n4,NaN\n").unwrap_err();
-    assert!(matches!(err, HmmError::NonFinite { sequence: 1, position: 1, .. }));
+    assert!(matches!(
+        err,
+        HmmError::NonFinite {
+            sequence: 1,
+            position: 1,
+            ..
+        }
+    ));
 }
 
 #[test]
@@ -47,13 +61,20 @@ fn empty_sequences_and_empty_batches() {
     );
     assert!(matches!(
         Sequences::from_flat(vec![1.0, 2.0], &[1, 2]).unwrap_err(),
-        HmmError::WrongLength { expected: 3, found: 2, .. }
+        HmmError::WrongLength {
+            expected: 3,
+            found: 2,
+            ..
+        }
     ));
     assert_eq!(
         Sequences::<f64>::from_csv_str("1,2\n\n3\n").unwrap_err(),
         HmmError::EmptySequence { sequence: 1 }
     );
-    assert_eq!(Sequences::<f64>::from_csv_str("").unwrap_err(), HmmError::NoSequences);
+    assert_eq!(
+        Sequences::<f64>::from_csv_str("").unwrap_err(),
+        HmmError::NoSequences
+    );
     assert_eq!(
         Sequences::<f64>::from_csv_str("1,2\n3,x\n").unwrap_err(),
         HmmError::Parse {
@@ -81,10 +102,27 @@ fn parameter_vectors_of_the_wrong_length() {
     let e = SharedSignal::new(1.0, 0.5, 3);
     let data = Sequences::new(vec![vec![1.0, 2.0]]).unwrap();
     let err = hmm::batch_log_likelihood(&[0.0; 2], &[0.0; 9], &e, &data).unwrap_err();
-    assert!(matches!(err, HmmError::WrongLength { expected: 3, found: 2, .. }));
+    assert!(matches!(
+        err,
+        HmmError::WrongLength {
+            expected: 3,
+            found: 2,
+            ..
+        }
+    ));
     let err = hmm::batch_log_likelihood(&[0.0; 3], &[0.0; 8], &e, &data).unwrap_err();
-    assert!(matches!(err, HmmError::WrongLength { expected: 9, found: 8, .. }));
-    assert_eq!(err.to_string(), "log_trans (K × K, row-major) has length 8, expected 9");
+    assert!(matches!(
+        err,
+        HmmError::WrongLength {
+            expected: 9,
+            found: 8,
+            ..
+        }
+    ));
+    assert_eq!(
+        err.to_string(),
+        "log_trans (K × K, row-major) has length 8, expected 9"
+    );
     let err = hmm::forward_log_likelihood(&[0.0; 3], &[0.0; 9], &[0.0; 7], 3).unwrap_err();
     assert!(matches!(err, HmmError::WrongLength { found: 7, .. }));
     assert_eq!(
@@ -92,18 +130,39 @@ fn parameter_vectors_of_the_wrong_length() {
         HmmError::NoStates
     );
     let mut out = [0.0; 2];
-    let err =
-        hmm::per_sequence_log_likelihood_into(&[0.0; 3], &[0.0; 9], &e, &data, &mut out).unwrap_err();
-    assert!(matches!(err, HmmError::WrongLength { expected: 1, found: 2, .. }));
+    let err = hmm::per_sequence_log_likelihood_into(&[0.0; 3], &[0.0; 9], &e, &data, &mut out)
+        .unwrap_err();
+    assert!(matches!(
+        err,
+        HmmError::WrongLength {
+            expected: 1,
+            found: 2,
+            ..
+        }
+    ));
     // Inference: the emission's number of states must match.
     let params = HmmParams::from_probabilities(&[0.5, 0.5], &[0.5, 0.5, 0.5, 0.5]).unwrap();
     let err = hmm::filter(&params, &e, &data[0]).unwrap_err();
-    assert!(matches!(err, HmmError::WrongLength { expected: 2, found: 3, .. }));
+    assert!(matches!(
+        err,
+        HmmError::WrongLength {
+            expected: 2,
+            found: 3,
+            ..
+        }
+    ));
     assert!(matches!(
         HmmParams::from_probabilities(&[0.5, 0.5], &[1.0; 3]).unwrap_err(),
-        HmmError::WrongLength { expected: 4, found: 3, .. }
+        HmmError::WrongLength {
+            expected: 4,
+            found: 3,
+            ..
+        }
     ));
-    assert_eq!(HmmParams::from_probabilities(&[], &[]).unwrap_err(), HmmError::NoStates);
+    assert_eq!(
+        HmmParams::from_probabilities(&[], &[]).unwrap_err(),
+        HmmError::NoStates
+    );
 }
 
 #[test]
@@ -128,9 +187,14 @@ fn non_stochastic_parameters_given_directly() {
         }
     );
     let err = HmmParams::from_probabilities(&[0.5, 0.5], &[1.0, 0.0, f64::NAN, 1.0]).unwrap_err();
-    assert!(matches!(err, HmmError::InvalidTransitionProbability { row: 1, column: 0, value } if value.is_nan()));
+    assert!(
+        matches!(err, HmmError::InvalidTransitionProbability { row: 1, column: 0, value } if value.is_nan())
+    );
     let err = HmmParams::from_probabilities(&[f64::NAN, 1.0], &[1.0, 0.0, 0.0, 1.0]).unwrap_err();
-    assert!(matches!(err, HmmError::InvalidInitialProbability { state: 0, .. }));
+    assert!(matches!(
+        err,
+        HmmError::InvalidInitialProbability { state: 0, .. }
+    ));
     // Within 1e-9 is accepted, zeros too.
     HmmParams::from_probabilities(&[1.0, 0.0], &[0.5 + 5e-10, 0.5, 0.0, 1.0]).unwrap();
     let err = HmmParams::from_log_probabilities(&[0.0, 0.0], &[0.0, f64::NEG_INFINITY, 0.0, 0.0])
@@ -142,19 +206,49 @@ fn non_stochastic_parameters_given_directly() {
 fn nan_or_infinite_log_probabilities_and_log_densities() {
     let le = [0.0; 6];
     let err = hmm::forward_log_likelihood(&[0.0, f64::NAN], &[0.0; 4], &le, 2).unwrap_err();
-    assert!(matches!(err, HmmError::InvalidLogProbability { what: "log_init", index: 1, .. }));
+    assert!(matches!(
+        err,
+        HmmError::InvalidLogProbability {
+            what: "log_init",
+            index: 1,
+            ..
+        }
+    ));
     let err = hmm::forward_log_likelihood(&[0.0; 2], &[0.0, 0.0, f64::INFINITY, 0.0], &le, 2)
         .unwrap_err();
-    assert!(matches!(err, HmmError::InvalidLogProbability { what: "log_trans", index: 2, .. }));
+    assert!(matches!(
+        err,
+        HmmError::InvalidLogProbability {
+            what: "log_trans",
+            index: 2,
+            ..
+        }
+    ));
     let mut bad = le;
     bad[5] = f64::NAN;
     let err = hmm::forward_log_likelihood(&[0.0; 2], &[0.0; 4], &bad, 2).unwrap_err();
-    assert!(matches!(err, HmmError::InvalidLogDensity { sequence: 0, position: 2, state: 1, .. }));
+    assert!(matches!(
+        err,
+        HmmError::InvalidLogDensity {
+            sequence: 0,
+            position: 2,
+            state: 1,
+            ..
+        }
+    ));
     // Through an emission, in a batch: a NaN parameter names the first bad entry.
     let data = Sequences::new(vec![vec![1.0], vec![1.0, 2.0]]).unwrap();
     let e = SharedSignal::new(f64::NAN, 0.5, 3);
     let err = hmm::batch_log_likelihood(&[0.0; 3], &[0.0; 9], &e, &data).unwrap_err();
-    assert!(matches!(err, HmmError::InvalidLogDensity { sequence: 0, position: 0, state: 0, .. }));
+    assert!(matches!(
+        err,
+        HmmError::InvalidLogDensity {
+            sequence: 0,
+            position: 0,
+            state: 0,
+            ..
+        }
+    ));
     // Reverse mode reports it the same way.
     use trellis_ad::Recording;
     let rec = Recording::start();
@@ -164,16 +258,32 @@ fn nan_or_infinite_log_probabilities_and_log_densities() {
     let li = [trellis_ad::Var::constant(0.0); 3];
     let lt = [trellis_ad::Var::constant(0.0); 9];
     let err = hmm::batch_log_likelihood(&li, &lt, &e, &data).unwrap_err();
-    assert!(matches!(err, HmmError::InvalidLogDensity { sequence: 0, position: 0, .. }));
+    assert!(matches!(
+        err,
+        HmmError::InvalidLogDensity {
+            sequence: 0,
+            position: 0,
+            ..
+        }
+    ));
     // An observation given directly (not through `Sequences`) that is NaN.
     let e = SharedSignal::new(1.0, 0.5, 3);
     let err = hmm::log_likelihood(&[0.0; 3], &[0.0; 9], &e, &[0.0, f64::NAN]).unwrap_err();
-    assert!(matches!(err, HmmError::InvalidLogDensity { position: 1, .. }));
+    assert!(matches!(
+        err,
+        HmmError::InvalidLogDensity { position: 1, .. }
+    ));
     // Inference too.
-    let params = HmmParams::from_probabilities(&[1.0, 0.0, 0.0], &[1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0])
-        .unwrap();
+    let params = HmmParams::from_probabilities(
+        &[1.0, 0.0, 0.0],
+        &[1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0],
+    )
+    .unwrap();
     let err = hmm::viterbi(&params, &e, &[0.0, f64::NAN]).unwrap_err();
-    assert!(matches!(err, HmmError::InvalidLogDensity { position: 1, .. }));
+    assert!(matches!(
+        err,
+        HmmError::InvalidLogDensity { position: 1, .. }
+    ));
 }
 
 /// Emission with a density of zero for every state at observation value 99.
@@ -184,7 +294,11 @@ impl Emission<f64> for Impossible {
         2
     }
     fn log_densities(&self, seq: &[f64], t: usize, out: &mut [f64]) {
-        let v = if seq[t] == 99.0 { f64::NEG_INFINITY } else { 0.0 };
+        let v = if seq[t] == 99.0 {
+            f64::NEG_INFINITY
+        } else {
+            0.0
+        };
         out.fill(v);
         if seq[t] == 1.0 {
             out[0] = f64::NEG_INFINITY;
@@ -230,6 +344,49 @@ fn errors_relabel_their_sequence() {
         value: f64::NAN,
     }
     .in_sequence(7);
-    assert!(matches!(err, HmmError::InvalidLogDensity { sequence: 7, position: 3, state: 1, .. }));
+    assert!(matches!(
+        err,
+        HmmError::InvalidLogDensity {
+            sequence: 7,
+            position: 3,
+            state: 1,
+            ..
+        }
+    ));
     assert_eq!(HmmError::NoStates.in_sequence(3), HmmError::NoStates);
+}
+
+/// Claims the fused fast path but does not implement `log_densities_with_jacobian`.
+struct HalfFused;
+impl<T: trellis_ad::Scalar> Emission<T> for HalfFused {
+    type Obs = f64;
+    fn n_states(&self) -> usize {
+        2
+    }
+    fn log_densities(&self, _seq: &[f64], _t: usize, out: &mut [T]) {
+        out.fill(T::cst(0.0));
+    }
+    fn fused_parameters(&self, _out: &mut Vec<T>) -> bool {
+        true
+    }
+}
+
+#[test]
+fn a_half_implemented_fused_emission_is_a_typed_error() {
+    let data = Sequences::new(vec![vec![1.0, 2.0]]).unwrap();
+    let li = [trellis_ad::Var::constant(0.0); 2];
+    let lt = [trellis_ad::Var::constant(0.0); 4];
+    let err = hmm::batch_log_likelihood(&li, &lt, &HalfFused, &data).unwrap_err();
+    assert!(matches!(
+        err,
+        HmmError::InvalidLogDensity {
+            sequence: 0,
+            position: 0,
+            state: 0,
+            ..
+        }
+    ));
+    // Values (f64) do not use the fast path.
+    let v: f64 = hmm::batch_log_likelihood(&[0.0; 2], &[0.0; 4], &HalfFused, &data).unwrap();
+    assert!(v.is_finite());
 }

@@ -129,15 +129,31 @@ fn very_negative_log_densities() {
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(4);
     let (k, n) = (4, 5000);
     let li: Vec<f64> = vec![0.25f64.ln(); k];
-    let lt: Vec<f64> = (0..k * k).map(|i| if i % (k + 1) == 0 { 0.7f64.ln() } else { 0.1f64.ln() }).collect();
-    let le: Vec<f64> = (0..n * k).map(|_| -1e5 + rng.random_range(-50.0..50.0)).collect();
+    let lt: Vec<f64> = (0..k * k)
+        .map(|i| {
+            if i % (k + 1) == 0 {
+                0.7f64.ln()
+            } else {
+                0.1f64.ln()
+            }
+        })
+        .collect();
+    let le: Vec<f64> = (0..n * k)
+        .map(|_| -1e5 + rng.random_range(-50.0..50.0))
+        .collect();
     let value: f64 = hmm::forward_log_likelihood(&li, &lt, &le, k).unwrap();
     let reference = log_space_reference(&li, &lt, &le, k);
     assert!(rel_err(value, reference) < 1e-12, "{value} vs {reference}");
     let mut x = li.clone();
     x.extend(&lt);
     x.extend(&le);
-    let g = reverse::gradient(&Flat { k, core: Core::Dispatch }, &x);
+    let g = reverse::gradient(
+        &Flat {
+            k,
+            core: Core::Dispatch,
+        },
+        &x,
+    );
     assert!(g.iter().all(|v| v.is_finite()));
 }
 
@@ -163,7 +179,10 @@ fn underflowing_probability_space_falls_back_to_log_space() {
         assert_eq!(vr, v);
         assert_eq!(vf, v);
         for (a, b) in gr.iter().zip(&gf) {
-            assert!(a.is_finite() && (a - b).abs() < 1e-12, "{core:?}: {a} vs {b}");
+            assert!(
+                a.is_finite() && (a - b).abs() < 1e-12,
+                "{core:?}: {a} vs {b}"
+            );
         }
         // All the probability goes through the path 0 → 1 → 1.
         assert!((gr[3] - 1.0).abs() < 1e-12); // ∂/∂log P[0][1]
@@ -190,5 +209,137 @@ fn mass_dropped_by_underflow_is_recovered_when_it_matters() {
         assert!(rel_err(v, reference) < 1e-14, "{core:?}: {v}");
         assert!(g.iter().all(|v| v.is_finite()));
         assert!((g[1] - 1.0).abs() < 1e-12); // all posterior mass starts in state 1
+    }
+}
+
+/// `ℓ[t][k] = θ · base[t][k]` with the fused fast path (observations are time indices).
+struct Scaled<T> {
+    theta: T,
+    base: Vec<f64>,
+    k: usize,
+}
+
+impl<T: trellis_ad::Scalar> trellis_models::Emission<T> for Scaled<T> {
+    type Obs = usize;
+    fn n_states(&self) -> usize {
+        self.k
+    }
+    fn log_densities(&self, seq: &[usize], t: usize, out: &mut [T]) {
+        for (j, o) in out.iter_mut().enumerate() {
+            *o = self.theta * self.base[seq[t] * self.k + j];
+        }
+    }
+    fn fused_parameters(&self, out: &mut Vec<T>) -> bool {
+        out.push(self.theta);
+        true
+    }
+    fn log_densities_with_jacobian(
+        &self,
+        seq: &[usize],
+        t: usize,
+        values: &mut [f64],
+        jacobian: &mut [f64],
+    ) {
+        for j in 0..self.k {
+            let b = self.base[seq[t] * self.k + j];
+            values[j] = self.theta.value() * b;
+            jacobian[j] = b;
+        }
+    }
+}
+
+struct ScaledModel {
+    base: Vec<f64>,
+    data: Sequences<usize>,
+}
+
+impl ScalarFn for ScaledModel {
+    fn eval<T: trellis_ad::Scalar>(&self, x: &[T]) -> T {
+        let e = Scaled {
+            theta: x[6],
+            base: self.base.clone(),
+            k: 2,
+        };
+        hmm::batch_log_likelihood(&x[..2], &x[2..6], &e, &self.data).unwrap()
+    }
+}
+
+#[test]
+fn fused_emission_path_falls_back_when_probability_space_fails() {
+    // The lost-mass case above through an emission with the fused fast path: the kernel
+    // declines, the generic code recomputes that sequence from recorded densities.
+    let model = ScaledModel {
+        base: vec![0.0, -2050.0, -3200.0, 0.0, -1.0, -2.0],
+        data: Sequences::new(vec![vec![0, 1], vec![2, 2, 0]]).unwrap(),
+    };
+    let x = [0.0, 0.0, 0.0, f64::NEG_INFINITY, 0.0, 0.0, 1.0];
+    let (vr, gr) = reverse::value_and_gradient(&model, &x);
+    let (vf, gf) = forward::value_and_gradient(&model, &x);
+    assert!(vr.is_finite() && (vr - vf).abs() < 1e-12 * vf.abs());
+    for (a, b) in gr.iter().zip(&gf) {
+        assert!(
+            a.is_finite() && (a - b).abs() < 1e-9 * (1.0 + b.abs()),
+            "{a} vs {b}"
+        );
+    }
+    // Sequence 0's value is the path through state 1.
+    let first = Sequences::new(vec![vec![0usize, 1]]).unwrap();
+    let v0 = ScaledModel {
+        base: model.base.clone(),
+        data: first,
+    }
+    .eval(&x);
+    assert!((v0 - (-2050.0)).abs() < 1e-9);
+}
+
+/// The fused fast path with no parameters at all (constant emissions).
+struct Constant;
+impl<T: trellis_ad::Scalar> trellis_models::Emission<T> for Constant {
+    type Obs = f64;
+    fn n_states(&self) -> usize {
+        2
+    }
+    fn log_densities(&self, seq: &[f64], t: usize, out: &mut [T]) {
+        out[0] = T::cst(-seq[t]);
+        out[1] = T::cst(seq[t] - 1.0);
+    }
+    fn fused_parameters(&self, _out: &mut Vec<T>) -> bool {
+        true
+    }
+    fn log_densities_with_jacobian(
+        &self,
+        seq: &[f64],
+        t: usize,
+        values: &mut [f64],
+        _jacobian: &mut [f64],
+    ) {
+        values[0] = -seq[t];
+        values[1] = seq[t] - 1.0;
+    }
+}
+
+struct ConstantModel(Sequences<f64>);
+impl ScalarFn for ConstantModel {
+    fn eval<T: trellis_ad::Scalar>(&self, x: &[T]) -> T {
+        hmm::batch_log_likelihood(&x[..2], &x[2..6], &Constant, &self.0).unwrap()
+    }
+}
+
+#[test]
+fn fused_emission_without_parameters() {
+    let model = ConstantModel(Sequences::new(vec![vec![0.1, 0.9, 0.4], vec![0.7]]).unwrap());
+    let x = [
+        0.3f64.ln(),
+        0.7f64.ln(),
+        0.9f64.ln(),
+        0.1f64.ln(),
+        0.2f64.ln(),
+        0.8f64.ln(),
+    ];
+    let (vr, gr) = reverse::value_and_gradient(&model, &x);
+    let (vf, gf) = forward::value_and_gradient(&model, &x);
+    assert_eq!(vr.to_bits(), vf.to_bits());
+    for (a, b) in gr.iter().zip(&gf) {
+        assert!((a - b).abs() < 1e-12, "{a} vs {b}");
     }
 }

@@ -20,8 +20,12 @@ fn log_entry(lo: f64, hi: f64) -> impl Strategy<Value = f64> {
 
 /// `(k, [li | lt | le])`.
 fn hmm_input() -> impl Strategy<Value = (usize, Vec<f64>)> {
-    (1usize..=5, 1usize..=40, prop_oneof![Just(1.0), Just(30.0), Just(300.0), Just(3000.0)]).prop_flat_map(
-        |(k, n, scale)| {
+    (
+        1usize..=5,
+        1usize..=40,
+        prop_oneof![Just(1.0), Just(30.0), Just(300.0), Just(3000.0)],
+    )
+        .prop_flat_map(|(k, n, scale)| {
             (
                 Just(k),
                 proptest::collection::vec(log_entry(-4.0, 1.0), k + k * k),
@@ -31,8 +35,7 @@ fn hmm_input() -> impl Strategy<Value = (usize, Vec<f64>)> {
                     x.extend(le.iter().map(|v| v * scale));
                     (k, x)
                 })
-        },
-    )
+        })
 }
 
 proptest! {
@@ -84,5 +87,46 @@ proptest! {
         x.extend(&seed_values[20..20 + n * k]);
         trellis_ad::check_gradient(&Flat { k, core: Core::Dispatch }, &x, &trellis_ad::GradientCheck::default())
             .map_err(|e| TestCaseError::fail(e.to_string()))?;
+    }
+}
+
+/// `(signal, noise, log p_init (3), log p_trans (9))` and ragged data.
+fn shared_signal_input() -> impl Strategy<Value = (Vec<f64>, Vec<Vec<f64>>)> {
+    (
+        0.2f64..3.0,
+        0.05f64..2.0,
+        proptest::collection::vec(log_entry(-4.0, 1.0), 12),
+        proptest::collection::vec(proptest::collection::vec(-1.0f64..8.0, 1..30), 1..6),
+    )
+        .prop_map(|(signal, noise, logs, data)| {
+            let mut x = vec![signal, noise];
+            x.extend(logs);
+            (x, data)
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(300))]
+
+    #[test]
+    fn fused_emission_matches_per_density_nodes_and_forward_mode((x, data) in shared_signal_input()) {
+        let data = trellis_models::hmm::Sequences::new(data).unwrap();
+        let value = RefModel { data: data.clone() }.eval(&x);
+        if !value.is_finite() {
+            return Ok(());
+        }
+        let (v_fused, g_fused) = reverse::value_and_gradient(&RefModel { data: data.clone() }, &x);
+        let (v_nodes, g_nodes) = reverse::value_and_gradient(&RefModelNodes { data: data.clone() }, &x);
+        let (v_fwd, g_fwd) = forward::value_and_gradient(&RefModel { data }, &x);
+        prop_assert_eq!(v_fused.to_bits(), value.to_bits());
+        prop_assert_eq!(v_nodes.to_bits(), value.to_bits());
+        prop_assert_eq!(v_fwd.to_bits(), value.to_bits());
+        for i in 0..x.len() {
+            let r = g_fwd[i];
+            let tol = 1e-8 * (1.0 + r.abs());
+            prop_assert!(g_fused[i].is_finite() && g_nodes[i].is_finite());
+            prop_assert!((g_fused[i] - r).abs() <= tol, "partial {}: fused {} vs forward {}", i, g_fused[i], r);
+            prop_assert!((g_nodes[i] - r).abs() <= tol, "partial {}: nodes {} vs forward {}", i, g_nodes[i], r);
+        }
     }
 }

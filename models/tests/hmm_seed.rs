@@ -25,7 +25,12 @@ fn seed_dataset_matches_the_files() {
     assert_eq!(seed.emission_signal, 1.15);
     assert_eq!(seed.emission_noise, 0.15);
     let x = true_point(&truth);
-    for (p, lx) in seed.p_initial_state.iter().chain(&seed.p_transition).zip(&x[2..]) {
+    for (p, lx) in seed
+        .p_initial_state
+        .iter()
+        .chain(&seed.p_transition)
+        .zip(&x[2..])
+    {
         assert_eq!(p.ln(), *lx);
     }
 }
@@ -46,7 +51,9 @@ fn log_likelihood_at_truth_matches_reference() {
     assert!(rel_err(seq0, expected0) < 1e-8, "{seq0} vs {expected0}");
 
     let per = hmm::per_sequence_log_likelihood(&x[2..5], &x[5..], &emission, &data).unwrap();
-    let expected_per = reference["hmm_logp_per_sequence_at_true"].as_array().unwrap();
+    let expected_per = reference["hmm_logp_per_sequence_at_true"]
+        .as_array()
+        .unwrap();
     assert_eq!(per.len(), 70);
     for (s, (v, e)) in per.iter().zip(expected_per).enumerate() {
         let e = e.as_f64().unwrap();
@@ -65,7 +72,11 @@ fn log_likelihood_at_truth_matches_reference() {
 fn check_gradient(name: &str, grad: &[f64], reference: &[f64]) {
     assert_eq!(grad.len(), 14);
     for (i, (g, r)) in grad.iter().zip(reference).enumerate() {
-        assert!(rel_err(*g, *r) < 1e-8, "{name}[{i}]: {g} vs {r} (rel {})", rel_err(*g, *r));
+        assert!(
+            rel_err(*g, *r) < 1e-8,
+            "{name}[{i}]: {g} vs {r} (rel {})",
+            rel_err(*g, *r)
+        );
     }
 }
 
@@ -74,18 +85,24 @@ fn gradient_at_truth_matches_reference_in_both_modes() {
     let truth = truth();
     let x = true_point(&truth);
     let reference = reference_gradient(&truth);
-    let expected = truth["reference"]["hmm_logp_total_at_true"].as_f64().unwrap();
+    let expected = truth["reference"]["hmm_logp_total_at_true"]
+        .as_f64()
+        .unwrap();
     let model = RefModel { data: data() };
 
     let (v_rev, g_rev) = reverse::value_and_gradient(&model, &x);
+    let (v_nodes, g_nodes) = reverse::value_and_gradient(&RefModelNodes { data: data() }, &x);
     let (v_fwd, g_fwd) = forward::value_and_gradient(&model, &x);
     assert!(rel_err(v_rev, expected) < 1e-8);
     assert!(rel_err(v_fwd, expected) < 1e-8);
-    check_gradient("reverse", &g_rev, &reference);
+    check_gradient("reverse (fused emission)", &g_rev, &reference);
+    check_gradient("reverse (one node per density)", &g_nodes, &reference);
     check_gradient("forward", &g_fwd, &reference);
     // The fused node's value is the generic f64 value, bit for bit.
-    assert_eq!(v_rev.to_bits(), model.eval(&x).to_bits());
-    assert_eq!(v_fwd.to_bits(), model.eval(&x).to_bits());
+    let value = model.eval(&x);
+    assert_eq!(v_rev.to_bits(), value.to_bits());
+    assert_eq!(v_nodes.to_bits(), value.to_bits());
+    assert_eq!(v_fwd.to_bits(), value.to_bits());
 }
 
 #[test]
@@ -98,7 +115,9 @@ fn gradient_of_sequence_zero() {
     };
     let (v, g_rev) = reverse::value_and_gradient(&model, &x);
     let g_fwd = forward::gradient(&model, &x);
-    let expected = truth["reference"]["hmm_logp_seq0_at_true"].as_f64().unwrap();
+    let expected = truth["reference"]["hmm_logp_seq0_at_true"]
+        .as_f64()
+        .unwrap();
     assert!(rel_err(v, expected) < 1e-8);
     for (a, b) in g_rev.iter().zip(&g_fwd) {
         assert!((a - b).abs() <= 1e-10 * (1.0 + b.abs()), "{a} vs {b}");
@@ -127,13 +146,16 @@ fn parallel_batches_are_bit_identical_to_serial() {
             seqs.push(r[..51 - (i + c) % 40].to_vec());
         }
     }
-    let model = RefModel {
-        data: Sequences::new(seqs).unwrap(),
-    };
+    let data = Sequences::new(seqs).unwrap();
+    let model = RefModel { data: data.clone() };
+    let nodes = RefModelNodes { data };
     let run = || {
         let v = model.eval(&x);
-        let (vr, gr) = reverse::value_and_gradient(&model, &x);
+        let (vr, mut gr) = reverse::value_and_gradient(&model, &x);
+        let (vn, gn) = reverse::value_and_gradient(&nodes, &x);
         let (vf, gf) = forward::value_and_gradient(&model, &x);
+        gr.push(vn);
+        gr.extend(gn);
         (v, vr, gr, vf, gf)
     };
     let serial = in_pool(1, run);
@@ -158,7 +180,12 @@ fn a_posteriori_the_viterbi_path_recovers_most_true_states() {
     let mut right = 0;
     for (seq, states) in seed.sequences.iter().zip(&seed.hidden_states) {
         let path = hmm::viterbi(&params, &emission, seq).unwrap();
-        right += path.states.iter().zip(states).filter(|(a, b)| a == b).count();
+        right += path
+            .states
+            .iter()
+            .zip(states)
+            .filter(|(a, b)| a == b)
+            .count();
         let smoothed = hmm::smooth(&params, &emission, seq).unwrap();
         for row in smoothed.rows() {
             assert!((row.sum() - 1.0).abs() < 1e-12);
@@ -169,14 +196,20 @@ fn a_posteriori_the_viterbi_path_recovers_most_true_states() {
 }
 
 #[test]
-fn reverse_mode_is_one_node_per_sequence_plus_emissions() {
+fn reverse_mode_records_one_node_per_sequence() {
     use trellis_ad::Recording;
     let truth = truth();
     let x = true_point(&truth);
-    let model = RefModel { data: data() };
-    let rec = Recording::start();
-    let inputs: Vec<_> = x.iter().map(|&v| rec.input(v)).collect();
-    let _ = model.eval(&inputs);
-    // 14 inputs, 3570 × 3 emission nodes, 70 HMM nodes, one sum.
-    assert_eq!(rec.len(), 14 + 3570 * 3 + 70 + 1);
+    let count = |f: &dyn Fn(&[trellis_ad::Var]) -> trellis_ad::Var| {
+        let rec = Recording::start();
+        let inputs: Vec<_> = x.iter().map(|&v| rec.input(v)).collect();
+        let _ = f(&inputs);
+        rec.len()
+    };
+    let fused = RefModel { data: data() };
+    let nodes = RefModelNodes { data: data() };
+    // 14 inputs, 70 HMM nodes (inputs: log_init, log_trans, signal, noise), one sum.
+    assert_eq!(count(&|v| fused.eval(v)), 14 + 70 + 1);
+    // Without the fused emission: also one node per log-density, 3570 × 3.
+    assert_eq!(count(&|v| nodes.eval(v)), 14 + 3570 * 3 + 70 + 1);
 }

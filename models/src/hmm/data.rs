@@ -57,15 +57,13 @@ always_valid!(u8, u16, u32, u64, usize, i8, i16, i32, i64, isize, bool);
 
 impl<const N: usize> Observation for [f64; N] {
     fn check(&self, sequence: usize, position: usize) -> Result<(), HmmError> {
-        self.iter()
-            .try_for_each(|&v| finite(v, sequence, position))
+        self.iter().try_for_each(|&v| finite(v, sequence, position))
     }
 }
 
 impl Observation for Vec<f64> {
     fn check(&self, sequence: usize, position: usize) -> Result<(), HmmError> {
-        self.iter()
-            .try_for_each(|&v| finite(v, sequence, position))
+        self.iter().try_for_each(|&v| finite(v, sequence, position))
     }
 }
 

@@ -1,19 +1,30 @@
 //! The forward algorithm, written once over [`Scalar`].
 //!
 //! [`forward_log_likelihood_generic`] is the single source of truth: a scaled recursion in
-//! probability space (each step's emission log-densities are shifted by their maximum before
-//! exponentiating, the forward vector is normalised, and the normalisers' logarithms are
-//! accumulated), which falls back to a log-space recursion if a normaliser ever under- or
-//! overflows. Evaluated with `f64` it gives values, with duals forward-mode derivatives, with
-//! `Var` reverse-mode derivatives.
+//! probability space. Each step's emission log-densities are shifted by their maximum (or,
+//! when the likeliest states a priori have tiny densities, by the largest
+//! predicted-times-emission weight) before exponentiating; the forward weights are then
+//! multiplied by a power of two so that they sum to `[1, 2)` (exact, no division, no
+//! derivative); the shifts and exponents add up to the log-likelihood with one logarithm per
+//! sequence. States whose weight would underflow are dropped and the mass so lost is bounded
+//! rigorously ([`kernel`]'s `LostMass`); if it could matter, or the
+//! probability-space recursion under- or overflows, the sequence is recomputed by a
+//! log-space recursion ([`forward_log_likelihood_log_space`]). Evaluated with `f64` it gives
+//! values, with duals forward-mode derivatives, with `Var` reverse-mode derivatives.
 //!
-//! [`forward_log_likelihood`] is what callers use: for scalar types that prefer custom
-//! operations (reverse mode, `T::PREFERS_CUSTOM`), it computes the value and all partials
-//! with the fused forward–backward [`kernel`](super::kernel) and records one tape node;
-//! otherwise it runs the generic recursion. Property tests check the two against each other.
+//! [`forward_log_likelihood`], [`log_likelihood`] and [`batch_log_likelihood`] are what
+//! callers use: for scalar types that prefer custom operations (reverse mode,
+//! `T::PREFERS_CUSTOM`), the value and all partials come from the fused forward–backward
+//! [`kernel`] in `f64`, which performs the same forward operations and takes
+//! the same decisions (so the value is bit-identical), and one tape node is recorded per
+//! sequence; otherwise the generic recursion runs. An emission that implements
+//! [`Emission::fused_parameters`] has its Jacobian folded into that node as well, so no tape
+//! node is recorded per emission density. Property tests check every route against the
+//! generic code and against enumeration of all paths.
 //!
 //! Zero probabilities (`-inf` log-probabilities or log-densities) are allowed everywhere: the
-//! value is right and the derivatives are finite wherever the value is finite.
+//! value is right and the derivatives are finite wherever the value is finite. Exact zeros
+//! are constants in the generic code (cut from the derivative graph), so no `0 × ∞` arises.
 
 use std::any::TypeId;
 
@@ -22,13 +33,16 @@ use trellis_ad::{scratch, Dual, DualVec, Scalar};
 use super::data::Sequences;
 use super::error::HmmError;
 use super::kernel::{
-    self, any_tiny, any_underflow, mass_growth_bound, rescaling, row_max, weighted_max, LogAccumulator, LostMass, LARGE,
-    NEGLIGIBLE, SMALL,
+    self, power_of_two_normaliser, row_max, weighted_max, Flags, LostMass, NEGLIGIBLE, SMALL,
 };
 use crate::emission::Emission;
 
 /// Checks the shapes and the values of the parameters of one evaluation.
-pub(crate) fn check_params<T: Scalar>(log_init: &[T], log_trans: &[T], k: usize) -> Result<(), HmmError> {
+pub(crate) fn check_params<T: Scalar>(
+    log_init: &[T],
+    log_trans: &[T],
+    k: usize,
+) -> Result<(), HmmError> {
     if k == 0 {
         return Err(HmmError::NoStates);
     }
@@ -73,7 +87,10 @@ fn check_emission<T: Scalar>(log_emission: &[T], k: usize) -> Result<(), HmmErro
 }
 
 #[inline]
-pub(crate) fn check_emission_values(values: impl Iterator<Item = f64>, k: usize) -> Result<(), HmmError> {
+pub(crate) fn check_emission_values(
+    values: impl Iterator<Item = f64>,
+    k: usize,
+) -> Result<(), HmmError> {
     for (i, value) in values.enumerate() {
         if value.is_nan() || value == f64::INFINITY {
             return Err(HmmError::InvalidLogDensity {
@@ -153,30 +170,48 @@ pub fn forward_log_likelihood_log_space<T: Scalar>(
     Ok(log_space_generic(log_init, log_trans, log_emission, k))
 }
 
+/// `e[j] = exp(row[j] - m)` (a constant 0 where `row[j] = -inf`).
 #[inline]
-fn accumulate_generic<T: Scalar>(acc: &mut LogAccumulator<T>, c: T) {
-    acc.prod *= c;
-    if !(SMALL..=LARGE).contains(&acc.prod.value()) {
-        acc.log += acc.prod.ln();
-        acc.prod = T::cst(1.0);
+fn shifted_exp_generic<T: Scalar>(row: &[T], m: f64, e: &mut [T]) {
+    for (e, &l) in e.iter_mut().zip(row) {
+        *e = if l.value() == f64::NEG_INFINITY {
+            T::cst(0.0)
+        } else {
+            (l - m).exp()
+        };
     }
 }
 
-/// `a[j] = pred[j] · exp(row[j] - m)` (a constant 0 where either factor is an exact zero);
-/// returns `Σ a`. Sets `*lost` as the kernel's `weigh` does.
+/// `a[j] = pred[j] · e[j]` (a constant 0 where either factor is an exact zero); returns
+/// `Σ a`. Sets `*lost` as the kernel's `weigh` does (checking each state only when some
+/// weight is below `threshold`).
 #[inline]
-fn weigh_generic<T: Scalar>(pred: &[T], row: &[T], m: f64, a: &mut [T], lost: &mut bool) -> T {
+fn weigh_generic<T: Scalar>(
+    pred: &[T],
+    row: &[T],
+    e: &[T],
+    a: &mut [T],
+    lost: &mut bool,
+    threshold: f64,
+) -> T {
+    let mut a_min = f64::INFINITY;
     for j in 0..pred.len() {
         a[j] = if pred[j].value() == 0.0 || row[j].value() == f64::NEG_INFINITY {
             T::cst(0.0)
         } else {
-            let e = (row[j] - m).exp();
-            let aj = pred[j] * e;
-            if e.value() < f64::MIN_POSITIVE || aj.value() < f64::MIN_POSITIVE {
+            pred[j] * e[j]
+        };
+        a_min = a_min.min(a[j].value());
+    }
+    if a_min < threshold || a_min.is_nan() {
+        for j in 0..pred.len() {
+            if pred[j].value() != 0.0
+                && row[j].value() != f64::NEG_INFINITY
+                && (e[j].value() < f64::MIN_POSITIVE || a[j].value() < f64::MIN_POSITIVE)
+            {
                 *lost = true;
             }
-            aj
-        };
+        }
     }
     let mut c = a[0];
     for &x in &a[1..] {
@@ -185,127 +220,211 @@ fn weigh_generic<T: Scalar>(pred: &[T], row: &[T], m: f64, a: &mut [T], lost: &m
     c
 }
 
-/// Scaled forward recursion on validated inputs. Its `f64` instance performs exactly the
-/// operations of the forward pass of [`kernel::value_and_partials`].
+/// The parameters of one evaluation prepared once for all its sequences: `π = exp(log_init)`
+/// and `P = exp(log_trans)` as scalars, with the kernel's [`Flags`].
+pub(crate) struct GenericProbs<'a, T> {
+    log_init: &'a [T],
+    log_trans: &'a [T],
+    pi: &'a [T],
+    p: &'a [T],
+    flags: Flags,
+}
+
+/// Runs `f` on the prepared parameters (validated `log_init`, `log_trans`).
+pub(crate) fn with_generic_probs<T: Scalar, R>(
+    log_init: &[T],
+    log_trans: &[T],
+    f: impl FnOnce(&GenericProbs<'_, T>) -> R,
+) -> R {
+    let k = log_init.len();
+    scratch::with_vec(|buf: &mut Vec<T>| {
+        buf.clear();
+        buf.extend(log_init.iter().chain(log_trans).map(|l| l.exp()));
+        let (pi, p) = buf.split_at(k);
+        let flags = Flags::new(
+            k,
+            |i| log_init[i].value(),
+            |i| log_trans[i].value(),
+            |i| pi[i].value(),
+            |i| p[i].value(),
+        );
+        f(&GenericProbs {
+            log_init,
+            log_trans,
+            pi,
+            p,
+            flags,
+        })
+    })
+}
+
+/// Scaled forward recursion on validated inputs.
 pub(crate) fn scaled_generic<T: Scalar>(
     log_init: &[T],
     log_trans: &[T],
     log_emission: &[T],
     k: usize,
 ) -> T {
+    with_generic_probs(log_init, log_trans, |probs| {
+        scaled_prepared(probs, log_emission, k)
+    })
+}
+
+/// The scaled forward recursion (the source of truth). Its `f64` instance performs exactly
+/// the operations of the forward pass of [`kernel::value_and_partials`] and takes the same
+/// decisions, so the two give bit-identical values.
+pub(crate) fn scaled_prepared<T: Scalar>(
+    probs: &GenericProbs<'_, T>,
+    log_emission: &[T],
+    k: usize,
+) -> T {
+    match k {
+        1 => scaled::<T, 1>(probs, log_emission, k),
+        2 => scaled::<T, 2>(probs, log_emission, k),
+        3 => scaled::<T, 3>(probs, log_emission, k),
+        4 => scaled::<T, 4>(probs, log_emission, k),
+        _ => scaled::<T, 0>(probs, log_emission, k),
+    }
+}
+
+/// The recursion; `KC > 0` is the number of states known at compile time (so the loops over
+/// states unroll), `KC = 0` takes it from `k`. One source for every `KC`.
+fn scaled<T: Scalar, const KC: usize>(
+    probs: &GenericProbs<'_, T>,
+    log_emission: &[T],
+    k: usize,
+) -> T {
+    let k = if KC > 0 { KC } else { k };
     let n = log_emission.len() / k;
-    let result = scratch::with_vec(|buf: &mut Vec<T>| {
-        buf.clear();
-        buf.resize(k + k * k + 2 * k, T::cst(0.0));
-        let (pi, rest) = buf.split_at_mut(k);
-        let (p, rest) = rest.split_at_mut(k * k);
-        let (a, pred) = rest.split_at_mut(k);
-        for (x, &l) in pi.iter_mut().zip(log_init) {
-            *x = l.exp();
-        }
-        for (x, &l) in p.iter_mut().zip(log_trans) {
-            *x = l.exp();
-        }
-        let mut shift = 0.0;
-        let mut acc = LogAccumulator {
-            log: T::cst(0.0),
-            prod: T::cst(1.0),
-        };
-        let r = scratch::with_vec(|pv: &mut Vec<f64>| {
-            pv.clear();
-            pv.extend(p.iter().map(|x| x.value()));
-            mass_growth_bound(pi.iter().map(|x| x.value()), pv, k)
-        });
-        if any_tiny(pi.iter().chain(p.iter()).map(|x| x.value())) {
-            return None;
-        }
-        let mut lost_mass = LostMass::new(k, r);
-        let pi_underflow =
-            any_underflow(log_init.iter().zip(pi.iter()).map(|(l, x)| (l.value(), x.value())));
-        let p_underflow =
-            any_underflow(log_trans.iter().zip(p.iter()).map(|(l, x)| (l.value(), x.value())));
-        for t in 0..n {
-            let row = &log_emission[t * k..(t + 1) * k];
-            let m_row = row_max(row.iter().map(|x| x.value()));
-            if m_row == f64::NEG_INFINITY {
-                return Some(T::cst(f64::NEG_INFINITY));
-            }
-            // Predicted (unnormalised) state weights. Exact zeros (zero probabilities, -inf
-            // log-densities, underflow) are kept as constants, cut from the derivative graph:
-            // their true derivatives are zero, and a product with a zero-valued factor would
-            // otherwise multiply a possibly huge adjoint by 0 (NaN once it overflowed).
-            let mut lost_pred = if t == 0 { pi_underflow } else { p_underflow };
-            if t == 0 {
-                pred.copy_from_slice(pi);
-            } else {
-                for j in 0..k {
-                    let mut s: Option<T> = None;
-                    for i in 0..k {
-                        let pij = p[i * k + j];
-                        if a[i].value() != 0.0 && pij.value() != 0.0 {
-                            let term = a[i] * pij;
-                            if term.value() < f64::MIN_POSITIVE {
+    let (pi, p, flags) = (probs.pi, probs.p, probs.flags);
+    let result = if flags.tiny {
+        None
+    } else {
+        scratch::with_vec(|buf: &mut Vec<T>| {
+            buf.clear();
+            buf.resize(3 * k, T::cst(0.0));
+            let (a, rest) = buf.split_at_mut(k);
+            let (pred, e) = rest.split_at_mut(k);
+            let mut shift = 0.0;
+            let mut lost_mass = LostMass::new(k, flags.r);
+            // As in the kernel: the previous step's smallest positive normalised weight, and
+            // whether one of its weights is zero.
+            let mut a_min = f64::INFINITY;
+            let mut zero_prev = false;
+            let lost_threshold = flags.lost_threshold();
+            for t in 0..n {
+                let row = &log_emission[t * k..(t + 1) * k];
+                let m_row = row_max(row.iter().map(|x| x.value()));
+                if m_row == f64::NEG_INFINITY {
+                    return Some(T::cst(f64::NEG_INFINITY));
+                }
+                // The emission densities first: they do not depend on the previous step.
+                shifted_exp_generic(row, m_row, e);
+                // Predicted (unnormalised) state weights. Exact zeros (zero probabilities,
+                // -inf log-densities, underflow) are kept as constants, cut from the
+                // derivative graph: their true derivatives are zero, and a product with a
+                // zero-valued factor would otherwise multiply a possibly huge adjoint by 0
+                // (NaN once it overflowed).
+                let mut lost_pred = if t == 0 {
+                    flags.pi_underflow
+                } else {
+                    flags.p_underflow
+                };
+                if t == 0 {
+                    pred.copy_from_slice(pi);
+                } else {
+                    // Without zeros among the factors nothing needs cutting, and when no
+                    // product of positive factors can underflow nothing needs checking
+                    // (either way the values and flags are the same).
+                    let dense = !zero_prev && !flags.p_has_zero;
+                    let check_terms = a_min * flags.p_min < f64::MIN_POSITIVE;
+                    // Either loop order adds each `pred[j]`'s terms in the order i = 0, 1, …
+                    // (as the kernel does): for a small constant K column by column (sums in
+                    // registers), otherwise row by row of P (contiguous, independent sums).
+                    let mut add = |s: &mut T, ai: T, pij: T| {
+                        if dense || (ai.value() != 0.0 && pij.value() != 0.0) {
+                            let term = ai * pij;
+                            if check_terms && term.value() < f64::MIN_POSITIVE {
                                 lost_pred = true;
                             }
-                            s = Some(match s {
-                                None => term,
-                                Some(s) => s + term,
-                            });
+                            *s += term;
+                        }
+                    };
+                    if KC > 0 {
+                        for j in 0..k {
+                            let mut s = T::cst(0.0);
+                            for i in 0..k {
+                                add(&mut s, a[i], p[i * k + j]);
+                            }
+                            pred[j] = s;
+                        }
+                    } else {
+                        pred.fill(T::cst(0.0));
+                        for i in 0..k {
+                            for j in 0..k {
+                                add(&mut pred[j], a[i], p[i * k + j]);
+                            }
                         }
                     }
-                    pred[j] = s.unwrap_or(T::cst(0.0));
                 }
-            }
-            let mut m = m_row;
-            let mut lost = false;
-            let mut c = weigh_generic(pred, row, m, a, &mut lost);
-            if c.value() < SMALL {
-                // See the kernel: shift by the largest predicted-times-emission weight.
-                m = weighted_max(pred.iter().zip(row).map(|(q, l)| (q.value(), l.value())));
-                if m == f64::NEG_INFINITY {
-                    return None;
+                let mut m = m_row;
+                let mut lost = false;
+                let mut c = weigh_generic(pred, row, e, a, &mut lost, lost_threshold);
+                if c.value() < SMALL {
+                    // See the kernel: shift by the largest predicted-times-emission weight.
+                    m = weighted_max(pred.iter().zip(row).map(|(q, l)| (q.value(), l.value())));
+                    if m == f64::NEG_INFINITY {
+                        return None;
+                    }
+                    lost = false;
+                    shifted_exp_generic(row, m, e);
+                    c = weigh_generic(pred, row, e, a, &mut lost, lost_threshold);
                 }
-                lost = false;
-                c = weigh_generic(pred, row, m, a, &mut lost);
-            }
-            lost_mass.step(lost || lost_pred, m_row - m, c.value());
-            let (scale, log_scale) = rescaling(c.value())?;
-            if scale != 1.0 {
+                lost_mass.step(lost || lost_pred, m_row - m, c.value());
+                let (scale, log_scale) = power_of_two_normaliser(c.value())?;
+                let mut lost_norm = false;
+                a_min = f64::INFINITY;
+                zero_prev = false;
                 for x in a.iter_mut() {
-                    *x *= scale;
-                }
-                c *= scale;
-            }
-            let inv = T::cst(1.0) / c;
-            let mut lost_norm = false;
-            for x in a.iter_mut() {
-                *x = if x.value() == 0.0 {
-                    T::cst(0.0)
-                } else {
-                    let y = *x * inv;
-                    if y.value() < NEGLIGIBLE {
-                        lost_norm = true;
+                    *x = if x.value() == 0.0 {
+                        zero_prev = true;
                         T::cst(0.0)
                     } else {
-                        y
-                    }
-                };
+                        let y = *x * scale;
+                        if y.value() < NEGLIGIBLE {
+                            lost_norm = true;
+                            zero_prev = true;
+                            T::cst(0.0)
+                        } else {
+                            a_min = a_min.min(y.value());
+                            y
+                        }
+                    };
+                }
+                lost_mass.normalised(k, lost_norm);
+                if !lost_mass.ok() {
+                    return None;
+                }
+                shift += m + log_scale;
             }
-            lost_mass.normalised(k, lost_norm);
-            if !lost_mass.ok() {
-                return None;
+            let mut total = a[0];
+            for &x in &a[1..] {
+                total += x;
             }
-            shift += m + log_scale;
-            accumulate_generic(&mut acc, c);
-        }
-        Some(acc.log + acc.prod.ln() + shift)
-    });
-    // A normaliser under- or overflowed: redo the sequence in log space.
-    result.unwrap_or_else(|| log_space_generic(log_init, log_trans, log_emission, k))
+            Some(total.ln() + shift)
+        })
+    };
+    // Probability space under- or overflowed, or lost mass that matters: log space.
+    result.unwrap_or_else(|| log_space_generic(probs.log_init, probs.log_trans, log_emission, k))
 }
 
 /// Log-space forward recursion on validated inputs.
-fn log_space_generic<T: Scalar>(log_init: &[T], log_trans: &[T], log_emission: &[T], k: usize) -> T {
+fn log_space_generic<T: Scalar>(
+    log_init: &[T],
+    log_trans: &[T],
+    log_emission: &[T],
+    k: usize,
+) -> T {
     let n = log_emission.len() / k;
     scratch::with_vec(|buf: &mut Vec<T>| {
         buf.clear();
@@ -345,7 +464,10 @@ fn fused<T: Scalar>(log_init: &[T], log_trans: &[T], log_emission: &[T], k: usiz
             partials.resize(len, 0.0);
             let (lp, le) = values.split_at(k + k * k);
             let (li, lt) = lp.split_at(k);
-            match kernel::value_and_partials(li, lt, le, k, partials) {
+            let value = kernel::with_probs(li, lt, |probs| {
+                kernel::value_and_partials_prepared(probs, le, k, partials)
+            });
+            match value {
                 Some(value) => record(log_init, log_trans, log_emission, value, partials),
                 None => scaled_generic(log_init, log_trans, log_emission, k),
             }
@@ -371,7 +493,11 @@ fn record<T: Scalar>(
 }
 
 /// Fills the `T × K` emission matrix of `seq` (row-major) into `out`.
-pub(crate) fn fill_emission<T: Scalar, E: Emission<T> + ?Sized>(emission: &E, seq: &[E::Obs], out: &mut [T]) {
+pub(crate) fn fill_emission<T: Scalar, E: Emission<T> + ?Sized>(
+    emission: &E,
+    seq: &[E::Obs],
+    out: &mut [T],
+) {
     let k = emission.n_states();
     for (t, row) in out.chunks_exact_mut(k).enumerate() {
         emission.log_densities(seq, t, row);
@@ -398,16 +524,41 @@ pub fn log_likelihood<T: Scalar, E: Emission<T> + ?Sized>(
     if seq.is_empty() {
         return Err(HmmError::EmptySequence { sequence: 0 });
     }
+    if T::PREFERS_CUSTOM {
+        let mut out = [T::cst(0.0)];
+        batch_fused(
+            log_init,
+            log_trans,
+            emission,
+            seq,
+            &[0, seq.len()],
+            &mut out,
+            false,
+        )?;
+        Ok(out[0])
+    } else {
+        with_generic_probs(log_init, log_trans, |probs| {
+            sequence_value(probs, emission, seq)
+        })
+    }
+}
+
+/// One sequence through the generic recursion, the parameters prepared.
+fn sequence_value<T: Scalar, E: Emission<T> + ?Sized>(
+    probs: &GenericProbs<'_, T>,
+    emission: &E,
+    seq: &[E::Obs],
+) -> Result<T, HmmError> {
+    let k = emission.n_states();
+    if seq.is_empty() {
+        return Err(HmmError::EmptySequence { sequence: 0 });
+    }
     scratch::with_vec(|le: &mut Vec<T>| {
         le.clear();
         le.resize(seq.len() * k, T::cst(0.0));
         fill_emission(emission, seq, le);
         check_emission_values(le.iter().map(|x| x.value()), k)?;
-        Ok(if T::PREFERS_CUSTOM {
-            fused(log_init, log_trans, le, k)
-        } else {
-            scaled_generic(log_init, log_trans, le, k)
-        })
+        Ok(scaled_prepared(probs, le, k))
     })
 }
 
@@ -516,30 +667,47 @@ where
     }
     let parallel = go_parallel(sequences.len(), work(sequences.total_len(), k));
     if T::PREFERS_CUSTOM {
-        batch_fused(log_init, log_trans, emission, sequences, out, parallel)
-    } else if parallel && is_thread_safe::<T>() {
-        let offsets = sequences.offsets();
-        let grain = grain(work(sequences.total_len(), k));
-        par_ranges(
+        batch_fused(
+            log_init,
+            log_trans,
+            emission,
+            sequences.flat(),
+            sequences.offsets(),
             out,
-            sequences.len(),
-            &|s| s,
-            &|s| work(offsets[s], k),
-            grain,
-            &|s, slot: &mut [T]| {
-                slot[0] = log_likelihood(log_init, log_trans, emission, &sequences[s])
-                    .map_err(|e| e.in_sequence(s))?;
-                Ok(())
-            },
+            parallel,
         )
     } else {
-        for (s, (slot, seq)) in out.iter_mut().zip(sequences).enumerate() {
-            *slot = log_likelihood(log_init, log_trans, emission, seq)
-                .map_err(|e| e.in_sequence(s))?;
-        }
-        Ok(())
+        with_generic_probs(log_init, log_trans, |probs| {
+            if parallel && is_thread_safe::<T>() {
+                let offsets = sequences.offsets();
+                let grain = grain(work(sequences.total_len(), k));
+                par_ranges(
+                    out,
+                    sequences.len(),
+                    &|s| s,
+                    &|s| work(offsets[s], k),
+                    grain,
+                    &|s, slot: &mut [T]| {
+                        slot[0] = sequence_value(probs, emission, &sequences[s])
+                            .map_err(|e| e.in_sequence(s))?;
+                        Ok(())
+                    },
+                )
+            } else {
+                for (s, (slot, seq)) in out.iter_mut().zip(sequences).enumerate() {
+                    *slot = sequence_value(probs, emission, seq).map_err(|e| e.in_sequence(s))?;
+                }
+                Ok(())
+            }
+        })
     }
 }
+
+/// A function of a sequence index (slot bounds, cumulative work), shareable across threads.
+type IndexFn<'a> = &'a (dyn Fn(usize) -> usize + Sync);
+
+/// The work on one sequence's slot, shareable across threads.
+type SlotFn<'a, X> = &'a (dyn Fn(usize, &mut [X]) -> Result<(), HmmError> + Sync);
 
 /// Splits the work into about `4 × threads` pieces.
 fn grain(total_work: usize) -> usize {
@@ -553,10 +721,10 @@ fn grain(total_work: usize) -> usize {
 fn par_ranges<X: Send>(
     buf: &mut [X],
     count: usize,
-    bound: &(dyn Fn(usize) -> usize + Sync),
-    cum_work: &(dyn Fn(usize) -> usize + Sync),
+    bound: IndexFn<'_>,
+    cum_work: IndexFn<'_>,
     grain: usize,
-    f: &(dyn Fn(usize, &mut [X]) -> Result<(), HmmError> + Sync),
+    f: SlotFn<'_, X>,
 ) -> Result<(), HmmError> {
     debug_assert_eq!(bound(count) - bound(0), buf.len());
     par_ranges_rec(buf, 0, count, bound, cum_work, grain, f)
@@ -566,10 +734,10 @@ fn par_ranges_rec<X: Send>(
     buf: &mut [X],
     start: usize,
     end: usize,
-    bound: &(dyn Fn(usize) -> usize + Sync),
-    cum_work: &(dyn Fn(usize) -> usize + Sync),
+    bound: IndexFn<'_>,
+    cum_work: IndexFn<'_>,
     grain: usize,
-    f: &(dyn Fn(usize, &mut [X]) -> Result<(), HmmError> + Sync),
+    f: SlotFn<'_, X>,
 ) -> Result<(), HmmError> {
     let base = bound(start);
     if end - start <= 1 || cum_work(end) - cum_work(start) <= grain {
@@ -587,32 +755,239 @@ fn par_ranges_rec<X: Send>(
     l.and(r)
 }
 
-/// Reverse mode over a batch: emission matrices recorded on this thread; the `f64`
-/// forward–backward of every sequence (serially or in parallel, with identical results);
-/// then one node per sequence, recorded on this thread in sequence order.
+/// Reverse mode over a batch (sequence `s` is `flat[offsets[s]..offsets[s + 1]]`): the
+/// `f64` forward–backward of every sequence runs serially or in parallel with identical
+/// results, then one node per sequence is recorded on this thread in sequence order. With an
+/// emission that offers [`Emission::fused_parameters`], its Jacobian is folded into the
+/// kernel and a node's inputs are `[log_init | log_trans | θ]`; otherwise the emission
+/// densities are recorded on this thread first and a node's inputs are
+/// `[log_init | log_trans | ℓ of the sequence]`.
 fn batch_fused<T, E>(
     log_init: &[T],
     log_trans: &[T],
     emission: &E,
-    sequences: &Sequences<E::Obs>,
+    flat: &[E::Obs],
+    offsets: &[usize],
     out: &mut [T],
     parallel: bool,
 ) -> Result<(), HmmError>
 where
     T: Scalar,
-    E: Emission<T> + Sync + ?Sized,
-    E::Obs: Sync,
+    E: Emission<T> + ?Sized,
+{
+    scratch::with_vec(|theta: &mut Vec<T>| {
+        theta.clear();
+        if emission.fused_parameters(theta) {
+            batch_fused_emission(
+                log_init, log_trans, emission, theta, flat, offsets, out, parallel,
+            )
+        } else {
+            batch_fused_nodes(log_init, log_trans, emission, flat, offsets, out, parallel)
+        }
+    })
+}
+
+/// Runs `run(s, slot)` for every sequence over the per-sequence slots of `slots`
+/// (`bound(s)..bound(s + 1)`), serially or in parallel.
+fn for_each_slot(
+    slots: &mut [f64],
+    n: usize,
+    bound: IndexFn<'_>,
+    cum_work: IndexFn<'_>,
+    total_work: usize,
+    parallel: bool,
+    run: SlotFn<'_, f64>,
+) -> Result<(), HmmError> {
+    if parallel {
+        par_ranges(slots, n, bound, cum_work, grain(total_work), run)
+    } else {
+        let mut rest = slots;
+        for s in 0..n {
+            let (slot, tail) = rest.split_at_mut(bound(s + 1) - bound(s));
+            run(s, slot)?;
+            rest = tail;
+        }
+        Ok(())
+    }
+}
+
+/// [`batch_fused`] for an emission with the fused fast path.
+#[allow(clippy::too_many_arguments)]
+fn batch_fused_emission<T, E>(
+    log_init: &[T],
+    log_trans: &[T],
+    emission: &E,
+    theta: &[T],
+    flat: &[E::Obs],
+    offsets: &[usize],
+    out: &mut [T],
+    parallel: bool,
+) -> Result<(), HmmError>
+where
+    T: Scalar,
+    E: Emission<T> + ?Sized,
 {
     let k = emission.n_states();
     let kk = k + k * k;
-    let n = sequences.len();
-    let total = sequences.total_len();
-    let offsets = sequences.offsets();
+    let np = theta.len();
+    let n = offsets.len() - 1;
+    let total = offsets[n];
+    scratch::with_vec(|values: &mut Vec<f64>| {
+        // 1. Plain log-densities and their Jacobians (zeroed buffers), checked.
+        values.clear();
+        values.extend(log_init.iter().chain(log_trans).map(|x| x.value()));
+        values.resize(kk + total * k * (1 + np), 0.0);
+        let (params, rest) = values.split_at_mut(kk);
+        let (le, jac) = rest.split_at_mut(total * k);
+        for s in 0..n {
+            let seq = &flat[offsets[s]..offsets[s + 1]];
+            for t in 0..seq.len() {
+                let i = offsets[s] + t;
+                emission.log_densities_with_jacobian(
+                    seq,
+                    t,
+                    &mut le[i * k..(i + 1) * k],
+                    &mut jac[i * k * np..(i + 1) * k * np],
+                );
+            }
+            check_emission_values(le[offsets[s] * k..offsets[s + 1] * k].iter().copied(), k)
+                .map_err(|e| e.in_sequence(s))?;
+        }
+        let (le, jac) = (&*le, &*jac);
+        let (li, lt) = params.split_at(k);
+        // 2. Per sequence s, a slot [value | ∂/∂log_init, ∂/∂log_trans (K + K²) | ∂/∂θ (P) |
+        //    ∂/∂ℓ (Tₛ K)]: the kernel's partials, then the chain rule through the Jacobian.
+        let bound = |s: usize| s * (1 + kk + np) + offsets[s] * k;
+        kernel::with_probs(li, lt, |probs| {
+            scratch::with_vec(|slots: &mut Vec<f64>| {
+                slots.clear();
+                slots.resize(bound(n), 0.0);
+                let run = |s: usize, slot: &mut [f64]| {
+                    let range = offsets[s] * k..offsets[s + 1] * k;
+                    let (v, rest) = slot.split_at_mut(1);
+                    let (d_params, rest) = rest.split_at_mut(kk);
+                    let (d_theta, d_le) = rest.split_at_mut(np);
+                    let value = kernel::value_and_partials_split(
+                        probs,
+                        &le[range.clone()],
+                        k,
+                        d_params,
+                        d_le,
+                    );
+                    if value.is_some() {
+                        // ∂/∂θ_p = Σ_{t,k} γ[t][k] ∂ℓ[t][k]/∂θ_p.
+                        contract(d_le, &jac[range.start * np..range.end * np], d_theta);
+                    }
+                    v[0] = value.unwrap_or(f64::NAN);
+                    Ok(())
+                };
+                for_each_slot(
+                    slots,
+                    n,
+                    &bound,
+                    &|s| work(offsets[s], k),
+                    work(total, k),
+                    parallel,
+                    &run,
+                )?;
+                // 3. One node per sequence, in order, on this thread.
+                scratch::with_vec(|inputs: &mut Vec<T>| {
+                    inputs.clear();
+                    inputs.extend_from_slice(log_init);
+                    inputs.extend_from_slice(log_trans);
+                    inputs.extend_from_slice(theta);
+                    for (s, o) in out.iter_mut().enumerate() {
+                        let slot = &slots[bound(s)..bound(s + 1)];
+                        *o = if slot[0].is_nan() {
+                            // Probability space failed: the generic code on recorded densities.
+                            let seq = &flat[offsets[s]..offsets[s + 1]];
+                            scratch::with_vec(|le_t: &mut Vec<T>| {
+                                le_t.clear();
+                                le_t.resize(seq.len() * k, T::cst(0.0));
+                                fill_emission(emission, seq, le_t);
+                                scaled_generic(log_init, log_trans, le_t, k)
+                            })
+                        } else {
+                            T::custom(inputs, slot[0], &slot[1..1 + kk + np])
+                        };
+                    }
+                });
+                Ok(())
+            })
+        })
+    })
+}
+
+/// `out[p] = Σᵢ g[i] jac[i · P + p]` (`P = out.len()`), in a fixed order, with independent
+/// register accumulators for small `P` (a running sum in memory would serialise on
+/// store-to-load latency).
+fn contract(g: &[f64], jac: &[f64], out: &mut [f64]) {
+    match out.len() {
+        0 => {}
+        1 => contract_const::<1>(g, jac, out),
+        2 => contract_const::<2>(g, jac, out),
+        3 => contract_const::<3>(g, jac, out),
+        4 => contract_const::<4>(g, jac, out),
+        np => {
+            out.fill(0.0);
+            for (gi, row) in g.iter().zip(jac.chunks_exact(np)) {
+                for (d, &j) in out.iter_mut().zip(row) {
+                    *d += gi * j;
+                }
+            }
+        }
+    }
+}
+
+fn contract_const<const P: usize>(g: &[f64], jac: &[f64], out: &mut [f64]) {
+    let mut acc = [[0.0f64; P]; 2];
+    let mut rows = g.iter().zip(jac.chunks_exact(P));
+    loop {
+        match (rows.next(), rows.next()) {
+            (Some((g0, r0)), Some((g1, r1))) => {
+                for p in 0..P {
+                    acc[0][p] += g0 * r0[p];
+                    acc[1][p] += g1 * r1[p];
+                }
+            }
+            (Some((g0, r0)), None) => {
+                for p in 0..P {
+                    acc[0][p] += g0 * r0[p];
+                }
+                break;
+            }
+            _ => break,
+        }
+    }
+    for p in 0..P {
+        out[p] = acc[0][p] + acc[1][p];
+    }
+}
+
+/// [`batch_fused`] with emission densities recorded one node each.
+fn batch_fused_nodes<T, E>(
+    log_init: &[T],
+    log_trans: &[T],
+    emission: &E,
+    flat: &[E::Obs],
+    offsets: &[usize],
+    out: &mut [T],
+    parallel: bool,
+) -> Result<(), HmmError>
+where
+    T: Scalar,
+    E: Emission<T> + ?Sized,
+{
+    let k = emission.n_states();
+    let kk = k + k * k;
+    let n = offsets.len() - 1;
+    let total = offsets[n];
     scratch::with_vec(|le: &mut Vec<T>| {
         // 1. Emission log-densities of every sequence, on this thread (they may record).
         le.clear();
         le.resize(total * k, T::cst(0.0));
-        for (s, seq) in sequences.iter().enumerate() {
+        for s in 0..n {
+            let seq = &flat[offsets[s]..offsets[s + 1]];
             fill_emission(emission, seq, &mut le[offsets[s] * k..offsets[s + 1] * k]);
         }
         scratch::with_vec(|values: &mut Vec<f64>| {
@@ -628,38 +1003,39 @@ where
             let (li, lt) = params.split_at(k);
             // 2. Per sequence s, a slot [value | partials (K + K² + Tₛ K)].
             let bound = |s: usize| s * (1 + kk) + offsets[s] * k;
-            scratch::with_vec(|slots: &mut Vec<f64>| {
-                slots.clear();
-                slots.resize(bound(n), 0.0);
-                let run = |s: usize, slot: &mut [f64]| {
-                    let (v, partials) = slot.split_at_mut(1);
-                    let le_s = &le_values[offsets[s] * k..offsets[s + 1] * k];
-                    v[0] = kernel::value_and_partials(li, lt, le_s, k, partials).unwrap_or(f64::NAN);
-                    Ok(())
-                };
-                if parallel {
-                    let grain = grain(work(total, k));
-                    par_ranges(slots, n, &bound, &|s| work(offsets[s], k), grain, &run)?;
-                } else {
-                    let mut rest = &mut slots[..];
-                    for s in 0..n {
-                        let (slot, tail) = rest.split_at_mut(bound(s + 1) - bound(s));
-                        run(s, slot)?;
-                        rest = tail;
-                    }
-                }
-                // 3. One node per sequence, in order, on this thread.
-                for (s, o) in out.iter_mut().enumerate() {
-                    let slot = &slots[bound(s)..bound(s + 1)];
-                    let le_s = &le[offsets[s] * k..offsets[s + 1] * k];
-                    *o = if slot[0].is_nan() {
-                        // The probability-space recursion under- or overflowed: generic code.
-                        scaled_generic(log_init, log_trans, le_s, k)
-                    } else {
-                        record(log_init, log_trans, le_s, slot[0], &slot[1..])
+            kernel::with_probs(li, lt, |probs| {
+                scratch::with_vec(|slots: &mut Vec<f64>| {
+                    slots.clear();
+                    slots.resize(bound(n), 0.0);
+                    let run = |s: usize, slot: &mut [f64]| {
+                        let (v, partials) = slot.split_at_mut(1);
+                        let le_s = &le_values[offsets[s] * k..offsets[s + 1] * k];
+                        v[0] = kernel::value_and_partials_prepared(probs, le_s, k, partials)
+                            .unwrap_or(f64::NAN);
+                        Ok(())
                     };
-                }
-                Ok(())
+                    for_each_slot(
+                        slots,
+                        n,
+                        &bound,
+                        &|s| work(offsets[s], k),
+                        work(total, k),
+                        parallel,
+                        &run,
+                    )?;
+                    // 3. One node per sequence, in order, on this thread.
+                    for (s, o) in out.iter_mut().enumerate() {
+                        let slot = &slots[bound(s)..bound(s + 1)];
+                        let le_s = &le[offsets[s] * k..offsets[s + 1] * k];
+                        *o = if slot[0].is_nan() {
+                            // Probability space failed: the generic code.
+                            scaled_generic(log_init, log_trans, le_s, k)
+                        } else {
+                            record(log_init, log_trans, le_s, slot[0], &slot[1..])
+                        };
+                    }
+                    Ok(())
+                })
             })
         })
     })

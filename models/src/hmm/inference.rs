@@ -148,7 +148,9 @@ impl HmmParams {
 
     /// The transition matrix (rows = from-state).
     pub fn transition_matrix(&self) -> Array2<f64> {
-        Array2::from_shape_fn((self.k, self.k), |(i, j)| self.log_trans[i * self.k + j].exp())
+        Array2::from_shape_fn((self.k, self.k), |(i, j)| {
+            self.log_trans[i * self.k + j].exp()
+        })
     }
 
     fn check_emission<E: Emission<f64> + ?Sized>(&self, emission: &E) -> Result<(), HmmError> {
@@ -371,8 +373,8 @@ pub fn viterbi<E: Emission<f64> + ?Sized>(
             for j in 0..k {
                 let mut best = f64::NEG_INFINITY;
                 let mut arg = 0;
-                for i in 0..k {
-                    let v = delta[i] + params.log_trans[i * k + j];
+                for (i, &d) in delta.iter().enumerate() {
+                    let v = d + params.log_trans[i * k + j];
                     if v > best {
                         best = v;
                         arg = i;
@@ -410,7 +412,10 @@ pub fn viterbi<E: Emission<f64> + ?Sized>(
 
 /// Index drawn with probabilities proportional to `exp(log_weights)`.
 fn draw_log<R: Rng + ?Sized>(log_weights: &[f64], rng: &mut R) -> usize {
-    let m = log_weights.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let m = log_weights
+        .iter()
+        .copied()
+        .fold(f64::NEG_INFINITY, f64::max);
     let mut total = 0.0;
     for &l in log_weights {
         total += (l - m).exp();

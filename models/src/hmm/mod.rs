@@ -6,7 +6,9 @@
 //!   [`Sequences`] (parallel over sequences for large batches, bit-identical to serial).
 //!   The same code gives values (`f64`), forward-mode (duals) and reverse-mode (`Var`)
 //!   gradients; under reverse mode each sequence is one tape node computed by the fused
-//!   forward–backward [`kernel`].
+//!   forward–backward [`kernel`], and an emission that implements
+//!   [`Emission::fused_parameters`](crate::Emission::fused_parameters) is folded into that
+//!   node too (no node per emission density).
 //! - [`inference`]: filtered and smoothed state probabilities, Viterbi decoding, posterior
 //!   path sampling, per-sequence log-likelihoods and simulation, on validated [`HmmParams`].
 //! - [`data`]: [`Sequences`], the [`Observation`] check, and the built-in

@@ -11,11 +11,14 @@ use trellis_models::Emission;
 pub const HALF_LN_2PI: f64 = 0.918_938_533_204_672_8;
 
 /// `ℓ[t][k] = ln N(y_t; (k + 1) · signal, noise)`: the seed model's emission. Under reverse
-/// mode each log-density is one tape node (value and two partials computed in `f64`).
+/// mode it offers the fused fast path ([`Emission::fused_parameters`]) unless built with
+/// [`SharedSignal::per_density_nodes`], which records each log-density as one tape node
+/// (value and two partials computed in `f64`).
 pub struct SharedSignal<T> {
     pub signal: T,
     pub noise: T,
     pub k: usize,
+    fused: bool,
     log_noise: T,
     inv_noise: T,
     ln_noise_f: f64,
@@ -33,11 +36,26 @@ impl<T: Scalar> SharedSignal<T> {
             signal,
             noise,
             k,
+            fused: true,
             log_noise,
             inv_noise,
             ln_noise_f: noise.value().ln(),
             inv_noise_f: 1.0 / noise.value(),
         }
+    }
+
+    pub fn per_density_nodes(signal: T, noise: T, k: usize) -> Self {
+        Self {
+            fused: false,
+            ..Self::new(signal, noise, k)
+        }
+    }
+
+    /// `(z, ℓ)` in plain values, with the same operations as the generic `f64` path.
+    #[inline]
+    fn plain(&self, y: f64, k: usize) -> (f64, f64) {
+        let z = (y - self.signal.value() * ((k + 1) as f64)) * self.inv_noise_f;
+        (z, -(z * z) * 0.5 - self.ln_noise_f - HALF_LN_2PI)
     }
 }
 
@@ -49,13 +67,11 @@ impl<T: Scalar> Emission<T> for SharedSignal<T> {
     fn log_densities(&self, seq: &[f64], t: usize, out: &mut [T]) {
         let y = seq[t];
         if T::PREFERS_CUSTOM {
-            let s = self.signal.value();
             let inv = self.inv_noise_f;
             let inputs = [self.signal, self.noise];
             for (k, o) in out.iter_mut().enumerate() {
+                let (z, value) = self.plain(y, k);
                 let w = (k + 1) as f64;
-                let z = (y - w * s) * inv;
-                let value = -0.5 * z * z - self.ln_noise_f - HALF_LN_2PI;
                 *o = T::custom(&inputs, value, &[z * inv * w, (z * z - 1.0) * inv]);
             }
         } else {
@@ -65,10 +81,32 @@ impl<T: Scalar> Emission<T> for SharedSignal<T> {
             }
         }
     }
+    fn fused_parameters(&self, out: &mut Vec<T>) -> bool {
+        if self.fused {
+            out.extend([self.signal, self.noise]);
+        }
+        self.fused
+    }
+    fn log_densities_with_jacobian(
+        &self,
+        seq: &[f64],
+        t: usize,
+        values: &mut [f64],
+        jacobian: &mut [f64],
+    ) {
+        let inv = self.inv_noise_f;
+        for k in 0..self.k {
+            let (z, value) = self.plain(seq[t], k);
+            values[k] = value;
+            jacobian[2 * k] = z * inv * ((k + 1) as f64);
+            jacobian[2 * k + 1] = (z * z - 1.0) * inv;
+        }
+    }
 }
 
 /// The seed log-likelihood as a function of
-/// `(signal, noise, log p_init (3), log p_trans (9, row-major))`.
+/// `(signal, noise, log p_init (3), log p_trans (9, row-major))`; reverse mode through the
+/// fused emission path.
 pub struct RefModel {
     pub data: Sequences<f64>,
 }
@@ -76,6 +114,18 @@ pub struct RefModel {
 impl ScalarFn for RefModel {
     fn eval<T: Scalar>(&self, x: &[T]) -> T {
         let emission = SharedSignal::new(x[0], x[1], 3);
+        hmm::batch_log_likelihood(&x[2..5], &x[5..14], &emission, &self.data).unwrap()
+    }
+}
+
+/// [`RefModel`] with one tape node per emission log-density under reverse mode.
+pub struct RefModelNodes {
+    pub data: Sequences<f64>,
+}
+
+impl ScalarFn for RefModelNodes {
+    fn eval<T: Scalar>(&self, x: &[T]) -> T {
+        let emission = SharedSignal::per_density_nodes(x[0], x[1], 3);
         hmm::batch_log_likelihood(&x[2..5], &x[5..14], &emission, &self.data).unwrap()
     }
 }
@@ -89,7 +139,11 @@ pub fn seed_rows() -> Vec<Vec<f64>> {
     let text = std::fs::read_to_string(seed_dir().join("emissions.csv")).unwrap();
     text.lines()
         .filter(|l| !l.trim().is_empty())
-        .map(|l| l.split(',').map(|v| v.trim().parse::<f64>().unwrap()).collect())
+        .map(|l| {
+            l.split(',')
+                .map(|v| v.trim().parse::<f64>().unwrap())
+                .collect()
+        })
         .collect()
 }
 
@@ -122,7 +176,13 @@ pub fn reference_gradient(truth: &serde_json::Value) -> Vec<f64> {
         g["emission_signal"].as_f64().unwrap(),
         g["emission_noise"].as_f64().unwrap(),
     ];
-    out.extend(g["logp_initial_state"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap()));
+    out.extend(
+        g["logp_initial_state"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_f64().unwrap()),
+    );
     for row in g["logp_transition"].as_array().unwrap() {
         out.extend(row.as_array().unwrap().iter().map(|v| v.as_f64().unwrap()));
     }
