@@ -18,7 +18,8 @@ impl ScalarFn for StudentT {
         let sigma = log_sigma.exp();
         let nu = self.nu;
         let half_nu1 = (nu + 1.0) / 2.0;
-        let norm = T::cst(half_nu1).ln_gamma() - T::cst(nu / 2.0).ln_gamma()
+        let norm = T::cst(half_nu1).ln_gamma()
+            - T::cst(nu / 2.0).ln_gamma()
             - T::cst(nu * std::f64::consts::PI).ln() * 0.5;
         let mut lp = T::cst(0.0);
         for &y in &self.data {
@@ -41,8 +42,14 @@ fn main() {
     let report = check_gradient(&model, &theta, &GradientCheck::default())
         .expect("gradient agrees with finite differences");
 
-    println!("log-density at mu = {}, log_sigma = {}: {lp:.12}", theta[0], theta[1]);
-    println!("{:<10} {:>20} {:>20} {:>20}", "", "reverse", "forward", "finite diff.");
+    println!(
+        "log-density at mu = {}, log_sigma = {}: {lp:.12}",
+        theta[0], theta[1]
+    );
+    println!(
+        "{:<10} {:>20} {:>20} {:>20}",
+        "", "reverse", "forward", "finite diff."
+    );
     for (i, name) in ["mu", "log_sigma"].iter().enumerate() {
         println!(
             "{name:<10} {:>20.12} {:>20.12} {:>20.12}",

@@ -55,7 +55,7 @@ mod vecmath;
 pub use density::{LogDensity, LogDensityError};
 pub use summary::{Summary, SummaryError, SummaryRow};
 
-pub use adapt::{AdaptSettings, WindowSettings};
+pub use adapt::{AdaptSettings, InitialMetric, WindowSettings};
 pub use error::{ConfigError, InitError, NonFinite, OutputError, SampleError};
 pub use hmc::StaticHmc;
 pub use init::InitSettings;

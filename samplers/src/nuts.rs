@@ -85,6 +85,12 @@ impl Nuts {
         self
     }
 
+    /// Chooses the initial metric (default: Stan's identity).
+    pub fn with_initial_metric(mut self, initial: crate::adapt::InitialMetric) -> Self {
+        self.adapt.initial_metric = initial;
+        self
+    }
+
     /// Chooses the metric (default diagonal).
     pub fn with_metric(mut self, metric: MetricKind) -> Self {
         self.adapt.metric = metric;
@@ -461,7 +467,19 @@ impl Sampler for Nuts {
         rng: &mut ChainRng,
     ) {
         let dim = point.position.len();
-        let metric = Metric::identity(dim, self.adapt.metric == MetricKind::Dense);
+        let dense = self.adapt.metric == MetricKind::Dense;
+        let mut metric = Metric::identity(dim, dense);
+        if let Some(inv) = self.adapt.initial_metric.diagonal(&point.gradient) {
+            if dense {
+                let mut full = vec![0.0; dim * dim];
+                for (i, v) in inv.iter().enumerate() {
+                    full[i * dim + i] = *v;
+                }
+                metric.set_dense(dim, &full);
+            } else {
+                metric.set_diag(&inv);
+            }
+        }
         let mut chain = NutsChain {
             metric,
             eps: self.adapt.initial_step_size,

@@ -345,25 +345,39 @@ where
         .into());
     }
 
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
     let threads = match config.threads {
-        0 => std::thread::available_parallelism()
-            .map(|n| n.get())
-            .unwrap_or(1),
+        0 => cores,
         t => t,
     }
     .min(config.chains);
+    // When the chains alone keep every core busy, a density that parallelises internally
+    // (with rayon) would only oversubscribe them: each worker then runs inside its own
+    // one-thread rayon pool, where such work runs inline. With spare cores it may use them.
+    let nested_serial = threads >= cores;
     let progress = Progress::new(config.chains, config.warmup + config.draws, config.progress);
     let results: Vec<Mutex<Option<Result<ChainTrace, SampleError>>>> =
         (0..config.chains).map(|_| Mutex::new(None)).collect();
     let next = AtomicUsize::new(0);
 
-    let work = || loop {
+    let chains_loop = || loop {
         let k = next.fetch_add(1, Ordering::Relaxed);
         if k >= config.chains {
             break;
         }
         let r = run_chain(density, sampler, config, &base, names.len(), k, &progress);
         *results[k].lock().unwrap_or_else(|e| e.into_inner()) = Some(r);
+    };
+    let work = || {
+        let single = nested_serial
+            .then(|| rayon::ThreadPoolBuilder::new().num_threads(1).build().ok())
+            .flatten();
+        match single {
+            Some(pool) => pool.install(chains_loop),
+            None => chains_loop(),
+        }
     };
     if threads <= 1 {
         work();

@@ -143,7 +143,10 @@ fn reverse_hmm_gradients_allocate_nothing_once_warm() {
         .zip(results)
     {
         assert!(first > 0, "{name}: the first evaluation warms the buffers");
-        assert_eq!(later, 0, "{name}: evaluations 2..10 allocated {later} times");
+        assert_eq!(
+            later, 0,
+            "{name}: evaluations 2..10 allocated {later} times"
+        );
         assert!(values.iter().all(|v| v.to_bits() == values[0].to_bits()));
         assert!((values[0] - (-37.00348856574056)).abs() < 1e-9);
     }

@@ -95,6 +95,38 @@ impl<T: Scalar> Emission<T> for SharedSignalGaussian<T> {
             }
         }
     }
+    /// Reverse mode's fast path: two scalars (signal, noise) for all states, so the forward
+    /// algorithm folds `∂ℓ/∂(signal, noise)` into its fused kernel and records one node per
+    /// sequence.
+    fn fused_parameters(&self, out: &mut Vec<T>) -> bool {
+        out.push(self.signal);
+        out.push(self.noise);
+        true
+    }
+
+    fn log_densities_with_jacobian(
+        &self,
+        seq: &[f64],
+        t: usize,
+        values: &mut [f64],
+        jacobian: &mut [f64],
+    ) {
+        let y = seq[t];
+        let (signal, noise) = (self.signal.value(), self.noise.value());
+        let inv = 1.0 / noise;
+        let norm = self.norm.value();
+        for (k, (value, d)) in values
+            .iter_mut()
+            .zip(jacobian.chunks_exact_mut(2))
+            .enumerate()
+        {
+            let c = (k + 1) as f64;
+            let z = (y - c * signal) * inv;
+            *value = -0.5 * z * z + norm;
+            d[0] = c * z * inv;
+            d[1] = (z * z - 1.0) * inv;
+        }
+    }
 }
 
 impl SampleEmission for SharedSignalGaussian<f64> {

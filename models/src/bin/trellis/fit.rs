@@ -6,8 +6,8 @@ use serde_json::{json, Value};
 use trellis_models::zoo::{Family, HmmModel};
 use trellis_models::{BayesianModel, ModelDensity};
 use trellis_samplers::{
-    plots, sample, Mala, MetricKind, Nuts, RandomWalk, RunConfig, Sampler, StaticHmc, Summary,
-    Trace,
+    plots, sample, InitialMetric, Mala, MetricKind, Nuts, RandomWalk, RunConfig, Sampler,
+    StaticHmc, Summary, Trace,
 };
 
 use crate::obs::CliObs;
@@ -73,7 +73,8 @@ where
             let nuts = Nuts::new()
                 .with_target_accept(args.target_accept)
                 .with_max_depth(args.max_depth as u32)
-                .with_metric(metric);
+                .with_metric(metric)
+                .with_initial_metric(InitialMetric::Gradient);
             run_sampler(&density, &nuts, &config)?
         }
         SamplerKind::Hmc => run_sampler(&density, &StaticHmc::new().with_metric(metric), &config)?,
