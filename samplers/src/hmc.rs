@@ -85,7 +85,7 @@ impl HmcCore {
     ) -> Self {
         let dim = point.position.len();
         let mut core = Self {
-            metric: Metric::identity(dim, settings.metric == MetricKind::Dense),
+            metric: Metric::initial(settings, &point.gradient),
             eps: settings.initial_step_size,
             adapter: HamiltonianAdapter::new(settings, dim, num_warmup, 1.0),
             states: [PhaseState::new(dim), PhaseState::new(dim)],

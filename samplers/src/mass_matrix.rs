@@ -62,6 +62,27 @@ impl Metric {
         }
     }
 
+    /// The metric a chain starts warm-up with: identity (Stan) or, with
+    /// [`InitialMetric::Gradient`](crate::adapt::InitialMetric), the diagonal from the
+    /// gradient at the initial point; stored dense for [`MetricKind::Dense`].
+    pub(crate) fn initial(settings: &crate::adapt::AdaptSettings, gradient: &[f64]) -> Self {
+        let n = gradient.len();
+        let dense = settings.metric == MetricKind::Dense;
+        let mut metric = Metric::identity(n, dense);
+        if let Some(inv) = settings.initial_metric.diagonal(gradient) {
+            if dense {
+                let mut full = vec![0.0; n * n];
+                for (i, v) in inv.iter().enumerate() {
+                    full[i * n + i] = *v;
+                }
+                metric.set_dense(n, &full);
+            } else {
+                metric.set_diag(&inv);
+            }
+        }
+        metric
+    }
+
     /// Replaces the diagonal `M⁻¹`.
     pub(crate) fn set_diag(&mut self, new_inv: &[f64]) {
         let sqrt_mass = new_inv.iter().map(|v| 1.0 / v.sqrt()).collect();

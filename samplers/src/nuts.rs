@@ -467,19 +467,7 @@ impl Sampler for Nuts {
         rng: &mut ChainRng,
     ) {
         let dim = point.position.len();
-        let dense = self.adapt.metric == MetricKind::Dense;
-        let mut metric = Metric::identity(dim, dense);
-        if let Some(inv) = self.adapt.initial_metric.diagonal(&point.gradient) {
-            if dense {
-                let mut full = vec![0.0; dim * dim];
-                for (i, v) in inv.iter().enumerate() {
-                    full[i * dim + i] = *v;
-                }
-                metric.set_dense(dim, &full);
-            } else {
-                metric.set_diag(&inv);
-            }
-        }
+        let metric = Metric::initial(&self.adapt, &point.gradient);
         let mut chain = NutsChain {
             metric,
             eps: self.adapt.initial_step_size,
