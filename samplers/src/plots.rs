@@ -676,6 +676,28 @@ fn fmt_num(v: f64, scale: f64) -> String {
 }
 
 /// Draws a centred legend strip of coloured swatches and labels, wrapping into lines.
+/// Clears a figure, draws its centred title and legend strip in the top `header_height`
+/// pixels, and returns the area below them for the panels.
+fn draw_header<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    header_height: u32,
+    title: &str,
+    legend: &[(String, RGBAColor)],
+) -> Result<DrawingArea<DB, Shift>, String> {
+    root.fill(&WHITE).map_err(msg)?;
+    let (header, body) = root.split_vertically(header_height);
+    let (title_area, legend_area) = header.split_vertically(TITLE_HEIGHT);
+    title_area
+        .draw(&Text::new(
+            title.to_string(),
+            (FIG_WIDTH as i32 / 2, 10),
+            bold(21.0).pos(Pos::new(HPos::Center, VPos::Top)),
+        ))
+        .map_err(msg)?;
+    draw_legend(&legend_area, legend)?;
+    Ok(body)
+}
+
 fn draw_legend<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     items: &[(String, RGBAColor)],
@@ -947,23 +969,13 @@ impl Figure for TraceFigure<'_> {
     }
 
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> DrawResult {
-        root.fill(&WHITE).map_err(msg)?;
-        let (header, body) = root.split_vertically(self.header_height());
-        let (title_area, legend_area) = header.split_vertically(TITLE_HEIGHT);
         let title = match &self.part {
             Some(p) => {
                 format!("Trace plot ({p}): density per chain (left), draws per chain (right)")
             }
             None => "Trace plot: density per chain (left), draws per chain (right)".to_string(),
         };
-        title_area
-            .draw(&Text::new(
-                title,
-                (FIG_WIDTH as i32 / 2, 10),
-                bold(21.0).pos(Pos::new(HPos::Center, VPos::Top)),
-            ))
-            .map_err(msg)?;
-        draw_legend(&legend_area, &self.legend_items())?;
+        let body = draw_header(root, self.header_height(), &title, &self.legend_items())?;
         let areas = body.split_evenly((self.rows.len(), 1));
         for (row, area) in self.rows.iter().zip(areas.iter()) {
             draw_trace_row(area, row)?;
@@ -1232,17 +1244,12 @@ impl Figure for PosteriorFigure<'_> {
     }
 
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> DrawResult {
-        root.fill(&WHITE).map_err(msg)?;
-        let (header, body) = root.split_vertically(self.header_height());
-        let (title_area, legend_area) = header.split_vertically(TITLE_HEIGHT);
-        title_area
-            .draw(&Text::new(
-                "Posterior distributions".to_string(),
-                (FIG_WIDTH as i32 / 2, 10),
-                bold(21.0).pos(Pos::new(HPos::Center, VPos::Top)),
-            ))
-            .map_err(msg)?;
-        draw_legend(&legend_area, &self.legend_items())?;
+        let body = draw_header(
+            root,
+            self.header_height(),
+            "Posterior distributions",
+            &self.legend_items(),
+        )?;
         let (rows, cols) = self.grid();
         let areas = body.split_evenly((rows, cols));
         for (panel, area) in self.panels.iter().zip(areas.iter()) {
@@ -1467,17 +1474,7 @@ impl Figure for BandFigure<'_> {
     }
 
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> DrawResult {
-        root.fill(&WHITE).map_err(msg)?;
-        let (header, body) = root.split_vertically(self.header_height());
-        let (title_area, legend_area) = header.split_vertically(TITLE_HEIGHT);
-        title_area
-            .draw(&Text::new(
-                self.title.to_string(),
-                (FIG_WIDTH as i32 / 2, 10),
-                bold(21.0).pos(Pos::new(HPos::Center, VPos::Top)),
-            ))
-            .map_err(msg)?;
-        draw_legend(&legend_area, &self.legend_items())?;
+        let body = draw_header(root, self.header_height(), self.title, &self.legend_items())?;
         let areas = body.split_evenly((self.panels.len(), 1));
         for (panel, area) in self.panels.iter().zip(areas.iter()) {
             draw_band_panel(area, panel)?;
