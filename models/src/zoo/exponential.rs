@@ -4,14 +4,13 @@ use rand::Rng;
 use rand_xoshiro::Xoshiro256PlusPlus;
 use trellis_ad::Scalar;
 
-use super::{check_each, check_values, positive, Family};
+use super::{check_each, check_values, positive, rate_transform, Family};
 use crate::emission::Emission;
 use crate::hmm::{HmmError, HmmParams, Sequences};
 use crate::layout::{LayoutError, ParamLayout, Params, Shape};
 use crate::model::ModelError;
 use crate::priors::Prior;
 use crate::simulate::{simulate_hmm, SampleEmission, Simulated};
-use crate::transforms::Transform;
 
 /// `y | state k ~ Exponential(rates[k])` (mean `1 / rate`) for `y ≥ 0`.
 ///
@@ -116,15 +115,10 @@ impl Family for ExponentialFamily {
     }
 
     fn add_params(&self, layout: ParamLayout) -> Result<ParamLayout, LayoutError> {
-        let transform = if self.ordered {
-            Transform::PositiveOrdered
-        } else {
-            Transform::Log
-        };
         layout.add_with_prior(
             "rate",
             Shape::Vector(self.n_states),
-            transform,
+            rate_transform(self.ordered),
             self.rate_prior.clone(),
         )
     }

@@ -397,6 +397,15 @@ pub(crate) fn draw_normal(mu: f64, sigma: f64, rng: &mut rand_xoshiro::Xoshiro25
     mu + sigma * z
 }
 
+/// The transform of a rate parameter: positive-ordered when `ordered`, else log.
+pub(crate) fn rate_transform(ordered: bool) -> Transform {
+    if ordered {
+        Transform::PositiveOrdered
+    } else {
+        Transform::Log
+    }
+}
+
 /// The transform of a location parameter: ordered when `ordered`.
 pub(crate) fn location_transform(ordered: bool) -> Transform {
     if ordered {

@@ -4,14 +4,13 @@ use rand::Rng;
 use rand_xoshiro::Xoshiro256PlusPlus;
 use trellis_ad::Scalar;
 
-use super::{check_values, invalid_obs, Family};
+use super::{check_values, invalid_obs, rate_transform, Family};
 use crate::emission::Emission;
 use crate::hmm::{HmmError, HmmParams, Sequences};
 use crate::layout::{LayoutError, ParamLayout, Params, Shape};
 use crate::model::ModelError;
 use crate::priors::Prior;
 use crate::simulate::{simulate_hmm, SampleEmission, Simulated};
-use crate::transforms::Transform;
 
 /// Largest rate accepted for simulation: counts must fit in a `u32`.
 const MAX_SIMULATION_RATE: f64 = 1e9;
@@ -187,15 +186,10 @@ impl Family for PoissonFamily {
     }
 
     fn add_params(&self, layout: ParamLayout) -> Result<ParamLayout, LayoutError> {
-        let transform = if self.ordered {
-            Transform::PositiveOrdered
-        } else {
-            Transform::Log
-        };
         layout.add_with_prior(
             "rate",
             Shape::Vector(self.n_states),
-            transform,
+            rate_transform(self.ordered),
             self.rate_prior.clone(),
         )
     }
