@@ -43,6 +43,7 @@ pub mod mala;
 pub mod mass_matrix;
 pub mod nuts;
 pub mod output;
+#[cfg(feature = "plots")]
 pub mod plots;
 mod progress;
 pub mod runner;

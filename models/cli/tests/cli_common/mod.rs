@@ -119,5 +119,5 @@ pub fn read_json(path: &Path) -> serde_json::Value {
 
 /// The reference values for the built-in dataset.
 pub fn seed_truth() -> serde_json::Value {
-    read_json(&Path::new(env!("CARGO_MANIFEST_DIR")).join("data/seed-hmm/truth.json"))
+    read_json(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../data/seed-hmm/truth.json"))
 }
