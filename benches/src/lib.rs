@@ -1,1 +1,4 @@
-//! Criterion benchmarks live in `benches/benches/`; see `BENCHMARKS.md` for the figures.
+//! Criterion benchmarks live in `benches/benches/`; see `BENCHMARKS.md` for the figures. This
+//! library holds what several benchmarks share.
+
+pub mod hand_written;
