@@ -61,9 +61,12 @@ struct PeerTarget(Posterior);
 
 impl HasDims for PeerTarget {
     fn dim_sizes(&self) -> std::collections::HashMap<String, u64> {
-        [("unconstrained_parameter".to_string(), Posterior::dim() as u64)]
-            .into_iter()
-            .collect()
+        [(
+            "unconstrained_parameter".to_string(),
+            Posterior::dim() as u64,
+        )]
+        .into_iter()
+        .collect()
     }
 }
 
@@ -142,7 +145,10 @@ fn run_peer(data: &Sequences<f64>, seed: u64) -> Outcome {
                 })
             })
             .collect();
-        handles.into_iter().map(|h| h.join().expect("chain")).collect()
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("chain"))
+            .collect()
     });
     let wall_seconds = start.elapsed().as_secs_f64();
     let gradients = chains.iter().map(|c| c.1).sum::<u64>() as f64;
@@ -274,7 +280,12 @@ fn main() {
         println!(
             "round {round} (seed {seed}): trellis {:.2} s, {} gradients, min bulk ESS {:.0}; \
              nuts-rs + hand {:.2} s, {} gradients, min bulk ESS {:.0}",
-            a.wall_seconds, a.gradients, a.min_ess_bulk, b.wall_seconds, b.gradients, b.min_ess_bulk
+            a.wall_seconds,
+            a.gradients,
+            a.min_ess_bulk,
+            b.wall_seconds,
+            b.gradients,
+            b.min_ess_bulk
         );
         ours.push(a);
         peer.push(b);
