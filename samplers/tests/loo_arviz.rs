@@ -122,6 +122,14 @@ impl Worst {
         }
     }
 
+    /// Checks each `(quantity, ours, ArviZ key)` of one case.
+    fn check_fields(&mut self, prefix: &str, case: &str, fields: &[(&str, f64)], want: &Value) {
+        for (key, got) in fields {
+            let what = format!("{prefix} {key}: {case}");
+            self.check(&what, *got, as_num(&want[*key]), REL_TOL);
+        }
+    }
+
     fn print(&self) {
         println!("worst relative difference against ArviZ 0.23.4:");
         for (what, d) in &self.0 {
@@ -131,30 +139,13 @@ impl Worst {
 }
 
 fn check_loo(worst: &mut Worst, case: &str, got: &Loo, want: &Value) {
-    worst.check(
-        &format!("loo elpd: {case}"),
-        got.elpd,
-        as_num(&want["elpd_loo"]),
-        REL_TOL,
-    );
-    worst.check(
-        &format!("loo se: {case}"),
-        got.se,
-        as_num(&want["se"]),
-        REL_TOL,
-    );
-    worst.check(
-        &format!("loo p_loo: {case}"),
-        got.p_loo,
-        as_num(&want["p_loo"]),
-        REL_TOL,
-    );
-    worst.check(
-        &format!("loo good_k: {case}"),
-        got.good_k,
-        as_num(&want["good_k"]),
-        REL_TOL,
-    );
+    let fields = [
+        ("elpd_loo", got.elpd),
+        ("se", got.se),
+        ("p_loo", got.p_loo),
+        ("good_k", got.good_k),
+    ];
+    worst.check_fields("loo", case, &fields, want);
     worst.check_all(
         &format!("loo loo_i {case}"),
         &got.pointwise,
@@ -171,6 +162,25 @@ fn check_loo(worst: &mut Worst, case: &str, got: &Loo, want: &Value) {
         "{case}: warning"
     );
     assert_eq!(got.n_samples as u64, want["n_samples"].as_u64().unwrap());
+}
+
+fn check_waic(worst: &mut Worst, case: &str, got: &Waic, want: &Value) {
+    let fields = [
+        ("elpd_waic", got.elpd),
+        ("se", got.se),
+        ("p_waic", got.p_waic),
+    ];
+    worst.check_fields("waic", case, &fields, want);
+    worst.check_all(
+        &format!("waic waic_i {case}"),
+        &got.pointwise,
+        &nums(&want["waic_i"]),
+    );
+    assert_eq!(
+        got.warning,
+        want["warning"].as_bool().unwrap(),
+        "{case}: waic warning"
+    );
 }
 
 #[test]
@@ -207,37 +217,7 @@ fn loo_and_waic_match_arviz() {
             &loo(ll.view(), 1.0).unwrap(),
             &want["loo_reff_1"],
         );
-
-        let w = waic(ll.view()).unwrap();
-        let want = &want["waic"];
-        worst.check(
-            &format!("waic elpd: {case}"),
-            w.elpd,
-            as_num(&want["elpd_waic"]),
-            REL_TOL,
-        );
-        worst.check(
-            &format!("waic se: {case}"),
-            w.se,
-            as_num(&want["se"]),
-            REL_TOL,
-        );
-        worst.check(
-            &format!("waic p_waic: {case}"),
-            w.p_waic,
-            as_num(&want["p_waic"]),
-            REL_TOL,
-        );
-        worst.check_all(
-            &format!("waic waic_i {case}"),
-            &w.pointwise,
-            &nums(&want["waic_i"]),
-        );
-        assert_eq!(
-            w.warning,
-            want["warning"].as_bool().unwrap(),
-            "{case}: waic warning"
-        );
+        check_waic(&mut worst, case, &waic(ll.view()).unwrap(), &want["waic"]);
     }
     worst.print();
 }
