@@ -550,7 +550,43 @@ pub(crate) fn total_se(pointwise: &[f64]) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ndarray::Array3;
+    use ndarray::{s, Array3};
+    use proptest::prelude::*;
+
+    fn log_lik_strategy() -> impl Strategy<Value = Array3<f64>> {
+        prop::collection::vec(-6.0f64..0.0, 2 * 30 * 3)
+            .prop_map(|v| Array3::from_shape_vec((2, 30, 3), v).unwrap())
+    }
+
+    proptest! {
+        #[test]
+        fn shifting_an_observation_shifts_only_its_elpd(
+            ll in log_lik_strategy(),
+            shift in -50.0f64..50.0,
+        ) {
+            let mut shifted = ll.clone();
+            shifted.slice_mut(s![.., .., 0]).mapv_inplace(|v| v + shift);
+            let (a, b) = (loo(ll.view(), 0.7).unwrap(), loo(shifted.view(), 0.7).unwrap());
+            prop_assert!((b.pointwise[0] - a.pointwise[0] - shift).abs() < 1e-9);
+            prop_assert!((b.pareto_k[0] - a.pareto_k[0]).abs() < 1e-9);
+            prop_assert_eq!(&a.pointwise[1..], &b.pointwise[1..]);
+            prop_assert!((b.p_loo - a.p_loo).abs() < 1e-9);
+            let (a, b) = (waic(ll.view()).unwrap(), waic(shifted.view()).unwrap());
+            prop_assert!((b.pointwise[0] - a.pointwise[0] - shift).abs() < 1e-9);
+            prop_assert!((b.p_waic - a.p_waic).abs() < 1e-9);
+        }
+
+        #[test]
+        fn the_order_of_draws_does_not_matter(ll in log_lik_strategy()) {
+            // Reversing chains and draws permutes the pooled draws.
+            let reversed = ll.slice(s![..;-1, ..;-1, ..]).to_owned();
+            let (a, b) = (loo(ll.view(), 1.0).unwrap(), loo(reversed.view(), 1.0).unwrap());
+            for i in 0..3 {
+                prop_assert!((a.pointwise[i] - b.pointwise[i]).abs() < 1e-12);
+                prop_assert!((a.pareto_k[i] - b.pareto_k[i]).abs() < 1e-12);
+            }
+        }
+    }
 
     #[test]
     fn good_k_follows_the_sample_size() {
