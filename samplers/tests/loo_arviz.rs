@@ -3,7 +3,8 @@
 //! `tests/fixtures/loo/make_loo_reference.py` built the log-likelihood and posterior CSV files
 //! and ran real ArviZ on exactly those numbers; `arviz_reference.json` holds the results.
 //! Every number is compared to 1e-6 relative (the observed worst case is printed with
-//! `--nocapture`). Python is not needed to run this test.
+//! `--nocapture`), and the printed summaries must equal ArviZ's text. Python is not needed
+//! to run this test.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -162,6 +163,10 @@ fn check_loo(worst: &mut Worst, case: &str, got: &Loo, want: &Value) {
         "{case}: warning"
     );
     assert_eq!(got.n_samples as u64, want["n_samples"].as_u64().unwrap());
+    assert_eq!(
+        got.to_string().trim_end(),
+        want["text"].as_str().unwrap().trim_end()
+    );
 }
 
 fn check_waic(worst: &mut Worst, case: &str, got: &Waic, want: &Value) {

@@ -4,11 +4,12 @@
 use std::collections::HashSet;
 
 use nalgebra::{DMatrix, DVector};
+use serde::Serialize;
 
 use super::{total_se, ElpdEstimate, LooError};
 
 /// How [`compare`] weighs the models.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
 pub enum WeightMethod {
     /// Stacking of predictive distributions (Yao, Vehtari, Simpson & Gelman 2018): the
     /// weights on the simplex that maximise `Σᵢ log Σₖ wₖ exp(elpd_ik)`. ArviZ's default.
@@ -19,7 +20,7 @@ pub enum WeightMethod {
 }
 
 /// One model's row of the comparison table (the columns of `az.compare`).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ComparisonRow {
     /// The model's name.
     pub name: String,
@@ -44,7 +45,7 @@ pub struct ComparisonRow {
 }
 
 /// The comparison table, best model first (`az.compare`).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Comparison {
     /// One row per model, ordered by decreasing elpd.
     pub rows: Vec<ComparisonRow>,
