@@ -485,3 +485,20 @@ fn compare_table_does_not_depend_on_input_order() {
     }
     assert_eq!(a.row("cmp_student").unwrap().rank, 0);
 }
+
+#[test]
+fn loo_is_bit_identical_whatever_the_thread_count() {
+    let ll = log_lik("cmp_student");
+    let run = |threads: usize| {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap()
+            .install(|| loo(ll.view(), 0.6).unwrap())
+    };
+    let one = run(1);
+    let three = run(3);
+    assert_eq!(one.elpd.to_bits(), three.elpd.to_bits());
+    assert_eq!(one.p_loo.to_bits(), three.p_loo.to_bits());
+    assert_eq!(one, three);
+}

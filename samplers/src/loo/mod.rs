@@ -64,6 +64,7 @@ pub use error::LooError;
 pub use psis::{psis, SmoothedWeights};
 
 use ndarray::{ArrayView2, ArrayView3, Axis};
+use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::diagnostics::ess_mean;
@@ -287,22 +288,26 @@ pub fn loo(log_lik: ArrayView3<'_, f64>, r_eff: f64) -> Result<Loo, LooError> {
     }
     let cutoff = tail_cutoff_position(n_samples, r_eff);
     let log_s = (n_samples as f64).ln();
-    let mut pointwise = Vec::with_capacity(columns.len());
-    let mut pareto_k = Vec::with_capacity(columns.len());
-    let mut lppd = 0.0;
-    for column in &columns {
-        let ratios: Vec<f64> = column.iter().map(|&l| -l).collect();
-        let smoothed = smooth(ratios, cutoff);
-        let weighted: Vec<f64> = smoothed
-            .log_weights
-            .iter()
-            .zip(column)
-            .map(|(w, l)| w + l)
-            .collect();
-        pointwise.push(log_sum_exp(&weighted));
-        pareto_k.push(smoothed.pareto_k);
-        lppd += log_sum_exp(column) - log_s;
-    }
+    // Observations are independent: smooth them in parallel, then sum in observation order,
+    // so the result is the same whatever the number of threads.
+    let per_observation: Vec<(f64, f64, f64)> = columns
+        .par_iter()
+        .map(|column| {
+            let ratios: Vec<f64> = column.iter().map(|&l| -l).collect();
+            let smoothed = smooth(ratios, cutoff);
+            let weighted: Vec<f64> = smoothed
+                .log_weights
+                .iter()
+                .zip(column)
+                .map(|(w, l)| w + l)
+                .collect();
+            let lppd_i = log_sum_exp(column) - log_s;
+            (log_sum_exp(&weighted), smoothed.pareto_k, lppd_i)
+        })
+        .collect();
+    let pointwise: Vec<f64> = per_observation.iter().map(|o| o.0).collect();
+    let pareto_k: Vec<f64> = per_observation.iter().map(|o| o.1).collect();
+    let lppd: f64 = per_observation.iter().map(|o| o.2).sum();
     let elpd: f64 = pointwise.iter().sum();
     let good_k = good_k_threshold(n_samples);
     Ok(Loo {

@@ -97,13 +97,16 @@ pub(super) fn smooth(mut x: Vec<f64>, cutoff_position: usize) -> SmoothedWeights
     for v in &mut x {
         *v -= max;
     }
-    let mut order: Vec<usize> = (0..x.len()).collect();
-    order.sort_by(|&a, &b| x[a].total_cmp(&x[b]));
+    // Only the cutoff's order statistic and the tail's order are needed: a selection (O(S))
+    // and a sort of the tail (M ≈ 3√S draws) instead of sorting all S draws.
+    let mut scratch = x.clone();
+    let (_, &mut at_cutoff, _) = scratch.select_nth_unstable_by(cutoff_position, f64::total_cmp);
     // Python's `max(a, b)` keeps `a` unless `b > a`; with finite input the two agree.
-    let cutoff = x[order[cutoff_position]].max(f64::MIN_POSITIVE.ln());
-    // The tail is every draw strictly above the cutoff: a suffix of the sorted order.
-    let first_tail = order.partition_point(|&i| x[i] <= cutoff);
-    let tail = &order[first_tail..];
+    let cutoff = at_cutoff.max(f64::MIN_POSITIVE.ln());
+    // The tail is every draw strictly above the cutoff, in ascending order.
+    let mut tail: Vec<usize> = (0..x.len()).filter(|&i| x[i] > cutoff).collect();
+    tail.sort_by(|&a, &b| x[a].total_cmp(&x[b]));
+    let tail = &tail[..];
 
     let pareto_k = if tail.len() < MIN_TAIL_DRAWS {
         f64::INFINITY
