@@ -188,118 +188,25 @@ fn stacking_weights(pointwise: &[&[f64]]) -> Vec<f64> {
     if k == 1 {
         return vec![1.0];
     }
-    let n = pointwise[0].len();
-    // exp(lpd) scaled per observation by its largest value: the same optimum (each row's
-    // scale adds a constant to the objective) without underflow for very negative lpd.
-    let e: Vec<Vec<f64>> = (0..n)
-        .map(|i| {
-            let max = pointwise
-                .iter()
-                .map(|p| p[i])
-                .fold(f64::NEG_INFINITY, f64::max);
-            pointwise.iter().map(|p| (p[i] - max).exp()).collect()
-        })
-        .collect();
-    let objective = |w: &[f64]| -> f64 {
-        -e.iter()
-            .map(|row| row.iter().zip(w).map(|(a, b)| a * b).sum::<f64>().ln())
-            .sum::<f64>()
-    };
+    let problem = Stacking::new(pointwise);
     let mut w = vec![1.0 / k as f64; k];
     let mut free = vec![true; k];
-    // Newton decrement ~ (distance to the optimum)², so this stops with weights exact to
-    // about 1e-12; the KKT check uses the same scale on gradients of size n.
-    let tolerance = 1e-12 * n as f64;
     let mut steps = 0;
     loop {
-        // Newton on the free models until the step is negligible.
-        'newton: while steps < MAX_NEWTON_STEPS {
+        while steps < MAX_NEWTON_STEPS {
             steps += 1;
-            let idx: Vec<usize> = (0..k).filter(|&j| free[j]).collect();
-            let m = idx.len();
-            let mut grad = DVector::<f64>::zeros(m);
-            let mut hess = DMatrix::<f64>::zeros(m, m);
-            for row in &e {
-                let d: f64 = row.iter().zip(&w).map(|(a, b)| a * b).sum();
-                for (a, &ja) in idx.iter().enumerate() {
-                    grad[a] -= row[ja] / d;
-                    for (b, &jb) in idx.iter().enumerate() {
-                        hess[(a, b)] += row[ja] * row[jb] / (d * d);
+            match problem.newton_step(&w, &free) {
+                NewtonOutcome::Moved { weights, dropped } => {
+                    w = weights;
+                    if let Some(j) = dropped {
+                        w[j] = 0.0;
+                        free[j] = false;
                     }
                 }
-            }
-            // Centring the gradient leaves the constrained step unchanged (the constant goes
-            // into the multiplier) but makes the right-hand side, and so the step and the
-            // decrement, accurate near the optimum, where every gₖ is close to −n.
-            let centre = grad.mean();
-            grad.add_scalar_mut(-centre);
-            let Some(step) = constrained_newton_step(&hess, &grad) else {
-                break;
-            };
-            let decrement = -grad.dot(&step);
-            if decrement <= tolerance * 1e-12 {
-                break;
-            }
-            // Longest step that keeps every free weight non-negative.
-            let mut t_max = f64::INFINITY;
-            let mut blocking = None;
-            for (a, &j) in idx.iter().enumerate() {
-                if step[a] < 0.0 {
-                    let t = -w[j] / step[a];
-                    if t < t_max {
-                        t_max = t;
-                        blocking = Some(j);
-                    }
-                }
-            }
-            let mut t = t_max.min(1.0);
-            let f0 = objective(&w);
-            let trial = |t: f64| -> Vec<f64> {
-                let mut v = w.clone();
-                for (a, &j) in idx.iter().enumerate() {
-                    v[j] += t * step[a];
-                }
-                v
-            };
-            let mut candidate = trial(t);
-            // Far from the optimum, backtrack until the Armijo condition holds. Close to it
-            // (Newton decrement λ² small, where −Σ log is self-concordant and the full step
-            // converges quadratically) the decrease falls below the rounding of f, so the
-            // test would fail spuriously; there the full step is taken.
-            let newton_region = (NEWTON_REGION_RELATIVE * (1.0 + f0.abs())).min(0.01);
-            if decrement > newton_region {
-                let mut halvings = 0;
-                while objective(&candidate) > f0 - 1e-4 * t * decrement {
-                    if halvings == 60 {
-                        break 'newton; // no further decrease is representable
-                    }
-                    t /= 2.0;
-                    candidate = trial(t);
-                    halvings += 1;
-                }
-            }
-            w = candidate;
-            if t == t_max {
-                if let Some(j) = blocking {
-                    w[j] = 0.0;
-                    free[j] = false;
-                }
+                NewtonOutcome::Converged => break,
             }
         }
-        // Add back the fixed model that violates its KKT condition most, if any.
-        let mut worst = None;
-        let mut worst_excess = tolerance;
-        for j in (0..k).filter(|&j| !free[j]) {
-            let g: f64 = e
-                .iter()
-                .map(|row| row[j] / row.iter().zip(&w).map(|(a, b)| a * b).sum::<f64>())
-                .sum();
-            if g - n as f64 > worst_excess {
-                worst_excess = g - n as f64;
-                worst = Some(j);
-            }
-        }
-        match worst {
+        match problem.most_violating_fixed_model(&w, &free) {
             Some(j) if steps < MAX_NEWTON_STEPS => free[j] = true,
             _ => break,
         }
@@ -309,6 +216,152 @@ fn stacking_weights(pointwise: &[&[f64]]) -> Vec<f64> {
     }
     let total: f64 = w.iter().sum();
     w.iter().map(|v| v / total).collect()
+}
+
+/// The stacking objective `f(w) = −Σᵢ log(eᵢ · w)` (minimised) for fixed predictive densities.
+struct Stacking {
+    /// `e[i][k] = exp(lpd_ik − maxₖ lpd_ik)`: scaling each observation by its largest density
+    /// adds a constant to `f`, so the optimum is the same, and nothing underflows.
+    e: Vec<Vec<f64>>,
+    /// Tolerance on gradients, whose entries are of size n: `1e-12 · n`.
+    tolerance: f64,
+}
+
+/// What one Newton step did.
+enum NewtonOutcome {
+    /// The weights moved; `dropped` is a model whose weight the step drove to 0.
+    Moved {
+        weights: Vec<f64>,
+        dropped: Option<usize>,
+    },
+    /// The Newton decrement is negligible (or no decrease is representable).
+    Converged,
+}
+
+impl Stacking {
+    fn new(pointwise: &[&[f64]]) -> Self {
+        let n = pointwise[0].len();
+        let e = (0..n)
+            .map(|i| {
+                let max = pointwise
+                    .iter()
+                    .map(|p| p[i])
+                    .fold(f64::NEG_INFINITY, f64::max);
+                pointwise.iter().map(|p| (p[i] - max).exp()).collect()
+            })
+            .collect();
+        Stacking {
+            e,
+            tolerance: 1e-12 * n as f64,
+        }
+    }
+
+    fn mixture(row: &[f64], w: &[f64]) -> f64 {
+        row.iter().zip(w).map(|(a, b)| a * b).sum()
+    }
+
+    fn objective(&self, w: &[f64]) -> f64 {
+        -self
+            .e
+            .iter()
+            .map(|row| Self::mixture(row, w).ln())
+            .sum::<f64>()
+    }
+
+    /// Gradient and Hessian of `f` with respect to the weights of the models `idx`.
+    fn gradient_hessian(&self, w: &[f64], idx: &[usize]) -> (DVector<f64>, DMatrix<f64>) {
+        let m = idx.len();
+        let mut grad = DVector::<f64>::zeros(m);
+        let mut hess = DMatrix::<f64>::zeros(m, m);
+        for row in &self.e {
+            let d = Self::mixture(row, w);
+            for (a, &ja) in idx.iter().enumerate() {
+                grad[a] -= row[ja] / d;
+                for (b, &jb) in idx.iter().enumerate() {
+                    hess[(a, b)] += row[ja] * row[jb] / (d * d);
+                }
+            }
+        }
+        (grad, hess)
+    }
+
+    /// One damped Newton step on the free models under `Σ w = 1`, kept inside `w ≥ 0`.
+    fn newton_step(&self, w: &[f64], free: &[bool]) -> NewtonOutcome {
+        let idx: Vec<usize> = (0..w.len()).filter(|&j| free[j]).collect();
+        let (mut grad, hess) = self.gradient_hessian(w, &idx);
+        // Centring the gradient leaves the constrained step unchanged (the constant goes
+        // into the multiplier) but makes the right-hand side, and so the step and the
+        // decrement, accurate near the optimum, where every gₖ is close to −n.
+        let centre = grad.mean();
+        grad.add_scalar_mut(-centre);
+        let Some(step) = constrained_newton_step(&hess, &grad) else {
+            return NewtonOutcome::Converged;
+        };
+        // Newton decrement λ² ≈ 2 (f − f*): below 1e-24 · n the weights are exact to ~1e-12.
+        let decrement = -grad.dot(&step);
+        if decrement <= self.tolerance * 1e-12 {
+            return NewtonOutcome::Converged;
+        }
+        // Longest step that keeps every free weight non-negative, and the model that blocks it.
+        let (t_max, blocking) = idx
+            .iter()
+            .zip(step.iter())
+            .filter(|(_, &d)| d < 0.0)
+            .map(|(&j, &d)| (-w[j] / d, Some(j)))
+            .fold(
+                (f64::INFINITY, None),
+                |best, c| if c.0 < best.0 { c } else { best },
+            );
+        let trial = |t: f64| -> Vec<f64> {
+            let mut v = w.to_vec();
+            for (&j, &d) in idx.iter().zip(step.iter()) {
+                v[j] += t * d;
+            }
+            v
+        };
+        let mut t = t_max.min(1.0);
+        let mut candidate = trial(t);
+        // Far from the optimum, backtrack until the Armijo condition holds. Close to it
+        // (λ² small, where −Σ log is self-concordant and the full step converges
+        // quadratically) the decrease falls below the rounding of f, so the test would fail
+        // spuriously; there the full step is taken.
+        let f0 = self.objective(w);
+        let newton_region = (NEWTON_REGION_RELATIVE * (1.0 + f0.abs())).min(0.01);
+        if decrement > newton_region {
+            let mut halvings = 0;
+            while self.objective(&candidate) > f0 - 1e-4 * t * decrement {
+                if halvings == 60 {
+                    return NewtonOutcome::Converged; // no decrease is representable
+                }
+                t /= 2.0;
+                candidate = trial(t);
+                halvings += 1;
+            }
+        }
+        NewtonOutcome::Moved {
+            weights: candidate,
+            dropped: if t == t_max { blocking } else { None },
+        }
+    }
+
+    /// The fixed (zero-weight) model whose KKT condition `gₖ ≤ n` is violated most, if any.
+    fn most_violating_fixed_model(&self, w: &[f64], free: &[bool]) -> Option<usize> {
+        let n = self.e.len() as f64;
+        let mut worst = None;
+        let mut worst_excess = self.tolerance;
+        for j in (0..w.len()).filter(|&j| !free[j]) {
+            let g: f64 = self
+                .e
+                .iter()
+                .map(|row| row[j] / Self::mixture(row, w))
+                .sum();
+            if g - n > worst_excess {
+                worst_excess = g - n;
+                worst = Some(j);
+            }
+        }
+        worst
+    }
 }
 
 /// Newton step `d` for minimising with Hessian `hess` and gradient `grad` subject to
