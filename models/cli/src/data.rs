@@ -118,7 +118,7 @@ pub fn read(path: &Path) -> Result<RawData, DataError> {
     let display = path.display().to_string();
     let bytes = std::fs::read(path).map_err(|e| DataError::Unreadable {
         path: display.clone(),
-        reason: crate::setup::io_reason(&e),
+        reason: crate::io::io_reason(&e),
     })?;
     parse(&display, &bytes)
 }

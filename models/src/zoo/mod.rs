@@ -38,10 +38,10 @@ use trellis_ad::Scalar;
 use crate::distributions::LN_SQRT_2PI;
 use crate::emission::Emission;
 use crate::hmm::{self, HmmError, HmmParams, Observation, Sequences};
-use crate::layout::{LayoutError, NameStyle, ParamLayout, Params, Shape};
+use crate::layout::{LayoutError, NameStyle, ParamHandle, ParamLayout, Params, Shape};
 use crate::model::{BayesianModel, ModelError};
 use crate::priors::Prior;
-use crate::simulate::Simulated;
+use crate::simulate::{simulate_hmm, SampleEmission, Simulated};
 use crate::transforms::Transform;
 
 mod ar1;
@@ -53,50 +53,79 @@ mod poisson;
 mod shared_signal;
 mod student_t;
 
-pub use ar1::{Ar1Family, Ar1Gaussian};
+pub use ar1::{Ar1Family, Ar1Gaussian, Ar1Handles};
 pub use categorical::{Categorical, CategoricalFamily};
 pub use diag_mvn::{DiagonalMvn, DiagonalMvnFamily};
 pub use exponential::{Exponential, ExponentialFamily};
 pub use gaussian::{Gaussian, GaussianFamily};
 pub use poisson::{counts_from_f64, Poisson, PoissonFamily};
-pub use shared_signal::{SharedSignalFamily, SharedSignalGaussian};
-pub use student_t::{StudentT, StudentTFamily};
+pub use shared_signal::{SharedSignalFamily, SharedSignalGaussian, SharedSignalHandles};
+pub use student_t::{StudentT, StudentTFamily, StudentTHandles};
 
 /// An emission family with priors: what [`HmmModel`] needs to become a Bayesian HMM.
 ///
-/// The family's parameters come first in the model's layout (indices `0..`), so
-/// [`Family::emission`] reads them from the start of the [`Params`].
+/// A family states only what is particular to it: its observation type, its parameters
+/// (declared in the model's layout, which hands back their [`ParamHandle`]s), the emission
+/// view over them, and which observations lie outside its support. Checking data and
+/// simulating are the same for every family and come with the trait and [`HmmModel`].
 pub trait Family: Send + Sync {
     /// One time step's observation.
-    type Obs: Observation + Clone + Send + Sync + 'static;
-    /// The emission view over a point's parameters.
-    type Emission<'a, T: Scalar>: Emission<T, Obs = Self::Obs> + Sync
+    type Obs: Observation + Clone + std::fmt::Debug + Send + Sync + 'static;
+    /// Where the family's parameters are in a model's layout: the handles
+    /// [`Family::add_params`] got from [`ParamLayout::declare`].
+    type Handles: Copy + std::fmt::Debug + Send + Sync;
+    /// The emission view over a point's parameters. It draws observations too
+    /// ([`SampleEmission`] at the parameters' values), so one view serves evaluation,
+    /// gradients and simulation.
+    type Emission<'a, T: Scalar>: Emission<T, Obs = Self::Obs> + SampleEmission<T> + Sync
     where
         Self: 'a;
 
     /// Number of hidden states `K`.
     fn n_states(&self) -> usize;
 
-    /// Appends the family's parameters (names, shapes, transforms, priors) to `layout`.
-    fn add_params(&self, layout: ParamLayout) -> Result<ParamLayout, LayoutError>;
+    /// Declares the family's parameters (names, shapes, transforms, priors) in `layout` and
+    /// returns their handles.
+    fn add_params(&self, layout: &mut ParamLayout) -> Result<Self::Handles, LayoutError>;
 
-    /// The emission view over the family's parameters at one point.
-    fn emission<'a, T: Scalar>(&'a self, params: &Params<'a, T>) -> Self::Emission<'a, T>;
+    /// The emission view over the family's parameters at one point; `handles` are the ones
+    /// [`Family::add_params`] returned for the layout of `params`.
+    fn emission<'a, T: Scalar>(
+        &'a self,
+        handles: &Self::Handles,
+        params: &Params<'a, T>,
+    ) -> Self::Emission<'a, T>;
 
-    /// Checks every observation against the family's support (a category below the number
-    /// of symbols, a vector of the right dimension, …), naming sequence, position and value.
-    fn check_data(&self, data: &Sequences<Self::Obs>) -> Result<(), HmmError>;
+    /// Why `observation` lies outside the family's support (a category at or above the
+    /// number of symbols, a vector of the wrong dimension, …), or `None` if it is valid. The
+    /// default accepts every observation the type can hold.
+    fn invalid_observation(&self, observation: &Self::Obs) -> Option<String> {
+        let _ = observation;
+        None
+    }
 
-    /// Simulates from the family's emission at `params` and the Markov chain `chain`
-    /// (see [`simulate_hmm`](crate::simulate::simulate_hmm)).
-    fn simulate(
-        &self,
-        params: &Params<'_, f64>,
-        chain: &HmmParams,
-        n_sequences: usize,
-        length: usize,
-        seed: u64,
-    ) -> Result<Simulated<Self::Obs>, ModelError>;
+    /// Checks every observation with [`Family::invalid_observation`], naming sequence,
+    /// position and value of the first invalid one.
+    fn check_data(&self, data: &Sequences<Self::Obs>) -> Result<(), HmmError> {
+        for (s, seq) in data.iter().enumerate() {
+            for (t, o) in seq.iter().enumerate() {
+                if let Some(reason) = self.invalid_observation(o) {
+                    return Err(invalid_obs(s, t, format!("{o:?}"), reason));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The handles of a family with a location `mu` and a scale `sigma` per state
+/// ([`GaussianFamily`], [`DiagonalMvnFamily`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LocationScaleHandles {
+    /// The locations.
+    pub mu: ParamHandle,
+    /// The scales.
+    pub sigma: ParamHandle,
 }
 
 /// Priors and transform of the Markov chain of an [`HmmModel`].
@@ -137,7 +166,11 @@ pub struct HmmModel<F: Family> {
     family: F,
     data: Sequences<F::Obs>,
     layout: ParamLayout,
-    initial_index: usize,
+    /// The family's parameters in `layout`.
+    emission_params: F::Handles,
+    /// `p_initial_state` and `p_transition` in `layout`.
+    initial: ParamHandle,
+    transition: ParamHandle,
 }
 
 impl<F: Family> HmmModel<F> {
@@ -174,26 +207,27 @@ impl<F: Family> HmmModel<F> {
             }
             .into());
         }
-        let layout = family.add_params(ParamLayout::new())?;
-        let initial_index = layout.params().len();
-        let layout = layout
-            .add_with_prior(
-                "p_initial_state",
-                Shape::Vector(k),
-                markov.transform,
-                markov.initial,
-            )?
-            .add_with_prior(
-                "p_transition",
-                Shape::Matrix(k, k),
-                markov.transform,
-                markov.transition,
-            )?;
+        let mut layout = ParamLayout::new();
+        let emission_params = family.add_params(&mut layout)?;
+        let initial = layout.declare(
+            "p_initial_state",
+            Shape::Vector(k),
+            markov.transform,
+            markov.initial,
+        )?;
+        let transition = layout.declare(
+            "p_transition",
+            Shape::Matrix(k, k),
+            markov.transform,
+            markov.transition,
+        )?;
         Ok(Self {
             family,
             data,
             layout,
-            initial_index,
+            emission_params,
+            initial,
+            transition,
         })
     }
 
@@ -215,19 +249,42 @@ impl<F: Family> HmmModel<F> {
 
     /// Index of `p_initial_state` in the layout (`p_transition` follows it).
     pub fn initial_index(&self) -> usize {
-        self.initial_index
+        self.initial.index()
+    }
+
+    /// The family's emission view at `params`, a point of this model's layout.
+    pub fn emission<'a, T: Scalar>(&'a self, params: &Params<'a, T>) -> F::Emission<'a, T> {
+        self.family.emission(&self.emission_params, params)
+    }
+
+    /// `(ln p_initial_state, ln p_transition)` from the simplex transforms' exact logs.
+    fn log_chain<'a, T: Scalar>(&self, params: &Params<'a, T>) -> (&'a [T], &'a [T]) {
+        // HmmModel only admits simplex transforms, which always provide logs.
+        let li = params.log_of(self.initial).unwrap_or(&[]);
+        let lt = params.log_of(self.transition).unwrap_or(&[]);
+        (li, lt)
+    }
+
+    /// Runs `f` on the [`Params`] view of the constrained values `constrained` (layout
+    /// order), checked against the supports.
+    fn with_point<R>(
+        &self,
+        constrained: &[f64],
+        f: impl FnOnce(&Params<'_, f64>) -> Result<R, ModelError>,
+    ) -> Result<R, ModelError> {
+        let u = self.layout.unconstrain(constrained)?;
+        let mut buffer = Vec::new();
+        let params = self.layout.constrain_params(&u, &mut buffer)?;
+        f(&params)
     }
 
     /// The Markov chain at constrained values `constrained` (in layout order), validated.
     pub fn chain(&self, constrained: &[f64]) -> Result<HmmParams, ModelError> {
-        let u = self.layout.unconstrain(constrained)?;
-        let mut buffer = Vec::new();
-        let params = self.layout.constrain_params(&u, &mut buffer)?;
-        self.chain_at(&params)
+        self.with_point(constrained, |params| self.chain_at(params))
     }
 
     fn chain_at(&self, params: &Params<'_, f64>) -> Result<HmmParams, ModelError> {
-        let (li, lt) = log_chain(params, self.initial_index);
+        let (li, lt) = self.log_chain(params);
         Ok(HmmParams::from_log_probabilities(li, lt)?)
     }
 
@@ -252,12 +309,10 @@ impl<F: Family> HmmModel<F> {
         constrained: &[f64],
         f: impl FnOnce(&HmmParams, &F::Emission<'_, f64>) -> R,
     ) -> Result<R, ModelError> {
-        let u = self.layout.unconstrain(constrained)?;
-        let mut buffer = Vec::new();
-        let params = self.layout.constrain_params(&u, &mut buffer)?;
-        let chain = self.chain_at(&params)?;
-        let emission = self.family.emission(&params);
-        Ok(f(&chain, &emission))
+        self.with_point(constrained, |params| {
+            let chain = self.chain_at(params)?;
+            Ok(f(&chain, &self.emission(params)))
+        })
     }
 
     /// Simulates `n_sequences` sequences of `length` observations from the model at the
@@ -272,21 +327,11 @@ impl<F: Family> HmmModel<F> {
         length: usize,
         seed: u64,
     ) -> Result<Simulated<F::Obs>, ModelError> {
-        let u = self.layout.unconstrain(constrained)?;
-        let mut buffer = Vec::new();
-        let params = self.layout.constrain_params(&u, &mut buffer)?;
-        let chain = self.chain_at(&params)?;
-        self.family
-            .simulate(&params, &chain, n_sequences, length, seed)
+        self.with_point(constrained, |params| {
+            let chain = self.chain_at(params)?;
+            simulate_hmm(&chain, &self.emission(params), n_sequences, length, seed)
+        })
     }
-}
-
-/// `(ln p_initial_state, ln p_transition)` from the simplex transforms' exact logs.
-fn log_chain<'a, T: Scalar>(params: &Params<'a, T>, initial_index: usize) -> (&'a [T], &'a [T]) {
-    // HmmModel only admits simplex transforms, which always provide logs.
-    let li = params.log_value(initial_index).unwrap_or(&[]);
-    let lt = params.log_value(initial_index + 1).unwrap_or(&[]);
-    (li, lt)
 }
 
 impl<F: Family> BayesianModel for HmmModel<F> {
@@ -295,8 +340,8 @@ impl<F: Family> BayesianModel for HmmModel<F> {
     }
 
     fn log_likelihood<T: Scalar>(&self, params: &Params<'_, T>) -> Result<T, ModelError> {
-        let (li, lt) = log_chain(params, self.initial_index);
-        let emission = self.family.emission(params);
+        let (li, lt) = self.log_chain(params);
+        let emission = self.emission(params);
         Ok(hmm::batch_log_likelihood(li, lt, &emission, &self.data)?)
     }
 
@@ -332,21 +377,6 @@ pub(crate) fn invalid_obs(
         value: value.to_string(),
         reason: reason.into(),
     }
-}
-
-/// Checks `observations` one by one with `check` (which returns why one is invalid).
-pub(crate) fn check_each<O: std::fmt::Debug>(
-    data: &Sequences<O>,
-    check: impl Fn(&O) -> Option<String>,
-) -> Result<(), HmmError> {
-    for (s, seq) in data.iter().enumerate() {
-        for (t, o) in seq.iter().enumerate() {
-            if let Some(reason) = check(o) {
-                return Err(invalid_obs(s, t, format!("{o:?}"), reason));
-            }
-        }
-    }
-    Ok(())
 }
 
 /// Checks that `values` (the parameter `name`) has `expected` entries.

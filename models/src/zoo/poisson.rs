@@ -6,11 +6,11 @@ use trellis_ad::Scalar;
 
 use super::{check_values, invalid_obs, rate_transform, Family};
 use crate::emission::Emission;
-use crate::hmm::{HmmError, HmmParams, Sequences};
-use crate::layout::{LayoutError, ParamLayout, Params, Shape};
+use crate::hmm::{HmmError, Sequences};
+use crate::layout::{LayoutError, ParamHandle, ParamLayout, Params, Shape};
 use crate::model::ModelError;
 use crate::priors::Prior;
-use crate::simulate::{simulate_hmm, SampleEmission, Simulated};
+use crate::simulate::SampleEmission;
 
 /// Largest rate accepted for simulation: counts must fit in a `u32`.
 const MAX_SIMULATION_RATE: f64 = 1e9;
@@ -85,7 +85,7 @@ impl<T: Scalar> Emission<T> for Poisson<'_, T> {
     }
 }
 
-impl SampleEmission for Poisson<'_, f64> {
+impl<T: Scalar> SampleEmission<T> for Poisson<'_, T> {
     fn check_params(&self) -> Result<(), ModelError> {
         Poisson::new(self.rates)?;
         check_values(
@@ -97,7 +97,7 @@ impl SampleEmission for Poisson<'_, f64> {
     }
 
     fn sample(&self, state: usize, _history: &[u32], rng: &mut Xoshiro256PlusPlus) -> u32 {
-        let rate = self.rates[state];
+        let rate = self.rates[state].value();
         if rate == 0.0 {
             return 0;
         }
@@ -179,14 +179,15 @@ impl PoissonFamily {
 
 impl Family for PoissonFamily {
     type Obs = u32;
+    type Handles = ParamHandle;
     type Emission<'a, T: Scalar> = Poisson<'a, T>;
 
     fn n_states(&self) -> usize {
         self.n_states
     }
 
-    fn add_params(&self, layout: ParamLayout) -> Result<ParamLayout, LayoutError> {
-        layout.add_with_prior(
+    fn add_params(&self, layout: &mut ParamLayout) -> Result<ParamHandle, LayoutError> {
+        layout.declare(
             "rate",
             Shape::Vector(self.n_states),
             rate_transform(self.ordered),
@@ -194,24 +195,13 @@ impl Family for PoissonFamily {
         )
     }
 
-    fn emission<'a, T: Scalar>(&'a self, params: &Params<'a, T>) -> Poisson<'a, T> {
+    fn emission<'a, T: Scalar>(
+        &'a self,
+        rate: &ParamHandle,
+        params: &Params<'a, T>,
+    ) -> Poisson<'a, T> {
         Poisson {
-            rates: params.value(0),
+            rates: params.of(*rate),
         }
-    }
-
-    fn check_data(&self, _data: &Sequences<u32>) -> Result<(), HmmError> {
-        Ok(())
-    }
-
-    fn simulate(
-        &self,
-        params: &Params<'_, f64>,
-        chain: &HmmParams,
-        n_sequences: usize,
-        length: usize,
-        seed: u64,
-    ) -> Result<Simulated<u32>, ModelError> {
-        simulate_hmm(chain, &self.emission(params), n_sequences, length, seed)
     }
 }
