@@ -3,10 +3,9 @@
 use rand_xoshiro::Xoshiro256PlusPlus;
 use trellis_ad::Scalar;
 
-use super::{check_len, check_values, draw_normal, finite, location_transform, positive, Family};
+use super::{check_per_state, draw_normal, location_transform, Family, Support, FINITE, POSITIVE};
 use crate::distributions::LN_SQRT_2PI;
 use crate::emission::Emission;
-use crate::hmm::HmmError;
 use crate::layout::{LayoutError, ParamHandle, ParamLayout, Params, Shape};
 use crate::model::ModelError;
 use crate::priors::Prior;
@@ -45,19 +44,15 @@ impl<'a, T: Scalar> Ar1Gaussian<'a, T> {
     /// Mismatched or zero lengths, a non-finite level, `|φ| ≥ 1`, a standard deviation that
     /// is not positive and finite.
     pub fn new(means: &'a [T], phis: &'a [T], sds: &'a [T]) -> Result<Self, ModelError> {
-        if means.is_empty() {
-            return Err(HmmError::NoStates.into());
-        }
-        check_len("phis", phis, means.len())?;
-        check_len("sds", sds, means.len())?;
-        check_values("means", means, finite, "must be finite")?;
-        check_values(
-            "phis",
-            phis,
+        let stationary = Support::new(
             |p| p.abs() < 1.0,
             "must lie in (-1, 1) for a stationary process",
-        )?;
-        check_values("sds", sds, positive, "must be positive and finite")?;
+        );
+        check_per_state(&[
+            ("means", means, FINITE),
+            ("phis", phis, stationary),
+            ("sds", sds, POSITIVE),
+        ])?;
         Ok(Self { means, phis, sds })
     }
 }

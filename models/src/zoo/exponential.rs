@@ -4,10 +4,9 @@ use rand::Rng;
 use rand_xoshiro::Xoshiro256PlusPlus;
 use trellis_ad::Scalar;
 
-use super::{check_values, positive, rate_transform, Family};
+use super::{check_per_state, declare_rates, Family, POSITIVE};
 use crate::emission::Emission;
-use crate::hmm::HmmError;
-use crate::layout::{LayoutError, ParamHandle, ParamLayout, Params, Shape};
+use crate::layout::{LayoutError, ParamHandle, ParamLayout, Params};
 use crate::model::ModelError;
 use crate::priors::Prior;
 use crate::simulate::SampleEmission;
@@ -37,10 +36,7 @@ impl<'a, T: Scalar> Exponential<'a, T> {
     /// # Errors
     /// No rates, a rate that is not positive and finite.
     pub fn new(rates: &'a [T]) -> Result<Self, ModelError> {
-        if rates.is_empty() {
-            return Err(HmmError::NoStates.into());
-        }
-        check_values("rates", rates, positive, "must be positive and finite")?;
+        check_per_state(&[("rates", rates, POSITIVE)])?;
         Ok(Self { rates })
     }
 }
@@ -116,12 +112,7 @@ impl Family for ExponentialFamily {
     }
 
     fn add_params(&self, layout: &mut ParamLayout) -> Result<ParamHandle, LayoutError> {
-        layout.declare(
-            "rate",
-            Shape::Vector(self.n_states),
-            rate_transform(self.ordered),
-            self.rate_prior.clone(),
-        )
+        declare_rates(layout, self.n_states, self.ordered, &self.rate_prior)
     }
 
     fn emission<'a, T: Scalar>(

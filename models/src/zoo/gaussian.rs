@@ -4,11 +4,10 @@ use rand_xoshiro::Xoshiro256PlusPlus;
 use trellis_ad::Scalar;
 
 use super::{
-    check_len, check_values, draw_normal, finite, location_transform, normal_entry, positive,
-    Family, LocationScaleHandles,
+    check_per_state, draw_normal, location_transform, normal_entry, Family, LocationScaleHandles,
+    FINITE, POSITIVE,
 };
 use crate::emission::Emission;
-use crate::hmm::HmmError;
 use crate::layout::{LayoutError, ParamLayout, Params, Shape};
 use crate::model::ModelError;
 use crate::priors::Prior;
@@ -39,12 +38,7 @@ impl<'a, T: Scalar> Gaussian<'a, T> {
     /// Lengths that differ or are zero, a non-finite mean, a standard deviation that is not
     /// positive and finite.
     pub fn new(means: &'a [T], sds: &'a [T]) -> Result<Self, ModelError> {
-        if means.is_empty() {
-            return Err(HmmError::NoStates.into());
-        }
-        check_len("sds", sds, means.len())?;
-        check_values("means", means, finite, "must be finite")?;
-        check_values("sds", sds, positive, "must be positive and finite")?;
+        check_per_state(&[("means", means, FINITE), ("sds", sds, POSITIVE)])?;
         Ok(Self { means, sds })
     }
 

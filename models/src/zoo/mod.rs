@@ -392,6 +392,45 @@ pub(crate) fn check_len<T>(name: &str, values: &[T], expected: usize) -> Result<
     }
 }
 
+/// The support of an emission parameter's values, and what the error says when one lies
+/// outside it.
+#[derive(Clone, Copy)]
+pub(crate) struct Support {
+    ok: fn(f64) -> bool,
+    reason: &'static str,
+}
+
+impl Support {
+    /// Values for which `ok` holds; `reason` says what is required ("must be …").
+    pub(crate) const fn new(ok: fn(f64) -> bool, reason: &'static str) -> Self {
+        Self { ok, reason }
+    }
+}
+
+/// Finite values.
+pub(crate) const FINITE: Support = Support::new(finite, "must be finite");
+/// Positive finite values.
+pub(crate) const POSITIVE: Support = Support::new(positive, "must be positive and finite");
+
+/// Checks the parameters of an emission view that has one value per state for each of them:
+/// at least one state, every parameter as long as the first, each value in its support,
+/// in that order (so the error names the first problem).
+pub(crate) fn check_per_state<T: Scalar>(
+    params: &[(&str, &[T], Support)],
+) -> Result<(), ModelError> {
+    let n_states = params.first().map_or(0, |(_, values, _)| values.len());
+    if n_states == 0 {
+        return Err(HmmError::NoStates.into());
+    }
+    for (name, values, _) in &params[1..] {
+        check_len(name, values, n_states)?;
+    }
+    for (name, values, support) in params {
+        check_values(name, values, support.ok, support.reason)?;
+    }
+    Ok(())
+}
+
 /// Checks each value of the parameter `name` with `ok`; `reason` says what is required.
 pub(crate) fn check_values<T: Scalar>(
     name: &str,
@@ -427,13 +466,20 @@ pub(crate) fn draw_normal(mu: f64, sigma: f64, rng: &mut rand_xoshiro::Xoshiro25
     mu + sigma * z
 }
 
-/// The transform of a rate parameter: positive-ordered when `ordered`, else log.
-pub(crate) fn rate_transform(ordered: bool) -> Transform {
-    if ordered {
+/// Declares `rate`, one per state with prior `prior`: positive-ordered when `ordered` (which
+/// breaks label switching), else log-transformed.
+pub(crate) fn declare_rates(
+    layout: &mut ParamLayout,
+    n_states: usize,
+    ordered: bool,
+    prior: &Prior,
+) -> Result<ParamHandle, LayoutError> {
+    let transform = if ordered {
         Transform::PositiveOrdered
     } else {
         Transform::Log
-    }
+    };
+    layout.declare("rate", Shape::Vector(n_states), transform, prior.clone())
 }
 
 /// The transform of a location parameter: ordered when `ordered`.

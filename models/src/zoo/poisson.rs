@@ -4,10 +4,10 @@ use rand::Rng;
 use rand_xoshiro::Xoshiro256PlusPlus;
 use trellis_ad::Scalar;
 
-use super::{check_values, invalid_obs, rate_transform, Family};
+use super::{check_per_state, check_values, declare_rates, invalid_obs, Family, Support};
 use crate::emission::Emission;
 use crate::hmm::{HmmError, Sequences};
-use crate::layout::{LayoutError, ParamHandle, ParamLayout, Params, Shape};
+use crate::layout::{LayoutError, ParamHandle, ParamLayout, Params};
 use crate::model::ModelError;
 use crate::priors::Prior;
 use crate::simulate::SampleEmission;
@@ -37,15 +37,11 @@ impl<'a, T: Scalar> Poisson<'a, T> {
     /// # Errors
     /// No rates, a rate that is negative or not finite.
     pub fn new(rates: &'a [T]) -> Result<Self, ModelError> {
-        if rates.is_empty() {
-            return Err(HmmError::NoStates.into());
-        }
-        check_values(
-            "rates",
-            rates,
+        let non_negative = Support::new(
             |r| r >= 0.0 && r.is_finite(),
             "must be non-negative and finite",
-        )?;
+        );
+        check_per_state(&[("rates", rates, non_negative)])?;
         Ok(Self { rates })
     }
 }
@@ -187,12 +183,7 @@ impl Family for PoissonFamily {
     }
 
     fn add_params(&self, layout: &mut ParamLayout) -> Result<ParamHandle, LayoutError> {
-        layout.declare(
-            "rate",
-            Shape::Vector(self.n_states),
-            rate_transform(self.ordered),
-            self.rate_prior.clone(),
-        )
+        declare_rates(layout, self.n_states, self.ordered, &self.rate_prior)
     }
 
     fn emission<'a, T: Scalar>(
