@@ -194,6 +194,14 @@ pub struct ParamSpec {
 }
 
 impl ParamSpec {
+    fn handle(&self, index: usize) -> ParamHandle {
+        ParamHandle {
+            index,
+            constrained_offset: self.constrained_offset,
+            len: self.shape.len(),
+        }
+    }
+
     fn unconstrained_range(&self) -> std::ops::Range<usize> {
         self.unconstrained_offset..self.unconstrained_offset + self.unconstrained_len
     }
@@ -205,6 +213,23 @@ impl ParamSpec {
     fn unconstrained_shape(&self) -> Shape {
         self.shape
             .with_last(self.transform.unconstrained_len(self.shape.last()))
+    }
+}
+
+/// Where a declared parameter lives in its [`ParamLayout`]: returned by
+/// [`ParamLayout::declare`] (or looked up once with [`ParamLayout::handle`]) and read with
+/// [`Params::of`], so that code names the parameters it reads instead of counting positions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ParamHandle {
+    index: usize,
+    constrained_offset: usize,
+    len: usize,
+}
+
+impl ParamHandle {
+    /// The parameter's position in [`ParamLayout::params`].
+    pub fn index(self) -> usize {
+        self.index
     }
 }
 
@@ -241,6 +266,33 @@ impl ParamLayout {
         transform: Transform,
         prior: Prior,
     ) -> Result<Self, LayoutError> {
+        self.declare(name, shape, transform, prior)?;
+        Ok(self)
+    }
+
+    /// Adds a parameter with a prior, as [`ParamLayout::add_with_prior`] does, and returns
+    /// its handle: code that reads the parameter later uses [`Params::of`] with the handle
+    /// instead of counting positions in the layout. On an error the layout is unchanged.
+    ///
+    /// ```
+    /// use trellis_models::{ParamLayout, Prior, Shape, Transform};
+    /// let mut layout = ParamLayout::new();
+    /// let mu = layout.declare("mu", Shape::Vector(2), Transform::Identity, Prior::Flat)?;
+    /// let sigma = layout.declare("sigma", Shape::Scalar, Transform::Log, Prior::Flat)?;
+    /// let mut buffer = Vec::new();
+    /// let params = layout.constrain_params(&[0.5, -1.0, 0.0], &mut buffer)?;
+    /// assert_eq!(params.of(mu), &[0.5, -1.0]);
+    /// assert_eq!(params.of(sigma), &[1.0]);
+    /// assert_eq!(layout.handle("sigma"), Some(sigma));
+    /// # Ok::<(), trellis_models::LayoutError>(())
+    /// ```
+    pub fn declare(
+        &mut self,
+        name: &str,
+        shape: Shape,
+        transform: Transform,
+        prior: Prior,
+    ) -> Result<ParamHandle, LayoutError> {
         let invalid = |reason: String| LayoutError::InvalidParameter {
             name: name.to_string(),
             reason,
@@ -277,6 +329,11 @@ impl ParamLayout {
             )));
         }
         let unconstrained_len = shape.rows() * transform.unconstrained_len(shape.last());
+        let handle = ParamHandle {
+            index: self.params.len(),
+            constrained_offset: self.constrained_len,
+            len: shape.len(),
+        };
         self.params.push(ParamSpec {
             name: name.to_string(),
             shape,
@@ -288,7 +345,7 @@ impl ParamLayout {
         });
         self.dim += unconstrained_len;
         self.constrained_len += shape.len();
-        Ok(self)
+        Ok(handle)
     }
 
     /// Uses `style` for element names (e.g. [`NameStyle::OneBased`] for posteriordb).
@@ -320,6 +377,13 @@ impl ParamLayout {
     /// Position of the parameter called `name`.
     pub fn index_of(&self, name: &str) -> Option<usize> {
         self.params.iter().position(|p| p.name == name)
+    }
+
+    /// The handle of the parameter called `name`: look a parameter up by name once, then
+    /// read it with [`Params::of`].
+    pub fn handle(&self, name: &str) -> Option<ParamHandle> {
+        self.index_of(name)
+            .map(|index| self.params[index].handle(index))
     }
 
     /// PyMC's initial point: zeros on the unconstrained space.
@@ -525,6 +589,34 @@ impl<'a, T: Scalar> Params<'a, T> {
         p.transform
             .provides_logs()
             .then(|| &self.logs[p.constrained_range()])
+    }
+
+    /// The constrained values (row-major) of the parameter behind `handle`.
+    ///
+    /// # Panics
+    /// If `handle` was declared in another layout (no parameter of this one has its
+    /// position and size).
+    pub fn of(&self, handle: ParamHandle) -> &'a [T] {
+        self.check_handle(handle);
+        &self.values[handle.constrained_offset..handle.constrained_offset + handle.len]
+    }
+
+    /// Exact logarithms of the values behind `handle`, when its transform provides them (see
+    /// [`Params::log_value`]).
+    ///
+    /// # Panics
+    /// As [`Params::of`].
+    pub fn log_of(&self, handle: ParamHandle) -> Option<&'a [T]> {
+        self.check_handle(handle);
+        self.log_value(handle.index)
+    }
+
+    fn check_handle(&self, handle: ParamHandle) {
+        let spec = self.layout.params.get(handle.index);
+        assert!(
+            spec.is_some_and(|p| p.handle(handle.index) == handle),
+            "ParamHandle {handle:?} used with a layout it was not declared in"
+        );
     }
 
     /// The values of the parameter called `name`.

@@ -20,7 +20,7 @@ pub mod simulate;
 pub mod transforms;
 pub mod zoo;
 
-pub use layout::{LayoutError, NameStyle, ParamLayout, ParamSpec, Params, Shape};
+pub use layout::{LayoutError, NameStyle, ParamHandle, ParamLayout, ParamSpec, Params, Shape};
 pub use model::{BayesianModel, ModelDensity, ModelError};
 pub use priors::Prior;
 pub use simulate::{simulate_hmm, SampleEmission, Simulated};

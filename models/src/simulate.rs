@@ -19,13 +19,19 @@
 
 use rand::SeedableRng;
 use rand_xoshiro::Xoshiro256PlusPlus;
+use trellis_ad::Scalar;
 
 use crate::emission::Emission;
 use crate::hmm::{simulate_states, HmmError, HmmParams, Observation, Sequences};
 use crate::model::ModelError;
 
-/// An emission family with `f64` parameters that can draw observations.
-pub trait SampleEmission: Emission<f64> {
+/// An emission that can draw observations at its parameters' values.
+///
+/// Draws read the parameters' values ([`Scalar::value`]), so one implementation over every
+/// number type `T` serves simulation from `f64` parameters and lets a zoo
+/// [`Family`](crate::zoo::Family) name a single emission type for evaluation and
+/// simulation; `T` defaults to `f64`, the type [`simulate_hmm`] takes.
+pub trait SampleEmission<T: Scalar = f64>: Emission<T> {
     /// Checks that the parameters define a proper distribution for every state (positive
     /// scales, probabilities on the simplex, …), naming the offending parameter.
     fn check_params(&self) -> Result<(), ModelError>;

@@ -454,3 +454,59 @@ fn repeated_gradients_do_not_grow_the_tape() {
     }
     assert_eq!(tape_capacity(), warm);
 }
+
+/// A handle reads the same block as the position it stands for, for every parameter, and
+/// a name lookup gives the same handle as the declaration.
+#[test]
+fn handles_read_their_parameter() {
+    let mut layout = ParamLayout::new();
+    let declared = [
+        layout
+            .declare("a", Shape::Scalar, Transform::Identity, Prior::Flat)
+            .unwrap(),
+        layout
+            .declare("b", Shape::Vector(3), Transform::Simplex, Prior::Flat)
+            .unwrap(),
+        layout
+            .declare("c", Shape::Matrix(2, 2), Transform::Log, Prior::Flat)
+            .unwrap(),
+    ];
+    let u = [0.3, -0.2, 0.4, 0.1, 0.2, 0.3, 0.4];
+    let mut buffer = Vec::new();
+    let params = layout.constrain_params(&u, &mut buffer).unwrap();
+    for (index, (handle, name)) in declared.iter().zip(["a", "b", "c"]).enumerate() {
+        assert_eq!(handle.index(), index);
+        assert_eq!(layout.handle(name), Some(*handle));
+        assert_eq!(params.of(*handle), params.value(index));
+        assert_eq!(params.log_of(*handle), params.log_value(index));
+    }
+    assert_eq!(params.of(declared[0]), &[0.3]);
+    assert_eq!(params.log_of(declared[0]), None);
+    assert_eq!(layout.handle("d"), None);
+    // A failed declaration leaves the layout as it was.
+    let err = layout
+        .declare("a", Shape::Scalar, Transform::Identity, Prior::Flat)
+        .unwrap_err();
+    assert_eq!(err, LayoutError::DuplicateName("a".into()));
+    assert_eq!((layout.params().len(), layout.dim()), (3, 7));
+}
+
+/// A handle declared in one layout, used with another's parameters: a panic naming the
+/// misuse, not the values of whatever parameter sits at that position.
+#[test]
+#[should_panic(expected = "used with a layout it was not declared in")]
+fn a_handle_from_another_layout_panics() {
+    let mut one = ParamLayout::new();
+    one.declare("x", Shape::Scalar, Transform::Identity, Prior::Flat)
+        .unwrap();
+    let y = one
+        .declare("y", Shape::Vector(2), Transform::Identity, Prior::Flat)
+        .unwrap();
+    let mut other = ParamLayout::new();
+    other
+        .declare("y", Shape::Vector(2), Transform::Identity, Prior::Flat)
+        .unwrap();
+    let mut buffer = Vec::new();
+    let params = other.constrain_params(&[1.0, 2.0], &mut buffer).unwrap();
+    let _ = params.of(y);
+}

@@ -21,7 +21,7 @@ impl<F: Family> ScalarFn for EmissionSum<'_, F> {
             .layout()
             .constrain_params(u, &mut buffer)
             .unwrap();
-        let emission = self.model.family().emission(&params);
+        let emission = self.model.emission(&params);
         let k = emission.n_states();
         let mut out = vec![T::cst(0.0); k];
         let mut total = T::cst(0.0);

@@ -118,7 +118,7 @@ pub fn read(path: &Path) -> Result<RawData, DataError> {
     let display = path.display().to_string();
     let bytes = std::fs::read(path).map_err(|e| DataError::Unreadable {
         path: display.clone(),
-        reason: crate::setup::io_reason(&e),
+        reason: crate::io::io_reason(&e),
     })?;
     parse(&display, &bytes)
 }
@@ -416,44 +416,45 @@ mod tests {
     }
 
     #[test]
-    fn comment_lines_count() {
-        let err = parse("d.csv", b"# c\n\n1,2\n# d\n3,x\n").unwrap_err();
-        assert_eq!(err.to_string(), "d.csv:5:2: 'x' is not a number");
-        let err = parse("d.csv", b"1,2\r\n# d\r\n\"3\n\",4\r\n5,x\r\n").unwrap_err();
-        assert_eq!(err.to_string(), "d.csv:5:2: 'x' is not a number");
-    }
-
-    #[test]
     fn errors_name_the_cell() {
-        let err = parse("d.csv", b"1,2\n3,abc\n").unwrap_err();
-        assert_eq!(err.to_string(), "d.csv:2:2: 'abc' is not a number");
-        let err = parse("d.csv", b"1,NaN\n").unwrap_err();
-        assert_eq!(err.to_string(), "d.csv:1:2: NaN is not a finite number");
-        let err = parse("d.csv", b"1,\"2\n3\"\n").unwrap_err();
-        assert_eq!(err.to_string(), "d.csv:1:2: '2\\n3' is not a number");
-        let err = parse("d.csv", b"1,,3\n").unwrap_err();
-        assert_eq!(err.to_string(), "d.csv:1:2: empty cell inside a row");
-        let err = parse("d.csv", b"sequence,time,value\n0,0,1\n0,1\n").unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "d.csv:3: 2 fields, but the header has 3: rows must match the header in the long layout"
-        );
-        let err = parse("d.csv", b"sequence,time,value\n0,0,1\n0,0,2\n").unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "d.csv:3: time 0 appears twice in sequence '0' (first on line 2)"
-        );
-        let err = parse("d.csv", b"# comment\nsequence,time,value\n").unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "d.csv:2: a header but no observations after it"
-        );
-        let err = parse("d.csv", b"\n\n").unwrap_err();
-        assert_eq!(err.to_string(), "d.csv: no observations");
-        let err = parse("d.csv", b"1,2\n\xff,3\n").unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "d.csv:2:1: unreadable CSV: invalid UTF-8 (the file must be UTF-8 or ASCII text)"
-        );
+        let cases: [(&[u8], &str); 11] = [
+            (b"1,2\n3,abc\n", "d.csv:2:2: 'abc' is not a number"),
+            (b"1,NaN\n", "d.csv:1:2: NaN is not a finite number"),
+            (b"1,\"2\n3\"\n", "d.csv:1:2: '2\\n3' is not a number"),
+            (b"1,,3\n", "d.csv:1:2: empty cell inside a row"),
+            (
+                b"sequence,time,value\n0,0,1\n0,1\n",
+                "d.csv:3: 2 fields, but the header has 3: rows must match the header in the long \
+                 layout",
+            ),
+            (
+                b"sequence,time,value\n0,0,1\n0,0,2\n",
+                "d.csv:3: time 0 appears twice in sequence '0' (first on line 2)",
+            ),
+            (
+                b"# comment\nsequence,time,value\n",
+                "d.csv:2: a header but no observations after it",
+            ),
+            (b"\n\n", "d.csv: no observations"),
+            (
+                b"1,2\n\xff,3\n",
+                "d.csv:2:1: unreadable CSV: invalid UTF-8 (the file must be UTF-8 or ASCII text)",
+            ),
+            // Comment lines and CRLF line ends count as lines.
+            (b"# c\n\n1,2\n# d\n3,x\n", "d.csv:5:2: 'x' is not a number"),
+            (
+                b"1,2\r\n# d\r\n\"3\n\",4\r\n5,x\r\n",
+                "d.csv:5:2: 'x' is not a number",
+            ),
+        ];
+        for (text, message) in cases {
+            let err = parse("d.csv", text).unwrap_err();
+            assert_eq!(
+                err.to_string(),
+                message,
+                "{:?}",
+                String::from_utf8_lossy(text)
+            );
+        }
     }
 }

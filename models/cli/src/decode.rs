@@ -10,8 +10,10 @@ use trellis_models::BayesianModel;
 use trellis_samplers::plots;
 
 use crate::family::check_params;
+use crate::input::Input;
+use crate::io::{read_json, write_file};
 use crate::obs::CliObs;
-use crate::setup::{read_json, write_file, Input, OutputDir};
+use crate::output_dir::OutputDir;
 use crate::DecodeArgs;
 
 /// How many sequences the state plot shows.

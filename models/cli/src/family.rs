@@ -2,6 +2,8 @@
 
 use serde_json::{json, Map, Value};
 use trellis_models::layout::{ParamLayout, Shape};
+use trellis_models::zoo::{Family, HmmModel};
+use trellis_models::BayesianModel;
 
 use crate::ModelKind;
 
@@ -146,6 +148,15 @@ pub fn params_to_json(layout: &ParamLayout, values: &[f64]) -> Map<String, Value
         object.insert(spec.name.clone(), value);
     }
     object
+}
+
+/// A parameter file for `values`, with the model's name and size so `fit` can recognise it.
+pub fn params_file<F: Family>(kind: ModelKind, model: &HmmModel<F>, values: &[f64]) -> Value {
+    let mut object = serde_json::Map::new();
+    object.insert("model".into(), Value::from(kind.name()));
+    object.insert("states".into(), Value::from(model.family().n_states()));
+    object.extend(params_to_json(model.layout(), values));
+    Value::Object(object)
 }
 
 /// Default parameters for `trellis simulate`, as JSON in the family's names: well-separated

@@ -10,8 +10,11 @@ use trellis_samplers::{
     StaticHmc, Summary, Trace,
 };
 
+use crate::input::Input;
+use crate::io::{output_error, write_file};
 use crate::obs::CliObs;
-use crate::setup::{self, plural, write_file, Input, OutputDir};
+use crate::output_dir::OutputDir;
+use crate::text::plural;
 use crate::{FitArgs, SamplerKind};
 
 /// Bulk and tail ESS below this many per chain get a warning (Vehtari et al. 2021: 100 per
@@ -188,7 +191,7 @@ fn report<F: Family>(
 
     let csv = trace
         .write_cmdstan_csv(out, "chain")
-        .map_err(setup::output_error)?;
+        .map_err(output_error)?;
     let mut json = serde_json::to_value(&summary).map_err(|e| e.to_string())?;
     if let Value::Object(object) = &mut json {
         object.insert("divergences".into(), json!(trace.divergences()));

@@ -8,8 +8,8 @@ use trellis_models::zoo::{Family, HmmModel};
 use trellis_models::BayesianModel;
 
 use crate::family::params_to_json;
+use crate::input::Input;
 use crate::obs::CliObs;
-use crate::setup::Input;
 use crate::LogpArgs;
 
 /// The HMM log-likelihood as a function of the constrained parameters exactly as given:
@@ -120,7 +120,7 @@ fn per_sequence<F: Family>(model: &HmmModel<F>, values: &[f64]) -> Result<Vec<f6
     let (Some(log_init), Some(log_trans)) = (params.log_value(i), params.log_value(i + 1)) else {
         return Err("the Markov chain's parameters have no log-probabilities".into());
     };
-    let emission = model.family().emission(&params);
+    let emission = model.emission(&params);
     hmm::per_sequence_log_likelihood(log_init, log_trans, &emission, model.data())
         .map_err(|e| e.to_string())
 }

@@ -13,10 +13,13 @@ mod data;
 mod decode;
 mod family;
 mod fit;
+mod input;
+mod io;
 mod logp;
 mod obs;
-mod setup;
+mod output_dir;
 mod simulate;
+mod text;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -28,7 +31,7 @@ use trellis_models::zoo::{
     PoissonFamily, SharedSignalFamily, StudentTFamily,
 };
 
-use crate::setup::Input;
+use crate::input::Input;
 
 const EXAMPLES: &str = "\
 Examples:
@@ -224,50 +227,46 @@ struct DecodeArgs {
     out: PathBuf,
 }
 
-/// Calls `$run(family, args…)` with the zoo family `$kind` of `$k` states.
+/// Which zoo family a command uses, and its sizes.
+pub struct FamilyChoice {
+    kind: ModelKind,
+    states: usize,
+    /// Number of categories (categorical family).
+    symbols: usize,
+    /// Values per observation (diagonal multivariate Gaussian).
+    dim: usize,
+}
+
+/// Calls `$run(family, args…)` with the zoo family of the [`FamilyChoice`] `$choice`.
 macro_rules! with_family {
-    ($kind:expr, $k:expr, $symbols:expr, $dim:expr, $run:path, $($arg:expr),*) => {
-        match $kind {
-            ModelKind::GaussianShared => $run(SharedSignalFamily::new($k), $($arg),*),
-            ModelKind::Gaussian => $run(GaussianFamily::new($k), $($arg),*),
-            ModelKind::Poisson => $run(PoissonFamily::new($k), $($arg),*),
-            ModelKind::Categorical => $run(CategoricalFamily::new($k, $symbols), $($arg),*),
-            ModelKind::StudentT => $run(StudentTFamily::new($k), $($arg),*),
-            ModelKind::Ar1 => $run(Ar1Family::new($k), $($arg),*),
-            ModelKind::DiagGaussian => $run(DiagonalMvnFamily::new($k, $dim), $($arg),*),
-            ModelKind::Exponential => $run(ExponentialFamily::new($k), $($arg),*),
+    ($choice:expr, $run:path, $($arg:expr),*) => {{
+        let FamilyChoice { kind, states: k, symbols, dim } = $choice;
+        match kind {
+            ModelKind::GaussianShared => $run(SharedSignalFamily::new(k), $($arg),*),
+            ModelKind::Gaussian => $run(GaussianFamily::new(k), $($arg),*),
+            ModelKind::Poisson => $run(PoissonFamily::new(k), $($arg),*),
+            ModelKind::Categorical => $run(CategoricalFamily::new(k, symbols), $($arg),*),
+            ModelKind::StudentT => $run(StudentTFamily::new(k), $($arg),*),
+            ModelKind::Ar1 => $run(Ar1Family::new(k), $($arg),*),
+            ModelKind::DiagGaussian => $run(DiagonalMvnFamily::new(k, dim), $($arg),*),
+            ModelKind::Exponential => $run(ExponentialFamily::new(k), $($arg),*),
         }
-    };
+    }};
 }
 
 fn run(command: Command, started: Instant) -> Result<(), String> {
     match command {
         Command::Fit(args) => {
             let input = Input::read(&args.model, None)?;
-            let (k, m, d) = (
-                input.states,
-                input.context.symbols.unwrap_or(2),
-                input.dim(),
-            );
-            with_family!(input.kind, k, m, d, fit::run, &input, &args, started)
+            with_family!(input.family_choice(), fit::run, &input, &args, started)
         }
         Command::Logp(args) => {
             let input = Input::read(&args.model, args.params.as_deref())?;
-            let (k, m, d) = (
-                input.states,
-                input.context.symbols.unwrap_or(2),
-                input.dim(),
-            );
-            with_family!(input.kind, k, m, d, logp::run, &input, &args)
+            with_family!(input.family_choice(), logp::run, &input, &args)
         }
         Command::Decode(args) => {
             let input = Input::read(&args.model, args.params.as_deref())?;
-            let (k, m, d) = (
-                input.states,
-                input.context.symbols.unwrap_or(2),
-                input.dim(),
-            );
-            with_family!(input.kind, k, m, d, decode::run, &input, &args)
+            with_family!(input.family_choice(), decode::run, &input, &args)
         }
         Command::Simulate(args) => {
             if args.states < 2 {
@@ -285,23 +284,15 @@ fn run(command: Command, started: Instant) -> Result<(), String> {
             let params = args
                 .params
                 .as_deref()
-                .map(|p| {
-                    setup::read_json(p, "parameter file").map(|v| (v, p.display().to_string()))
-                })
+                .map(|p| io::read_json(p, "parameter file").map(|v| (v, p.display().to_string())))
                 .transpose()?;
-            let (k, m, d) = (args.states, args.symbols, args.dim);
-            with_family!(
-                args.model,
-                k,
-                m,
-                d,
-                simulate::run,
-                args.model,
-                params.as_ref(),
-                &args,
-                m,
-                d
-            )
+            let choice = FamilyChoice {
+                kind: args.model,
+                states: args.states,
+                symbols: args.symbols,
+                dim: args.dim,
+            };
+            with_family!(choice, simulate::run, params.as_ref(), &args)
         }
     }
 }

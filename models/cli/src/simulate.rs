@@ -5,22 +5,22 @@ use trellis_models::hmm::Sequences;
 use trellis_models::zoo::{Family, HmmModel};
 use trellis_models::BayesianModel;
 
-use crate::family::{check_params, default_params, params_from_json};
+use crate::family::{check_params, default_params, params_file, params_from_json};
+use crate::io::write_file;
 use crate::obs::{self, CliObs};
-use crate::setup::{params_file, plural, write_file, OutputDir};
+use crate::output_dir::OutputDir;
+use crate::text::plural;
 use crate::{ModelKind, SimulateArgs};
 
 pub fn run<F: Family>(
     family: F,
-    kind: ModelKind,
     params: Option<&(serde_json::Value, String)>,
     args: &SimulateArgs,
-    symbols: usize,
-    dim: usize,
 ) -> Result<(), String>
 where
     F::Obs: CliObs,
 {
+    let (kind, symbols, dim) = (args.model, args.symbols, args.dim);
     if args.sequences == 0 || args.length == 0 {
         return Err("--sequences and --length must be at least 1".into());
     }

@@ -3,14 +3,13 @@
 use rand_xoshiro::Xoshiro256PlusPlus;
 use trellis_ad::Scalar;
 
-use super::{check_len, check_values, draw_normal, finite, location_transform, positive, Family};
+use super::{check_per_state, draw_normal, location_transform, Family, Support, FINITE, POSITIVE};
 use crate::distributions::LN_SQRT_2PI;
 use crate::emission::Emission;
-use crate::hmm::{HmmError, HmmParams, Sequences};
-use crate::layout::{LayoutError, ParamLayout, Params, Shape};
+use crate::layout::{LayoutError, ParamHandle, ParamLayout, Params, Shape};
 use crate::model::ModelError;
 use crate::priors::Prior;
-use crate::simulate::{simulate_hmm, SampleEmission, Simulated};
+use crate::simulate::SampleEmission;
 use crate::transforms::Transform;
 
 /// A switching AR(1) process: in state `k`,
@@ -45,19 +44,15 @@ impl<'a, T: Scalar> Ar1Gaussian<'a, T> {
     /// Mismatched or zero lengths, a non-finite level, `|φ| ≥ 1`, a standard deviation that
     /// is not positive and finite.
     pub fn new(means: &'a [T], phis: &'a [T], sds: &'a [T]) -> Result<Self, ModelError> {
-        if means.is_empty() {
-            return Err(HmmError::NoStates.into());
-        }
-        check_len("phis", phis, means.len())?;
-        check_len("sds", sds, means.len())?;
-        check_values("means", means, finite, "must be finite")?;
-        check_values(
-            "phis",
-            phis,
+        let stationary = Support::new(
             |p| p.abs() < 1.0,
             "must lie in (-1, 1) for a stationary process",
-        )?;
-        check_values("sds", sds, positive, "must be positive and finite")?;
+        );
+        check_per_state(&[
+            ("means", means, FINITE),
+            ("phis", phis, stationary),
+            ("sds", sds, POSITIVE),
+        ])?;
         Ok(Self { means, phis, sds })
     }
 }
@@ -103,13 +98,14 @@ impl<T: Scalar> Emission<T> for Ar1Gaussian<'_, T> {
     }
 }
 
-impl SampleEmission for Ar1Gaussian<'_, f64> {
+impl<T: Scalar> SampleEmission<T> for Ar1Gaussian<'_, T> {
     fn check_params(&self) -> Result<(), ModelError> {
         Ar1Gaussian::new(self.means, self.phis, self.sds).map(|_| ())
     }
 
     fn sample(&self, state: usize, history: &[f64], rng: &mut Xoshiro256PlusPlus) -> f64 {
-        let (mu, phi, sigma) = (self.means[state], self.phis[state], self.sds[state]);
+        let mu = self.means[state].value();
+        let (phi, sigma) = (self.phis[state].value(), self.sds[state].value());
         match history.last() {
             None => draw_normal(mu, sigma / (1.0 - phi * phi).sqrt(), rng),
             Some(&prev) => draw_normal(mu + phi * (prev - mu), sigma, rng),
@@ -153,51 +149,49 @@ impl Ar1Family {
     }
 }
 
+/// Where [`Ar1Family`]'s parameters are in a model's layout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Ar1Handles {
+    /// The levels.
+    pub mu: ParamHandle,
+    /// The autoregressive coefficients.
+    pub phi: ParamHandle,
+    /// The innovation standard deviations.
+    pub sigma: ParamHandle,
+}
+
 impl Family for Ar1Family {
     type Obs = f64;
+    type Handles = Ar1Handles;
     type Emission<'a, T: Scalar> = Ar1Gaussian<'a, T>;
 
     fn n_states(&self) -> usize {
         self.n_states
     }
 
-    fn add_params(&self, layout: ParamLayout) -> Result<ParamLayout, LayoutError> {
+    fn add_params(&self, layout: &mut ParamLayout) -> Result<Ar1Handles, LayoutError> {
         let k = Shape::Vector(self.n_states);
+        let mu_transform = location_transform(self.ordered);
         let interval = Transform::Interval {
             lower: -1.0,
             upper: 1.0,
         };
-        layout
-            .add_with_prior(
-                "mu",
-                k,
-                location_transform(self.ordered),
-                self.mu_prior.clone(),
-            )?
-            .add_with_prior("phi", k, interval, self.phi_prior.clone())?
-            .add_with_prior("sigma", k, Transform::Log, self.sigma_prior.clone())
+        Ok(Ar1Handles {
+            mu: layout.declare("mu", k, mu_transform, self.mu_prior.clone())?,
+            phi: layout.declare("phi", k, interval, self.phi_prior.clone())?,
+            sigma: layout.declare("sigma", k, Transform::Log, self.sigma_prior.clone())?,
+        })
     }
 
-    fn emission<'a, T: Scalar>(&'a self, params: &Params<'a, T>) -> Ar1Gaussian<'a, T> {
+    fn emission<'a, T: Scalar>(
+        &'a self,
+        handles: &Ar1Handles,
+        params: &Params<'a, T>,
+    ) -> Ar1Gaussian<'a, T> {
         Ar1Gaussian {
-            means: params.value(0),
-            phis: params.value(1),
-            sds: params.value(2),
+            means: params.of(handles.mu),
+            phis: params.of(handles.phi),
+            sds: params.of(handles.sigma),
         }
-    }
-
-    fn check_data(&self, _data: &Sequences<f64>) -> Result<(), HmmError> {
-        Ok(())
-    }
-
-    fn simulate(
-        &self,
-        params: &Params<'_, f64>,
-        chain: &HmmParams,
-        n_sequences: usize,
-        length: usize,
-        seed: u64,
-    ) -> Result<Simulated<f64>, ModelError> {
-        simulate_hmm(chain, &self.emission(params), n_sequences, length, seed)
     }
 }

@@ -4,13 +4,13 @@ use rand::Rng;
 use rand_xoshiro::Xoshiro256PlusPlus;
 use trellis_ad::Scalar;
 
-use super::{check_each, check_len, Family};
+use super::{check_len, Family};
 use crate::emission::Emission;
-use crate::hmm::{HmmError, HmmParams, Sequences};
-use crate::layout::{LayoutError, ParamLayout, Params, Shape};
+use crate::hmm::HmmError;
+use crate::layout::{LayoutError, ParamHandle, ParamLayout, Params, Shape};
 use crate::model::ModelError;
 use crate::priors::Prior;
-use crate::simulate::{simulate_hmm, SampleEmission, Simulated};
+use crate::simulate::SampleEmission;
 use crate::transforms::Transform;
 
 /// `y | state k ~ Categorical(exp(log_probs[k, ·]))` for symbols `y < M`.
@@ -18,7 +18,7 @@ use crate::transforms::Transform;
 /// The view holds log-probabilities (`K × M`, row-major), so a zero probability is exact
 /// (`-inf`) and the log-density is a copy: no arithmetic, no tape node. A symbol `≥ M`
 /// gives NaN, which the forward algorithm reports as a typed error; build the data through
-/// [`CategoricalFamily::check_data`] to get the error naming the observation instead.
+/// a [`CategoricalFamily`] model to get the error naming the observation instead.
 ///
 /// ```
 /// use trellis_models::{zoo::Categorical, Emission};
@@ -98,7 +98,7 @@ impl<T: Scalar> Emission<T> for Categorical<'_, T> {
     }
 }
 
-impl SampleEmission for Categorical<'_, f64> {
+impl<T: Scalar> SampleEmission<T> for Categorical<'_, T> {
     fn check_params(&self) -> Result<(), ModelError> {
         Categorical::new(self.log_probs, self.n_symbols).map(|_| ())
     }
@@ -108,14 +108,14 @@ impl SampleEmission for Categorical<'_, f64> {
         let u: f64 = rng.random::<f64>();
         let mut acc = 0.0;
         for (m, l) in row.iter().enumerate() {
-            acc += l.exp();
+            acc += l.value().exp();
             if u < acc {
                 return m;
             }
         }
         // Rounding left u above the last partial sum: the last symbol with positive mass.
         row.iter()
-            .rposition(|l| *l > f64::NEG_INFINITY)
+            .rposition(|l| l.value() > f64::NEG_INFINITY)
             .unwrap_or(self.n_symbols - 1)
     }
 }
@@ -152,14 +152,15 @@ impl CategoricalFamily {
 
 impl Family for CategoricalFamily {
     type Obs = usize;
+    type Handles = ParamHandle;
     type Emission<'a, T: Scalar> = Categorical<'a, T>;
 
     fn n_states(&self) -> usize {
         self.n_states
     }
 
-    fn add_params(&self, layout: ParamLayout) -> Result<ParamLayout, LayoutError> {
-        layout.add_with_prior(
+    fn add_params(&self, layout: &mut ParamLayout) -> Result<ParamHandle, LayoutError> {
+        layout.declare(
             "p_emission",
             Shape::Matrix(self.n_states, self.n_symbols),
             Transform::Simplex,
@@ -167,28 +168,20 @@ impl Family for CategoricalFamily {
         )
     }
 
-    fn emission<'a, T: Scalar>(&'a self, params: &Params<'a, T>) -> Categorical<'a, T> {
+    fn emission<'a, T: Scalar>(
+        &'a self,
+        p_emission: &ParamHandle,
+        params: &Params<'a, T>,
+    ) -> Categorical<'a, T> {
         Categorical {
-            log_probs: params.log_value(0).unwrap_or(&[]),
+            // The simplex transform always provides logs.
+            log_probs: params.log_of(*p_emission).unwrap_or(&[]),
             n_symbols: self.n_symbols,
         }
     }
 
-    fn check_data(&self, data: &Sequences<usize>) -> Result<(), HmmError> {
+    fn invalid_observation(&self, &y: &usize) -> Option<String> {
         let m = self.n_symbols;
-        check_each(data, |&y| {
-            (y >= m).then(|| format!("category out of range: there are {m} symbols (0..{m})"))
-        })
-    }
-
-    fn simulate(
-        &self,
-        params: &Params<'_, f64>,
-        chain: &HmmParams,
-        n_sequences: usize,
-        length: usize,
-        seed: u64,
-    ) -> Result<Simulated<usize>, ModelError> {
-        simulate_hmm(chain, &self.emission(params), n_sequences, length, seed)
+        (y >= m).then(|| format!("category out of range: there are {m} symbols (0..{m})"))
     }
 }

@@ -4,14 +4,14 @@
 use rand_xoshiro::Xoshiro256PlusPlus;
 use trellis_ad::{scratch, Scalar};
 
-use super::{check_each, check_len, check_values, draw_normal, finite, positive, Family};
+use super::{check_len, check_values, draw_normal, finite, positive, Family, LocationScaleHandles};
 use crate::distributions::LN_SQRT_2PI;
 use crate::emission::Emission;
-use crate::hmm::{HmmError, HmmParams, Sequences};
+use crate::hmm::HmmError;
 use crate::layout::{LayoutError, ParamLayout, Params, Shape};
 use crate::model::ModelError;
 use crate::priors::Prior;
-use crate::simulate::{simulate_hmm, SampleEmission, Simulated};
+use crate::simulate::SampleEmission;
 use crate::transforms::Transform;
 
 /// `y | state k ~ Normal(means[k, ·], diag(sds[k, ·])²)` for `y ∈ ℝᴰ` (`K × D` row-major
@@ -19,7 +19,7 @@ use crate::transforms::Transform;
 ///
 /// In reverse mode each `ℓ[t][k]` is one tape node over the state's `2D` parameters. An
 /// observation with the wrong number of components gives NaN, reported by the forward
-/// algorithm as a typed error; [`DiagonalMvnFamily::check_data`] names it directly.
+/// algorithm as a typed error; [`DiagonalMvnFamily`]'s data check names it directly.
 ///
 /// ```
 /// use trellis_models::{zoo::DiagonalMvn, Emission};
@@ -109,7 +109,7 @@ impl<T: Scalar> Emission<T> for DiagonalMvn<'_, T> {
     }
 }
 
-impl SampleEmission for DiagonalMvn<'_, f64> {
+impl<T: Scalar> SampleEmission<T> for DiagonalMvn<'_, T> {
     fn check_params(&self) -> Result<(), ModelError> {
         DiagonalMvn::new(self.means, self.sds, self.dim).map(|_| ())
     }
@@ -122,7 +122,10 @@ impl SampleEmission for DiagonalMvn<'_, f64> {
     ) -> Vec<f64> {
         let d = self.dim;
         (0..d)
-            .map(|i| draw_normal(self.means[state * d + i], self.sds[state * d + i], rng))
+            .map(|i| {
+                let j = state * d + i;
+                draw_normal(self.means[j].value(), self.sds[j].value(), rng)
+            })
             .collect()
     }
 }
@@ -162,47 +165,40 @@ impl DiagonalMvnFamily {
 
 impl Family for DiagonalMvnFamily {
     type Obs = Vec<f64>;
+    type Handles = LocationScaleHandles;
     type Emission<'a, T: Scalar> = DiagonalMvn<'a, T>;
 
     fn n_states(&self) -> usize {
         self.n_states
     }
 
-    fn add_params(&self, layout: ParamLayout) -> Result<ParamLayout, LayoutError> {
+    fn add_params(&self, layout: &mut ParamLayout) -> Result<Self::Handles, LayoutError> {
         let shape = Shape::Matrix(self.n_states, self.dim);
         let mu_transform = if self.ordered {
             Transform::OrderedColumn(0)
         } else {
             Transform::Identity
         };
-        layout
-            .add_with_prior("mu", shape, mu_transform, self.mu_prior.clone())?
-            .add_with_prior("sigma", shape, Transform::Log, self.sigma_prior.clone())
+        Ok(LocationScaleHandles {
+            mu: layout.declare("mu", shape, mu_transform, self.mu_prior.clone())?,
+            sigma: layout.declare("sigma", shape, Transform::Log, self.sigma_prior.clone())?,
+        })
     }
 
-    fn emission<'a, T: Scalar>(&'a self, params: &Params<'a, T>) -> DiagonalMvn<'a, T> {
+    fn emission<'a, T: Scalar>(
+        &'a self,
+        handles: &Self::Handles,
+        params: &Params<'a, T>,
+    ) -> DiagonalMvn<'a, T> {
         DiagonalMvn {
-            means: params.value(0),
-            sds: params.value(1),
+            means: params.of(handles.mu),
+            sds: params.of(handles.sigma),
             dim: self.dim,
         }
     }
 
-    fn check_data(&self, data: &Sequences<Vec<f64>>) -> Result<(), HmmError> {
+    fn invalid_observation(&self, y: &Vec<f64>) -> Option<String> {
         let d = self.dim;
-        check_each(data, |y| {
-            (y.len() != d).then(|| format!("has {} components, expected {d}", y.len()))
-        })
-    }
-
-    fn simulate(
-        &self,
-        params: &Params<'_, f64>,
-        chain: &HmmParams,
-        n_sequences: usize,
-        length: usize,
-        seed: u64,
-    ) -> Result<Simulated<Vec<f64>>, ModelError> {
-        simulate_hmm(chain, &self.emission(params), n_sequences, length, seed)
+        (y.len() != d).then(|| format!("has {} components, expected {d}", y.len()))
     }
 }

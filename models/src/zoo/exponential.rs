@@ -4,18 +4,17 @@ use rand::Rng;
 use rand_xoshiro::Xoshiro256PlusPlus;
 use trellis_ad::Scalar;
 
-use super::{check_each, check_values, positive, rate_transform, Family};
+use super::{check_per_state, declare_rates, Family, POSITIVE};
 use crate::emission::Emission;
-use crate::hmm::{HmmError, HmmParams, Sequences};
-use crate::layout::{LayoutError, ParamLayout, Params, Shape};
+use crate::layout::{LayoutError, ParamHandle, ParamLayout, Params};
 use crate::model::ModelError;
 use crate::priors::Prior;
-use crate::simulate::{simulate_hmm, SampleEmission, Simulated};
+use crate::simulate::SampleEmission;
 
 /// `y | state k ~ Exponential(rates[k])` (mean `1 / rate`) for `y ≥ 0`.
 ///
 /// A negative observation gives NaN, reported by the forward algorithm as a typed error;
-/// [`ExponentialFamily::check_data`] names it directly.
+/// [`ExponentialFamily`]'s data check names it directly.
 ///
 /// ```
 /// use trellis_models::{zoo::Exponential, Emission};
@@ -37,10 +36,7 @@ impl<'a, T: Scalar> Exponential<'a, T> {
     /// # Errors
     /// No rates, a rate that is not positive and finite.
     pub fn new(rates: &'a [T]) -> Result<Self, ModelError> {
-        if rates.is_empty() {
-            return Err(HmmError::NoStates.into());
-        }
-        check_values("rates", rates, positive, "must be positive and finite")?;
+        check_per_state(&[("rates", rates, POSITIVE)])?;
         Ok(Self { rates })
     }
 }
@@ -69,14 +65,14 @@ impl<T: Scalar> Emission<T> for Exponential<'_, T> {
     }
 }
 
-impl SampleEmission for Exponential<'_, f64> {
+impl<T: Scalar> SampleEmission<T> for Exponential<'_, T> {
     fn check_params(&self) -> Result<(), ModelError> {
         Exponential::new(self.rates).map(|_| ())
     }
 
     fn sample(&self, state: usize, _history: &[f64], rng: &mut Xoshiro256PlusPlus) -> f64 {
         let e: f64 = rng.sample(rand_distr::Exp1);
-        e / self.rates[state]
+        e / self.rates[state].value()
     }
 }
 
@@ -108,41 +104,28 @@ impl ExponentialFamily {
 
 impl Family for ExponentialFamily {
     type Obs = f64;
+    type Handles = ParamHandle;
     type Emission<'a, T: Scalar> = Exponential<'a, T>;
 
     fn n_states(&self) -> usize {
         self.n_states
     }
 
-    fn add_params(&self, layout: ParamLayout) -> Result<ParamLayout, LayoutError> {
-        layout.add_with_prior(
-            "rate",
-            Shape::Vector(self.n_states),
-            rate_transform(self.ordered),
-            self.rate_prior.clone(),
-        )
+    fn add_params(&self, layout: &mut ParamLayout) -> Result<ParamHandle, LayoutError> {
+        declare_rates(layout, self.n_states, self.ordered, &self.rate_prior)
     }
 
-    fn emission<'a, T: Scalar>(&'a self, params: &Params<'a, T>) -> Exponential<'a, T> {
+    fn emission<'a, T: Scalar>(
+        &'a self,
+        rate: &ParamHandle,
+        params: &Params<'a, T>,
+    ) -> Exponential<'a, T> {
         Exponential {
-            rates: params.value(0),
+            rates: params.of(*rate),
         }
     }
 
-    fn check_data(&self, data: &Sequences<f64>) -> Result<(), HmmError> {
-        check_each(data, |&y| {
-            (y < 0.0).then(|| "an exponential observation must be non-negative".to_string())
-        })
-    }
-
-    fn simulate(
-        &self,
-        params: &Params<'_, f64>,
-        chain: &HmmParams,
-        n_sequences: usize,
-        length: usize,
-        seed: u64,
-    ) -> Result<Simulated<f64>, ModelError> {
-        simulate_hmm(chain, &self.emission(params), n_sequences, length, seed)
+    fn invalid_observation(&self, &y: &f64) -> Option<String> {
+        (y < 0.0).then(|| "an exponential observation must be non-negative".to_string())
     }
 }

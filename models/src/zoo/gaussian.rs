@@ -4,15 +4,14 @@ use rand_xoshiro::Xoshiro256PlusPlus;
 use trellis_ad::Scalar;
 
 use super::{
-    check_len, check_values, draw_normal, finite, location_transform, normal_entry, positive,
-    Family,
+    check_per_state, draw_normal, location_transform, normal_entry, Family, LocationScaleHandles,
+    FINITE, POSITIVE,
 };
 use crate::emission::Emission;
-use crate::hmm::{HmmError, HmmParams, Sequences};
 use crate::layout::{LayoutError, ParamLayout, Params, Shape};
 use crate::model::ModelError;
 use crate::priors::Prior;
-use crate::simulate::{simulate_hmm, SampleEmission, Simulated};
+use crate::simulate::SampleEmission;
 use crate::transforms::Transform;
 
 /// `y | state k ~ Normal(means[k], sds[k])`.
@@ -39,12 +38,7 @@ impl<'a, T: Scalar> Gaussian<'a, T> {
     /// Lengths that differ or are zero, a non-finite mean, a standard deviation that is not
     /// positive and finite.
     pub fn new(means: &'a [T], sds: &'a [T]) -> Result<Self, ModelError> {
-        if means.is_empty() {
-            return Err(HmmError::NoStates.into());
-        }
-        check_len("sds", sds, means.len())?;
-        check_values("means", means, finite, "must be finite")?;
-        check_values("sds", sds, positive, "must be positive and finite")?;
+        check_per_state(&[("means", means, FINITE), ("sds", sds, POSITIVE)])?;
         Ok(Self { means, sds })
     }
 
@@ -69,13 +63,13 @@ impl<T: Scalar> Emission<T> for Gaussian<'_, T> {
     }
 }
 
-impl SampleEmission for Gaussian<'_, f64> {
+impl<T: Scalar> SampleEmission<T> for Gaussian<'_, T> {
     fn check_params(&self) -> Result<(), ModelError> {
         Gaussian::new(self.means, self.sds).map(|_| ())
     }
 
     fn sample(&self, state: usize, _history: &[f64], rng: &mut Xoshiro256PlusPlus) -> f64 {
-        draw_normal(self.means[state], self.sds[state], rng)
+        draw_normal(self.means[state].value(), self.sds[state].value(), rng)
     }
 }
 
@@ -111,40 +105,27 @@ impl GaussianFamily {
 
 impl Family for GaussianFamily {
     type Obs = f64;
+    type Handles = LocationScaleHandles;
     type Emission<'a, T: Scalar> = Gaussian<'a, T>;
 
     fn n_states(&self) -> usize {
         self.n_states
     }
 
-    fn add_params(&self, layout: ParamLayout) -> Result<ParamLayout, LayoutError> {
+    fn add_params(&self, layout: &mut ParamLayout) -> Result<Self::Handles, LayoutError> {
         let k = Shape::Vector(self.n_states);
-        layout
-            .add_with_prior(
-                "mu",
-                k,
-                location_transform(self.ordered),
-                self.mu_prior.clone(),
-            )?
-            .add_with_prior("sigma", k, Transform::Log, self.sigma_prior.clone())
+        let mu_transform = location_transform(self.ordered);
+        Ok(LocationScaleHandles {
+            mu: layout.declare("mu", k, mu_transform, self.mu_prior.clone())?,
+            sigma: layout.declare("sigma", k, Transform::Log, self.sigma_prior.clone())?,
+        })
     }
 
-    fn emission<'a, T: Scalar>(&'a self, params: &Params<'a, T>) -> Gaussian<'a, T> {
-        Gaussian::from_parts(params.value(0), params.value(1))
-    }
-
-    fn check_data(&self, _data: &Sequences<f64>) -> Result<(), HmmError> {
-        Ok(())
-    }
-
-    fn simulate(
-        &self,
-        params: &Params<'_, f64>,
-        chain: &HmmParams,
-        n_sequences: usize,
-        length: usize,
-        seed: u64,
-    ) -> Result<Simulated<f64>, ModelError> {
-        simulate_hmm(chain, &self.emission(params), n_sequences, length, seed)
+    fn emission<'a, T: Scalar>(
+        &'a self,
+        handles: &Self::Handles,
+        params: &Params<'a, T>,
+    ) -> Gaussian<'a, T> {
+        Gaussian::from_parts(params.of(handles.mu), params.of(handles.sigma))
     }
 }

@@ -4,13 +4,13 @@ use rand::Rng;
 use rand_xoshiro::Xoshiro256PlusPlus;
 use trellis_ad::Scalar;
 
-use super::{check_values, invalid_obs, rate_transform, Family};
+use super::{check_per_state, check_values, declare_rates, invalid_obs, Family, Support};
 use crate::emission::Emission;
-use crate::hmm::{HmmError, HmmParams, Sequences};
-use crate::layout::{LayoutError, ParamLayout, Params, Shape};
+use crate::hmm::{HmmError, Sequences};
+use crate::layout::{LayoutError, ParamHandle, ParamLayout, Params};
 use crate::model::ModelError;
 use crate::priors::Prior;
-use crate::simulate::{simulate_hmm, SampleEmission, Simulated};
+use crate::simulate::SampleEmission;
 
 /// Largest rate accepted for simulation: counts must fit in a `u32`.
 const MAX_SIMULATION_RATE: f64 = 1e9;
@@ -37,15 +37,11 @@ impl<'a, T: Scalar> Poisson<'a, T> {
     /// # Errors
     /// No rates, a rate that is negative or not finite.
     pub fn new(rates: &'a [T]) -> Result<Self, ModelError> {
-        if rates.is_empty() {
-            return Err(HmmError::NoStates.into());
-        }
-        check_values(
-            "rates",
-            rates,
+        let non_negative = Support::new(
             |r| r >= 0.0 && r.is_finite(),
             "must be non-negative and finite",
-        )?;
+        );
+        check_per_state(&[("rates", rates, non_negative)])?;
         Ok(Self { rates })
     }
 }
@@ -85,7 +81,7 @@ impl<T: Scalar> Emission<T> for Poisson<'_, T> {
     }
 }
 
-impl SampleEmission for Poisson<'_, f64> {
+impl<T: Scalar> SampleEmission<T> for Poisson<'_, T> {
     fn check_params(&self) -> Result<(), ModelError> {
         Poisson::new(self.rates)?;
         check_values(
@@ -97,7 +93,7 @@ impl SampleEmission for Poisson<'_, f64> {
     }
 
     fn sample(&self, state: usize, _history: &[u32], rng: &mut Xoshiro256PlusPlus) -> u32 {
-        let rate = self.rates[state];
+        let rate = self.rates[state].value();
         if rate == 0.0 {
             return 0;
         }
@@ -179,39 +175,24 @@ impl PoissonFamily {
 
 impl Family for PoissonFamily {
     type Obs = u32;
+    type Handles = ParamHandle;
     type Emission<'a, T: Scalar> = Poisson<'a, T>;
 
     fn n_states(&self) -> usize {
         self.n_states
     }
 
-    fn add_params(&self, layout: ParamLayout) -> Result<ParamLayout, LayoutError> {
-        layout.add_with_prior(
-            "rate",
-            Shape::Vector(self.n_states),
-            rate_transform(self.ordered),
-            self.rate_prior.clone(),
-        )
+    fn add_params(&self, layout: &mut ParamLayout) -> Result<ParamHandle, LayoutError> {
+        declare_rates(layout, self.n_states, self.ordered, &self.rate_prior)
     }
 
-    fn emission<'a, T: Scalar>(&'a self, params: &Params<'a, T>) -> Poisson<'a, T> {
+    fn emission<'a, T: Scalar>(
+        &'a self,
+        rate: &ParamHandle,
+        params: &Params<'a, T>,
+    ) -> Poisson<'a, T> {
         Poisson {
-            rates: params.value(0),
+            rates: params.of(*rate),
         }
-    }
-
-    fn check_data(&self, _data: &Sequences<u32>) -> Result<(), HmmError> {
-        Ok(())
-    }
-
-    fn simulate(
-        &self,
-        params: &Params<'_, f64>,
-        chain: &HmmParams,
-        n_sequences: usize,
-        length: usize,
-        seed: u64,
-    ) -> Result<Simulated<u32>, ModelError> {
-        simulate_hmm(chain, &self.emission(params), n_sequences, length, seed)
     }
 }

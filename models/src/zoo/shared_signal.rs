@@ -7,11 +7,11 @@ use trellis_ad::Scalar;
 use super::{check_values, draw_normal, finite, positive, Family};
 use crate::distributions::LN_SQRT_2PI;
 use crate::emission::Emission;
-use crate::hmm::{HmmError, HmmParams, Sequences};
-use crate::layout::{LayoutError, ParamLayout, Params, Shape};
+use crate::hmm::HmmError;
+use crate::layout::{LayoutError, ParamHandle, ParamLayout, Params, Shape};
 use crate::model::ModelError;
 use crate::priors::Prior;
-use crate::simulate::{simulate_hmm, SampleEmission, Simulated};
+use crate::simulate::SampleEmission;
 use crate::transforms::Transform;
 
 /// `y | state k ~ Normal((k + 1)·signal, noise)` for `k = 0 … K−1` (the PyMC example's
@@ -129,13 +129,17 @@ impl<T: Scalar> Emission<T> for SharedSignalGaussian<T> {
     }
 }
 
-impl SampleEmission for SharedSignalGaussian<f64> {
+impl<T: Scalar> SampleEmission<T> for SharedSignalGaussian<T> {
     fn check_params(&self) -> Result<(), ModelError> {
         Self::new(self.signal, self.noise, self.n_states).map(|_| ())
     }
 
     fn sample(&self, state: usize, _history: &[f64], rng: &mut Xoshiro256PlusPlus) -> f64 {
-        draw_normal((state + 1) as f64 * self.signal, self.noise, rng)
+        draw_normal(
+            (state + 1) as f64 * self.signal.value(),
+            self.noise.value(),
+            rng,
+        )
     }
 }
 
@@ -166,46 +170,39 @@ impl SharedSignalFamily {
     }
 }
 
+/// Where [`SharedSignalFamily`]'s parameters are in a model's layout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SharedSignalHandles {
+    /// `emission_signal`.
+    pub signal: ParamHandle,
+    /// `emission_noise`.
+    pub noise: ParamHandle,
+}
+
 impl Family for SharedSignalFamily {
     type Obs = f64;
+    type Handles = SharedSignalHandles;
     type Emission<'a, T: Scalar> = SharedSignalGaussian<T>;
 
     fn n_states(&self) -> usize {
         self.n_states
     }
 
-    fn add_params(&self, layout: ParamLayout) -> Result<ParamLayout, LayoutError> {
-        layout
-            .add_with_prior(
-                "emission_signal",
-                Shape::Scalar,
-                Transform::Identity,
-                self.signal_prior.clone(),
-            )?
-            .add_with_prior(
-                "emission_noise",
-                Shape::Scalar,
-                Transform::Log,
-                self.noise_prior.clone(),
-            )
+    fn add_params(&self, layout: &mut ParamLayout) -> Result<SharedSignalHandles, LayoutError> {
+        let scalar = Shape::Scalar;
+        let (signal_prior, noise_prior) = (self.signal_prior.clone(), self.noise_prior.clone());
+        Ok(SharedSignalHandles {
+            signal: layout.declare("emission_signal", scalar, Transform::Identity, signal_prior)?,
+            noise: layout.declare("emission_noise", scalar, Transform::Log, noise_prior)?,
+        })
     }
 
-    fn emission<'a, T: Scalar>(&'a self, params: &Params<'a, T>) -> SharedSignalGaussian<T> {
-        SharedSignalGaussian::from_parts(params.value(0)[0], params.value(1)[0], self.n_states)
-    }
-
-    fn check_data(&self, _data: &Sequences<f64>) -> Result<(), HmmError> {
-        Ok(())
-    }
-
-    fn simulate(
-        &self,
-        params: &Params<'_, f64>,
-        chain: &HmmParams,
-        n_sequences: usize,
-        length: usize,
-        seed: u64,
-    ) -> Result<Simulated<f64>, ModelError> {
-        simulate_hmm(chain, &self.emission(params), n_sequences, length, seed)
+    fn emission<'a, T: Scalar>(
+        &'a self,
+        handles: &SharedSignalHandles,
+        params: &Params<'a, T>,
+    ) -> SharedSignalGaussian<T> {
+        let (signal, noise) = (params.of(handles.signal)[0], params.of(handles.noise)[0]);
+        SharedSignalGaussian::from_parts(signal, noise, self.n_states)
     }
 }

@@ -8,11 +8,11 @@ use trellis_ad::Scalar;
 
 use super::{check_len, check_values, finite, location_transform, positive, Family};
 use crate::emission::Emission;
-use crate::hmm::{HmmError, HmmParams, Sequences};
-use crate::layout::{LayoutError, ParamLayout, Params, Shape};
+use crate::hmm::HmmError;
+use crate::layout::{LayoutError, ParamHandle, ParamLayout, Params, Shape};
 use crate::model::ModelError;
 use crate::priors::Prior;
-use crate::simulate::{simulate_hmm, SampleEmission, Simulated};
+use crate::simulate::SampleEmission;
 use crate::transforms::Transform;
 
 /// `ln √π`.
@@ -121,16 +121,17 @@ impl<T: Scalar> Emission<T> for StudentT<'_, T> {
     }
 }
 
-impl SampleEmission for StudentT<'_, f64> {
+impl<T: Scalar> SampleEmission<T> for StudentT<'_, T> {
     fn check_params(&self) -> Result<(), ModelError> {
         StudentT::new(self.locs, self.scales, self.nus).map(|_| ())
     }
 
     fn sample(&self, state: usize, _history: &[f64], rng: &mut Xoshiro256PlusPlus) -> f64 {
-        match rand_distr::StudentT::new(self.nu(state)) {
-            Ok(d) => self.locs[state] + self.scales[state] * rng.sample(d),
+        let (loc, scale) = (self.locs[state].value(), self.scales[state].value());
+        match rand_distr::StudentT::new(self.nu(state).value()) {
+            Ok(d) => loc + scale * rng.sample(d),
             // Unreachable after `check_params`.
-            Err(_) => self.locs[state],
+            Err(_) => loc,
         }
     }
 }
@@ -175,48 +176,46 @@ impl StudentTFamily {
     }
 }
 
+/// Where [`StudentTFamily`]'s parameters are in a model's layout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StudentTHandles {
+    /// The locations.
+    pub mu: ParamHandle,
+    /// The scales.
+    pub sigma: ParamHandle,
+    /// The degrees of freedom (1 shared or one per state).
+    pub nu: ParamHandle,
+}
+
 impl Family for StudentTFamily {
     type Obs = f64;
+    type Handles = StudentTHandles;
     type Emission<'a, T: Scalar> = StudentT<'a, T>;
 
     fn n_states(&self) -> usize {
         self.n_states
     }
 
-    fn add_params(&self, layout: ParamLayout) -> Result<ParamLayout, LayoutError> {
+    fn add_params(&self, layout: &mut ParamLayout) -> Result<StudentTHandles, LayoutError> {
         let k = Shape::Vector(self.n_states);
         let nu_shape = if self.shared_nu { Shape::Scalar } else { k };
-        layout
-            .add_with_prior(
-                "mu",
-                k,
-                location_transform(self.ordered),
-                self.mu_prior.clone(),
-            )?
-            .add_with_prior("sigma", k, Transform::Log, self.sigma_prior.clone())?
-            .add_with_prior("nu", nu_shape, Transform::Log, self.nu_prior.clone())
+        let mu_transform = location_transform(self.ordered);
+        Ok(StudentTHandles {
+            mu: layout.declare("mu", k, mu_transform, self.mu_prior.clone())?,
+            sigma: layout.declare("sigma", k, Transform::Log, self.sigma_prior.clone())?,
+            nu: layout.declare("nu", nu_shape, Transform::Log, self.nu_prior.clone())?,
+        })
     }
 
-    fn emission<'a, T: Scalar>(&'a self, params: &Params<'a, T>) -> StudentT<'a, T> {
+    fn emission<'a, T: Scalar>(
+        &'a self,
+        handles: &StudentTHandles,
+        params: &Params<'a, T>,
+    ) -> StudentT<'a, T> {
         StudentT {
-            locs: params.value(0),
-            scales: params.value(1),
-            nus: params.value(2),
+            locs: params.of(handles.mu),
+            scales: params.of(handles.sigma),
+            nus: params.of(handles.nu),
         }
-    }
-
-    fn check_data(&self, _data: &Sequences<f64>) -> Result<(), HmmError> {
-        Ok(())
-    }
-
-    fn simulate(
-        &self,
-        params: &Params<'_, f64>,
-        chain: &HmmParams,
-        n_sequences: usize,
-        length: usize,
-        seed: u64,
-    ) -> Result<Simulated<f64>, ModelError> {
-        simulate_hmm(chain, &self.emission(params), n_sequences, length, seed)
     }
 }

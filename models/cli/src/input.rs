@@ -1,8 +1,6 @@
-//! What every command does first: read the data and parameter files, settle the model's
-//! sizes, and build the model.
+//! A command's input, read before the family is chosen: the data and parameter files, the
+//! model's sizes, then the model, the given parameters and any known true ones.
 
-use std::collections::HashSet;
-use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
@@ -11,9 +9,11 @@ use trellis_models::zoo::{Family, HmmModel};
 use trellis_models::{BayesianModel, ModelError};
 
 use crate::data::{self, RawData};
-use crate::family::{check_params, params_from_json, params_to_json};
+use crate::family::{check_params, params_from_json};
+use crate::io::read_json;
 use crate::obs::{self, CliObs, ObsContext};
-use crate::{ModelArgs, ModelKind};
+use crate::text::plural;
+use crate::{FamilyChoice, ModelArgs, ModelKind};
 
 /// The inputs of a command, read before the family is chosen.
 pub struct Input {
@@ -26,31 +26,6 @@ pub struct Input {
     pub params: Option<(Value, String)>,
     /// Where to look for true parameters written by `trellis simulate`.
     pub truth_file: Option<PathBuf>,
-}
-
-/// `n` and the noun, plural when `n` is not 1: "1 chain", "4 chains".
-pub fn plural(n: usize, noun: &str) -> String {
-    if n == 1 {
-        format!("{n} {noun}")
-    } else {
-        format!("{n} {noun}s")
-    }
-}
-
-/// An I/O error's text without Rust's " (os error N)" suffix.
-pub fn io_reason(e: &std::io::Error) -> String {
-    let text = e.to_string();
-    match text.rfind(" (os error ") {
-        Some(i) => text[..i].to_string(),
-        None => text,
-    }
-}
-
-/// Reads a JSON file; `what` names it in messages ("parameter file", "fit summary").
-pub fn read_json(path: &Path, what: &str) -> Result<Value, String> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| format!("cannot read {what} '{}': {}", path.display(), io_reason(&e)))?;
-    serde_json::from_str(&text).map_err(|e| format!("{}: invalid JSON: {e}", path.display()))
 }
 
 impl Input {
@@ -107,6 +82,16 @@ impl Input {
             params,
             truth_file,
         })
+    }
+
+    /// The family this input asks for, with its sizes.
+    pub fn family_choice(&self) -> FamilyChoice {
+        FamilyChoice {
+            kind: self.kind,
+            states: self.states,
+            symbols: self.context.symbols.unwrap_or(2),
+            dim: self.dim(),
+        }
     }
 
     /// Values per observation (the width of vector observations).
@@ -270,15 +255,6 @@ fn emission_width(json: &Value) -> Option<usize> {
         .map(Vec::len)
 }
 
-/// A parameter file for `values`, with the model's name and size so `fit` can recognise it.
-pub fn params_file<F: Family>(kind: ModelKind, model: &HmmModel<F>, values: &[f64]) -> Value {
-    let mut object = serde_json::Map::new();
-    object.insert("model".into(), Value::from(kind.name()));
-    object.insert("states".into(), Value::from(model.family().n_states()));
-    object.extend(params_to_json(model.layout(), values));
-    Value::Object(object)
-}
-
 /// Refuses a data file whose layout the model cannot read: vector observations need the
 /// long layout, scalar ones a single value column.
 fn check_layout(kind: ModelKind, raw: &RawData) -> Result<(), String> {
@@ -301,98 +277,4 @@ fn check_layout(kind: ModelKind, raw: &RawData) -> Result<(), String> {
         ));
     }
     Ok(())
-}
-
-/// An output folder being filled. Unless [`OutputDir::keep`] is called, dropping it (on an
-/// error, or a panic) removes the files the command added and the folders it created, so a
-/// failed command leaves nothing behind. Files that were there before are left alone.
-pub struct OutputDir {
-    path: PathBuf,
-    /// Folders this command created, outermost first.
-    created: Vec<PathBuf>,
-    /// Names present in the folder before the command.
-    before: HashSet<OsString>,
-    keep: bool,
-}
-
-impl OutputDir {
-    /// Creates the folder (and missing parents) and makes sure files can be written there,
-    /// before any work.
-    pub fn prepare(dir: &Path) -> Result<Self, String> {
-        let fail = |e: std::io::Error| {
-            format!(
-                "cannot write to output folder '{}': {}",
-                dir.display(),
-                io_reason(&e)
-            )
-        };
-        let mut created = Vec::new();
-        let mut missing = Some(dir);
-        while let Some(d) = missing {
-            if d.as_os_str().is_empty() || d.symlink_metadata().is_ok() {
-                break;
-            }
-            created.push(d.to_path_buf());
-            missing = d.parent();
-        }
-        created.reverse();
-        let mut out = Self {
-            path: dir.to_path_buf(),
-            created,
-            before: HashSet::new(),
-            keep: false,
-        };
-        std::fs::create_dir_all(dir).map_err(fail)?;
-        out.before = std::fs::read_dir(dir)
-            .map_err(fail)?
-            .filter_map(|entry| entry.ok().map(|e| e.file_name()))
-            .collect();
-        let probe = dir.join(format!(".trellis-write-test{}", std::process::id()));
-        std::fs::write(&probe, b"").map_err(fail)?;
-        std::fs::remove_file(&probe).map_err(fail)?;
-        Ok(out)
-    }
-
-    /// The folder.
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
-    /// The command succeeded: keep what it wrote.
-    pub fn keep(mut self) {
-        self.keep = true;
-    }
-}
-
-impl Drop for OutputDir {
-    fn drop(&mut self) {
-        if self.keep {
-            return;
-        }
-        if let Ok(entries) = std::fs::read_dir(&self.path) {
-            for entry in entries.flatten() {
-                if !self.before.contains(&entry.file_name()) {
-                    let _ = std::fs::remove_file(entry.path());
-                }
-            }
-        }
-        for dir in self.created.iter().rev() {
-            let _ = std::fs::remove_dir(dir);
-        }
-    }
-}
-
-/// Writes a file atomically (temporary file, then rename).
-pub fn write_file(path: &Path, contents: &[u8]) -> Result<(), String> {
-    trellis_samplers::output::write_atomic(path, contents).map_err(output_error)
-}
-
-/// A library output error as a message.
-pub fn output_error(e: trellis_samplers::OutputError) -> String {
-    match e {
-        trellis_samplers::OutputError::Io { path, source } => {
-            format!("cannot write '{}': {}", path.display(), io_reason(&source))
-        }
-        other => other.to_string(),
-    }
 }
