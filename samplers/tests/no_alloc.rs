@@ -5,8 +5,8 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 
 use trellis_samplers::{
-    chain_rng, LogDensity, LogDensityError, Mala, MetricKind, Nuts, Phase, Point, RandomWalk,
-    Sampler, StaticHmc,
+    chain_rng, Chain, LogDensity, LogDensityError, Mala, MetricKind, Nuts, Phase, Point,
+    RandomWalk, Sampler, StaticHmc,
 };
 
 /// Counts allocations made by the current thread.
@@ -54,34 +54,29 @@ impl LogDensity for StdNormal {
 }
 
 /// Allocations during `draws` sampling transitions after a short warm-up.
-fn allocations_while_sampling<S: Sampler>(mut s: S, dim: usize, draws: usize) -> (usize, u64) {
+fn allocations_while_sampling<S: Sampler>(s: S, dim: usize, draws: usize) -> (usize, u64) {
     let target = StdNormal(dim);
     let mut rng = chain_rng(5, 0);
     let mut point = Point::zeros(dim);
     point.evaluate(&target).unwrap();
-    s.init(&target, &point, 200, &mut rng);
+    let mut chain = s.new_chain(&target, &point, 200, &mut rng).unwrap();
     for iteration in 0..200 {
-        s.step(
-            &target,
-            &mut point,
-            Phase::Warmup {
-                iteration,
-                total: 200,
-            },
-            &mut rng,
-        );
+        let phase = Phase::Warmup {
+            iteration,
+            total: 200,
+        };
+        chain.step(&target, &mut point, phase, &mut rng).unwrap();
     }
-    s.end_warmup();
+    chain.end_warmup();
+    let mut step = |phase| chain.step(&target, &mut point, phase, &mut rng).unwrap();
     // A few transitions to let the trajectory pools reach their working size.
     for iteration in 0..50 {
-        s.step(&target, &mut point, Phase::Sampling { iteration }, &mut rng);
+        step(Phase::Sampling { iteration });
     }
     let before = allocations();
     let mut steps = 0;
     for iteration in 0..draws {
-        steps += s
-            .step(&target, &mut point, Phase::Sampling { iteration }, &mut rng)
-            .n_grad as u64;
+        steps += step(Phase::Sampling { iteration }).n_grad as u64;
     }
     (allocations() - before, steps)
 }

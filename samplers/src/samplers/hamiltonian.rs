@@ -1,8 +1,12 @@
-//! Phase-space states and the leapfrog integrator shared by NUTS, static HMC and MALA.
+//! What NUTS, static HMC and MALA share: phase-space states, the leapfrog integrator, and
+//! [`HamiltonianCore`] — the metric and step size of a chain with their warm-up adaptation.
 
-use crate::density::LogDensity;
-use crate::mass_matrix::Metric;
-use crate::sampler::{ChainRng, Point};
+use crate::adapt::metric::Metric;
+use crate::adapt::step_size::find_initial_step_size;
+use crate::adapt::{AdaptSettings, HamiltonianAdapter};
+use crate::density::{LogDensity, LogDensityError};
+use crate::error::ConfigError;
+use crate::sampler::{ChainRng, Point, Tuning};
 use crate::vecmath;
 
 /// A point of phase space with everything the samplers need about it.
@@ -67,8 +71,9 @@ impl PhaseState {
 
 /// One leapfrog step of size `eps` (negative: backward in time) from `from` into `to`.
 ///
-/// A failed or non-finite log-density leaves `to.logp = −∞` (infinite energy); a non-finite
-/// gradient makes the kinetic energy non-finite. Either way the caller sees `energy() = ∞`.
+/// A non-finite log-density or a recoverable density error leaves `to.logp = −∞` (infinite
+/// energy); a non-finite gradient makes the kinetic energy non-finite. Either way the caller
+/// sees `energy() = ∞`. A density error that is not recoverable is returned (the run stops).
 /// `scratch` (length `n`) is only used by dense metrics.
 #[inline]
 pub(crate) fn leapfrog<D: LogDensity + ?Sized>(
@@ -78,7 +83,7 @@ pub(crate) fn leapfrog<D: LogDensity + ?Sized>(
     to: &mut PhaseState,
     eps: f64,
     scratch: &mut [f64],
-) {
+) -> Result<(), LogDensityError> {
     match metric {
         Metric::Diag { inv, .. } => {
             vecmath::leapfrog_diag_first(&from.x, &from.p, &from.g, inv, eps, &mut to.x, &mut to.p);
@@ -93,6 +98,7 @@ pub(crate) fn leapfrog<D: LogDensity + ?Sized>(
     }
     to.logp = match density.logp_and_grad(&to.x, &mut to.g) {
         Ok(lp) if lp.is_finite() => lp,
+        Err(e) if !e.is_recoverable() => return Err(e),
         _ => f64::NEG_INFINITY,
     };
     if to.logp == f64::NEG_INFINITY {
@@ -100,7 +106,7 @@ pub(crate) fn leapfrog<D: LogDensity + ?Sized>(
         to.p.copy_from_slice(&from.p);
         to.v.copy_from_slice(&from.v);
         to.kinetic = from.kinetic;
-        return;
+        return Ok(());
     }
     to.kinetic = match metric {
         Metric::Diag { inv, .. } => {
@@ -111,6 +117,107 @@ pub(crate) fn leapfrog<D: LogDensity + ?Sized>(
             metric.velocity(&to.p, &mut to.v)
         }
     };
+    Ok(())
+}
+
+/// Checks the divergence threshold shared by the Hamiltonian samplers.
+pub(crate) fn validate_max_energy_error(value: f64) -> Result<(), ConfigError> {
+    if value.is_nan() || value <= 0.0 {
+        return Err(ConfigError::NotPositive {
+            name: "max_energy_error",
+            value,
+        });
+    }
+    Ok(())
+}
+
+/// Metric, step size and their warm-up adaptation, with two phase-space states for the
+/// first-step heuristic (static HMC and MALA also integrate in them): one chain's part that
+/// NUTS, static HMC and MALA share.
+#[derive(Debug, Clone)]
+pub(crate) struct HamiltonianCore {
+    pub metric: Metric,
+    pub eps: f64,
+    adapter: HamiltonianAdapter,
+    pub states: [PhaseState; 2],
+    pub scratch: Vec<f64>,
+}
+
+impl HamiltonianCore {
+    /// The initial metric, then Stan's first-step heuristic from `point`.
+    pub(crate) fn new<D: LogDensity + ?Sized>(
+        settings: &AdaptSettings,
+        density: &D,
+        point: &Point,
+        num_warmup: usize,
+        rng: &mut ChainRng,
+    ) -> Result<Self, LogDensityError> {
+        let dim = point.position.len();
+        let mut core = Self {
+            metric: Metric::initial(settings.metric, settings.initial_metric, &point.gradient),
+            eps: settings.initial_step_size,
+            adapter: HamiltonianAdapter::new(settings, dim, num_warmup, 1.0),
+            states: [PhaseState::new(dim), PhaseState::new(dim)],
+            scratch: vec![0.0; dim],
+        };
+        core.restart_step_size(density, point, rng)?;
+        Ok(core)
+    }
+
+    /// Stan's heuristic from the current step size at `point`; dual averaging restarts there.
+    fn restart_step_size<D: LogDensity + ?Sized>(
+        &mut self,
+        density: &D,
+        point: &Point,
+        rng: &mut ChainRng,
+    ) -> Result<(), LogDensityError> {
+        let [a, b] = &mut self.states;
+        a.load(point);
+        let (metric, scratch) = (&self.metric, &mut self.scratch);
+        self.eps = find_initial_step_size(self.eps, |e| {
+            a.refresh_momentum(metric, rng);
+            let h0 = a.energy();
+            leapfrog(density, metric, a, b, e, scratch)?;
+            Ok(h0 - b.energy())
+        })?;
+        self.adapter.restart_step_size(self.eps);
+        Ok(())
+    }
+
+    /// Warm-up learning after a transition with acceptance statistic `accept_stat` that
+    /// ended at `point`.
+    pub(crate) fn learn<D: LogDensity + ?Sized>(
+        &mut self,
+        density: &D,
+        point: &Point,
+        accept_stat: f64,
+        rng: &mut ChainRng,
+    ) -> Result<(), LogDensityError> {
+        let (eps, metric_updated) =
+            self.adapter
+                .learn(accept_stat, &point.position, &mut self.metric);
+        self.eps = eps;
+        if metric_updated {
+            self.restart_step_size(density, point, rng)?;
+        }
+        Ok(())
+    }
+
+    /// Freezes the step size at its dual-averaging average.
+    pub(crate) fn end_warmup(&mut self) {
+        if let Some(eps) = self.adapter.final_step_size() {
+            self.eps = eps;
+        }
+    }
+
+    /// Step size and metric for the output.
+    pub(crate) fn tuning(&self) -> Tuning {
+        Tuning {
+            step_size: Some(self.eps),
+            inv_metric: Some(self.metric.to_inv_metric()),
+            extra: Vec::new(),
+        }
+    }
 }
 
 /// Two distinct elements of a slice, mutably and immutably.
@@ -159,10 +266,10 @@ mod tests {
             let mut b = PhaseState::new(3);
             let mut c = PhaseState::new(3);
             let mut scratch = vec![0.0; 3];
-            leapfrog(&Normal, &metric, &a, &mut b, 0.1, &mut scratch);
+            leapfrog(&Normal, &metric, &a, &mut b, 0.1, &mut scratch).unwrap();
             assert!((b.energy() - a.energy()).abs() < 1e-3);
             // Reverse: negate the step.
-            leapfrog(&Normal, &metric, &b, &mut c, -0.1, &mut scratch);
+            leapfrog(&Normal, &metric, &b, &mut c, -0.1, &mut scratch).unwrap();
             for i in 0..3 {
                 assert!((c.x[i] - a.x[i]).abs() < 1e-12);
                 assert!((c.p[i] - a.p[i]).abs() < 1e-12);

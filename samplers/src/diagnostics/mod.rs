@@ -18,7 +18,7 @@
 //! | mean, sd (ddof = 1) | [`mean`], [`sd`] | `np.mean`, `np.std(ddof=1)` |
 //! | E-BFMI per chain | [`bfmi`] | `az.bfmi` |
 //!
-//! The table that `az.summary` prints is [`crate::summary::Summary`].
+//! The table that `az.summary` prints is [`summary::Summary`].
 //!
 //! # Method
 //!
@@ -53,6 +53,8 @@
 //!   NaN (0/0 within- and between-chain variance); [`mcse_mean`] is 0; [`mcse_sd`] is NaN
 //!   (it divides by the variance).
 //! * Chains that are each constant at different values: R-hat is `+∞`.
+
+pub mod summary;
 
 use ndarray::{s, Array2, ArrayView2};
 
