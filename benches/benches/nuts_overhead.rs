@@ -19,7 +19,8 @@ use criterion::{criterion_group, Criterion};
 use nuts_rs::rand::SeedableRng as _;
 use nuts_rs::{Chain, CpuLogpFunc, CpuMath, HasDims, LogpError};
 use trellis_samplers::{
-    chain_rng, Chain, ChainRng, LogDensity, LogDensityError, Nuts, NutsChain, Phase, Point, Sampler,
+    chain_rng, Chain as _, ChainRng, LogDensity, LogDensityError, Nuts, NutsChain, Phase, Point,
+    Sampler,
 };
 
 const DIM: usize = 100;
