@@ -15,6 +15,7 @@ mod family;
 mod fit;
 mod logp;
 mod obs;
+mod plots;
 mod setup;
 mod simulate;
 
