@@ -19,8 +19,8 @@ use criterion::{criterion_group, Criterion};
 use nuts_rs::rand::SeedableRng as _;
 use nuts_rs::{Chain, CpuLogpFunc, CpuMath, HasDims, LogpError};
 use trellis_samplers::{
-    chain_rng, Chain as _, ChainRng, LogDensity, LogDensityError, Nuts, NutsChain, Phase, Point,
-    Sampler,
+    chain_rng, Chain as _, ChainRng, ChainStart, LogDensity, LogDensityError, Nuts, NutsChain,
+    Phase, Point, Sampler, Transition,
 };
 
 const DIM: usize = 100;
@@ -115,7 +115,12 @@ impl Ours {
             .for_each(|(i, x)| *x = 0.5 - (i % 3) as f64 * 0.4);
         point.evaluate(&Target).expect("finite start");
         let mut chain = Nuts::default()
-            .new_chain(&Target, &point, WARMUP, &mut rng)
+            .new_chain(ChainStart {
+                density: &Target,
+                point: &point,
+                num_warmup: WARMUP,
+                rng: &mut rng,
+            })
             .expect("never fails");
         for iteration in 0..WARMUP {
             let phase = Phase::Warmup {
@@ -123,7 +128,7 @@ impl Ours {
                 total: WARMUP,
             };
             chain
-                .step(&Target, &mut point, phase, &mut rng)
+                .step(Transition::new(&Target, &mut point, phase, &mut rng))
                 .expect("never fails");
         }
         chain.end_warmup();
@@ -143,7 +148,12 @@ impl Ours {
         };
         let s = self
             .chain
-            .step(&Target, &mut self.point, phase, &mut self.rng)
+            .step(Transition::new(
+                &Target,
+                &mut self.point,
+                phase,
+                &mut self.rng,
+            ))
             .expect("never fails");
         self.iteration += 1;
         black_box(&self.point.position);

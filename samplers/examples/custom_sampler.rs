@@ -11,8 +11,8 @@
 use rand::Rng;
 use rand_distr::StandardNormal;
 use trellis_samplers::{
-    sample, Chain, ChainRng, DrawStats, LogDensity, LogDensityError, Phase, Point, RunConfig,
-    Sampler, Trace, Tuning,
+    sample, Chain, ChainStart, DrawStats, LogDensity, LogDensityError, NewChain, Phase, Point,
+    RunConfig, Sampler, StepResult, Trace, Transition, Tuning,
 };
 
 /// Barker proposal: move each coordinate by `±σ z`, the sign chosen with probability
@@ -43,29 +43,23 @@ impl Sampler for Barker {
         "barker"
     }
 
-    fn new_chain<D: LogDensity + ?Sized>(
-        &self,
-        _: &D,
-        start: &Point,
-        _: usize,
-        _: &mut ChainRng,
-    ) -> Result<BarkerChain, LogDensityError> {
-        let scale = 2.4 / (start.position.len() as f64).sqrt();
+    fn new_chain<D: LogDensity + ?Sized>(&self, start: ChainStart<'_, D>) -> NewChain<Self> {
+        let scale = 2.4 / (start.point.position.len() as f64).sqrt();
         Ok(BarkerChain {
             scale,
-            proposal: start.clone(),
+            proposal: start.point.clone(),
         })
     }
 }
 
 impl Chain for BarkerChain {
-    fn step<D: LogDensity + ?Sized>(
-        &mut self,
-        density: &D,
-        point: &mut Point,
-        phase: Phase,
-        rng: &mut ChainRng,
-    ) -> Result<DrawStats, LogDensityError> {
+    fn step<D: LogDensity + ?Sized>(&mut self, t: Transition<'_, D>) -> StepResult {
+        let Transition {
+            density,
+            point,
+            phase,
+            rng,
+        } = t;
         let (x, y) = (&*point, &mut self.proposal);
         for i in 0..x.position.len() {
             let z = self.scale * rng.sample::<f64, _>(StandardNormal);

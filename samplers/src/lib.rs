@@ -53,7 +53,7 @@ mod vecmath;
 pub use output::plots;
 
 pub use density::scalar_fn::{AdMode, ScalarFnDensity};
-pub use density::{LogDensity, LogDensityError};
+pub use density::{LogDensity, LogDensityError, StdNormal};
 pub use diagnostics::summary::{self, Summary, SummaryError, SummaryRow};
 
 pub use adapt::metric::{InitialMetric, MetricKind};
@@ -64,7 +64,8 @@ pub use error::{ChainStage, ConfigError, InitError, NonFinite, OutputError, Samp
 pub use output::{ChainSummary, RunSummary};
 pub use runner::init::InitSettings;
 pub use runner::{chain_rng, sample, ChainTrace, Draws, RunConfig, Trace};
-pub use sampler::{Chain, ChainRng, DrawStats, InvMetric, Phase, Point, Sampler, Tuning};
+pub use sampler::{Chain, ChainRng, ChainStart, DrawStats, InvMetric, NewChain, Phase, Point};
+pub use sampler::{Sampler, StepResult, Transition, Tuning};
 pub use samplers::hmc::{HmcChain, StaticHmc};
 pub use samplers::mala::Mala;
 pub use samplers::nuts::{Nuts, NutsChain};

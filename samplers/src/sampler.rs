@@ -193,13 +193,51 @@ pub trait Sampler: Clone + Send + Sync {
     ///
     /// Returns a density error that is not recoverable (see
     /// [`Point::evaluate_proposal`]); the run then stops with it.
-    fn new_chain<D: LogDensity + ?Sized>(
-        &self,
-        density: &D,
-        start: &Point,
-        num_warmup: usize,
-        rng: &mut ChainRng,
-    ) -> Result<Self::Chain, LogDensityError>;
+    fn new_chain<D: LogDensity + ?Sized>(&self, start: ChainStart<'_, D>) -> NewChain<Self>;
+}
+
+/// A new chain, or the density error (not recoverable) that prevented it.
+pub type NewChain<S> = Result<<S as Sampler>::Chain, LogDensityError>;
+
+/// One transition's statistics, or the density error (not recoverable) that stops the run.
+pub type StepResult = Result<DrawStats, LogDensityError>;
+
+/// Where a chain starts: the arguments of [`Sampler::new_chain`].
+#[derive(Debug)]
+pub struct ChainStart<'a, D: ?Sized> {
+    /// The target.
+    pub density: &'a D,
+    /// The chain's valid initial point (finite log-density and gradient).
+    pub point: &'a Point,
+    /// Number of warm-up iterations that will follow.
+    pub num_warmup: usize,
+    /// The chain's random stream.
+    pub rng: &'a mut ChainRng,
+}
+
+/// One transition's arguments: [`Chain::step`] moves `point` in place.
+#[derive(Debug)]
+pub struct Transition<'a, D: ?Sized> {
+    /// The target.
+    pub density: &'a D,
+    /// The chain's current state, updated in place.
+    pub point: &'a mut Point,
+    /// Where the transition sits in the run.
+    pub phase: Phase,
+    /// The chain's random stream.
+    pub rng: &'a mut ChainRng,
+}
+
+impl<'a, D: ?Sized> Transition<'a, D> {
+    /// Bundles the arguments of one transition.
+    pub fn new(density: &'a D, point: &'a mut Point, phase: Phase, rng: &'a mut ChainRng) -> Self {
+        Self {
+            density,
+            point,
+            phase,
+            rng,
+        }
+    }
 }
 
 /// The state of one chain: a Markov transition kernel on ℝⁿ with whatever it adapts.
@@ -209,14 +247,8 @@ pub trait Sampler: Clone + Send + Sync {
 /// proposal is a rejection (and may be reported as `divergent`), never a panic; a density
 /// error that is not recoverable is returned, and stops the run.
 pub trait Chain: Send {
-    /// One transition from `point`, which is updated in place.
-    fn step<D: LogDensity + ?Sized>(
-        &mut self,
-        density: &D,
-        point: &mut Point,
-        phase: Phase,
-        rng: &mut ChainRng,
-    ) -> Result<DrawStats, LogDensityError>;
+    /// One transition from `t.point`, which is updated in place.
+    fn step<D: LogDensity + ?Sized>(&mut self, t: Transition<'_, D>) -> StepResult;
 
     /// Called once after the last warm-up iteration (even if there were none): freeze tuning.
     fn end_warmup(&mut self) {}

@@ -85,3 +85,22 @@ impl<D: LogDensity + ?Sized> LogDensity for &D {
         (**self).write_output(x, out)
     }
 }
+
+/// The standard normal on ℝⁿ (`StdNormal(n)`): a reference target with known answers, for
+/// tests, examples and benchmarks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StdNormal(pub usize);
+
+impl LogDensity for StdNormal {
+    fn dim(&self) -> usize {
+        self.0
+    }
+    fn logp_and_grad(&self, x: &[f64], grad: &mut [f64]) -> Result<f64, LogDensityError> {
+        let mut lp = 0.0;
+        for (g, xi) in grad.iter_mut().zip(x) {
+            *g = -xi;
+            lp -= 0.5 * xi * xi;
+        }
+        Ok(lp)
+    }
+}

@@ -16,7 +16,7 @@ pub use trace::{ChainTrace, Draws, Trace};
 use crate::density::LogDensity;
 use crate::error::{ChainStage, ConfigError, SampleError};
 use crate::output::progress::Progress;
-use crate::sampler::{Chain, Phase, Sampler};
+use crate::sampler::{Chain, ChainStart, Phase, Sampler, Transition};
 use init::initialise;
 
 /// Runs `config.chains` chains of `sampler` on `density` in parallel and returns their draws.
@@ -163,7 +163,12 @@ where
     let (mut point, init_attempts) = initialise(density, base, &config.init, k, &mut rng)?;
     let initial_position = point.position.clone();
     let mut chain = sampler
-        .new_chain(density, &point, config.warmup, &mut rng)
+        .new_chain(ChainStart {
+            density,
+            point: &point,
+            num_warmup: config.warmup,
+            rng: &mut rng,
+        })
         .map_err(ChainStage::Initialisation.fatal(k))?;
 
     let mut out = Vec::with_capacity(width);
@@ -177,7 +182,7 @@ where
             total: config.warmup,
         };
         let stats = chain
-            .step(density, &mut point, phase, &mut rng)
+            .step(Transition::new(density, &mut point, phase, &mut rng))
             .map_err(ChainStage::Warmup(iteration).fatal(k))?;
         if config.keep_warmup {
             density.write_output(&point.position, &mut out);
@@ -193,7 +198,12 @@ where
     let mut draws = Draws::with_capacity(width, config.draws);
     for iteration in 0..config.draws {
         let stats = chain
-            .step(density, &mut point, Phase::Sampling { iteration }, &mut rng)
+            .step(Transition::new(
+                density,
+                &mut point,
+                Phase::Sampling { iteration },
+                &mut rng,
+            ))
             .map_err(ChainStage::Draw(iteration).fatal(k))?;
         density.write_output(&point.position, &mut out);
         draws.push(&out, stats);

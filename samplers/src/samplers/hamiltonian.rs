@@ -6,7 +6,7 @@ use crate::adapt::step_size::find_initial_step_size;
 use crate::adapt::{AdaptSettings, HamiltonianAdapter};
 use crate::density::{LogDensity, LogDensityError};
 use crate::error::ConfigError;
-use crate::sampler::{ChainRng, Point, Tuning};
+use crate::sampler::{ChainRng, ChainStart, Point, Tuning};
 use crate::vecmath;
 
 /// A point of phase space with everything the samplers need about it.
@@ -147,11 +147,14 @@ impl HamiltonianCore {
     /// The initial metric, then Stan's first-step heuristic from `point`.
     pub(crate) fn new<D: LogDensity + ?Sized>(
         settings: &AdaptSettings,
-        density: &D,
-        point: &Point,
-        num_warmup: usize,
-        rng: &mut ChainRng,
+        start: ChainStart<'_, D>,
     ) -> Result<Self, LogDensityError> {
+        let ChainStart {
+            density,
+            point,
+            num_warmup,
+            rng,
+        } = start;
         let dim = point.position.len();
         let mut core = Self {
             metric: Metric::initial(settings.metric, settings.initial_metric, &point.gradient),
@@ -236,23 +239,8 @@ pub(crate) fn pair_mut<T>(v: &mut [T], read: usize, write: usize) -> (&T, &mut T
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::density::LogDensityError;
+    use crate::density::StdNormal;
     use rand::SeedableRng;
-
-    struct Normal;
-    impl LogDensity for Normal {
-        fn dim(&self) -> usize {
-            3
-        }
-        fn logp_and_grad(&self, x: &[f64], g: &mut [f64]) -> Result<f64, LogDensityError> {
-            let mut lp = 0.0;
-            for (gi, xi) in g.iter_mut().zip(x) {
-                *gi = -xi;
-                lp -= 0.5 * xi * xi;
-            }
-            Ok(lp)
-        }
-    }
 
     #[test]
     fn leapfrog_is_reversible_and_nearly_conserves_energy() {
@@ -261,15 +249,15 @@ mod tests {
             let mut rng = ChainRng::seed_from_u64(3);
             let mut a = PhaseState::new(3);
             a.x.copy_from_slice(&[0.3, -1.0, 2.0]);
-            a.logp = Normal.logp_and_grad(&a.x.clone(), &mut a.g).unwrap();
+            a.logp = StdNormal(3).logp_and_grad(&a.x.clone(), &mut a.g).unwrap();
             a.refresh_momentum(&metric, &mut rng);
             let mut b = PhaseState::new(3);
             let mut c = PhaseState::new(3);
             let mut scratch = vec![0.0; 3];
-            leapfrog(&Normal, &metric, &a, &mut b, 0.1, &mut scratch).unwrap();
+            leapfrog(&StdNormal(3), &metric, &a, &mut b, 0.1, &mut scratch).unwrap();
             assert!((b.energy() - a.energy()).abs() < 1e-3);
             // Reverse: negate the step.
-            leapfrog(&Normal, &metric, &b, &mut c, -0.1, &mut scratch).unwrap();
+            leapfrog(&StdNormal(3), &metric, &b, &mut c, -0.1, &mut scratch).unwrap();
             for i in 0..3 {
                 assert!((c.x[i] - a.x[i]).abs() < 1e-12);
                 assert!((c.p[i] - a.p[i]).abs() < 1e-12);

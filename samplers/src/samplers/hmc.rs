@@ -8,7 +8,8 @@ use crate::adapt::metric::MetricKind;
 use crate::adapt::AdaptSettings;
 use crate::density::{LogDensity, LogDensityError};
 use crate::error::ConfigError;
-use crate::sampler::{Chain, ChainRng, DrawStats, Phase, Point, Sampler, Tuning};
+use crate::sampler::{Chain, ChainRng, ChainStart, DrawStats, NewChain, Point, Sampler};
+use crate::sampler::{StepResult, Transition, Tuning};
 
 /// Static HMC settings.
 ///
@@ -77,26 +78,12 @@ pub(crate) enum Steps {
 /// The state of one chain of static HMC or of MALA (a one-step static trajectory).
 #[derive(Debug, Clone)]
 pub struct HmcChain {
-    core: HamiltonianCore,
-    steps: Steps,
-    max_energy_error: f64,
+    pub(crate) core: HamiltonianCore,
+    pub(crate) steps: Steps,
+    pub(crate) max_energy_error: f64,
 }
 
 impl HmcChain {
-    pub(crate) fn new<D: LogDensity + ?Sized>(
-        (adapt, steps, max_energy_error): (&AdaptSettings, Steps, f64),
-        density: &D,
-        start: &Point,
-        num_warmup: usize,
-        rng: &mut ChainRng,
-    ) -> Result<Self, LogDensityError> {
-        Ok(Self {
-            core: HamiltonianCore::new(adapt, density, start, num_warmup, rng)?,
-            steps,
-            max_energy_error,
-        })
-    }
-
     /// `n_steps` leapfrog steps from `point` with a fresh momentum, then Metropolis.
     fn transition<D: LogDensity + ?Sized>(
         &mut self,
@@ -151,13 +138,13 @@ impl HmcChain {
 }
 
 impl Chain for HmcChain {
-    fn step<D: LogDensity + ?Sized>(
-        &mut self,
-        density: &D,
-        point: &mut Point,
-        phase: Phase,
-        rng: &mut ChainRng,
-    ) -> Result<DrawStats, LogDensityError> {
+    fn step<D: LogDensity + ?Sized>(&mut self, t: Transition<'_, D>) -> StepResult {
+        let Transition {
+            density,
+            point,
+            phase,
+            rng,
+        } = t;
         let n_steps = match self.steps {
             Steps::One => 1,
             Steps::Jittered {
@@ -225,19 +212,15 @@ impl Sampler for StaticHmc {
         s
     }
 
-    fn new_chain<D: LogDensity + ?Sized>(
-        &self,
-        density: &D,
-        start: &Point,
-        num_warmup: usize,
-        rng: &mut ChainRng,
-    ) -> Result<HmcChain, LogDensityError> {
-        let steps = Steps::Jittered {
-            integration_time: self.integration_time,
-            jitter: self.jitter,
-            max_steps: self.max_steps,
-        };
-        let settings = (&self.adapt, steps, self.max_energy_error);
-        HmcChain::new(settings, density, start, num_warmup, rng)
+    fn new_chain<D: LogDensity + ?Sized>(&self, start: ChainStart<'_, D>) -> NewChain<Self> {
+        Ok(HmcChain {
+            core: HamiltonianCore::new(&self.adapt, start)?,
+            steps: Steps::Jittered {
+                integration_time: self.integration_time,
+                jitter: self.jitter,
+                max_steps: self.max_steps,
+            },
+            max_energy_error: self.max_energy_error,
+        })
     }
 }

@@ -6,12 +6,13 @@
 //! samplers, with the step size tuned toward the optimal MALA acceptance rate 0.574.
 
 use super::hamiltonian::validate_max_energy_error;
+use super::hamiltonian::HamiltonianCore;
 use super::hmc::{HmcChain, Steps};
 use crate::adapt::metric::MetricKind;
 use crate::adapt::AdaptSettings;
-use crate::density::{LogDensity, LogDensityError};
+use crate::density::LogDensity;
 use crate::error::ConfigError;
-use crate::sampler::{ChainRng, Point, Sampler};
+use crate::sampler::{ChainStart, NewChain, Sampler};
 
 /// MALA settings.
 ///
@@ -71,14 +72,11 @@ impl Sampler for Mala {
         s
     }
 
-    fn new_chain<D: LogDensity + ?Sized>(
-        &self,
-        density: &D,
-        start: &Point,
-        num_warmup: usize,
-        rng: &mut ChainRng,
-    ) -> Result<HmcChain, LogDensityError> {
-        let settings = (&self.adapt, Steps::One, self.max_energy_error);
-        HmcChain::new(settings, density, start, num_warmup, rng)
+    fn new_chain<D: LogDensity + ?Sized>(&self, start: ChainStart<'_, D>) -> NewChain<Self> {
+        Ok(HmcChain {
+            core: HamiltonianCore::new(&self.adapt, start)?,
+            steps: Steps::One,
+            max_energy_error: self.max_energy_error,
+        })
     }
 }

@@ -16,7 +16,8 @@ use crate::adapt::metric::{InitialMetric, MetricKind};
 use crate::adapt::AdaptSettings;
 use crate::density::{LogDensity, LogDensityError};
 use crate::error::ConfigError;
-use crate::sampler::{Chain, ChainRng, DrawStats, Phase, Point, Sampler, Tuning};
+use crate::sampler::{Chain, ChainRng, ChainStart, DrawStats, NewChain, Point, Sampler};
+use crate::sampler::{StepResult, Transition, Tuning};
 use crate::vecmath::{self, JoinInputs};
 
 /// NUTS settings (Stan's defaults); [`Sampler::new_chain`] makes a [`NutsChain`].
@@ -432,16 +433,10 @@ impl Sampler for Nuts {
         s
     }
 
-    fn new_chain<D: LogDensity + ?Sized>(
-        &self,
-        density: &D,
-        start: &Point,
-        num_warmup: usize,
-        rng: &mut ChainRng,
-    ) -> Result<NutsChain, LogDensityError> {
-        let dim = start.position.len();
+    fn new_chain<D: LogDensity + ?Sized>(&self, start: ChainStart<'_, D>) -> NewChain<Self> {
+        let dim = start.point.position.len();
         Ok(NutsChain {
-            core: HamiltonianCore::new(&self.adapt, density, start, num_warmup, rng)?,
+            core: HamiltonianCore::new(&self.adapt, start)?,
             max_depth: self.max_depth,
             max_energy_error: self.max_energy_error,
             states: Vec::new(),
@@ -460,13 +455,13 @@ impl Sampler for Nuts {
 }
 
 impl Chain for NutsChain {
-    fn step<D: LogDensity + ?Sized>(
-        &mut self,
-        density: &D,
-        point: &mut Point,
-        phase: Phase,
-        rng: &mut ChainRng,
-    ) -> Result<DrawStats, LogDensityError> {
+    fn step<D: LogDensity + ?Sized>(&mut self, t: Transition<'_, D>) -> StepResult {
+        let Transition {
+            density,
+            point,
+            phase,
+            rng,
+        } = t;
         let stats = self.transition(density, point, rng)?;
         if phase.is_warmup() {
             self.core.learn(density, point, stats.accept_stat, rng)?;
@@ -486,21 +481,22 @@ impl Chain for NutsChain {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::density::LogDensityError;
+    use crate::density::StdNormal;
+    use crate::sampler::Phase;
     use rand::SeedableRng;
 
-    struct StdNormal(usize);
-    impl LogDensity for StdNormal {
-        fn dim(&self) -> usize {
-            self.0
-        }
-        fn logp_and_grad(&self, x: &[f64], g: &mut [f64]) -> Result<f64, LogDensityError> {
-            let mut lp = 0.0;
-            for (gi, xi) in g.iter_mut().zip(x) {
-                *gi = -xi;
-                lp -= 0.5 * xi * xi;
-            }
-            Ok(lp)
+    const SAMPLING: Phase = Phase::Sampling { iteration: 0 };
+
+    fn start<'a>(
+        d: &'a StdNormal,
+        point: &'a Point,
+        rng: &'a mut ChainRng,
+    ) -> ChainStart<'a, StdNormal> {
+        ChainStart {
+            density: d,
+            point,
+            num_warmup: 0,
+            rng,
         }
     }
 
@@ -511,9 +507,9 @@ mod tests {
         let mut rng = ChainRng::seed_from_u64(11);
         let mut point = Point::zeros(5);
         point.evaluate(&d).unwrap();
-        let mut c = nuts.new_chain(&d, &point, 0, &mut rng).unwrap();
+        let mut c = nuts.new_chain(start(&d, &point, &mut rng)).unwrap();
         for _ in 0..200 {
-            let s = c.step(&d, &mut point, Phase::Sampling { iteration: 0 }, &mut rng);
+            let s = c.step(Transition::new(&d, &mut point, SAMPLING, &mut rng));
             let s = s.unwrap();
             assert!(s.n_grad >= 1 && s.n_grad < 1 << (s.tree_depth.max(1) + 1));
             assert!(!s.divergent);
@@ -543,9 +539,9 @@ mod tests {
         let mut rng = ChainRng::seed_from_u64(5);
         let mut point = Point::zeros(2);
         point.evaluate(&d).unwrap();
-        let mut c = nuts.new_chain(&d, &point, 0, &mut rng).unwrap();
+        let mut c = nuts.new_chain(start(&d, &point, &mut rng)).unwrap();
         c.core.eps = 0.01; // far too small: every tree runs to the cap.
-        let s = c.step(&d, &mut point, Phase::Sampling { iteration: 0 }, &mut rng);
+        let s = c.step(Transition::new(&d, &mut point, SAMPLING, &mut rng));
         let s = s.unwrap();
         assert_eq!(s.tree_depth, 2);
         assert_eq!(s.n_grad, 3);

@@ -8,9 +8,10 @@ use rand_distr::StandardNormal;
 
 use crate::adapt::metric::{Metric, MetricKind};
 use crate::adapt::{AdaptSettings, HamiltonianAdapter};
-use crate::density::{LogDensity, LogDensityError};
+use crate::density::LogDensity;
 use crate::error::ConfigError;
-use crate::sampler::{Chain, ChainRng, DrawStats, Phase, Point, Sampler, Tuning};
+use crate::sampler::{Chain, ChainStart, DrawStats, NewChain, Point, Sampler, StepResult};
+use crate::sampler::{Transition, Tuning};
 
 /// Random-walk Metropolis settings.
 ///
@@ -85,35 +86,29 @@ impl Sampler for RandomWalk {
         s
     }
 
-    fn new_chain<D: LogDensity + ?Sized>(
-        &self,
-        _density: &D,
-        start: &Point,
-        num_warmup: usize,
-        _rng: &mut ChainRng,
-    ) -> Result<RwmChain, LogDensityError> {
-        let dim = start.position.len();
+    fn new_chain<D: LogDensity + ?Sized>(&self, start: ChainStart<'_, D>) -> NewChain<Self> {
+        let dim = start.point.position.len();
         let scale = default_scale(dim);
         Ok(RwmChain {
             shape: Metric::identity(dim, self.adapt.metric == MetricKind::Dense),
             scale,
             // Dual averaging shrinks toward 10× the value it is given; for a random walk the
             // shrinkage point should be the theoretical optimum itself.
-            adapter: HamiltonianAdapter::new(&self.adapt, dim, num_warmup, scale / 10.0),
-            proposal: start.clone(),
+            adapter: HamiltonianAdapter::new(&self.adapt, dim, start.num_warmup, scale / 10.0),
+            proposal: start.point.clone(),
             z: vec![0.0; dim],
         })
     }
 }
 
 impl Chain for RwmChain {
-    fn step<D: LogDensity + ?Sized>(
-        &mut self,
-        density: &D,
-        point: &mut Point,
-        phase: Phase,
-        rng: &mut ChainRng,
-    ) -> Result<DrawStats, LogDensityError> {
+    fn step<D: LogDensity + ?Sized>(&mut self, t: Transition<'_, D>) -> StepResult {
+        let Transition {
+            density,
+            point,
+            phase,
+            rng,
+        } = t;
         let n = point.position.len();
         for zi in &mut self.z {
             *zi = rng.sample(StandardNormal);
