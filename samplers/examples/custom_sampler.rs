@@ -54,12 +54,7 @@ impl Sampler for Barker {
 
 impl Chain for BarkerChain {
     fn step<D: LogDensity + ?Sized>(&mut self, t: Transition<'_, D>) -> StepResult {
-        let Transition {
-            density,
-            point,
-            phase,
-            rng,
-        } = t;
+        let (density, point, phase, rng) = t.into_parts();
         let (x, y) = (&*point, &mut self.proposal);
         for i in 0..x.position.len() {
             let z = self.scale * rng.sample::<f64, _>(StandardNormal);

@@ -238,6 +238,11 @@ impl<'a, D: ?Sized> Transition<'a, D> {
             rng,
         }
     }
+
+    /// `(density, point, phase, rng)`, for a `let` that binds them all.
+    pub fn into_parts(self) -> (&'a D, &'a mut Point, Phase, &'a mut ChainRng) {
+        (self.density, self.point, self.phase, self.rng)
+    }
 }
 
 /// The state of one chain: a Markov transition kernel on ℝⁿ with whatever it adapts.

@@ -6,7 +6,7 @@ use crate::adapt::step_size::find_initial_step_size;
 use crate::adapt::{AdaptSettings, HamiltonianAdapter};
 use crate::density::{LogDensity, LogDensityError};
 use crate::error::ConfigError;
-use crate::sampler::{ChainRng, ChainStart, Point, Tuning};
+use crate::sampler::{Chain, ChainRng, ChainStart, Point, StepResult, Transition, Tuning};
 use crate::vecmath;
 
 /// A point of phase space with everything the samplers need about it.
@@ -131,16 +131,53 @@ pub(crate) fn validate_max_energy_error(value: f64) -> Result<(), ConfigError> {
     Ok(())
 }
 
+/// A Hamiltonian sampler's chain: a [`HamiltonianCore`] and a transition. The [`Chain`]
+/// around it — warm-up learning after each transition, freezing the step size, reporting
+/// the tuning — is written once, below. (Public in a private module: nameable only here.)
+pub trait HamiltonianChain: Send {
+    /// The shared part.
+    fn core(&self) -> &HamiltonianCore;
+    /// The shared part, mutably.
+    fn core_mut(&mut self) -> &mut HamiltonianCore;
+    /// One transition from `point` at the current step size and metric.
+    fn transition<D: LogDensity + ?Sized>(
+        &mut self,
+        density: &D,
+        point: &mut Point,
+        rng: &mut ChainRng,
+    ) -> StepResult;
+}
+
+impl<C: HamiltonianChain> Chain for C {
+    fn step<D: LogDensity + ?Sized>(&mut self, t: Transition<'_, D>) -> StepResult {
+        let (density, point, phase, rng) = t.into_parts();
+        let stats = self.transition(density, point, rng)?;
+        if phase.is_warmup() {
+            self.core_mut()
+                .learn(density, point, stats.accept_stat, rng)?;
+        }
+        Ok(stats)
+    }
+
+    fn end_warmup(&mut self) {
+        self.core_mut().end_warmup();
+    }
+
+    fn tuning(&self) -> Tuning {
+        self.core().tuning()
+    }
+}
+
 /// Metric, step size and their warm-up adaptation, with two phase-space states for the
 /// first-step heuristic (static HMC and MALA also integrate in them): one chain's part that
 /// NUTS, static HMC and MALA share.
 #[derive(Debug, Clone)]
-pub(crate) struct HamiltonianCore {
-    pub metric: Metric,
-    pub eps: f64,
+pub struct HamiltonianCore {
+    pub(crate) metric: Metric,
+    pub(crate) eps: f64,
     adapter: HamiltonianAdapter,
-    pub states: [PhaseState; 2],
-    pub scratch: Vec<f64>,
+    pub(crate) states: [PhaseState; 2],
+    pub(crate) scratch: Vec<f64>,
 }
 
 impl HamiltonianCore {

@@ -3,13 +3,13 @@
 
 use rand::Rng;
 
-use super::hamiltonian::{leapfrog, pair_mut, validate_max_energy_error, HamiltonianCore};
+use super::hamiltonian::{leapfrog, pair_mut, validate_max_energy_error};
+use super::hamiltonian::{HamiltonianChain, HamiltonianCore};
 use crate::adapt::metric::MetricKind;
 use crate::adapt::AdaptSettings;
-use crate::density::{LogDensity, LogDensityError};
+use crate::density::LogDensity;
 use crate::error::ConfigError;
-use crate::sampler::{Chain, ChainRng, ChainStart, DrawStats, NewChain, Point, Sampler};
-use crate::sampler::{StepResult, Transition, Tuning};
+use crate::sampler::{ChainRng, ChainStart, DrawStats, NewChain, Point, Sampler, StepResult};
 
 /// Static HMC settings.
 ///
@@ -83,15 +83,34 @@ pub struct HmcChain {
     pub(crate) max_energy_error: f64,
 }
 
-impl HmcChain {
-    /// `n_steps` leapfrog steps from `point` with a fresh momentum, then Metropolis.
+impl HamiltonianChain for HmcChain {
+    fn core(&self) -> &HamiltonianCore {
+        &self.core
+    }
+
+    fn core_mut(&mut self) -> &mut HamiltonianCore {
+        &mut self.core
+    }
+
+    /// A number of leapfrog steps from `point` with a fresh momentum, then Metropolis.
     fn transition<D: LogDensity + ?Sized>(
         &mut self,
         density: &D,
         point: &mut Point,
-        n_steps: usize,
         rng: &mut ChainRng,
-    ) -> Result<DrawStats, LogDensityError> {
+    ) -> StepResult {
+        let n_steps = match self.steps {
+            Steps::One => 1,
+            Steps::Jittered {
+                integration_time,
+                jitter,
+                max_steps,
+            } => {
+                let u: f64 = rng.random();
+                let t = integration_time * (1.0 + jitter * (2.0 * u - 1.0));
+                ((t / self.core.eps).round() as usize).clamp(1, max_steps)
+            }
+        };
         let core = &mut self.core;
         core.states[0].load(point);
         core.states[0].refresh_momentum(&core.metric, rng);
@@ -134,42 +153,6 @@ impl HmcChain {
             energy,
             max_depth_hit: false,
         })
-    }
-}
-
-impl Chain for HmcChain {
-    fn step<D: LogDensity + ?Sized>(&mut self, t: Transition<'_, D>) -> StepResult {
-        let Transition {
-            density,
-            point,
-            phase,
-            rng,
-        } = t;
-        let n_steps = match self.steps {
-            Steps::One => 1,
-            Steps::Jittered {
-                integration_time,
-                jitter,
-                max_steps,
-            } => {
-                let u: f64 = rng.random();
-                let t = integration_time * (1.0 + jitter * (2.0 * u - 1.0));
-                ((t / self.core.eps).round() as usize).clamp(1, max_steps)
-            }
-        };
-        let stats = self.transition(density, point, n_steps, rng)?;
-        if phase.is_warmup() {
-            self.core.learn(density, point, stats.accept_stat, rng)?;
-        }
-        Ok(stats)
-    }
-
-    fn end_warmup(&mut self) {
-        self.core.end_warmup();
-    }
-
-    fn tuning(&self) -> Tuning {
-        self.core.tuning()
     }
 }
 

@@ -9,15 +9,14 @@
 use rand::Rng;
 use trellis_ad::Scalar as _;
 
-use super::hamiltonian::{
-    leapfrog, pair_mut, validate_max_energy_error, HamiltonianCore, PhaseState,
-};
+use super::hamiltonian::{leapfrog, pair_mut, validate_max_energy_error, PhaseState};
+use super::hamiltonian::{HamiltonianChain, HamiltonianCore};
 use crate::adapt::metric::{InitialMetric, MetricKind};
 use crate::adapt::AdaptSettings;
 use crate::density::{LogDensity, LogDensityError};
 use crate::error::ConfigError;
-use crate::sampler::{Chain, ChainRng, ChainStart, DrawStats, NewChain, Point, Sampler};
-use crate::sampler::{StepResult, Transition, Tuning};
+use crate::sampler::StepResult;
+use crate::sampler::{ChainRng, ChainStart, DrawStats, NewChain, Point, Sampler};
 use crate::vecmath::{self, JoinInputs};
 
 /// NUTS settings (Stan's defaults); [`Sampler::new_chain`] makes a [`NutsChain`].
@@ -308,6 +307,16 @@ impl NutsChain {
             log_weight,
         })
     }
+}
+
+impl HamiltonianChain for NutsChain {
+    fn core(&self) -> &HamiltonianCore {
+        &self.core
+    }
+
+    fn core_mut(&mut self) -> &mut HamiltonianCore {
+        &mut self.core
+    }
 
     /// One NUTS transition from `point`.
     fn transition<D: LogDensity + ?Sized>(
@@ -315,7 +324,7 @@ impl NutsChain {
         density: &D,
         point: &mut Point,
         rng: &mut ChainRng,
-    ) -> Result<DrawStats, LogDensityError> {
+    ) -> StepResult {
         self.reset_pool();
         let s0 = self.alloc_state();
         self.states[s0].load(point);
@@ -454,35 +463,11 @@ impl Sampler for Nuts {
     }
 }
 
-impl Chain for NutsChain {
-    fn step<D: LogDensity + ?Sized>(&mut self, t: Transition<'_, D>) -> StepResult {
-        let Transition {
-            density,
-            point,
-            phase,
-            rng,
-        } = t;
-        let stats = self.transition(density, point, rng)?;
-        if phase.is_warmup() {
-            self.core.learn(density, point, stats.accept_stat, rng)?;
-        }
-        Ok(stats)
-    }
-
-    fn end_warmup(&mut self) {
-        self.core.end_warmup();
-    }
-
-    fn tuning(&self) -> Tuning {
-        self.core.tuning()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::density::StdNormal;
-    use crate::sampler::Phase;
+    use crate::sampler::{Chain, Phase, Transition};
     use rand::SeedableRng;
 
     const SAMPLING: Phase = Phase::Sampling { iteration: 0 };

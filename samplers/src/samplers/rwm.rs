@@ -103,12 +103,7 @@ impl Sampler for RandomWalk {
 
 impl Chain for RwmChain {
     fn step<D: LogDensity + ?Sized>(&mut self, t: Transition<'_, D>) -> StepResult {
-        let Transition {
-            density,
-            point,
-            phase,
-            rng,
-        } = t;
+        let (density, point, phase, rng) = t.into_parts();
         let n = point.position.len();
         for zi in &mut self.z {
             *zi = rng.sample(StandardNormal);
