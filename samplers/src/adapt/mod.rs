@@ -48,6 +48,15 @@ impl Default for AdaptSettings {
 }
 
 impl AdaptSettings {
+    /// The defaults with dual averaging toward `target_accept` at regularisation scale
+    /// `gamma` (the single-proposal samplers want a larger γ than NUTS's 0.05).
+    pub fn with_dual_averaging(target_accept: f64, gamma: f64) -> Self {
+        let mut adapt = Self::default();
+        adapt.step_size.target_accept = target_accept;
+        adapt.step_size.gamma = gamma;
+        adapt
+    }
+
     /// Checks ranges (target acceptance in (0, 1), positive γ, t₀, κ, initial step size).
     pub fn validate(&self) -> Result<(), ConfigError> {
         let d = self.step_size.target_accept;
@@ -143,7 +152,7 @@ impl HamiltonianAdapter {
                     w.add(position);
                 }
                 if end {
-                    let n = w.num_samples() as f64;
+                    let n = w.moments.num_samples() as f64;
                     w.variance(&mut self.scratch);
                     for v in &mut self.scratch {
                         *v = (n / (n + 5.0)) * *v + 1e-3 * (5.0 / (n + 5.0));
@@ -152,7 +161,7 @@ impl HamiltonianAdapter {
                         metric.set_diag(&self.scratch);
                         updated = true;
                     }
-                    w.restart();
+                    w.moments.restart();
                 }
             }
             Estimator::Cov(w) => {
@@ -160,7 +169,7 @@ impl HamiltonianAdapter {
                     w.add(position);
                 }
                 if end {
-                    let n = w.num_samples() as f64;
+                    let n = w.moments.num_samples() as f64;
                     let d = position.len();
                     w.covariance(&mut self.scratch);
                     for v in &mut self.scratch {
@@ -171,7 +180,7 @@ impl HamiltonianAdapter {
                     }
                     updated = self.scratch.iter().all(|v| v.is_finite())
                         && metric.set_dense(d, &self.scratch);
-                    w.restart();
+                    w.moments.restart();
                 }
             }
         }

@@ -160,12 +160,17 @@ impl Trace {
         ndarray::Array3::from_shape_vec((c, d, w), flat).expect("chains have equal shapes")
     }
 
-    /// Divergent transitions after warm-up, per chain.
-    pub fn divergences_per_chain(&self) -> Vec<usize> {
+    /// Transitions after warm-up for which `flag` holds, per chain.
+    fn count_per_chain(&self, flag: impl Fn(&DrawStats) -> bool) -> Vec<usize> {
         self.chains
             .iter()
-            .map(|c| c.draws.stats().iter().filter(|s| s.divergent).count())
+            .map(|c| c.draws.stats().iter().filter(|s| flag(s)).count())
             .collect()
+    }
+
+    /// Divergent transitions after warm-up, per chain.
+    pub fn divergences_per_chain(&self) -> Vec<usize> {
+        self.count_per_chain(|s| s.divergent)
     }
 
     /// Divergent transitions after warm-up, all chains.
@@ -175,10 +180,7 @@ impl Trace {
 
     /// Transitions after warm-up that stopped at the maximum tree depth, per chain.
     pub fn max_depth_hits_per_chain(&self) -> Vec<usize> {
-        self.chains
-            .iter()
-            .map(|c| c.draws.stats().iter().filter(|s| s.max_depth_hit).count())
-            .collect()
+        self.count_per_chain(|s| s.max_depth_hit)
     }
 
     /// Transitions after warm-up that stopped at the maximum tree depth, all chains.

@@ -30,9 +30,7 @@ pub struct Mala {
 
 impl Default for Mala {
     fn default() -> Self {
-        let mut adapt = AdaptSettings::default();
-        adapt.step_size.target_accept = 0.574;
-        adapt.step_size.gamma = 0.2;
+        let adapt = AdaptSettings::with_dual_averaging(0.574, 0.2);
         Self {
             max_energy_error: 1000.0,
             adapt,

@@ -29,9 +29,7 @@ pub struct RandomWalk {
 
 impl Default for RandomWalk {
     fn default() -> Self {
-        let mut adapt = AdaptSettings::default();
-        adapt.step_size.target_accept = 0.234;
-        adapt.step_size.gamma = 0.5;
+        let adapt = AdaptSettings::with_dual_averaging(0.234, 0.5);
         Self { adapt }
     }
 }
