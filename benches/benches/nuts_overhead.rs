@@ -19,7 +19,8 @@ use criterion::{criterion_group, Criterion};
 use nuts_rs::rand::SeedableRng as _;
 use nuts_rs::{Chain, CpuLogpFunc, CpuMath, HasDims, LogpError};
 use trellis_samplers::{
-    chain_rng, ChainRng, LogDensity, LogDensityError, Nuts, Phase, Point, Sampler,
+    chain_rng, Chain as _, ChainRng, ChainStart, LogDensity, LogDensityError, Nuts, NutsChain,
+    Phase, Point, Sampler, Transition,
 };
 
 const DIM: usize = 100;
@@ -95,9 +96,9 @@ impl CpuLogpFunc for NutsRsTarget {
     }
 }
 
-/// Our NUTS after warm-up, driven transition by transition through the `Sampler` trait.
+/// Our NUTS after warm-up, driven transition by transition through the `Chain` trait.
 struct Ours {
-    nuts: Nuts,
+    chain: NutsChain,
     point: Point,
     rng: ChainRng,
     iteration: usize,
@@ -113,22 +114,26 @@ impl Ours {
             .enumerate()
             .for_each(|(i, x)| *x = 0.5 - (i % 3) as f64 * 0.4);
         point.evaluate(&Target).expect("finite start");
-        let mut nuts = Nuts::default();
-        nuts.init(&Target, &point, WARMUP, &mut rng);
+        let mut chain = Nuts::default()
+            .new_chain(ChainStart {
+                density: &Target,
+                point: &point,
+                num_warmup: WARMUP,
+                rng: &mut rng,
+            })
+            .expect("never fails");
         for iteration in 0..WARMUP {
-            nuts.step(
-                &Target,
-                &mut point,
-                Phase::Warmup {
-                    iteration,
-                    total: WARMUP,
-                },
-                &mut rng,
-            );
+            let phase = Phase::Warmup {
+                iteration,
+                total: WARMUP,
+            };
+            chain
+                .step(Transition::new(&Target, &mut point, phase, &mut rng))
+                .expect("never fails");
         }
-        nuts.end_warmup();
+        chain.end_warmup();
         Self {
-            nuts,
+            chain,
             point,
             rng,
             iteration: 0,
@@ -138,14 +143,18 @@ impl Ours {
     /// One transition; returns its number of leapfrog steps.
     #[inline]
     fn transition(&mut self) -> u64 {
-        let s = self.nuts.step(
-            &Target,
-            &mut self.point,
-            Phase::Sampling {
-                iteration: self.iteration,
-            },
-            &mut self.rng,
-        );
+        let phase = Phase::Sampling {
+            iteration: self.iteration,
+        };
+        let s = self
+            .chain
+            .step(Transition::new(
+                &Target,
+                &mut self.point,
+                phase,
+                &mut self.rng,
+            ))
+            .expect("never fails");
         self.iteration += 1;
         black_box(&self.point.position);
         s.n_grad as u64

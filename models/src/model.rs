@@ -234,9 +234,14 @@ impl<M: BayesianModel> LogDensity for ModelDensity<M> {
                 )));
             }
         }
+        // A vector of the wrong length fails at every point (a caller's bug): the sampler
+        // must stop with it rather than reject point after point.
         self.model
             .log_density_and_gradient_into(x, grad)
-            .map_err(|e| LogDensityError::Failed(e.to_string()))
+            .map_err(|e| match e {
+                ModelError::WrongLength { .. } => LogDensityError::Fatal(e.to_string()),
+                _ => LogDensityError::Failed(e.to_string()),
+            })
     }
 
     fn initial_point(&self) -> Vec<f64> {

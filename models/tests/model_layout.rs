@@ -425,7 +425,7 @@ fn log_density_adapter_for_samplers() {
     assert!((lp - model.log_density(&[0.5, 0.0]).unwrap()).abs() < 1e-14);
     assert_eq!(
         density.logp_and_grad(&[0.5], &mut grad[..1]).unwrap_err(),
-        LogDensityError::Failed("unconstrained point has length 1, expected 2".into())
+        LogDensityError::Fatal("unconstrained point has length 1, expected 2".into())
     );
     assert_eq!(
         density

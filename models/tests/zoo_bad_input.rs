@@ -127,7 +127,7 @@ fn parameter_vectors_of_the_wrong_length() {
     let mut grad = [0.0; 3];
     assert_eq!(
         density.logp_and_grad(&[0.0; 3], &mut grad),
-        Err(LogDensityError::Failed(
+        Err(LogDensityError::Fatal(
             "unconstrained point has length 3, expected 10".into()
         ))
     );

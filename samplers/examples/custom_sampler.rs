@@ -1,37 +1,30 @@
 //! A new sampler in a page of code: the Barker proposal (Livingstone & Zanella 2022), a
 //! gradient-informed random walk that is robust to badly tuned scales.
 //!
-//! Implementing [`Sampler`] — a name, one `step`, optionally `init`/`end_warmup`/`tuning` —
-//! is all it takes: initialisation with jitter, parallel seeded chains, warm-up/sampling
-//! phases, statistics, progress bars, CmdStan CSV and the JSON summary come from the runner.
+//! Implementing [`Sampler`] (the settings: a name and `new_chain`) and [`Chain`] (one chain's
+//! state: one `step`, optionally `end_warmup`/`tuning`) is all it takes: validation,
+//! initialisation with jitter, parallel seeded chains, warm-up/sampling phases, statistics,
+//! progress bars, CmdStan CSV and the JSON summary come from the runner.
 //!
 //! Run it with `cargo run -p trellis-samplers --example custom_sampler`.
 
 use rand::Rng;
 use rand_distr::StandardNormal;
 use trellis_samplers::{
-    sample, ChainRng, DrawStats, LogDensity, LogDensityError, Phase, Point, RunConfig, Sampler,
-    Trace, Tuning,
+    sample, Chain, ChainStart, DrawStats, LogDensity, LogDensityError, NewChain, Phase, Point,
+    RunConfig, Sampler, StepResult, Trace, Transition, Tuning,
 };
 
 /// Barker proposal: move each coordinate by `±σ z`, the sign chosen with probability
 /// `1 / (1 + exp(−σ z ∂ᵢ log p))`, then Metropolis–Hastings. During warm-up, `log σ` follows
 /// a Robbins–Monro recursion toward acceptance rate 0.4 (optimal for Barker).
 #[derive(Debug, Clone)]
-pub struct Barker {
-    /// Proposal scale σ.
-    pub scale: f64,
-    /// Scratch: the proposed point (allocated in `init`).
-    proposal: Option<Point>,
-}
+pub struct Barker;
 
-impl Default for Barker {
-    fn default() -> Self {
-        Self {
-            scale: 1.0,
-            proposal: None,
-        }
-    }
+/// One chain's state: the proposal scale σ and a buffer for the proposed point.
+pub struct BarkerChain {
+    scale: f64,
+    proposal: Point,
 }
 
 /// `log(1 + exp(t))` without overflow.
@@ -44,59 +37,61 @@ fn log1p_exp(t: f64) -> f64 {
 }
 
 impl Sampler for Barker {
+    type Chain = BarkerChain;
+
     fn name(&self) -> &str {
         "barker"
     }
 
-    fn init<D: LogDensity + ?Sized>(&mut self, _: &D, point: &Point, _: usize, _: &mut ChainRng) {
-        self.scale = 2.4 / (point.position.len() as f64).sqrt();
-        self.proposal = Some(point.clone());
+    fn new_chain<D: LogDensity + ?Sized>(&self, start: ChainStart<'_, D>) -> NewChain<Self> {
+        let scale = 2.4 / (start.point.position.len() as f64).sqrt();
+        Ok(BarkerChain {
+            scale,
+            proposal: start.point.clone(),
+        })
     }
+}
 
-    fn step<D: LogDensity + ?Sized>(
-        &mut self,
-        density: &D,
-        point: &mut Point,
-        phase: Phase,
-        rng: &mut ChainRng,
-    ) -> DrawStats {
-        let y = self.proposal.as_mut().expect("init runs first");
-        for i in 0..point.position.len() {
+impl Chain for BarkerChain {
+    fn step<D: LogDensity + ?Sized>(&mut self, t: Transition<'_, D>) -> StepResult {
+        let (density, point, phase, rng) = t.into_parts();
+        let (x, y) = (&*point, &mut self.proposal);
+        for i in 0..x.position.len() {
             let z = self.scale * rng.sample::<f64, _>(StandardNormal);
-            let p_plus = 1.0 / (1.0 + (-z * point.gradient[i]).exp());
+            let p_plus = 1.0 / (1.0 + (-z * x.gradient[i]).exp());
             let b = if rng.random::<f64>() < p_plus {
                 1.0
             } else {
                 -1.0
             };
-            y.position[i] = point.position[i] + b * z;
+            y.position[i] = x.position[i] + b * z;
         }
-        // A proposal where the density fails or is not finite is simply rejected.
-        let accept = match y.evaluate(density) {
-            Err(_) => 0.0,
-            Ok(()) => {
-                let mut log_ratio = y.logp - point.logp;
-                for i in 0..point.position.len() {
-                    let d = y.position[i] - point.position[i];
-                    log_ratio += log1p_exp(-d * point.gradient[i]) - log1p_exp(d * y.gradient[i]);
-                }
-                log_ratio.exp().min(1.0)
+        // A proposal where the density fails or is not finite is rejected; `?` passes on an
+        // error that is not recoverable, which stops the run.
+        let mut log_ratio = f64::NEG_INFINITY;
+        if y.evaluate_proposal(density)? {
+            log_ratio = y.logp - x.logp;
+            for i in 0..x.position.len() {
+                let d = y.position[i] - x.position[i];
+                log_ratio += log1p_exp(-d * x.gradient[i]) - log1p_exp(d * y.gradient[i]);
             }
-        };
+        }
+        let accept = log_ratio.exp().min(1.0);
         if rng.random::<f64>() < accept {
             std::mem::swap(point, y);
         }
         if let Phase::Warmup { iteration, .. } = phase {
             self.scale *= ((accept - 0.4) / (iteration as f64 + 10.0).powf(0.6)).exp();
         }
-        DrawStats {
-            lp: point.logp,
+        let (lp, step_size) = (point.logp, self.scale);
+        Ok(DrawStats {
+            lp,
             accept_stat: accept,
-            step_size: self.scale,
+            step_size,
             n_grad: 1,
-            energy: -point.logp,
+            energy: -lp,
             ..DrawStats::default()
-        }
+        })
     }
 
     fn tuning(&self) -> Tuning {
@@ -127,7 +122,7 @@ impl LogDensity for Scales {
 
 /// Samples [`Scales`] with [`Barker`].
 pub fn run(config: &RunConfig) -> Trace {
-    sample(&Scales, &Barker::default(), config).expect("valid configuration")
+    sample(&Scales, &Barker, config).expect("valid configuration")
 }
 
 fn main() {

@@ -131,4 +131,47 @@ pub enum SampleError {
     /// A chain could not be initialised.
     #[error(transparent)]
     Init(#[from] InitError),
+    /// The log-density failed in a way that is not recoverable
+    /// ([`LogDensityError::is_recoverable`]): the run stopped.
+    #[error("chain {chain}, {at}: {source}")]
+    Density {
+        /// Index of the chain (0-based) that met the error.
+        chain: usize,
+        /// Where in the chain.
+        at: ChainStage,
+        /// The density's error.
+        source: LogDensityError,
+    },
+}
+
+/// Where in a chain something happened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChainStage {
+    /// Finding the initial point, or setting the chain up there.
+    Initialisation,
+    /// Warm-up iteration (0-based).
+    Warmup(usize),
+    /// Draw after warm-up (0-based).
+    Draw(usize),
+}
+
+impl std::fmt::Display for ChainStage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ChainStage::Initialisation => f.write_str("initialisation"),
+            ChainStage::Warmup(i) => write!(f, "warm-up iteration {i}"),
+            ChainStage::Draw(i) => write!(f, "draw {i}"),
+        }
+    }
+}
+
+impl ChainStage {
+    /// Wraps a density error of chain `chain` at this stage (for `map_err`).
+    pub(crate) fn fatal(self, chain: usize) -> impl FnOnce(LogDensityError) -> SampleError {
+        move |source| SampleError::Density {
+            chain,
+            at: self,
+            source,
+        }
+    }
 }

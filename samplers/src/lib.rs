@@ -30,44 +30,46 @@
 //! # Ok::<(), trellis_samplers::SampleError>(())
 //! ```
 
+// The crate's structure, one folder a part:
+// - `sampler`: the two traits every sampler implements (settings → chain state);
+// - `samplers/`: NUTS, static HMC, MALA, random-walk Metropolis and the Hamiltonian parts
+//   they share;
+// - `adapt/`: warm-up adaptation composed of leaves (step size, metric, running estimates,
+//   windows);
+// - `runner/`: the run configuration, initialisation, parallel chains and the trace;
+// - `density/`: what samplers consume; `diagnostics/`: ArviZ's numbers and summary table;
+// - `loo/`: PSIS-LOO, WAIC and model comparison, as ArviZ computes them;
+// - `output/`: CmdStan CSV and JSON files, progress bars and (feature `plots`) figures.
+pub mod adapt;
 pub mod density;
 pub mod diagnostics;
-pub mod summary;
-
-pub mod adapt;
 pub mod error;
-mod hamiltonian;
-pub mod hmc;
-pub mod init;
 pub mod loo;
-pub mod mala;
-pub mod mass_matrix;
-pub mod nuts;
 pub mod output;
-#[cfg(feature = "plots")]
-pub mod plots;
-mod progress;
 pub mod runner;
-pub mod rwm;
 pub mod sampler;
-pub mod scalar_density;
-pub mod step_size;
+pub mod samplers;
 mod vecmath;
 
-pub use density::{LogDensity, LogDensityError};
-pub use summary::{Summary, SummaryError, SummaryRow};
+#[cfg(feature = "plots")]
+pub use output::plots;
 
-pub use adapt::{AdaptSettings, InitialMetric, WindowSettings};
-pub use error::{ConfigError, InitError, NonFinite, OutputError, SampleError};
-pub use hmc::StaticHmc;
-pub use init::InitSettings;
+pub use density::scalar_fn::{AdMode, ScalarFnDensity};
+pub use density::{LogDensity, LogDensityError, StdNormal};
+pub use diagnostics::summary::{self, Summary, SummaryError, SummaryRow};
+
+pub use adapt::metric::{InitialMetric, MetricKind};
+pub use adapt::step_size::DualAveragingSettings;
+pub use adapt::windows::WindowSettings;
+pub use adapt::AdaptSettings;
+pub use error::{ChainStage, ConfigError, InitError, NonFinite, OutputError, SampleError};
 pub use loo::{compare, loo, waic, Comparison, Loo, LooError, Waic};
-pub use mala::Mala;
-pub use mass_matrix::MetricKind;
-pub use nuts::Nuts;
 pub use output::{ChainSummary, RunSummary};
+pub use runner::init::InitSettings;
 pub use runner::{chain_rng, sample, ChainTrace, Draws, RunConfig, Trace};
-pub use rwm::RandomWalk;
-pub use sampler::{ChainRng, DrawStats, InvMetric, Phase, Point, Sampler, Tuning};
-pub use scalar_density::{AdMode, ScalarFnDensity};
-pub use step_size::DualAveragingSettings;
+pub use sampler::{Chain, ChainRng, ChainStart, DrawStats, InvMetric, NewChain, Phase, Point};
+pub use sampler::{Sampler, StepResult, Transition, Tuning};
+pub use samplers::hmc::{HmcChain, StaticHmc};
+pub use samplers::mala::Mala;
+pub use samplers::nuts::{Nuts, NutsChain};
+pub use samplers::rwm::{RandomWalk, RwmChain};

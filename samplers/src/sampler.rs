@@ -1,11 +1,13 @@
-//! The [`Sampler`] trait: one Markov transition at a time. Everything else — initialisation,
-//! warm-up/sampling loop, parallel chains, statistics, progress bars and output — is done once
-//! by the runner ([`crate::sample`]) for every sampler.
+//! The two traits of a sampler: [`Sampler`], the configured settings, which makes a [`Chain`]
+//! for a density at a start point; and [`Chain`], the per-chain state that makes one Markov
+//! transition at a time. Everything else — initialisation, validation, the warm-up/sampling
+//! loop, parallel chains, statistics, progress bars and output — is done once by the runner
+//! ([`crate::sample`]) for every sampler.
 
 use rand_xoshiro::Xoshiro256PlusPlus;
 use serde::{Deserialize, Serialize};
 
-use crate::density::LogDensity;
+use crate::density::{LogDensity, LogDensityError};
 use crate::error::{ConfigError, NonFinite};
 
 /// The random number generator of one chain (xoshiro256++; chain `k` gets the stream of the
@@ -37,6 +39,9 @@ impl Point {
     ///
     /// Returns what was wrong if the log-density failed or the value or the gradient is not
     /// finite (`logp` is then −∞).
+    ///
+    /// For a proposal inside a transition, [`Point::evaluate_proposal`] sorts the outcome
+    /// into "use it", "reject it" and "stop the run".
     pub fn evaluate<D: LogDensity + ?Sized>(&mut self, density: &D) -> Result<(), NonFinite> {
         match density.logp_and_grad(&self.position, &mut self.gradient) {
             Err(e) => {
@@ -60,6 +65,24 @@ impl Point {
                 }
                 Ok(())
             }
+        }
+    }
+}
+
+impl Point {
+    /// Evaluates a proposal: `Ok(true)` if it is a valid state, `Ok(false)` if it must be
+    /// rejected (a non-finite value or gradient, or a recoverable density error), and the
+    /// error if the density failed in a way no other point would avoid
+    /// ([`LogDensityError::is_recoverable`] is false): the transition then returns it with `?`
+    /// and the run stops.
+    pub fn evaluate_proposal<D: LogDensity + ?Sized>(
+        &mut self,
+        density: &D,
+    ) -> Result<bool, LogDensityError> {
+        match self.evaluate(density) {
+            Ok(()) => Ok(true),
+            Err(NonFinite::Error(e)) if !e.is_recoverable() => Err(e),
+            Err(_) => Ok(false),
         }
     }
 }
@@ -138,18 +161,20 @@ pub struct Tuning {
     pub extra: Vec<(String, f64)>,
 }
 
-/// A Markov transition kernel on ℝⁿ: implement this and [`crate::sample`] provides the rest.
+/// A configured sampler: validated settings (`Clone`, shared by every chain) that make the
+/// state of one chain with [`Sampler::new_chain`]; implement this and [`Chain`], and
+/// [`crate::sample`] provides the rest.
 ///
-/// A value of the implementing type is the *configured* sampler; the runner clones it once
-/// per chain, calls [`Sampler::init`], then [`Sampler::step`] once per iteration (warm-up
-/// iterations first), with [`Sampler::end_warmup`] in between.
-///
-/// `step` must leave `point` a valid state (finite `logp` and gradient): a rejected proposal
-/// keeps the current point. A non-finite or failed log-density at a proposal is a rejection
-/// (and may be reported as `divergent`), never a panic.
+/// The runner checks [`Sampler::validate`] once before any chain starts, finds each chain's
+/// valid initial point, calls [`Sampler::new_chain`] there, then drives the [`Chain`]: one
+/// [`Chain::step`] per iteration (warm-up iterations first), with [`Chain::end_warmup`] in
+/// between, and [`Chain::tuning`] at the end.
 ///
 /// See `samplers/examples/custom_sampler.rs` for a complete sampler in a page of code.
 pub trait Sampler: Clone + Send + Sync {
+    /// The per-chain state this sampler drives.
+    type Chain: Chain;
+
     /// Short name used in output metadata, e.g. `"nuts"`.
     fn name(&self) -> &str;
 
@@ -163,26 +188,72 @@ pub trait Sampler: Clone + Send + Sync {
         Vec::new()
     }
 
-    /// Prepares this chain's sampler at its (valid) initial point, before the first warm-up
-    /// iteration: allocate buffers, pick an initial step size, ….
-    fn init<D: LogDensity + ?Sized>(
-        &mut self,
-        density: &D,
-        point: &Point,
-        num_warmup: usize,
-        rng: &mut ChainRng,
-    ) {
-        let _ = (density, point, num_warmup, rng);
+    /// The state of one chain at its (valid) initial point `start`, before the first of
+    /// `num_warmup` warm-up iterations: buffers, an initial step size, ….
+    ///
+    /// Returns a density error that is not recoverable (see
+    /// [`Point::evaluate_proposal`]); the run then stops with it.
+    fn new_chain<D: LogDensity + ?Sized>(&self, start: ChainStart<'_, D>) -> NewChain<Self>;
+}
+
+/// A new chain, or the density error (not recoverable) that prevented it.
+pub type NewChain<S> = Result<<S as Sampler>::Chain, LogDensityError>;
+
+/// One transition's statistics, or the density error (not recoverable) that stops the run.
+pub type StepResult = Result<DrawStats, LogDensityError>;
+
+/// Where a chain starts: the arguments of [`Sampler::new_chain`].
+#[derive(Debug)]
+pub struct ChainStart<'a, D: ?Sized> {
+    /// The target.
+    pub density: &'a D,
+    /// The chain's valid initial point (finite log-density and gradient).
+    pub point: &'a Point,
+    /// Number of warm-up iterations that will follow.
+    pub num_warmup: usize,
+    /// The chain's random stream.
+    pub rng: &'a mut ChainRng,
+}
+
+/// One transition's arguments: [`Chain::step`] moves `point` in place.
+#[derive(Debug)]
+pub struct Transition<'a, D: ?Sized> {
+    /// The target.
+    pub density: &'a D,
+    /// The chain's current state, updated in place.
+    pub point: &'a mut Point,
+    /// Where the transition sits in the run.
+    pub phase: Phase,
+    /// The chain's random stream.
+    pub rng: &'a mut ChainRng,
+}
+
+impl<'a, D: ?Sized> Transition<'a, D> {
+    /// Bundles the arguments of one transition.
+    pub fn new(density: &'a D, point: &'a mut Point, phase: Phase, rng: &'a mut ChainRng) -> Self {
+        Self {
+            density,
+            point,
+            phase,
+            rng,
+        }
     }
 
-    /// One transition from `point`, which is updated in place.
-    fn step<D: LogDensity + ?Sized>(
-        &mut self,
-        density: &D,
-        point: &mut Point,
-        phase: Phase,
-        rng: &mut ChainRng,
-    ) -> DrawStats;
+    /// `(density, point, phase, rng)`, for a `let` that binds them all.
+    pub fn into_parts(self) -> (&'a D, &'a mut Point, Phase, &'a mut ChainRng) {
+        (self.density, self.point, self.phase, self.rng)
+    }
+}
+
+/// The state of one chain: a Markov transition kernel on ℝⁿ with whatever it adapts.
+///
+/// `step` must leave `point` a valid state (finite `logp` and gradient): a rejected proposal
+/// keeps the current point. A non-finite log-density or a recoverable density error at a
+/// proposal is a rejection (and may be reported as `divergent`), never a panic; a density
+/// error that is not recoverable is returned, and stops the run.
+pub trait Chain: Send {
+    /// One transition from `t.point`, which is updated in place.
+    fn step<D: LogDensity + ?Sized>(&mut self, t: Transition<'_, D>) -> StepResult;
 
     /// Called once after the last warm-up iteration (even if there were none): freeze tuning.
     fn end_warmup(&mut self) {}

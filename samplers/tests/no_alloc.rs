@@ -5,8 +5,8 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 
 use trellis_samplers::{
-    chain_rng, LogDensity, LogDensityError, Mala, MetricKind, Nuts, Phase, Point, RandomWalk,
-    Sampler, StaticHmc,
+    chain_rng, Chain, ChainStart, Mala, MetricKind, Nuts, Phase, Point, RandomWalk, Sampler,
+    StaticHmc, StdNormal, Transition,
 };
 
 /// Counts allocations made by the current thread.
@@ -37,51 +37,40 @@ fn allocations() -> usize {
     ALLOCATIONS.with(|a| a.get())
 }
 
-struct StdNormal(usize);
-
-impl LogDensity for StdNormal {
-    fn dim(&self) -> usize {
-        self.0
-    }
-    fn logp_and_grad(&self, x: &[f64], g: &mut [f64]) -> Result<f64, LogDensityError> {
-        let mut lp = 0.0;
-        for (gi, xi) in g.iter_mut().zip(x) {
-            *gi = -xi;
-            lp -= 0.5 * xi * xi;
-        }
-        Ok(lp)
-    }
-}
-
 /// Allocations during `draws` sampling transitions after a short warm-up.
-fn allocations_while_sampling<S: Sampler>(mut s: S, dim: usize, draws: usize) -> (usize, u64) {
+fn allocations_while_sampling<S: Sampler>(s: S, dim: usize, draws: usize) -> (usize, u64) {
     let target = StdNormal(dim);
     let mut rng = chain_rng(5, 0);
     let mut point = Point::zeros(dim);
     point.evaluate(&target).unwrap();
-    s.init(&target, &point, 200, &mut rng);
+    let start = ChainStart {
+        density: &target,
+        point: &point,
+        num_warmup: 200,
+        rng: &mut rng,
+    };
+    let mut chain = s.new_chain(start).unwrap();
     for iteration in 0..200 {
-        s.step(
-            &target,
-            &mut point,
-            Phase::Warmup {
-                iteration,
-                total: 200,
-            },
-            &mut rng,
-        );
+        let phase = Phase::Warmup {
+            iteration,
+            total: 200,
+        };
+        let t = Transition::new(&target, &mut point, phase, &mut rng);
+        chain.step(t).unwrap();
     }
-    s.end_warmup();
+    chain.end_warmup();
+    let mut step = |phase| {
+        let t = Transition::new(&target, &mut point, phase, &mut rng);
+        chain.step(t).unwrap()
+    };
     // A few transitions to let the trajectory pools reach their working size.
     for iteration in 0..50 {
-        s.step(&target, &mut point, Phase::Sampling { iteration }, &mut rng);
+        step(Phase::Sampling { iteration });
     }
     let before = allocations();
     let mut steps = 0;
     for iteration in 0..draws {
-        steps += s
-            .step(&target, &mut point, Phase::Sampling { iteration }, &mut rng)
-            .n_grad as u64;
+        steps += step(Phase::Sampling { iteration }).n_grad as u64;
     }
     (allocations() - before, steps)
 }

@@ -1,60 +1,19 @@
-//! Tests of the plotting module: files appear with the right content and size, degenerate
+//! Tests of the plotting module (the trace and posterior figures; the state-band figure is the
+//! CLI's, tested in `models/cli/tests/plots.rs`): files appear with the right content and size, degenerate
 //! input never panics, write failures name the path.
 //!
 //! Set `TRELLIS_PLOT_DIR=/some/dir` to keep the images of `realistic_figures` for viewing.
-
-use std::path::{Path, PathBuf};
 
 use ndarray::Array2;
 use rand::SeedableRng;
 use rand_distr::{Distribution, Gamma, Normal};
 use rand_xoshiro::Xoshiro256PlusPlus;
 use trellis_samplers::plots::{
-    gaussian_kde, posterior_plot, state_band_plot, trace_plot, PlotError, MAX_TRACE_ROWS,
+    gaussian_kde, posterior_plot, trace_plot, PlotError, MAX_TRACE_ROWS,
 };
 
-/// A fresh, empty folder per test (tests run in parallel).
-fn out_dir(test: &str) -> PathBuf {
-    let dir = match std::env::var_os("TRELLIS_PLOT_DIR") {
-        Some(d) => PathBuf::from(d).join(test),
-        None => std::env::temp_dir().join(format!("trellis-plots-{}-{test}", std::process::id())),
-    };
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-/// Removes the folder unless the images are being kept for viewing.
-fn cleanup(dir: &Path) {
-    if std::env::var_os("TRELLIS_PLOT_DIR").is_none() {
-        let _ = std::fs::remove_dir_all(dir);
-    }
-}
-
-/// (width, height) from the IHDR chunk of a PNG file, checking the signature.
-fn png_size(path: &Path) -> (u32, u32) {
-    let bytes = std::fs::read(path).unwrap();
-    assert_eq!(
-        &bytes[..8],
-        b"\x89PNG\r\n\x1a\n",
-        "{} is not a PNG",
-        path.display()
-    );
-    assert_eq!(&bytes[12..16], b"IHDR");
-    let w = u32::from_be_bytes(bytes[16..20].try_into().unwrap());
-    let h = u32::from_be_bytes(bytes[20..24].try_into().unwrap());
-    (w, h)
-}
-
-/// Width and height attributes of the root `<svg>` element.
-fn svg_size(svg: &str) -> (u32, u32) {
-    let attr = |name: &str| -> u32 {
-        let start = svg.find(&format!("{name}=\"")).unwrap() + name.len() + 2;
-        let end = start + svg[start..].find('"').unwrap();
-        svg[start..end].parse().unwrap()
-    };
-    (attr("width"), attr("height"))
-}
+mod plot_files;
+use plot_files::{cleanup, leftovers, out_dir, png_size, svg_size};
 
 /// Synthetic posterior: `chains × draws` of a few differently shaped parameters.
 fn synthetic(chains: usize, draws: usize) -> Vec<(String, Array2<f64>, f64)> {
@@ -97,28 +56,6 @@ fn synthetic(chains: usize, draws: usize) -> Vec<(String, Array2<f64>, f64)> {
         -36.0,
     ));
     out
-}
-
-/// Three sequences of 51 observations with a persistent hidden state.
-fn synthetic_sequences() -> Vec<(Vec<f64>, Vec<usize>)> {
-    let mut rng = Xoshiro256PlusPlus::seed_from_u64(11);
-    let normal = Normal::new(0.0, 1.0).unwrap();
-    let means = [-1.5, 0.5, 3.0];
-    (0..3)
-        .map(|k| {
-            let mut state = k % 3;
-            let mut obs = Vec::new();
-            let mut states = Vec::new();
-            for t in 0..51 {
-                if (t * 7 + k * 5) % 11 == 0 {
-                    state = (state + 1 + t % 2) % 3;
-                }
-                states.push(state);
-                obs.push(means[state] + 0.6 * normal.sample(&mut rng));
-            }
-            (obs, states)
-        })
-        .collect()
 }
 
 #[test]
@@ -175,27 +112,8 @@ fn realistic_figures() {
     assert_eq!((w, h), svg_size(&svg));
     assert!((2 * 300..3 * 300 + 150).contains(&h), "{h}");
 
-    let seqs = synthetic_sequences();
-    let seq_in: Vec<(&[f64], &[usize])> = seqs
-        .iter()
-        .map(|(o, s)| (o.as_slice(), s.as_slice()))
-        .collect();
-    let out = state_band_plot(&dir.join("states"), &seq_in, 3, "Decoded states").unwrap();
-    assert_eq!(out.files.len(), 2);
-    let svg = std::fs::read_to_string(dir.join("states.svg")).unwrap();
-    for s in 0..3 {
-        assert!(svg.contains(&format!("state {s}")));
-        assert!(svg.contains(&format!("sequence {s} (51 time steps)")));
-    }
-    assert!(svg.contains("Decoded states") && svg.contains("observation"));
-    assert_eq!(png_size(&dir.join("states.png")), svg_size(&svg));
     // No temporary files left behind.
-    let leftovers: Vec<_> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|n| n.contains(".tmp"))
-        .collect();
-    assert!(leftovers.is_empty(), "{leftovers:?}");
+    assert!(leftovers(&dir).is_empty(), "{:?}", leftovers(&dir));
     cleanup(&dir);
 }
 
@@ -290,53 +208,6 @@ fn degenerate_draws_give_plots_not_panics() {
 }
 
 #[test]
-fn degenerate_sequences_give_plots_not_panics() {
-    let dir = out_dir("degenerate_seq");
-    let obs = [1.0, f64::NAN, 3.0, 3.0, f64::INFINITY, 2.0];
-    let states = [0, 0, 1, 7, 7, 2];
-    let flat = [4.0; 5];
-    let seqs: Vec<(&[f64], &[usize])> = vec![
-        (&[], &[]),
-        (&obs, &states),
-        (&flat, &[1, 1, 1]), // lengths differ
-        (&[f64::NAN; 3], &[0, 1, 0]),
-        (&[1.0], &[0]),
-        (&[1.0], &[0]),
-        (&[1.0], &[0]), // seventh: not shown
-    ];
-    let out = state_band_plot(&dir.join("states"), &seqs, 3, "odd input").unwrap();
-    assert_eq!(out.files.len(), 2);
-    assert!(out.notices.iter().any(|n| n.contains("first 6 of 7")));
-    assert!(out.notices.iter().any(|n| n.contains("n_states = 3")));
-    assert!(out
-        .notices
-        .iter()
-        .any(|n| n.contains("sequence 2 has 5 observations but 3")));
-    let svg = std::fs::read_to_string(&out.files[0]).unwrap();
-    assert!(svg.contains("empty sequence"));
-    assert!(!svg.contains("sequence 6"));
-    // n_states = 0 infers the legend from the data.
-    let out = state_band_plot(&dir.join("inferred"), &seqs[1..2], 0, "t").unwrap();
-    let svg = std::fs::read_to_string(&out.files[0]).unwrap();
-    assert!(svg.contains("state 7") && !svg.contains("state 8"));
-    // Absurd state labels and counts: a capped legend, no overflow, no endless allocation.
-    let odd: Vec<(&[f64], &[usize])> = vec![(&[1.0, 2.0], &[usize::MAX, 0])];
-    let out = state_band_plot(&dir.join("huge_states"), &odd, usize::MAX, "t").unwrap();
-    let svg = std::fs::read_to_string(&out.files[0]).unwrap();
-    assert!(svg.contains("state 19") && !svg.contains("state 20") && svg.contains("in all"));
-    assert_eq!(
-        state_band_plot(&dir.join("huge_inferred"), &odd, 0, "t")
-            .unwrap()
-            .files
-            .len(),
-        2
-    );
-    let out = state_band_plot(&dir.join("none"), &[], 2, "t").unwrap();
-    assert!(out.files.is_empty() && !out.notices.is_empty());
-    cleanup(&dir);
-}
-
-#[test]
 fn unwritable_folder_is_an_error_naming_the_path() {
     let dir = out_dir("unwritable");
     let missing = dir.join("does-not-exist").join("trace");
@@ -350,8 +221,6 @@ fn unwritable_folder_is_an_error_naming_the_path() {
     );
 
     let err = posterior_plot(&missing, &[("x", draws.view(), None)], 0.9).unwrap_err();
-    assert!(err.to_string().contains("does-not-exist"));
-    let err = state_band_plot(&missing, &[(&[1.0][..], &[0][..])], 1, "t").unwrap_err();
     assert!(err.to_string().contains("does-not-exist"));
 
     // A path whose parent is a file cannot be written either.

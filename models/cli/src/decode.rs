@@ -3,11 +3,11 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
+use crate::plots;
 use serde_json::Value;
 use trellis_models::hmm::{self, seed_dataset};
 use trellis_models::zoo::{Family, HmmModel};
 use trellis_models::BayesianModel;
-use trellis_samplers::plots;
 
 use crate::family::check_params;
 use crate::input::Input;

@@ -18,6 +18,7 @@ mod io;
 mod logp;
 mod obs;
 mod output_dir;
+mod plots;
 mod simulate;
 mod text;
 

@@ -87,14 +87,18 @@ impl DualAveraging {
 /// of one leapfrog step from the current point crosses 0.8.
 ///
 /// `trial(eps)` draws a fresh momentum, takes one leapfrog step of size `eps` and returns the
-/// energy change `H(start) − H(end)` (−∞ for a non-finite end). The search is bounded: it stops
-/// at `1e-10` or `1e7` instead of failing.
-pub(crate) fn find_initial_step_size(mut eps: f64, mut trial: impl FnMut(f64) -> f64) -> f64 {
+/// energy change `H(start) − H(end)` (−∞ for a non-finite end), or an error that stops the
+/// search (and is returned). The search is bounded: it stops at `1e-10` or `1e7` instead of
+/// failing.
+pub(crate) fn find_initial_step_size<E>(
+    mut eps: f64,
+    mut trial: impl FnMut(f64) -> Result<f64, E>,
+) -> Result<f64, E> {
     let log_08 = 0.8f64.ln();
-    let delta = trial(eps);
+    let delta = trial(eps)?;
     let up = delta > log_08;
     for _ in 0..100 {
-        let delta = trial(eps);
+        let delta = trial(eps)?;
         let keep_going = if up {
             delta > log_08
         } else {
@@ -109,7 +113,7 @@ pub(crate) fn find_initial_step_size(mut eps: f64, mut trial: impl FnMut(f64) ->
         }
         eps = next;
     }
-    eps
+    Ok(eps)
 }
 
 #[cfg(test)]
@@ -134,12 +138,24 @@ mod tests {
     fn initial_step_size_heuristic_brackets_the_crossing() {
         // ΔH = −ε²: log 0.8 is crossed at ε ≈ 0.47. Downward the search stops at the first
         // acceptable step (0.25); upward at the first unacceptable one (0.64), as Stan's does.
-        let eps = find_initial_step_size(1.0, |e| -e * e);
-        assert_eq!(eps, 0.25);
-        let eps = find_initial_step_size(0.01, |e| -e * e);
-        assert!((eps - 0.64).abs() < 1e-12);
+        let search = |eps, delta: fn(f64) -> f64| {
+            find_initial_step_size(eps, |e| Ok::<_, ()>(delta(e))).unwrap()
+        };
+        assert_eq!(search(1.0, |e| -e * e), 0.25);
+        assert!((search(0.01, |e| -e * e) - 0.64).abs() < 1e-12);
         // A flat density: bounded growth instead of an endless loop.
-        let eps = find_initial_step_size(1.0, |_| 0.0);
+        let eps = search(1.0, |_| 0.0);
         assert!(eps <= 1e7 && eps > 1e6);
+        // An error stops the search and is returned.
+        let mut calls = 0;
+        let r = find_initial_step_size(1.0, |_| {
+            calls += 1;
+            if calls == 3 {
+                Err("stop")
+            } else {
+                Ok(0.0)
+            }
+        });
+        assert_eq!((r, calls), (Err("stop"), 3));
     }
 }

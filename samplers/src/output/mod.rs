@@ -3,16 +3,20 @@
 //! temporary file in the same directory and renamed into place, so a reader never sees a
 //! partial file.
 
+#[cfg(feature = "plots")]
+pub mod plots;
+pub(crate) mod progress;
+
 use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
+use crate::diagnostics::summary::{Summary, SummaryError};
 use crate::error::OutputError;
 use crate::runner::{ChainTrace, Draws, Trace};
 use crate::sampler::{InvMetric, Tuning};
-use crate::summary::{Summary, SummaryError};
 
 /// Writes `contents` to `path` atomically: a temporary file in the same directory, flushed to
 /// disk, then renamed over `path`.

@@ -7,17 +7,19 @@
 //! allocates or copies a state; only the chosen sample is copied out at the end.
 
 use rand::Rng;
+use trellis_ad::Scalar as _;
 
-use crate::adapt::{AdaptSettings, HamiltonianAdapter};
-use crate::density::LogDensity;
+use super::hamiltonian::{leapfrog, pair_mut, validate_max_energy_error, PhaseState};
+use super::hamiltonian::{HamiltonianChain, HamiltonianCore};
+use crate::adapt::metric::{InitialMetric, MetricKind};
+use crate::adapt::AdaptSettings;
+use crate::density::{LogDensity, LogDensityError};
 use crate::error::ConfigError;
-use crate::hamiltonian::{leapfrog, pair_mut, PhaseState};
-use crate::mass_matrix::{Metric, MetricKind};
-use crate::sampler::{ChainRng, DrawStats, Phase, Point, Sampler, Tuning};
-use crate::step_size::find_initial_step_size;
+use crate::sampler::StepResult;
+use crate::sampler::{ChainRng, ChainStart, DrawStats, NewChain, Point, Sampler};
 use crate::vecmath::{self, JoinInputs};
 
-/// NUTS settings (Stan's defaults). The runner clones it per chain.
+/// NUTS settings (Stan's defaults); [`Sampler::new_chain`] makes a [`NutsChain`].
 ///
 /// ```
 /// use trellis_samplers::{sample, LogDensity, LogDensityError, MetricKind, Nuts, RunConfig};
@@ -53,7 +55,6 @@ pub struct Nuts {
     pub max_energy_error: f64,
     /// Warm-up adaptation (step size, metric).
     pub adapt: AdaptSettings,
-    chain: Option<Box<NutsChain>>,
 }
 
 impl Default for Nuts {
@@ -62,7 +63,6 @@ impl Default for Nuts {
             max_depth: 10,
             max_energy_error: 1000.0,
             adapt: AdaptSettings::default(),
-            chain: None,
         }
     }
 }
@@ -86,7 +86,7 @@ impl Nuts {
     }
 
     /// Chooses the initial metric (default: Stan's identity).
-    pub fn with_initial_metric(mut self, initial: crate::adapt::InitialMetric) -> Self {
+    pub fn with_initial_metric(mut self, initial: InitialMetric) -> Self {
         self.adapt.initial_metric = initial;
         self
     }
@@ -95,11 +95,6 @@ impl Nuts {
     pub fn with_metric(mut self, metric: MetricKind) -> Self {
         self.adapt.metric = metric;
         self
-    }
-
-    /// Current step size (after [`Sampler::init`]).
-    pub fn step_size(&self) -> Option<f64> {
-        self.chain.as_ref().map(|c| c.eps)
     }
 }
 
@@ -121,27 +116,34 @@ struct Subtree {
     log_weight: f64,
 }
 
-/// Per-chain working state of NUTS.
+/// The state of one NUTS chain: metric, step size and adaptation, and the pool of trajectory
+/// states.
 #[derive(Debug, Clone)]
-struct NutsChain {
-    metric: Metric,
-    eps: f64,
-    adapter: HamiltonianAdapter,
+pub struct NutsChain {
+    core: HamiltonianCore,
+    max_depth: u32,
+    max_energy_error: f64,
     states: Vec<PhaseState>,
     refs: Vec<u32>,
     free_states: Vec<usize>,
     bufs: Vec<Vec<f64>>,
     free_bufs: Vec<usize>,
-    scratch: Vec<f64>,
     dim: usize,
     // Per-transition accumulators.
     h0: f64,
     n_leapfrog: u32,
     sum_metro: f64,
     divergent: bool,
+    /// A density error that is not recoverable, met inside the trajectory.
+    failure: Option<LogDensityError>,
 }
 
 impl NutsChain {
+    /// The current step size.
+    pub fn step_size(&self) -> f64 {
+        self.core.eps
+    }
+
     fn reset_pool(&mut self) {
         self.free_states.clear();
         self.free_states.extend((0..self.states.len()).rev());
@@ -232,10 +234,10 @@ impl NutsChain {
 
     /// Builds a subtree of `2^depth` leapfrog steps of size `eps` starting after state
     /// `start`. `None` means the subtree is invalid (divergent, or a U-turn inside it).
+    /// A density error that is not recoverable ends it too, kept in `self.failure`.
     fn build_tree<D: LogDensity + ?Sized>(
         &mut self,
         density: &D,
-        settings: &Nuts,
         depth: u32,
         start: usize,
         eps: f64,
@@ -245,7 +247,11 @@ impl NutsChain {
             let id = self.alloc_state();
             {
                 let (from, to) = pair_mut(&mut self.states, start, id);
-                leapfrog(density, &self.metric, from, to, eps, &mut self.scratch);
+                let core = &mut self.core;
+                if let Err(e) = leapfrog(density, &core.metric, from, to, eps, &mut core.scratch) {
+                    self.failure = Some(e);
+                    return None;
+                }
             }
             self.n_leapfrog += 1;
             let h = self.states[id].energy();
@@ -256,7 +262,7 @@ impl NutsChain {
                 log_weight.exp()
             };
             let error = h - self.h0;
-            if error.is_nan() || error > settings.max_energy_error {
+            if error.is_nan() || error > self.max_energy_error {
                 self.divergent = true;
                 return None;
             }
@@ -271,8 +277,8 @@ impl NutsChain {
             });
         }
 
-        let init = self.build_tree(density, settings, depth - 1, start, eps, rng)?;
-        let last = self.build_tree(density, settings, depth - 1, init.end, eps, rng)?;
+        let init = self.build_tree(density, depth - 1, start, eps, rng)?;
+        let last = self.build_tree(density, depth - 1, init.end, eps, rng)?;
 
         // Multinomial sampling within the subtree: the later half is taken with probability
         // w_last / (w_init + w_last).
@@ -301,19 +307,28 @@ impl NutsChain {
             log_weight,
         })
     }
+}
+
+impl HamiltonianChain for NutsChain {
+    fn core(&self) -> &HamiltonianCore {
+        &self.core
+    }
+
+    fn core_mut(&mut self) -> &mut HamiltonianCore {
+        &mut self.core
+    }
 
     /// One NUTS transition from `point`.
     fn transition<D: LogDensity + ?Sized>(
         &mut self,
         density: &D,
-        settings: &Nuts,
         point: &mut Point,
         rng: &mut ChainRng,
-    ) -> DrawStats {
+    ) -> StepResult {
         self.reset_pool();
         let s0 = self.alloc_state();
         self.states[s0].load(point);
-        self.states[s0].refresh_momentum(&self.metric, rng);
+        self.states[s0].refresh_momentum(&self.core.metric, rng);
         self.h0 = self.states[s0].energy();
         self.n_leapfrog = 0;
         self.sum_metro = 0.0;
@@ -325,14 +340,17 @@ impl NutsChain {
         let mut log_weight = 0.0;
         let mut depth = 0;
 
-        while depth < settings.max_depth {
+        while depth < self.max_depth {
             let forward = rng.random::<f64>() > 0.5;
             let (start, eps) = if forward {
-                (fwd, self.eps)
+                (fwd, self.core.eps)
             } else {
-                (bck, -self.eps)
+                (bck, -self.core.eps)
             };
-            let Some(sub) = self.build_tree(density, settings, depth, start, eps, rng) else {
+            let Some(sub) = self.build_tree(density, depth, start, eps, rng) else {
+                if let Some(e) = self.failure.take() {
+                    return Err(e);
+                }
                 break;
             };
             depth += 1;
@@ -346,7 +364,7 @@ impl NutsChain {
             } else {
                 self.release(sub.proposal);
             }
-            log_weight = log_add_exp(log_weight, sub.log_weight);
+            log_weight = log_weight.log_add_exp(sub.log_weight);
 
             let old = if forward {
                 (bck, fwd, rho)
@@ -367,48 +385,26 @@ impl NutsChain {
 
         let s = &self.states[sample];
         s.store(point);
-        DrawStats {
+        Ok(DrawStats {
             lp: s.logp,
             accept_stat: if self.n_leapfrog > 0 {
                 self.sum_metro / self.n_leapfrog as f64
             } else {
                 0.0
             },
-            step_size: self.eps,
+            step_size: self.core.eps,
             tree_depth: depth,
             n_grad: self.n_leapfrog,
             divergent: self.divergent,
             energy: s.energy(),
-            max_depth_hit: depth >= settings.max_depth,
-        }
-    }
-
-    /// Stan's heuristic from the current point.
-    fn init_step_size<D: LogDensity + ?Sized>(
-        &mut self,
-        density: &D,
-        point: &Point,
-        eps: f64,
-        rng: &mut ChainRng,
-    ) -> f64 {
-        self.reset_pool();
-        let a = self.alloc_state();
-        let b = self.alloc_state();
-        self.states[a].load(point);
-        let metric = &self.metric;
-        let states = &mut self.states;
-        let scratch = &mut self.scratch;
-        find_initial_step_size(eps, |e| {
-            states[a].refresh_momentum(metric, rng);
-            let h0 = states[a].energy();
-            let (from, to) = pair_mut(states, a, b);
-            leapfrog(density, metric, from, to, e, scratch);
-            h0 - to.energy()
+            max_depth_hit: depth >= self.max_depth,
         })
     }
 }
 
-/// `(ln(eᵃ + eᵇ), eᵇ / (eᵃ + eᵇ))` for finite `a`, `b`, with one `exp` and one `ln_1p`.
+/// `(ln(eᵃ + eᵇ), eᵇ / (eᵃ + eᵇ))` for finite `a`, `b`, with one `exp` and one `ln_1p`:
+/// `trellis_ad`'s `log_add_exp` plus the share the multinomial choice needs, which would
+/// otherwise cost a second `exp`.
 #[inline]
 fn log_add_exp_with_share(a: f64, b: f64) -> (f64, f64) {
     let d = a - b;
@@ -420,17 +416,9 @@ fn log_add_exp_with_share(a: f64, b: f64) -> (f64, f64) {
     }
 }
 
-/// `ln(eᵃ + eᵇ)` with one `exp` and one `ln_1p`.
-#[inline]
-fn log_add_exp(a: f64, b: f64) -> f64 {
-    let (hi, lo) = if a > b { (a, b) } else { (b, a) };
-    if lo == f64::NEG_INFINITY {
-        return hi;
-    }
-    hi + (lo - hi).exp().ln_1p()
-}
-
 impl Sampler for Nuts {
+    type Chain = NutsChain;
+
     fn name(&self) -> &str {
         "nuts"
     }
@@ -439,12 +427,7 @@ impl Sampler for Nuts {
         if self.max_depth == 0 {
             return Err(ConfigError::MaxDepthZero);
         }
-        if self.max_energy_error.is_nan() || self.max_energy_error <= 0.0 {
-            return Err(ConfigError::NotPositive {
-                name: "max_energy_error",
-                value: self.max_energy_error,
-            });
-        }
+        validate_max_energy_error(self.max_energy_error)?;
         self.adapt.validate()
     }
 
@@ -459,119 +442,64 @@ impl Sampler for Nuts {
         s
     }
 
-    fn init<D: LogDensity + ?Sized>(
-        &mut self,
-        density: &D,
-        point: &Point,
-        num_warmup: usize,
-        rng: &mut ChainRng,
-    ) {
-        let dim = point.position.len();
-        let metric = Metric::initial(&self.adapt, &point.gradient);
-        let mut chain = NutsChain {
-            metric,
-            eps: self.adapt.initial_step_size,
-            adapter: HamiltonianAdapter::new(&self.adapt, dim, num_warmup, 1.0),
+    fn new_chain<D: LogDensity + ?Sized>(&self, start: ChainStart<'_, D>) -> NewChain<Self> {
+        let dim = start.point.position.len();
+        Ok(NutsChain {
+            core: HamiltonianCore::new(&self.adapt, start)?,
+            max_depth: self.max_depth,
+            max_energy_error: self.max_energy_error,
             states: Vec::new(),
             refs: Vec::new(),
             free_states: Vec::new(),
             bufs: Vec::new(),
             free_bufs: Vec::new(),
-            scratch: vec![0.0; dim],
             dim,
             h0: 0.0,
             n_leapfrog: 0,
             sum_metro: 0.0,
             divergent: false,
-        };
-        chain.eps = chain.init_step_size(density, point, chain.eps, rng);
-        chain.adapter.restart_step_size(chain.eps);
-        self.chain = Some(Box::new(chain));
-    }
-
-    fn step<D: LogDensity + ?Sized>(
-        &mut self,
-        density: &D,
-        point: &mut Point,
-        phase: Phase,
-        rng: &mut ChainRng,
-    ) -> DrawStats {
-        let mut chain = self
-            .chain
-            .take()
-            .expect("Nuts::step called before Nuts::init");
-        let stats = chain.transition(density, self, point, rng);
-        if phase.is_warmup() {
-            let (eps, metric_updated) =
-                chain
-                    .adapter
-                    .learn(stats.accept_stat, &point.position, &mut chain.metric);
-            chain.eps = eps;
-            if metric_updated {
-                chain.eps = chain.init_step_size(density, point, chain.eps, rng);
-                chain.adapter.restart_step_size(chain.eps);
-            }
-        }
-        self.chain = Some(chain);
-        stats
-    }
-
-    fn end_warmup(&mut self) {
-        if let Some(chain) = self.chain.as_mut() {
-            if let Some(eps) = chain.adapter.final_step_size() {
-                chain.eps = eps;
-            }
-        }
-    }
-
-    fn tuning(&self) -> Tuning {
-        match &self.chain {
-            Some(c) => Tuning {
-                step_size: Some(c.eps),
-                inv_metric: Some(c.metric.to_inv_metric()),
-                extra: Vec::new(),
-            },
-            None => Tuning::default(),
-        }
+            failure: None,
+        })
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::density::LogDensityError;
+    use crate::density::StdNormal;
+    use crate::sampler::{Chain, Phase, Transition};
     use rand::SeedableRng;
 
-    struct StdNormal(usize);
-    impl LogDensity for StdNormal {
-        fn dim(&self) -> usize {
-            self.0
-        }
-        fn logp_and_grad(&self, x: &[f64], g: &mut [f64]) -> Result<f64, LogDensityError> {
-            let mut lp = 0.0;
-            for (gi, xi) in g.iter_mut().zip(x) {
-                *gi = -xi;
-                lp -= 0.5 * xi * xi;
-            }
-            Ok(lp)
+    const SAMPLING: Phase = Phase::Sampling { iteration: 0 };
+
+    fn start<'a>(
+        d: &'a StdNormal,
+        point: &'a Point,
+        rng: &'a mut ChainRng,
+    ) -> ChainStart<'a, StdNormal> {
+        ChainStart {
+            density: d,
+            point,
+            num_warmup: 0,
+            rng,
         }
     }
 
     #[test]
     fn pool_stays_small_and_tree_sizes_are_consistent() {
         let d = StdNormal(5);
-        let mut nuts = Nuts::default();
+        let nuts = Nuts::default();
         let mut rng = ChainRng::seed_from_u64(11);
         let mut point = Point::zeros(5);
         point.evaluate(&d).unwrap();
-        nuts.init(&d, &point, 0, &mut rng);
+        let mut c = nuts.new_chain(start(&d, &point, &mut rng)).unwrap();
         for _ in 0..200 {
-            let s = nuts.step(&d, &mut point, Phase::Sampling { iteration: 0 }, &mut rng);
+            let s = c.step(Transition::new(&d, &mut point, SAMPLING, &mut rng));
+            let s = s.unwrap();
             assert!(s.n_grad >= 1 && s.n_grad < 1 << (s.tree_depth.max(1) + 1));
             assert!(!s.divergent);
             assert!((0.0..=1.0).contains(&s.accept_stat));
         }
-        let c = nuts.chain.as_ref().unwrap();
         // A state pool proportional to the depth, not to the number of steps.
         assert!(
             c.states.len() <= 4 * nuts.max_depth as usize + 4,
@@ -581,26 +509,25 @@ mod tests {
     }
 
     #[test]
-    fn log_add_exp_helpers() {
+    fn log_add_exp_with_share_matches_direct_formulas() {
         let (l, p) = log_add_exp_with_share(1.0, 2.0);
         assert!((l - (1f64.exp() + 2f64.exp()).ln()).abs() < 1e-14);
         assert!((p - 2f64.exp() / (1f64.exp() + 2f64.exp())).abs() < 1e-14);
         let (l, p) = log_add_exp_with_share(-3.0, -700.0);
         assert!((l + 3.0).abs() < 1e-14 && p < 1e-250);
-        assert_eq!(log_add_exp(f64::NEG_INFINITY, 0.5), 0.5);
-        assert!((log_add_exp(0.0, 0.0) - 2f64.ln()).abs() < 1e-15);
     }
 
     #[test]
     fn max_depth_is_respected_and_reported() {
         let d = StdNormal(2);
-        let mut nuts = Nuts::default().with_max_depth(2);
+        let nuts = Nuts::default().with_max_depth(2);
         let mut rng = ChainRng::seed_from_u64(5);
         let mut point = Point::zeros(2);
         point.evaluate(&d).unwrap();
-        nuts.init(&d, &point, 0, &mut rng);
-        nuts.chain.as_mut().unwrap().eps = 0.01; // far too small: every tree runs to the cap.
-        let s = nuts.step(&d, &mut point, Phase::Sampling { iteration: 0 }, &mut rng);
+        let mut c = nuts.new_chain(start(&d, &point, &mut rng)).unwrap();
+        c.core.eps = 0.01; // far too small: every tree runs to the cap.
+        let s = c.step(Transition::new(&d, &mut point, SAMPLING, &mut rng));
+        let s = s.unwrap();
         assert_eq!(s.tree_depth, 2);
         assert_eq!(s.n_grad, 3);
         assert!(s.max_depth_hit);

@@ -6,7 +6,7 @@ use rand::Rng;
 use serde::{Deserialize, Serialize};
 
 use crate::density::LogDensity;
-use crate::error::{ConfigError, InitError, NonFinite};
+use crate::error::{ChainStage, ConfigError, InitError, NonFinite, SampleError};
 use crate::sampler::{ChainRng, Point};
 
 /// How chains find their starting points.
@@ -46,13 +46,15 @@ impl InitSettings {
 }
 
 /// Finds chain `chain`'s starting point near `base`. Returns it and the number of attempts.
+///
+/// A density error that is not recoverable stops at once: no other point would avoid it.
 pub(crate) fn initialise<D: LogDensity + ?Sized>(
     density: &D,
     base: &[f64],
     settings: &InitSettings,
     chain: usize,
     rng: &mut ChainRng,
-) -> Result<(Point, usize), InitError> {
+) -> Result<(Point, usize), SampleError> {
     let mut point = Point::zeros(base.len());
     let mut last = NonFinite::LogDensity(f64::NAN);
     for attempt in 1..=settings.max_attempts {
@@ -65,6 +67,9 @@ pub(crate) fn initialise<D: LogDensity + ?Sized>(
         }
         match point.evaluate(density) {
             Ok(()) => return Ok((point, attempt)),
+            Err(NonFinite::Error(e)) if !e.is_recoverable() => {
+                return Err(ChainStage::Initialisation.fatal(chain)(e))
+            }
             Err(e) => last = e,
         }
     }
@@ -73,5 +78,6 @@ pub(crate) fn initialise<D: LogDensity + ?Sized>(
         attempts: settings.max_attempts,
         jitter: settings.jitter,
         last,
-    })
+    }
+    .into())
 }

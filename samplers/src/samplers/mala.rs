@@ -5,12 +5,14 @@
 //! that way: it shares the integrator, the metric and the adaptation of the Hamiltonian
 //! samplers, with the step size tuned toward the optimal MALA acceptance rate 0.574.
 
+use super::hamiltonian::validate_max_energy_error;
+use super::hamiltonian::HamiltonianCore;
+use super::hmc::{HmcChain, Steps};
+use crate::adapt::metric::MetricKind;
 use crate::adapt::AdaptSettings;
 use crate::density::LogDensity;
 use crate::error::ConfigError;
-use crate::hmc::HmcCore;
-use crate::mass_matrix::MetricKind;
-use crate::sampler::{ChainRng, DrawStats, Phase, Point, Sampler, Tuning};
+use crate::sampler::{ChainStart, NewChain, Sampler};
 
 /// MALA settings.
 ///
@@ -24,18 +26,14 @@ pub struct Mala {
     pub max_energy_error: f64,
     /// Warm-up adaptation; the target acceptance defaults to 0.574 (Roberts & Rosenthal 1998).
     pub adapt: AdaptSettings,
-    core: Option<Box<HmcCore>>,
 }
 
 impl Default for Mala {
     fn default() -> Self {
-        let mut adapt = AdaptSettings::default();
-        adapt.step_size.target_accept = 0.574;
-        adapt.step_size.gamma = 0.2;
+        let adapt = AdaptSettings::with_dual_averaging(0.574, 0.2);
         Self {
             max_energy_error: 1000.0,
             adapt,
-            core: None,
         }
     }
 }
@@ -54,17 +52,15 @@ impl Mala {
 }
 
 impl Sampler for Mala {
+    /// MALA's chain is static HMC's with one leapfrog step.
+    type Chain = HmcChain;
+
     fn name(&self) -> &str {
         "mala"
     }
 
     fn validate(&self) -> Result<(), ConfigError> {
-        if self.max_energy_error.is_nan() || self.max_energy_error <= 0.0 {
-            return Err(ConfigError::NotPositive {
-                name: "max_energy_error",
-                value: self.max_energy_error,
-            });
-        }
+        validate_max_energy_error(self.max_energy_error)?;
         self.adapt.validate()
     }
 
@@ -74,47 +70,11 @@ impl Sampler for Mala {
         s
     }
 
-    fn init<D: LogDensity + ?Sized>(
-        &mut self,
-        density: &D,
-        point: &Point,
-        num_warmup: usize,
-        rng: &mut ChainRng,
-    ) {
-        self.core = Some(Box::new(HmcCore::new(
-            &self.adapt,
-            density,
-            point,
-            num_warmup,
-            rng,
-        )));
-    }
-
-    fn step<D: LogDensity + ?Sized>(
-        &mut self,
-        density: &D,
-        point: &mut Point,
-        phase: Phase,
-        rng: &mut ChainRng,
-    ) -> DrawStats {
-        let core = self
-            .core
-            .as_mut()
-            .expect("Mala::step called before Mala::init");
-        let stats = core.transition(density, point, 1, self.max_energy_error, rng);
-        if phase.is_warmup() {
-            core.adapt(density, point, stats.accept_stat, rng);
-        }
-        stats
-    }
-
-    fn end_warmup(&mut self) {
-        if let Some(core) = self.core.as_mut() {
-            core.end_warmup();
-        }
-    }
-
-    fn tuning(&self) -> Tuning {
-        self.core.as_ref().map(|c| c.tuning()).unwrap_or_default()
+    fn new_chain<D: LogDensity + ?Sized>(&self, start: ChainStart<'_, D>) -> NewChain<Self> {
+        Ok(HmcChain {
+            core: HamiltonianCore::new(&self.adapt, start)?,
+            steps: Steps::One,
+            max_energy_error: self.max_energy_error,
+        })
     }
 }

@@ -2,33 +2,23 @@
 //! throughout, and the metric estimated in windows — an initial fast interval (75
 //! iterations), slow windows doubling from 25, a terminal fast interval (50) — each window's
 //! (co)variance estimate regularised toward the identity.
+//!
+//! The parts are leaves that [`HamiltonianAdapter`] composes, as nuts-rs's adapt strategy
+//! does: [`step_size`] (dual averaging and the first-step heuristic), [`metric`] (the metric
+//! itself), [`welford`] (running (co)variance estimates) and [`windows`] (the schedule).
+
+pub mod metric;
+pub mod step_size;
+pub(crate) mod welford;
+pub mod windows;
 
 use serde::{Deserialize, Serialize};
 
 use crate::error::ConfigError;
-use crate::mass_matrix::{Metric, MetricKind, WelfordCov, WelfordVar};
-use crate::step_size::{DualAveraging, DualAveragingSettings};
-
-/// Lengths of Stan's warm-up windows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct WindowSettings {
-    /// Initial fast interval (step size only). Default 75.
-    pub init_buffer: usize,
-    /// Terminal fast interval (step size only). Default 50.
-    pub term_buffer: usize,
-    /// First slow window; each next one is twice as long. Default 25.
-    pub base_window: usize,
-}
-
-impl Default for WindowSettings {
-    fn default() -> Self {
-        Self {
-            init_buffer: 75,
-            term_buffer: 50,
-            base_window: 25,
-        }
-    }
-}
+use metric::{InitialMetric, Metric, MetricKind};
+use step_size::{DualAveraging, DualAveragingSettings};
+use welford::{WelfordCov, WelfordVar};
+use windows::{WindowSchedule, WindowSettings};
 
 /// Warm-up settings shared by the gradient-based samplers.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -45,42 +35,6 @@ pub struct AdaptSettings {
     pub initial_metric: InitialMetric,
 }
 
-/// The (diagonal) metric a chain starts warm-up with.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub enum InitialMetric {
-    /// The identity, as Stan: until the first window closes (iteration 100 by default) the
-    /// step size must suit the narrowest posterior direction.
-    #[default]
-    Identity,
-    /// `M⁻¹ᵢᵢ = 1 / |∂ log p / ∂xᵢ|` at the initial point (nutpie's start), clamped to
-    /// `[1e-8, 1e4]`; 1 where that partial is zero or not finite. On posteriors whose scales
-    /// differ by orders of magnitude it spares the early warm-up most of its long
-    /// trajectories; the windows then adapt from there as usual.
-    Gradient,
-}
-
-impl InitialMetric {
-    /// The diagonal `M⁻¹` to start from, given the gradient at the initial point.
-    pub(crate) fn diagonal(self, gradient: &[f64]) -> Option<Vec<f64>> {
-        match self {
-            InitialMetric::Identity => None,
-            InitialMetric::Gradient => Some(
-                gradient
-                    .iter()
-                    .map(|g| {
-                        let a = g.abs();
-                        if a.is_finite() && a > 0.0 {
-                            (1.0 / a).clamp(1e-8, 1e4)
-                        } else {
-                            1.0
-                        }
-                    })
-                    .collect(),
-            ),
-        }
-    }
-}
-
 impl Default for AdaptSettings {
     fn default() -> Self {
         Self {
@@ -94,6 +48,15 @@ impl Default for AdaptSettings {
 }
 
 impl AdaptSettings {
+    /// The defaults with dual averaging toward `target_accept` at regularisation scale
+    /// `gamma` (the single-proposal samplers want a larger γ than NUTS's 0.05).
+    pub fn with_dual_averaging(target_accept: f64, gamma: f64) -> Self {
+        let mut adapt = Self::default();
+        adapt.step_size.target_accept = target_accept;
+        adapt.step_size.gamma = gamma;
+        adapt
+    }
+
     /// Checks ranges (target acceptance in (0, 1), positive γ, t₀, κ, initial step size).
     pub fn validate(&self) -> Result<(), ConfigError> {
         let d = self.step_size.target_accept;
@@ -131,81 +94,6 @@ impl AdaptSettings {
                 format!("{:?}", self.initial_metric).to_lowercase(),
             ),
         ]
-    }
-}
-
-/// Stan's windowed schedule over `num_warmup` iterations.
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) struct WindowSchedule {
-    enabled: bool,
-    num_warmup: usize,
-    init_buffer: usize,
-    term_buffer: usize,
-    base_window: usize,
-    counter: usize,
-    window_size: usize,
-    next_window: usize,
-}
-
-impl WindowSchedule {
-    pub(crate) fn new(settings: WindowSettings, num_warmup: usize) -> Self {
-        let WindowSettings {
-            mut init_buffer,
-            mut term_buffer,
-            mut base_window,
-        } = settings;
-        // Too short for any estimate: step size only.
-        let enabled = num_warmup >= 20 && base_window > 0;
-        if enabled && init_buffer + base_window + term_buffer > num_warmup {
-            // Stan's fallback: 15% / 75% / 10%.
-            init_buffer = (0.15 * num_warmup as f64) as usize;
-            term_buffer = (0.1 * num_warmup as f64) as usize;
-            base_window = num_warmup - (init_buffer + term_buffer);
-        }
-        Self {
-            enabled,
-            num_warmup,
-            init_buffer,
-            term_buffer,
-            base_window,
-            counter: 0,
-            window_size: base_window,
-            next_window: (init_buffer + base_window).saturating_sub(1),
-        }
-    }
-
-    fn in_window(&self) -> bool {
-        self.enabled
-            && self.counter >= self.init_buffer
-            && self.counter + self.term_buffer < self.num_warmup
-            && self.counter != self.num_warmup
-    }
-
-    fn end_of_window(&self) -> bool {
-        self.enabled && self.counter == self.next_window && self.counter != self.num_warmup
-    }
-
-    fn compute_next_window(&mut self) {
-        let last = self.num_warmup - self.term_buffer - 1;
-        if self.next_window == last {
-            return;
-        }
-        self.window_size *= 2;
-        self.next_window = self.counter + self.window_size;
-        if self.next_window != last && self.next_window + 2 * self.window_size > last {
-            self.next_window = last;
-        }
-    }
-
-    /// Advances one iteration; returns `(add this iteration's sample, the window ends here)`.
-    fn tick(&mut self) -> (bool, bool) {
-        let add = self.in_window();
-        let end = self.end_of_window();
-        if end {
-            self.compute_next_window();
-        }
-        self.counter += 1;
-        (add, end)
     }
 }
 
@@ -264,7 +152,7 @@ impl HamiltonianAdapter {
                     w.add(position);
                 }
                 if end {
-                    let n = w.num_samples() as f64;
+                    let n = w.moments.num_samples() as f64;
                     w.variance(&mut self.scratch);
                     for v in &mut self.scratch {
                         *v = (n / (n + 5.0)) * *v + 1e-3 * (5.0 / (n + 5.0));
@@ -273,7 +161,7 @@ impl HamiltonianAdapter {
                         metric.set_diag(&self.scratch);
                         updated = true;
                     }
-                    w.restart();
+                    w.moments.restart();
                 }
             }
             Estimator::Cov(w) => {
@@ -281,7 +169,7 @@ impl HamiltonianAdapter {
                     w.add(position);
                 }
                 if end {
-                    let n = w.num_samples() as f64;
+                    let n = w.moments.num_samples() as f64;
                     let d = position.len();
                     w.covariance(&mut self.scratch);
                     for v in &mut self.scratch {
@@ -292,7 +180,7 @@ impl HamiltonianAdapter {
                     }
                     updated = self.scratch.iter().all(|v| v.is_finite())
                         && metric.set_dense(d, &self.scratch);
-                    w.restart();
+                    w.moments.restart();
                 }
             }
         }
@@ -313,38 +201,6 @@ impl HamiltonianAdapter {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn window_ends(num_warmup: usize) -> Vec<usize> {
-        let mut s = WindowSchedule::new(WindowSettings::default(), num_warmup);
-        let mut ends = Vec::new();
-        let mut first_add = None;
-        for i in 0..num_warmup {
-            let (add, end) = s.tick();
-            if add && first_add.is_none() {
-                first_add = Some(i);
-            }
-            if end {
-                ends.push(i);
-            }
-        }
-        if let Some(f) = first_add {
-            ends.insert(0, f);
-        }
-        ends
-    }
-
-    #[test]
-    fn stan_default_windows_for_1000_warmup() {
-        // Slow windows 75–99, 100–149, 150–249, 250–449, 450–949; terminal buffer 950–999.
-        assert_eq!(window_ends(1000), vec![75, 99, 149, 249, 449, 949]);
-    }
-
-    #[test]
-    fn short_warmup_uses_stan_fallback_proportions() {
-        // 100 < 75 + 25 + 50: 15 / 75 / 10.
-        assert_eq!(window_ends(100), vec![15, 89]);
-        assert!(window_ends(10).is_empty());
-    }
 
     #[test]
     fn adapter_regularises_the_variance_toward_identity() {

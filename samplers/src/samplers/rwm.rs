@@ -6,11 +6,12 @@
 use rand::Rng;
 use rand_distr::StandardNormal;
 
+use crate::adapt::metric::{Metric, MetricKind};
 use crate::adapt::{AdaptSettings, HamiltonianAdapter};
 use crate::density::LogDensity;
 use crate::error::ConfigError;
-use crate::mass_matrix::{Metric, MetricKind};
-use crate::sampler::{ChainRng, DrawStats, Phase, Point, Sampler, Tuning};
+use crate::sampler::{Chain, ChainStart, DrawStats, NewChain, Point, Sampler, StepResult};
+use crate::sampler::{Transition, Tuning};
 
 /// Random-walk Metropolis settings.
 ///
@@ -24,15 +25,12 @@ pub struct RandomWalk {
     /// `metric` the proposal covariance (diagonal by default), `windows` when it is
     /// re-estimated. `initial_step_size` is not used: the scale starts at `2.38 / √n`.
     pub adapt: AdaptSettings,
-    chain: Option<Box<RwmChain>>,
 }
 
 impl Default for RandomWalk {
     fn default() -> Self {
-        let mut adapt = AdaptSettings::default();
-        adapt.step_size.target_accept = 0.234;
-        adapt.step_size.gamma = 0.5;
-        Self { adapt, chain: None }
+        let adapt = AdaptSettings::with_dual_averaging(0.234, 0.5);
+        Self { adapt }
     }
 }
 
@@ -49,8 +47,9 @@ impl RandomWalk {
     }
 }
 
+/// The state of one random-walk Metropolis chain.
 #[derive(Debug, Clone)]
-struct RwmChain {
+pub struct RwmChain {
     /// Proposal covariance, stored like a metric's inverse.
     shape: Metric,
     scale: f64,
@@ -64,6 +63,8 @@ fn default_scale(dim: usize) -> f64 {
 }
 
 impl Sampler for RandomWalk {
+    type Chain = RwmChain;
+
     fn name(&self) -> &str {
         "rwm"
     }
@@ -83,100 +84,83 @@ impl Sampler for RandomWalk {
         s
     }
 
-    fn init<D: LogDensity + ?Sized>(
-        &mut self,
-        _density: &D,
-        point: &Point,
-        num_warmup: usize,
-        _rng: &mut ChainRng,
-    ) {
-        let dim = point.position.len();
+    fn new_chain<D: LogDensity + ?Sized>(&self, start: ChainStart<'_, D>) -> NewChain<Self> {
+        let dim = start.point.position.len();
         let scale = default_scale(dim);
-        self.chain = Some(Box::new(RwmChain {
+        Ok(RwmChain {
             shape: Metric::identity(dim, self.adapt.metric == MetricKind::Dense),
             scale,
             // Dual averaging shrinks toward 10× the value it is given; for a random walk the
             // shrinkage point should be the theoretical optimum itself.
-            adapter: HamiltonianAdapter::new(&self.adapt, dim, num_warmup, scale / 10.0),
-            proposal: point.clone(),
+            adapter: HamiltonianAdapter::new(&self.adapt, dim, start.num_warmup, scale / 10.0),
+            proposal: start.point.clone(),
             z: vec![0.0; dim],
-        }));
+        })
     }
+}
 
-    fn step<D: LogDensity + ?Sized>(
-        &mut self,
-        density: &D,
-        point: &mut Point,
-        phase: Phase,
-        rng: &mut ChainRng,
-    ) -> DrawStats {
-        let c = self
-            .chain
-            .as_mut()
-            .expect("RandomWalk::step called before RandomWalk::init");
+impl Chain for RwmChain {
+    fn step<D: LogDensity + ?Sized>(&mut self, t: Transition<'_, D>) -> StepResult {
+        let (density, point, phase, rng) = t.into_parts();
         let n = point.position.len();
-        for zi in &mut c.z {
+        for zi in &mut self.z {
             *zi = rng.sample(StandardNormal);
         }
-        let x = &mut c.proposal.position;
+        let x = &mut self.proposal.position;
         x.copy_from_slice(&point.position);
-        match &c.shape {
+        match &self.shape {
             Metric::Diag { inv, .. } => {
                 for i in 0..n {
-                    x[i] += c.scale * inv[i].sqrt() * c.z[i];
+                    x[i] += self.scale * inv[i].sqrt() * self.z[i];
                 }
             }
             Metric::Dense { chol, .. } => {
                 for i in 0..n {
-                    let lz: f64 = (0..=i).map(|k| chol[i * n + k] * c.z[k]).sum();
-                    x[i] += c.scale * lz;
+                    let lz: f64 = (0..=i).map(|k| chol[i * n + k] * self.z[k]).sum();
+                    x[i] += self.scale * lz;
                 }
             }
         }
-        let accept_stat = match c.proposal.evaluate(density) {
-            Ok(()) => (c.proposal.logp - point.logp).exp().min(1.0),
-            Err(_) => 0.0,
+        let accept_stat = if self.proposal.evaluate_proposal(density)? {
+            (self.proposal.logp - point.logp).exp().min(1.0)
+        } else {
+            0.0
         };
         if rng.random::<f64>() < accept_stat {
-            std::mem::swap(point, &mut c.proposal);
+            std::mem::swap(point, &mut self.proposal);
         }
         let stats = DrawStats {
             lp: point.logp,
             accept_stat,
-            step_size: c.scale,
-            tree_depth: 0,
+            step_size: self.scale,
             n_grad: 1,
-            divergent: false,
             energy: -point.logp,
-            max_depth_hit: false,
+            ..DrawStats::default()
         };
         if phase.is_warmup() {
-            let (scale, updated) = c.adapter.learn(accept_stat, &point.position, &mut c.shape);
-            c.scale = scale;
+            let (scale, updated) =
+                self.adapter
+                    .learn(accept_stat, &point.position, &mut self.shape);
+            self.scale = scale;
             if updated {
-                c.scale = default_scale(n);
-                c.adapter.restart_step_size(c.scale / 10.0);
+                self.scale = default_scale(n);
+                self.adapter.restart_step_size(self.scale / 10.0);
             }
         }
-        stats
+        Ok(stats)
     }
 
     fn end_warmup(&mut self) {
-        if let Some(c) = self.chain.as_mut() {
-            if let Some(s) = c.adapter.final_step_size() {
-                c.scale = s;
-            }
+        if let Some(s) = self.adapter.final_step_size() {
+            self.scale = s;
         }
     }
 
     fn tuning(&self) -> Tuning {
-        match &self.chain {
-            Some(c) => Tuning {
-                step_size: Some(c.scale),
-                inv_metric: Some(c.shape.to_inv_metric()),
-                extra: vec![("proposal_scale".into(), c.scale)],
-            },
-            None => Tuning::default(),
+        Tuning {
+            step_size: Some(self.scale),
+            inv_metric: Some(self.shape.to_inv_metric()),
+            extra: vec![("proposal_scale".into(), self.scale)],
         }
     }
 }

@@ -1,5 +1,5 @@
 //! The metric (inverse mass matrix) of the Hamiltonian samplers — diagonal or dense — and the
-//! running estimators used to adapt it to the posterior (co)variance during warm-up.
+//! metric a chain starts warm-up with.
 
 use nalgebra::DMatrix;
 use rand::Rng;
@@ -29,6 +29,42 @@ impl MetricKind {
             MetricKind::Diag => "diag_e",
             MetricKind::Dense => "dense_e",
             MetricKind::Unit => "unit_e",
+        }
+    }
+}
+
+/// The (diagonal) metric a chain starts warm-up with.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum InitialMetric {
+    /// The identity, as Stan: until the first window closes (iteration 100 by default) the
+    /// step size must suit the narrowest posterior direction.
+    #[default]
+    Identity,
+    /// `M⁻¹ᵢᵢ = 1 / |∂ log p / ∂xᵢ|` at the initial point (nutpie's start), clamped to
+    /// `[1e-8, 1e4]`; 1 where that partial is zero or not finite. On posteriors whose scales
+    /// differ by orders of magnitude it spares the early warm-up most of its long
+    /// trajectories; the windows then adapt from there as usual.
+    Gradient,
+}
+
+impl InitialMetric {
+    /// The diagonal `M⁻¹` to start from, given the gradient at the initial point.
+    pub(crate) fn diagonal(self, gradient: &[f64]) -> Option<Vec<f64>> {
+        match self {
+            InitialMetric::Identity => None,
+            InitialMetric::Gradient => Some(
+                gradient
+                    .iter()
+                    .map(|g| {
+                        let a = g.abs();
+                        if a.is_finite() && a > 0.0 {
+                            (1.0 / a).clamp(1e-8, 1e4)
+                        } else {
+                            1.0
+                        }
+                    })
+                    .collect(),
+            ),
         }
     }
 }
@@ -63,13 +99,13 @@ impl Metric {
     }
 
     /// The metric a chain starts warm-up with: identity (Stan) or, with
-    /// [`InitialMetric::Gradient`](crate::adapt::InitialMetric), the diagonal from the
-    /// gradient at the initial point; stored dense for [`MetricKind::Dense`].
-    pub(crate) fn initial(settings: &crate::adapt::AdaptSettings, gradient: &[f64]) -> Self {
+    /// [`InitialMetric::Gradient`], the diagonal from the gradient at the initial point;
+    /// stored dense for [`MetricKind::Dense`].
+    pub(crate) fn initial(kind: MetricKind, initial: InitialMetric, gradient: &[f64]) -> Self {
         let n = gradient.len();
-        let dense = settings.metric == MetricKind::Dense;
+        let dense = kind == MetricKind::Dense;
         let mut metric = Metric::identity(n, dense);
-        if let Some(inv) = settings.initial_metric.diagonal(gradient) {
+        if let Some(inv) = initial.diagonal(gradient) {
             if dense {
                 let mut full = vec![0.0; n * n];
                 for (i, v) in inv.iter().enumerate() {
@@ -173,147 +209,11 @@ impl Metric {
     }
 }
 
-/// Welford's running mean and variance, per coordinate.
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) struct WelfordVar {
-    n: usize,
-    mean: Vec<f64>,
-    m2: Vec<f64>,
-}
-
-impl WelfordVar {
-    pub(crate) fn new(dim: usize) -> Self {
-        Self {
-            n: 0,
-            mean: vec![0.0; dim],
-            m2: vec![0.0; dim],
-        }
-    }
-
-    pub(crate) fn restart(&mut self) {
-        self.n = 0;
-        self.mean.iter_mut().for_each(|m| *m = 0.0);
-        self.m2.iter_mut().for_each(|m| *m = 0.0);
-    }
-
-    pub(crate) fn num_samples(&self) -> usize {
-        self.n
-    }
-
-    pub(crate) fn add(&mut self, x: &[f64]) {
-        self.n += 1;
-        let inv_n = 1.0 / self.n as f64;
-        for ((m, s), &xi) in self.mean.iter_mut().zip(&mut self.m2).zip(x) {
-            let d = xi - *m;
-            *m += d * inv_n;
-            *s += d * (xi - *m);
-        }
-    }
-
-    /// Sample variances (divisor `n − 1`); requires at least two samples.
-    pub(crate) fn variance(&self, out: &mut [f64]) {
-        let denom = (self.n as f64 - 1.0).max(1.0);
-        for (o, s) in out.iter_mut().zip(&self.m2) {
-            *o = s / denom;
-        }
-    }
-}
-
-/// Welford's running mean and covariance matrix (row-major).
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) struct WelfordCov {
-    n: usize,
-    dim: usize,
-    mean: Vec<f64>,
-    m2: Vec<f64>,
-    delta: Vec<f64>,
-}
-
-impl WelfordCov {
-    pub(crate) fn new(dim: usize) -> Self {
-        Self {
-            n: 0,
-            dim,
-            mean: vec![0.0; dim],
-            m2: vec![0.0; dim * dim],
-            delta: vec![0.0; dim],
-        }
-    }
-
-    pub(crate) fn restart(&mut self) {
-        self.n = 0;
-        self.mean.iter_mut().for_each(|m| *m = 0.0);
-        self.m2.iter_mut().for_each(|m| *m = 0.0);
-    }
-
-    pub(crate) fn num_samples(&self) -> usize {
-        self.n
-    }
-
-    pub(crate) fn add(&mut self, x: &[f64]) {
-        self.n += 1;
-        let inv_n = 1.0 / self.n as f64;
-        let d = self.dim;
-        for ((delta, mean), &xi) in self.delta.iter_mut().zip(&mut self.mean).zip(x) {
-            *delta = xi - *mean;
-            *mean += *delta * inv_n;
-        }
-        // m2 += (x − old mean)(x − new mean)ᵀ
-        for (row, &di) in self.m2.chunks_exact_mut(d).zip(&self.delta) {
-            for ((m, &xj), &mj) in row.iter_mut().zip(x).zip(&self.mean) {
-                *m += di * (xj - mj);
-            }
-        }
-    }
-
-    /// Sample covariance (divisor `n − 1`), symmetrised.
-    pub(crate) fn covariance(&self, out: &mut [f64]) {
-        let denom = (self.n as f64 - 1.0).max(1.0);
-        let d = self.dim;
-        for i in 0..d {
-            for j in 0..d {
-                out[i * d + j] = 0.5 * (self.m2[i * d + j] + self.m2[j * d + i]) / denom;
-            }
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::adapt::welford::WelfordCov;
     use rand::SeedableRng;
-
-    #[test]
-    fn welford_matches_two_pass_estimates() {
-        let xs = [[1.0, 2.0], [2.0, 1.5], [4.0, 0.0], [-1.0, 3.0]];
-        let mut v = WelfordVar::new(2);
-        let mut c = WelfordCov::new(2);
-        for x in &xs {
-            v.add(x);
-            c.add(x);
-        }
-        let mean = [1.5, 1.625];
-        let mut var = [0.0; 2];
-        let mut cov = [0.0; 4];
-        for x in &xs {
-            for i in 0..2 {
-                var[i] += (x[i] - mean[i]).powi(2) / 3.0;
-                for j in 0..2 {
-                    cov[i * 2 + j] += (x[i] - mean[i]) * (x[j] - mean[j]) / 3.0;
-                }
-            }
-        }
-        let mut got = [0.0; 2];
-        v.variance(&mut got);
-        let mut got_c = [0.0; 4];
-        c.covariance(&mut got_c);
-        for i in 0..2 {
-            assert!((got[i] - var[i]).abs() < 1e-12);
-        }
-        for i in 0..4 {
-            assert!((got_c[i] - cov[i]).abs() < 1e-12);
-        }
-    }
 
     #[test]
     fn dense_momentum_has_covariance_mass() {

@@ -1,0 +1,72 @@
+//! What a run is: how many chains, for how long, from which seed, and each chain's random
+//! stream.
+
+use rand::SeedableRng;
+use serde::{Deserialize, Serialize};
+
+use super::init::InitSettings;
+use crate::error::ConfigError;
+use crate::sampler::ChainRng;
+
+/// How many chains to run, for how long, from which seed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunConfig {
+    /// Number of chains. Default 4.
+    pub chains: usize,
+    /// Warm-up (adaptation) iterations per chain; may be 0. Default 1000.
+    pub warmup: usize,
+    /// Draws kept per chain after warm-up; at least 1. Default 1000.
+    pub draws: usize,
+    /// The one seed all chains' streams derive from. Default 0.
+    pub seed: u64,
+    /// Worker threads; 0 means one per available core (never more than `chains`). The draws
+    /// do not depend on it. Default 0.
+    pub threads: usize,
+    /// Show a progress bar per chain (only ever on a terminal). Default true.
+    pub progress: bool,
+    /// Keep the warm-up draws and their statistics in the trace. Default true.
+    pub keep_warmup: bool,
+    /// Jittered initialisation.
+    pub init: InitSettings,
+    /// Where chains start before jitter; `None` uses [`LogDensity::initial_point`].
+    pub initial_point: Option<Vec<f64>>,
+}
+
+impl Default for RunConfig {
+    fn default() -> Self {
+        Self {
+            chains: 4,
+            warmup: 1000,
+            draws: 1000,
+            seed: 0,
+            threads: 0,
+            progress: true,
+            keep_warmup: true,
+            init: InitSettings::default(),
+            initial_point: None,
+        }
+    }
+}
+
+impl RunConfig {
+    /// Checks the run settings.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.draws == 0 {
+            return Err(ConfigError::ZeroDraws);
+        }
+        if self.chains == 0 {
+            return Err(ConfigError::ZeroChains);
+        }
+        self.init.validate()
+    }
+}
+
+/// The random stream of chain `chain`: xoshiro256++ seeded from `seed`, advanced by `chain`
+/// jumps of 2¹²⁸ steps — so it depends only on the seed and the chain index.
+pub fn chain_rng(seed: u64, chain: usize) -> ChainRng {
+    let mut rng = ChainRng::seed_from_u64(seed);
+    for _ in 0..chain {
+        rng.jump();
+    }
+    rng
+}
