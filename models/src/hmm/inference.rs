@@ -279,7 +279,8 @@ fn forward_backward(params: &HmmParams, le: &[f64]) -> Result<(Vec<f64>, Vec<f64
     match forward {
         Forward::Value { log_likelihood, .. } => {
             let filtered = row_normalised(k, trace.a.to_vec());
-            Ok((filtered, smoothed, log_likelihood))
+            // Exact arithmetic gives rows of γ that sum to 1; remove the rounding drift.
+            Ok((filtered, row_normalised(k, smoothed), log_likelihood))
         }
         Forward::Impossible { step } => Err(HmmError::ZeroProbability {
             sequence: 0,
@@ -289,7 +290,7 @@ fn forward_backward(params: &HmmParams, le: &[f64]) -> Result<(Vec<f64>, Vec<f64
             let filtered = log_space_filter(params, le)?;
             let (log_likelihood, smoothed) =
                 reverse::value_and_gradient(&EmissionLogLikelihood { params }, le);
-            Ok((filtered, smoothed, log_likelihood))
+            Ok((filtered, row_normalised(k, smoothed), log_likelihood))
         }
     }
 }
