@@ -110,23 +110,11 @@ fn grain(total_work: usize) -> usize {
     (total_work / (4 * rayon::current_num_threads().max(1))).max(PARALLEL_MIN_WORK / 4)
 }
 
-/// Runs `f(s, &mut buf[bound(s) .. bound(s + 1)])` for every `s < count` (`bound(0) == 0`,
-/// `bound(count) == buf.len()`), splitting the range in halves with `rayon::join` while its
-/// work (`cum_work(end) - cum_work(start)`) exceeds `grain`. The first error in sequence
-/// order wins, as serially.
+/// Runs `f(s, &mut buf[bound(s) - bound(start) .. bound(s + 1) - bound(start)])` for every
+/// `s` in `start..end` (`buf` spans the slots of exactly that range), splitting the range in
+/// halves with `rayon::join` while its work (`cum_work(end) - cum_work(start)`) exceeds
+/// `grain`. The first error in sequence order wins, as serially.
 fn par_ranges<X: Send>(
-    buf: &mut [X],
-    count: usize,
-    bound: IndexFn<'_>,
-    cum_work: IndexFn<'_>,
-    grain: usize,
-    f: SlotFn<'_, X>,
-) -> Result<(), HmmError> {
-    debug_assert_eq!(bound(count) - bound(0), buf.len());
-    par_ranges_rec(buf, 0, count, bound, cum_work, grain, f)
-}
-
-fn par_ranges_rec<X: Send>(
     buf: &mut [X],
     start: usize,
     end: usize,
@@ -145,8 +133,8 @@ fn par_ranges_rec<X: Send>(
     let mid = start + (end - start) / 2;
     let (left, right) = buf.split_at_mut(bound(mid) - base);
     let (l, r) = rayon::join(
-        || par_ranges_rec(left, start, mid, bound, cum_work, grain, f),
-        || par_ranges_rec(right, mid, end, bound, cum_work, grain, f),
+        || par_ranges(left, start, mid, bound, cum_work, grain, f),
+        || par_ranges(right, mid, end, bound, cum_work, grain, f),
     );
     l.and(r)
 }
@@ -163,7 +151,8 @@ pub(crate) fn for_each_slot<X: Send>(
     run: SlotFn<'_, X>,
 ) -> Result<(), HmmError> {
     if parallel {
-        par_ranges(slots, n, bound, cum_work, grain(total_work), run)
+        debug_assert_eq!(bound(n) - bound(0), slots.len());
+        par_ranges(slots, 0, n, bound, cum_work, grain(total_work), run)
     } else {
         let mut rest = slots;
         for s in 0..n {

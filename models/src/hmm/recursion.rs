@@ -23,7 +23,7 @@
 //! the generic instances, cut from the derivative graph: their true derivatives are zero, and
 //! a product with a zero-valued factor would otherwise multiply a possibly huge adjoint by 0
 //! (NaN once it overflowed). For `f64`, which has no derivative graph, the cuts are skipped
-//! where skipping them gives the same values (the branch-free arithmetic of a kernel).
+//! where skipping them gives the same values (branch-free arithmetic, bit-identical).
 
 use std::any::TypeId;
 

@@ -63,7 +63,7 @@ fn record<T: Scalar>(
 /// `f64` forward–backward of every sequence runs serially or in parallel with identical
 /// results, then one node per sequence is recorded on this thread in sequence order. With an
 /// emission that offers [`Emission::fused`], its Jacobian is folded into the
-/// kernel and a node's inputs are `[log_init | log_trans | θ]`; otherwise the emission
+/// adjoint and a node's inputs are `[log_init | log_trans | θ]`; otherwise the emission
 /// densities are recorded on this thread first and a node's inputs are
 /// `[log_init | log_trans | ℓ of the sequence]`.
 pub(crate) fn batch_fused<T, E>(
@@ -133,7 +133,7 @@ where
         let (le, jac) = (&*le, &*jac);
         let (li, lt) = params.split_at(k);
         // 2. Per sequence s, a slot [value | ∂/∂log_init, ∂/∂log_trans (K + K²) | ∂/∂θ (P) |
-        //    ∂/∂ℓ (Tₛ K)]: the kernel's partials, then the chain rule through the Jacobian.
+        //    ∂/∂ℓ (Tₛ K)]: the adjoint's partials, then the chain rule through the Jacobian.
         let bound = |s: usize| s * (1 + kk + np) + offsets[s] * k;
         with_probs(li, lt, |probs| {
             scratch::with_vec(|slots: &mut Vec<f64>| {

@@ -15,12 +15,12 @@ pub(crate) const SMALL: f64 = 1e-100;
 pub(crate) const NEGLIGIBLE: f64 = 1e-300;
 
 /// With an initial or transition probability in `(0, TINY_PROBABILITY)`, the generic code
-/// (and, to give the same value, this kernel) runs in log space: in generic reverse mode the
+/// runs in log space (every instance of the recursion alike): in generic reverse mode the
 /// adjoint of such a shared probability (≈ T / it) could overflow.
 pub(crate) const TINY_PROBABILITY: f64 = 1e-150;
 
 /// What the recursion needs to know about `π` and `P` beyond their values, computed once
-/// per evaluation from plain values (so the generic code and the kernel agree).
+/// per evaluation from plain values (so every instance of the recursion decides alike).
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Flags {
     /// `max(1, max π, max row sum of P)`: the `R` of [`LostMass`].
@@ -115,7 +115,7 @@ pub(crate) const LOST_MASS_TOLERANCE: f64 = 1e-13;
 /// bounds the shifted emission densities and `c` is the step's tracked normaliser, and each
 /// step's new drops add at most `(K² + K) · R · G · MIN_POSITIVE`. When `D` exceeds
 /// [`LOST_MASS_TOLERANCE`] the caller recomputes the sequence in log space. Only values
-/// (never derivatives) enter, so the generic code and the kernel decide identically.
+/// (never derivatives) enter, so every instance of the recursion decides identically.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct LostMass {
     d: f64,
