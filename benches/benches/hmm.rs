@@ -6,7 +6,7 @@
 //!
 //! - `hmm/reference/*`, single thread: the value; value + gradient by generic reverse mode
 //!   (the library's path: one fused node per sequence, the emission's Jacobian folded in
-//!   through `Emission::fused_parameters`), by forward mode (`DualVec<f64, 8>`, two
+//!   through `Emission::fused`), by forward mode (`DualVec<f64, 8>`, two
 //!   passes), and by a hand-written scaled forward–backward gradient (the yardstick, written
 //!   here for the benchmark only, with K fixed at compile time and at run time); and, for
 //!   comparison, reverse mode with one tape node per emission density, with emission
@@ -28,12 +28,12 @@ use std::time::Duration;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use trellis_ad::{forward, reverse, Scalar, ScalarFn};
 use trellis_models::hmm::{self, Sequences};
-use trellis_models::Emission;
+use trellis_models::{Emission, FusedEmission};
 
 const HALF_LN_2PI: f64 = 0.918_938_533_204_672_8;
 
 /// How the emission records itself under reverse mode.
-const FUSED: u8 = 0; // the fused fast path (`Emission::fused_parameters`): no per-density nodes
+const FUSED: u8 = 0; // the fused fast path (`Emission::fused`): no per-density nodes
 const NODES: u8 = 1; // one `T::custom` node per log-density (value and partials in f64)
 const OPS: u8 = 2; // generic arithmetic, one node per operation
 
@@ -97,11 +97,18 @@ impl<T: Scalar, const MODE: u8> Emission<T> for SharedSignal<T, MODE> {
             }
         }
     }
-    fn fused_parameters(&self, out: &mut Vec<T>) -> bool {
+    fn fused(&self) -> Option<&dyn FusedEmission<T, Obs = f64>> {
         if MODE == FUSED {
-            out.extend([self.signal, self.noise]);
+            Some(self)
+        } else {
+            None
         }
-        MODE == FUSED
+    }
+}
+
+impl<T: Scalar, const MODE: u8> FusedEmission<T> for SharedSignal<T, MODE> {
+    fn parameters(&self, out: &mut Vec<T>) {
+        out.extend([self.signal, self.noise]);
     }
     #[inline]
     fn log_densities_with_jacobian(

@@ -1,4 +1,5 @@
-//! The emission abstraction: the log-density of one observation given each hidden state.
+//! The emission abstraction: the log-density of one observation given each hidden state,
+//! and its optional reverse-mode fast path ([`FusedEmission`]).
 
 use trellis_ad::Scalar;
 
@@ -20,40 +21,97 @@ pub trait Emission<T: Scalar> {
     /// (`out.len() == K`). Earlier observations are available for autoregressive families.
     fn log_densities(&self, seq: &[Self::Obs], t: usize, out: &mut [T]);
 
-    /// Optional reverse-mode fast path, together with
-    /// [`log_densities_with_jacobian`](Emission::log_densities_with_jacobian).
+    /// The optional reverse-mode fast path: `None` (the default) or `Some(self)` from a type
+    /// that implements [`FusedEmission`] — the compiler checks that it does, so the fast
+    /// path cannot be claimed half-implemented. Only consulted when `T::PREFERS_CUSTOM`.
     ///
-    /// An emission whose log-densities depend on a few scalars θ (its parameters) may push θ
-    /// onto `out` and return `true`. The HMM likelihood then asks for plain values and their
-    /// Jacobian with respect to θ, folds the chain rule `Σₜ Σₖ γ[t][k] ∂ℓ[t][k]/∂θ` into its
-    /// fused forward–backward kernel, and records one tape node per sequence instead of one
-    /// per log-density: several times faster under reverse mode. Only consulted when
-    /// `T::PREFERS_CUSTOM`. The default returns `false` (use `log_densities`).
+    /// ```
+    /// # use trellis_ad::Scalar;
+    /// # use trellis_models::{Emission, FusedEmission};
+    /// struct Shifted<T> { shift: T }
+    /// impl<T: Scalar> Emission<T> for Shifted<T> {
+    ///     type Obs = f64;
+    ///     fn n_states(&self) -> usize { 2 }
+    ///     fn log_densities(&self, seq: &[f64], t: usize, out: &mut [T]) {
+    ///         for (k, o) in out.iter_mut().enumerate() {
+    ///             let z = self.shift * (k as f64) - seq[t];
+    ///             *o = z * z * -0.5;
+    ///         }
+    ///     }
+    ///     fn fused(&self) -> Option<&dyn FusedEmission<T, Obs = f64>> { Some(self) }
+    /// }
+    /// impl<T: Scalar> FusedEmission<T> for Shifted<T> {
+    ///     fn parameters(&self, out: &mut Vec<T>) { out.push(self.shift) }
+    ///     fn log_densities_with_jacobian(
+    ///         &self, seq: &[f64], t: usize, values: &mut [f64], jacobian: &mut [f64],
+    ///     ) {
+    ///         for k in 0..2 {
+    ///             let z = self.shift.value() * (k as f64) - seq[t];
+    ///             values[k] = z * z * -0.5;
+    ///             jacobian[k] = -z * (k as f64); // ∂ℓ[k]/∂shift
+    ///         }
+    ///     }
+    /// }
+    /// ```
     ///
-    /// The Jacobian is dense (`K × P` per time step, for the whole batch at once), so this
-    /// pays off for emissions with few parameters (e.g. a signal and a noise shared by all
-    /// states); with per-state parameters (`P ∝ K`) it costs `O(T K P)` time and memory.
-    fn fused_parameters(&self, out: &mut Vec<T>) -> bool {
-        let _ = out;
-        false
+    /// Claiming the fast path without implementing it does not compile:
+    ///
+    /// ```compile_fail
+    /// # use trellis_ad::Scalar;
+    /// # use trellis_models::{Emission, FusedEmission};
+    /// struct Half;
+    /// impl<T: Scalar> Emission<T> for Half {
+    ///     type Obs = f64;
+    ///     fn n_states(&self) -> usize { 1 }
+    ///     fn log_densities(&self, _: &[f64], _: usize, out: &mut [T]) { out.fill(T::cst(0.0)) }
+    ///     fn fused(&self) -> Option<&dyn FusedEmission<T, Obs = f64>> { Some(self) }
+    /// }
+    /// ```
+    fn fused(&self) -> Option<&dyn FusedEmission<T, Obs = Self::Obs>> {
+        None
     }
+}
 
-    /// With [`fused_parameters`](Emission::fused_parameters) returning `true`: writes the
-    /// values of `ln p(seq[t] | state k, seq[..t])` into `values[k]` and
+/// The reverse-mode fast path of an [`Emission`] whose log-densities depend on a few scalars
+/// θ (its parameters), offered through [`Emission::fused`].
+///
+/// The HMM likelihood asks for plain values and their Jacobian with respect to θ, folds the
+/// chain rule `Σₜ Σₖ γ[t][k] ∂ℓ[t][k]/∂θ` into its fused forward–backward adjoint, and
+/// records one tape node per sequence instead of one per log-density: several times faster
+/// under reverse mode.
+///
+/// The Jacobian is dense (`K × P` per time step, for the whole batch at once), so this pays
+/// off for emissions with few parameters (e.g. a signal and a noise shared by all states);
+/// with per-state parameters (`P ∝ K`) it costs `O(T K P)` time and memory.
+pub trait FusedEmission<T: Scalar>: Emission<T> {
+    /// Pushes the `P` scalars θ that the log-densities depend on onto `out`.
+    fn parameters(&self, out: &mut Vec<T>);
+
+    /// Writes the values of `ln p(seq[t] | state k, seq[..t])` into `values[k]` and
     /// `∂ ln p(seq[t] | state k) / ∂θ_p` into `jacobian[k * P + p]`, where θ are the `P`
-    /// scalars pushed by `fused_parameters`. Both buffers arrive zeroed.
-    ///
-    /// Implement both methods or neither. The default writes NaN values, so an emission
-    /// that claims the fast path without implementing it gets a typed
-    /// `InvalidLogDensity` error rather than a wrong gradient.
+    /// scalars of [`parameters`](FusedEmission::parameters). Both buffers arrive zeroed.
     fn log_densities_with_jacobian(
         &self,
         seq: &[Self::Obs],
         t: usize,
         values: &mut [f64],
         jacobian: &mut [f64],
-    ) {
-        let _ = (seq, t, jacobian);
-        values.fill(f64::NAN);
+    );
+
+    /// [`log_densities_with_jacobian`](FusedEmission::log_densities_with_jacobian) for every
+    /// step of `seq`: `values` is `T × K`, `jacobian` is `T × K × P` (row-major). Rarely
+    /// overridden: the provided loop makes one dynamic call per sequence, not per step.
+    fn sequence_with_jacobian(&self, seq: &[Self::Obs], values: &mut [f64], jacobian: &mut [f64]) {
+        let k = self.n_states();
+        // `K × P` Jacobian entries per step.
+        let per_step = jacobian.len().checked_div(seq.len()).unwrap_or(0);
+        for t in 0..seq.len() {
+            self.log_densities_with_jacobian(
+                seq,
+                t,
+                &mut values[t * k..(t + 1) * k],
+                &mut jacobian[t * per_step..(t + 1) * per_step],
+            );
+        }
     }
 }

@@ -8,7 +8,7 @@
 pub mod emission;
 pub mod hmm;
 
-pub use emission::Emission;
+pub use emission::{Emission, FusedEmission};
 pub use hmm::{HmmError, HmmParams, Sequences};
 
 pub mod distributions;

@@ -5,7 +5,7 @@ mod hmm_common;
 
 use hmm_common::*;
 use trellis_models::hmm::{self, HmmError, HmmParams, Sequences};
-use trellis_models::Emission;
+use trellis_models::{Emission, FusedEmission};
 
 #[test]
 fn nan_and_infinite_observations_are_named() {
@@ -356,9 +356,11 @@ fn errors_relabel_their_sequence() {
     assert_eq!(HmmError::NoStates.in_sequence(3), HmmError::NoStates);
 }
 
-/// Claims the fused fast path but does not implement `log_densities_with_jacobian`.
-struct HalfFused;
-impl<T: trellis_ad::Scalar> Emission<T> for HalfFused {
+/// A fused fast path whose values are NaN (e.g. a bug in a user's Jacobian code). Claiming
+/// the fast path without implementing it no longer compiles (see the `compile_fail` example
+/// on `Emission::fused`).
+struct NanFused;
+impl<T: trellis_ad::Scalar> Emission<T> for NanFused {
     type Obs = f64;
     fn n_states(&self) -> usize {
         2
@@ -366,27 +368,39 @@ impl<T: trellis_ad::Scalar> Emission<T> for HalfFused {
     fn log_densities(&self, _seq: &[f64], _t: usize, out: &mut [T]) {
         out.fill(T::cst(0.0));
     }
-    fn fused_parameters(&self, _out: &mut Vec<T>) -> bool {
-        true
+    fn fused(&self) -> Option<&dyn FusedEmission<T, Obs = f64>> {
+        Some(self)
+    }
+}
+impl<T: trellis_ad::Scalar> FusedEmission<T> for NanFused {
+    fn parameters(&self, _out: &mut Vec<T>) {}
+    fn log_densities_with_jacobian(
+        &self,
+        seq: &[f64],
+        t: usize,
+        values: &mut [f64],
+        _jacobian: &mut [f64],
+    ) {
+        values.fill(if seq[t] > 1.5 { f64::NAN } else { 0.0 });
     }
 }
 
 #[test]
-fn a_half_implemented_fused_emission_is_a_typed_error() {
+fn a_fused_emission_with_nan_values_is_a_typed_error() {
     let data = Sequences::new(vec![vec![1.0, 2.0]]).unwrap();
     let li = [trellis_ad::Var::constant(0.0); 2];
     let lt = [trellis_ad::Var::constant(0.0); 4];
-    let err = hmm::batch_log_likelihood(&li, &lt, &HalfFused, &data).unwrap_err();
+    let err = hmm::batch_log_likelihood(&li, &lt, &NanFused, &data).unwrap_err();
     assert!(matches!(
         err,
         HmmError::InvalidLogDensity {
             sequence: 0,
-            position: 0,
+            position: 1,
             state: 0,
             ..
         }
     ));
     // Values (f64) do not use the fast path.
-    let v: f64 = hmm::batch_log_likelihood(&[0.0; 2], &[0.0; 4], &HalfFused, &data).unwrap();
+    let v: f64 = hmm::batch_log_likelihood(&[0.0; 2], &[0.0; 4], &NanFused, &data).unwrap();
     assert!(v.is_finite());
 }

@@ -9,6 +9,7 @@ use rand_distr::{Distribution, Normal};
 use rand_xoshiro::Xoshiro256PlusPlus;
 use trellis_ad::{forward, reverse, ScalarFn};
 use trellis_models::hmm::{self, HmmParams, Sequences};
+use trellis_models::FusedEmission;
 
 /// The plain log-space forward algorithm, independent of the library.
 fn log_space_reference(li: &[f64], lt: &[f64], le: &[f64], k: usize) -> f64 {
@@ -229,9 +230,14 @@ impl<T: trellis_ad::Scalar> trellis_models::Emission<T> for Scaled<T> {
             *o = self.theta * self.base[seq[t] * self.k + j];
         }
     }
-    fn fused_parameters(&self, out: &mut Vec<T>) -> bool {
+    fn fused(&self) -> Option<&dyn FusedEmission<T, Obs = usize>> {
+        Some(self)
+    }
+}
+
+impl<T: trellis_ad::Scalar> FusedEmission<T> for Scaled<T> {
+    fn parameters(&self, out: &mut Vec<T>) {
         out.push(self.theta);
-        true
     }
     fn log_densities_with_jacobian(
         &self,
@@ -303,9 +309,13 @@ impl<T: trellis_ad::Scalar> trellis_models::Emission<T> for Constant {
         out[0] = T::cst(-seq[t]);
         out[1] = T::cst(seq[t] - 1.0);
     }
-    fn fused_parameters(&self, _out: &mut Vec<T>) -> bool {
-        true
+    fn fused(&self) -> Option<&dyn FusedEmission<T, Obs = f64>> {
+        Some(self)
     }
+}
+
+impl<T: trellis_ad::Scalar> FusedEmission<T> for Constant {
+    fn parameters(&self, _out: &mut Vec<T>) {}
     fn log_densities_with_jacobian(
         &self,
         seq: &[f64],

@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use trellis_ad::{reverse, Scalar, ScalarFn};
 use trellis_models::hmm::{self, Sequences};
-use trellis_models::Emission;
+use trellis_models::{Emission, FusedEmission};
 
 struct Counting;
 static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
@@ -38,7 +38,7 @@ static GLOBAL: Counting = Counting;
 const HALF_LN_2PI: f64 = 0.918_938_533_204_672_8;
 
 /// `ln N(y; (k + 1) · signal, noise)`: with `FUSED`, through the fused fast path
-/// (`Emission::fused_parameters`); otherwise one tape node per density.
+/// (`Emission::fused`); otherwise one tape node per density.
 struct SharedSignal<T, const FUSED: bool> {
     signal: T,
     noise: T,
@@ -69,11 +69,18 @@ impl<T: Scalar, const FUSED: bool> Emission<T> for SharedSignal<T, FUSED> {
             );
         }
     }
-    fn fused_parameters(&self, out: &mut Vec<T>) -> bool {
+    fn fused(&self) -> Option<&dyn FusedEmission<T, Obs = f64>> {
         if FUSED {
-            out.extend([self.signal, self.noise]);
+            Some(self)
+        } else {
+            None
         }
-        FUSED
+    }
+}
+
+impl<T: Scalar, const FUSED: bool> FusedEmission<T> for SharedSignal<T, FUSED> {
+    fn parameters(&self, out: &mut Vec<T>) {
+        out.extend([self.signal, self.noise]);
     }
     fn log_densities_with_jacobian(
         &self,

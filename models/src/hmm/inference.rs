@@ -3,14 +3,22 @@
 //! backward-sample), per-sequence log-likelihoods, and simulation of hidden paths.
 //!
 //! Every routine takes any [`Emission<f64>`]; the parameters come as a validated
-//! [`HmmParams`].
+//! [`HmmParams`]. Filtering is the scaled forward recursion's forward pass, smoothing the
+//! forward–backward adjoint's backward pass (`γ = ∂ ln L / ∂ℓ`), with the log-space
+//! recursion where probability space cannot be trusted.
 
 use ndarray::{Array1, Array2};
 use rand::Rng;
 
 use super::data::Sequences;
 use super::error::HmmError;
-use super::forward::{check_emission_values, fill_emission, per_sequence_log_likelihood};
+use trellis_ad::{reverse, Scalar, ScalarFn};
+
+use super::adjoint;
+use super::checks::check_emission_values;
+use super::forward::{fill_emission, per_sequence_log_likelihood};
+use super::log_space;
+use super::recursion::{self, scaled, with_const_states, with_probs, Forward, Kept};
 use crate::emission::Emission;
 
 /// Tolerance on the sums of probability vectors given to [`HmmParams::from_probabilities`].
@@ -182,102 +190,109 @@ fn emission_matrix<E: Emission<f64> + ?Sized>(
     Ok(le)
 }
 
-/// `ln Σᵢ exp(xᵢ)` on plain values; `-inf` when all are `-inf`.
-fn lse(xs: impl Iterator<Item = f64> + Clone) -> f64 {
-    let m = xs.clone().fold(f64::NEG_INFINITY, f64::max);
-    if m == f64::NEG_INFINITY {
-        return m;
+/// Filtering is the scaled recursion's forward pass: the weights its trace kept, each row
+/// divided by its sum, are `p(zₜ = k | y₁..yₜ)` (`T × K`, row-major).
+fn forward_filter(params: &HmmParams, le: &[f64]) -> Result<Vec<f64>, HmmError> {
+    let (k, n) = (params.k, le.len() / params.k);
+    let mut buf = vec![0.0; Kept::len(n, k)];
+    let (mut trace, _) = Kept::new(&mut buf, n, k);
+    let forward = with_probs(
+        &params.log_init,
+        &params.log_trans,
+        |probs| with_const_states!(k, scaled::<f64, @>(probs, le, k, &mut trace)),
+    );
+    match forward {
+        Forward::Value { .. } => Ok(row_normalised(k, trace.a.to_vec())),
+        Forward::Impossible { step } => Err(HmmError::ZeroProbability {
+            sequence: 0,
+            position: step,
+        }),
+        Forward::Untrusted => log_space_filter(params, le),
     }
-    m + xs.map(|x| (x - m).exp()).sum::<f64>().ln()
 }
 
-/// The forward filter in log space, so that no state is ever lost to underflow, however
-/// peaked the emissions: `ln α̂[t][k] = ln p(zₜ = k | y₁..yₜ)` and the one-step predictions
-/// `ln pred[t][k] = ln p(zₜ = k | y₁..yₜ₋₁)` (row-major `T × K`), and the log-likelihood.
-struct LogFilter {
-    log_alpha: Vec<f64>,
-    log_pred: Vec<f64>,
-    log_likelihood: f64,
+/// Each `K`-row divided by its sum.
+fn row_normalised(k: usize, mut weights: Vec<f64>) -> Vec<f64> {
+    for row in weights.chunks_exact_mut(k) {
+        let sum: f64 = row.iter().sum();
+        for x in row.iter_mut() {
+            *x /= sum;
+        }
+    }
+    weights
 }
 
-fn forward_filter(params: &HmmParams, le: &[f64]) -> Result<LogFilter, HmmError> {
+/// Filtering by the log-space recursion, where probability space cannot be trusted: no
+/// state is lost to underflow, however peaked the emissions.
+fn log_space_filter(params: &HmmParams, le: &[f64]) -> Result<Vec<f64>, HmmError> {
     let k = params.k;
-    let n = le.len() / k;
-    let lt = &params.log_trans;
-    let mut log_alpha = vec![0.0; n * k];
-    let mut log_pred = vec![0.0; n * k];
-    let mut log_likelihood = 0.0;
-    for t in 0..n {
-        for j in 0..k {
-            log_pred[t * k + j] = if t == 0 {
-                params.log_init[j]
-            } else {
-                let prev = &log_alpha[(t - 1) * k..t * k];
-                lse((0..k).map(|i| prev[i] + lt[i * k + j]))
-            };
-        }
-        let row = &mut log_alpha[t * k..(t + 1) * k];
-        for j in 0..k {
-            row[j] = log_pred[t * k + j] + le[t * k + j];
-        }
-        let norm = lse(row.iter().copied());
+    let mut filtered = vec![0.0; le.len()];
+    let mut impossible = None;
+    log_space::recursion(&params.log_init, &params.log_trans, le, k, |t, la| {
+        let norm = f64::log_sum_exp(la);
         if norm == f64::NEG_INFINITY {
-            return Err(HmmError::ZeroProbability {
-                sequence: 0,
-                position: t,
-            });
+            impossible.get_or_insert(t);
         }
-        for x in row.iter_mut() {
-            *x -= norm;
+        for (f, &l) in filtered[t * k..(t + 1) * k].iter_mut().zip(la) {
+            *f = (l - norm).exp();
         }
-        log_likelihood += norm;
+    });
+    match impossible {
+        Some(position) => Err(HmmError::ZeroProbability {
+            sequence: 0,
+            position,
+        }),
+        None => Ok(filtered),
     }
-    Ok(LogFilter {
-        log_alpha,
-        log_pred,
-        log_likelihood,
-    })
 }
 
-/// Smoothed from filtered, in log space:
-/// `ln γ[t][i] = ln α̂[t][i] + ln Σⱼ P[i][j] γ[t+1][j] / pred[t+1][j]` (states with zero
-/// predicted probability have zero smoothed probability and are skipped).
-fn backward_smooth(params: &HmmParams, filter: &LogFilter) -> Vec<f64> {
-    let k = params.k;
-    let n = filter.log_alpha.len() / k;
-    let lt = &params.log_trans;
-    let mut log_gamma = filter.log_alpha.clone();
-    let mut ratio = vec![0.0; k];
-    for t in (0..n.saturating_sub(1)).rev() {
-        for j in 0..k {
-            let g = log_gamma[(t + 1) * k + j];
-            let pred = filter.log_pred[(t + 1) * k + j];
-            ratio[j] = if g == f64::NEG_INFINITY || pred == f64::NEG_INFINITY {
-                f64::NEG_INFINITY
-            } else {
-                g - pred
-            };
-        }
-        for i in 0..k {
-            let a = filter.log_alpha[t * k + i];
-            log_gamma[t * k + i] = if a == f64::NEG_INFINITY {
-                a
-            } else {
-                a + lse((0..k).map(|j| lt[i * k + j] + ratio[j]))
-            };
-        }
-        // Exact arithmetic gives a normalised row; remove rounding drift.
-        let row = &mut log_gamma[t * k..(t + 1) * k];
-        let norm = lse(row.iter().copied());
-        for x in row.iter_mut() {
-            *x -= norm;
-        }
-    }
-    log_gamma
+/// The log-likelihood as a function of the emission log-densities (`T × K`), the transition
+/// parameters fixed: its gradient is the smoothed probabilities.
+struct EmissionLogLikelihood<'a> {
+    params: &'a HmmParams,
 }
 
-fn exp_array(k: usize, logs: &[f64]) -> Array2<f64> {
-    to_array(k, logs.iter().map(|l| l.exp()).collect())
+impl ScalarFn for EmissionLogLikelihood<'_> {
+    fn eval<T: Scalar>(&self, le: &[T]) -> T {
+        let li: Vec<T> = self.params.log_init.iter().map(|&l| T::cst(l)).collect();
+        let lt: Vec<T> = self.params.log_trans.iter().map(|&l| T::cst(l)).collect();
+        recursion::log_likelihood(&li, &lt, le, self.params.k)
+    }
+}
+
+/// Filtered and smoothed probabilities (`T × K` each) and the log-likelihood: smoothing is
+/// the forward–backward adjoint (`γ = ∂ ln L / ∂ℓ`), filtering its forward pass. Where
+/// probability space cannot be trusted, reverse mode through the generic recursion (which
+/// then runs in log space) gives `γ`.
+fn forward_backward(params: &HmmParams, le: &[f64]) -> Result<(Vec<f64>, Vec<f64>, f64), HmmError> {
+    let (k, n) = (params.k, le.len() / params.k);
+    let mut buf = vec![0.0; Kept::len(n, k) + 2 * k + k + k * k];
+    let (mut trace, rest) = Kept::new(&mut buf, n, k);
+    let (b, d_params) = rest.split_at_mut(2 * k);
+    let mut smoothed = vec![0.0; n * k];
+    let forward = with_probs(&params.log_init, &params.log_trans, |probs| {
+        with_const_states!(
+            k,
+            adjoint::forward_backward::<@>(probs, le, k, &mut trace, b, d_params, &mut smoothed)
+        )
+    });
+    match forward {
+        Forward::Value { log_likelihood, .. } => {
+            let filtered = row_normalised(k, trace.a.to_vec());
+            // Exact arithmetic gives rows of γ that sum to 1; remove the rounding drift.
+            Ok((filtered, row_normalised(k, smoothed), log_likelihood))
+        }
+        Forward::Impossible { step } => Err(HmmError::ZeroProbability {
+            sequence: 0,
+            position: step,
+        }),
+        Forward::Untrusted => {
+            let filtered = log_space_filter(params, le)?;
+            let (log_likelihood, smoothed) =
+                reverse::value_and_gradient(&EmissionLogLikelihood { params }, le);
+            Ok((filtered, row_normalised(k, smoothed), log_likelihood))
+        }
+    }
 }
 
 fn to_array(k: usize, flat: Vec<f64>) -> Array2<f64> {
@@ -297,8 +312,7 @@ pub fn filter<E: Emission<f64> + ?Sized>(
     seq: &[E::Obs],
 ) -> Result<Array2<f64>, HmmError> {
     let le = emission_matrix(params, emission, seq)?;
-    let filter = forward_filter(params, &le)?;
-    Ok(exp_array(params.k, &filter.log_alpha))
+    Ok(to_array(params.k, forward_filter(params, &le)?))
 }
 
 /// Smoothed state probabilities `p(zₜ = k | y₁..y_T)` (forward–backward), a `T × K` array.
@@ -324,7 +338,8 @@ pub struct Posterior {
     pub log_likelihood: f64,
 }
 
-/// Filtered and smoothed probabilities and the log-likelihood in one forward–backward pass.
+/// Filtered and smoothed probabilities and the log-likelihood in one forward–backward pass
+/// (the log-likelihood is the one [`sequence_log_likelihoods`] gives).
 ///
 /// # Errors
 /// As [`filter`].
@@ -334,12 +349,11 @@ pub fn posterior<E: Emission<f64> + ?Sized>(
     seq: &[E::Obs],
 ) -> Result<Posterior, HmmError> {
     let le = emission_matrix(params, emission, seq)?;
-    let filter = forward_filter(params, &le)?;
-    let log_gamma = backward_smooth(params, &filter);
+    let (filtered, smoothed, log_likelihood) = forward_backward(params, &le)?;
     Ok(Posterior {
-        filtered: exp_array(params.k, &filter.log_alpha),
-        smoothed: exp_array(params.k, &log_gamma),
-        log_likelihood: filter.log_likelihood,
+        filtered: to_array(params.k, filtered),
+        smoothed: to_array(params.k, smoothed),
+        log_likelihood,
     })
 }
 
@@ -448,8 +462,10 @@ pub fn sample_paths<E: Emission<f64> + ?Sized, R: Rng + ?Sized>(
     rng: &mut R,
 ) -> Result<Array2<usize>, HmmError> {
     let le = emission_matrix(params, emission, seq)?;
-    let filter = forward_filter(params, &le)?;
-    let log_alpha = &filter.log_alpha;
+    let log_alpha: Vec<f64> = forward_filter(params, &le)?
+        .iter()
+        .map(|f| f.ln())
+        .collect();
     let k = params.k;
     let n = seq.len();
     let lt = &params.log_trans;

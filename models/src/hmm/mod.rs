@@ -1,16 +1,23 @@
 //! Hidden Markov model algorithms, written once over [`Scalar`](trellis_ad::Scalar).
 //!
-//! - [`forward`]: the forward algorithm — [`forward_log_likelihood`] on an emission
-//!   log-density matrix, [`log_likelihood`] for one sequence under any
+//! - [`forward`]: the forward algorithm's entry points — [`forward_log_likelihood`] on an
+//!   emission log-density matrix, [`log_likelihood`] for one sequence under any
 //!   [`Emission`](crate::Emission), [`batch_log_likelihood`] for a batch of ragged
-//!   [`Sequences`] (parallel over sequences for large batches, bit-identical to serial).
-//!   The same code gives values (`f64`), forward-mode (duals) and reverse-mode (`Var`)
-//!   gradients; under reverse mode each sequence is one tape node computed by the fused
-//!   forward–backward [`kernel`], and an emission that implements
-//!   [`Emission::fused_parameters`](crate::Emission::fused_parameters) is folded into that
-//!   node too (no node per emission density).
-//! - [`inference`]: filtered and smoothed state probabilities, Viterbi decoding, posterior
-//!   path sampling, per-sequence log-likelihoods and simulation, on validated [`HmmParams`].
+//!   [`Sequences`]. The same code gives values (`f64`), forward-mode (duals) and
+//!   reverse-mode (`Var`) gradients. Behind them:
+//!   - `recursion`: the scaled forward recursion, written once, with a per-step hook (a
+//!     trace) that keeps as much of each step as the caller needs; `scaling`: its
+//!     thresholds and the lost-mass bound; `log_space`: its log-space fallback (and the
+//!     tests' reference);
+//!   - [`adjoint`]: the forward–backward adjoint — the recursion's `f64` instance plus a
+//!     backward pass over what it kept — giving the value and every partial at once;
+//!   - `reverse`: the reverse-mode glue (one tape node per sequence from the adjoint, an
+//!     emission's [`FusedEmission`](crate::FusedEmission) Jacobian folded in);
+//!   - `batch`: the batch driver (parallel over sequences for large batches, bit-identical
+//!     to serial); `checks`: the input checks.
+//! - [`inference`]: filtered and smoothed state probabilities (the recursion's forward pass
+//!   and the adjoint's backward pass), Viterbi decoding, posterior path sampling,
+//!   per-sequence log-likelihoods and simulation, on validated [`HmmParams`].
 //! - [`data`]: [`Sequences`], the [`Observation`] check, and the built-in
 //!   [`seed_dataset`].
 //! - [`error`]: [`HmmError`], the typed error of all of the above.
@@ -47,18 +54,24 @@
 //! assert!(ll.is_finite() && grad.iter().all(|g| g.is_finite()));
 //! ```
 
+pub mod adjoint;
+mod batch;
+mod checks;
 pub mod data;
 pub mod error;
 pub mod forward;
 pub mod inference;
-pub mod kernel;
+mod log_space;
+mod recursion;
+mod reverse;
+mod scaling;
 
+pub use batch::{per_sequence_log_likelihood_into, PARALLEL_MIN_WORK};
 pub use data::{seed_dataset, Observation, SeedDataset, Sequences, SequencesIter};
 pub use error::HmmError;
 pub use forward::{
     batch_log_likelihood, forward_log_likelihood, forward_log_likelihood_generic,
     forward_log_likelihood_log_space, log_likelihood, per_sequence_log_likelihood,
-    per_sequence_log_likelihood_into, PARALLEL_MIN_WORK,
 };
 pub use inference::{
     filter, posterior, sample_path, sample_paths, sequence_log_likelihoods, simulate_states,

@@ -6,7 +6,7 @@ use trellis_ad::Scalar;
 
 use super::{check_values, draw_normal, finite, positive, Family};
 use crate::distributions::LN_SQRT_2PI;
-use crate::emission::Emission;
+use crate::emission::{Emission, FusedEmission};
 use crate::hmm::HmmError;
 use crate::layout::{LayoutError, ParamHandle, ParamLayout, Params, Shape};
 use crate::model::ModelError;
@@ -95,13 +95,20 @@ impl<T: Scalar> Emission<T> for SharedSignalGaussian<T> {
             }
         }
     }
-    /// Reverse mode's fast path: two scalars (signal, noise) for all states, so the forward
-    /// algorithm folds `∂ℓ/∂(signal, noise)` into its fused kernel and records one node per
-    /// sequence.
-    fn fused_parameters(&self, out: &mut Vec<T>) -> bool {
+
+    /// Reverse mode's fast path ([`FusedEmission`]).
+    fn fused(&self) -> Option<&dyn FusedEmission<T, Obs = f64>> {
+        Some(self)
+    }
+}
+
+/// Reverse mode's fast path: two scalars (signal, noise) for all states, so the forward
+/// algorithm folds `∂ℓ/∂(signal, noise)` into its fused adjoint and records one node per
+/// sequence.
+impl<T: Scalar> FusedEmission<T> for SharedSignalGaussian<T> {
+    fn parameters(&self, out: &mut Vec<T>) {
         out.push(self.signal);
         out.push(self.noise);
-        true
     }
 
     fn log_densities_with_jacobian(

@@ -6,12 +6,14 @@ use std::path::PathBuf;
 
 use trellis_ad::{Scalar, ScalarFn};
 use trellis_models::hmm::{self, Sequences};
-use trellis_models::Emission;
+use trellis_models::{Emission, FusedEmission};
+
+pub mod oracle;
 
 pub const HALF_LN_2PI: f64 = 0.918_938_533_204_672_8;
 
 /// `ℓ[t][k] = ln N(y_t; (k + 1) · signal, noise)`: the seed model's emission. Under reverse
-/// mode it offers the fused fast path ([`Emission::fused_parameters`]) unless built with
+/// mode it offers the fused fast path ([`FusedEmission`]) unless built with
 /// [`SharedSignal::per_density_nodes`], which records each log-density as one tape node
 /// (value and two partials computed in `f64`).
 pub struct SharedSignal<T> {
@@ -81,11 +83,18 @@ impl<T: Scalar> Emission<T> for SharedSignal<T> {
             }
         }
     }
-    fn fused_parameters(&self, out: &mut Vec<T>) -> bool {
+    fn fused(&self) -> Option<&dyn FusedEmission<T, Obs = f64>> {
         if self.fused {
-            out.extend([self.signal, self.noise]);
+            Some(self)
+        } else {
+            None
         }
-        self.fused
+    }
+}
+
+impl<T: Scalar> FusedEmission<T> for SharedSignal<T> {
+    fn parameters(&self, out: &mut Vec<T>) {
+        out.extend([self.signal, self.noise]);
     }
     fn log_densities_with_jacobian(
         &self,

@@ -1,0 +1,237 @@
+//! The forward–backward adjoint: the scaled forward recursion's `f64` instance followed by
+//! a backward pass over what its trace kept, giving the log-likelihood and every partial
+//! derivative at once (recorded by reverse mode as one tape node per sequence).
+//!
+//! With `ℓ[t][k]` the emission log-densities, `π = exp(log_init)`, `P = exp(log_trans)`:
+//!
+//! - `∂ log L / ∂ ℓ[t][k] = γ[t][k]`, the smoothed probability of state `k` at `t`;
+//! - `∂ log L / ∂ log_init[k] = γ[0][k]`;
+//! - `∂ log L / ∂ log_trans[i][j] = Σₜ ξₜ[i][j]`, the expected number of `i → j` transitions.
+//!
+//! None of these assumes that `π` or the rows of `P` sum to 1, so the partials are those of
+//! the function of free log-probabilities. Zero probabilities (`-inf` inputs) give zero
+//! partials, never NaN.
+//!
+//! The forward pass *is* [`recursion::scaled`] on a [`Kept`] trace (the shape of Stan Math's
+//! `hmm_marginal`, whose adjoint reuses `hmm_marginal_val`'s `alphas` and
+//! `alpha_log_norms`), so the value is the generic `f64` value to the last bit. The backward
+//! pass reuses the kept densities, weights and scale factors. Property tests compare these
+//! partials with reverse- and forward-mode AD of the generic recursion.
+//!
+//! For speed the backward pass is specialised for K = 1 … 4 (the loops over states unroll)
+//! and skips the zero-weight checks when no forward weight was zero.
+
+use trellis_ad::scratch;
+
+use super::recursion::{self, with_const_states, with_probs, Forward, Kept, Probs};
+
+/// Value and partials of the log-likelihood of one sequence.
+///
+/// `log_init` (K), `log_trans` (K × K, rows = from-state), `log_emission` (T × K, T ≥ 1) must
+/// be free of NaN and `+inf` (the callers validate). `partials` receives
+/// `[∂/∂log_init (K) | ∂/∂log_trans (K²) | ∂/∂log_emission (T·K)]`.
+///
+/// Returns `None` when the probability-space recursion cannot be trusted (a normaliser under-
+/// or overflowed, probability mass lost to underflow could matter, a probability is below
+/// 1e-150, or the sequence is impossible past its first step); the caller then falls back to
+/// the generic recursion, which makes the same decision and switches to log space. Returns
+/// `Some(-inf)` with zero partials when every state has emission density 0 at some step.
+pub fn value_and_partials(
+    log_init: &[f64],
+    log_trans: &[f64],
+    log_emission: &[f64],
+    k: usize,
+    partials: &mut [f64],
+) -> Option<f64> {
+    debug_assert_eq!(log_init.len(), k);
+    debug_assert_eq!(log_trans.len(), k * k);
+    with_probs(log_init, log_trans, |probs| {
+        value_and_partials_prepared(probs, log_emission, k, partials)
+    })
+}
+
+/// [`value_and_partials`] with `π` and `P` already exponentiated (once per batch).
+pub(crate) fn value_and_partials_prepared(
+    probs: &Probs<'_, f64>,
+    log_emission: &[f64],
+    k: usize,
+    partials: &mut [f64],
+) -> Option<f64> {
+    let (d_params, d_emission) = partials.split_at_mut(k + k * k);
+    value_and_partials_split(probs, log_emission, k, d_params, d_emission)
+}
+
+/// [`value_and_partials_prepared`] with the partials in two buffers: `d_params`
+/// (`∂/∂log_init`, `∂/∂log_trans`: K + K²) and `d_emission` (T·K).
+pub(crate) fn value_and_partials_split(
+    probs: &Probs<'_, f64>,
+    log_emission: &[f64],
+    k: usize,
+    d_params: &mut [f64],
+    d_emission: &mut [f64],
+) -> Option<f64> {
+    let n = log_emission.len() / k;
+    scratch::with_vec(|buf: &mut Vec<f64>| {
+        buf.clear();
+        buf.resize(Kept::len(n, k) + 2 * k, 0.0);
+        let (mut trace, b) = Kept::new(buf, n, k);
+        let forward = with_const_states!(
+            k,
+            forward_backward::<@>(probs, log_emission, k, &mut trace, b, d_params, d_emission)
+        );
+        match forward {
+            Forward::Value { log_likelihood, .. } => Some(log_likelihood),
+            Forward::Impossible { .. } => Some(f64::NEG_INFINITY),
+            Forward::Untrusted => None,
+        }
+    })
+}
+
+/// The forward pass on `trace` (of `T = log_emission.len() / K` steps), then the backward
+/// pass with `b` (`2K` scalars) as workspace: the partials are written when the outcome is
+/// [`Forward::Value`] (zeros when [`Forward::Impossible`]). Afterwards `trace` holds the
+/// forward pass (normalised weights: the filtered probabilities up to each row's sum).
+/// `KC` as in [`recursion::scaled`] (call through [`with_const_states`]).
+pub(crate) fn forward_backward<const KC: usize>(
+    probs: &Probs<'_, f64>,
+    log_emission: &[f64],
+    k: usize,
+    trace: &mut Kept<'_>,
+    b: &mut [f64],
+    d_params: &mut [f64],
+    d_emission: &mut [f64],
+) -> Forward<f64> {
+    let k = if KC > 0 { KC } else { k };
+    let n = log_emission.len() / k;
+    debug_assert_eq!(d_params.len(), k + k * k);
+    debug_assert_eq!(d_emission.len(), n * k);
+    let forward = recursion::scaled::<f64, KC>(probs, log_emission, k, trace);
+    let Forward::Value {
+        total, any_zero, ..
+    } = forward
+    else {
+        d_params.fill(0.0);
+        d_emission.fill(0.0);
+        return forward;
+    };
+    let (d_init, d_trans) = d_params.split_at_mut(k);
+    let (b, b_next) = b.split_at_mut(k);
+    let last = &trace.a[(n - 1) * k..];
+    let ctx = Backward {
+        k,
+        probs,
+        e: &*trace.e,
+        a: &*trace.a,
+        scales: &*trace.scales,
+        total,
+    };
+    let w = &mut *trace.pred;
+    if any_zero {
+        ctx.run::<KC, true>(d_trans, d_emission, b, b_next, w, last);
+    } else {
+        ctx.run::<KC, false>(d_trans, d_emission, b, b_next, w, last);
+    }
+    d_init.copy_from_slice(&d_emission[..k]);
+    forward
+}
+
+/// The backward pass of [`forward_backward`]: with the same scale factors sₜ, `b = β̃ₜ` with
+/// `β̃_T = 1 / Σ α̃_T` and `β̃ₜ₋₁[i] = sₜ Σⱼ P[i][j] eₜ[j] β̃ₜ[j]`, so that
+/// `Σⱼ α̃ₜ[j] β̃ₜ[j] = 1` at every t and `γₜ = α̃ₜ β̃ₜ`. With `CHECK`, states whose forward
+/// weight is zero are skipped: their β̃ may overflow, but their γ and ξ are zero. (After
+/// normalisation every weight is zero or at least `NEGLIGIBLE`.)
+struct Backward<'a> {
+    k: usize,
+    probs: &'a Probs<'a, f64>,
+    e: &'a [f64],
+    a: &'a [f64],
+    scales: &'a [f64],
+    total: f64,
+}
+
+impl Backward<'_> {
+    #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
+    fn run<const KC: usize, const CHECK: bool>(
+        &self,
+        d_trans: &mut [f64],
+        d_emission: &mut [f64],
+        b: &mut [f64],
+        b_next: &mut [f64],
+        w: &mut [f64],
+        last: &[f64],
+    ) {
+        let k = if KC > 0 { KC } else { self.k };
+        let (e, a, scales) = (self.e, self.a, self.scales);
+        let n = a.len() / k;
+        // ξ sums in registers when K is a small constant, else in `d_trans`.
+        let mut local = [0.0f64; 16];
+        let in_registers = KC > 0 && KC * KC <= local.len();
+        let acc: &mut [f64] = if in_registers {
+            &mut local[..k * k]
+        } else {
+            d_trans.fill(0.0);
+            &mut *d_trans
+        };
+        // β̃ₜ and β̃ₜ₋₁ alternate between `b` and `b_next` (a copy of a few just-stored
+        // scalars as one vector would stall on store-to-load forwarding).
+        let b_last = if (n - 1) % 2 == 0 {
+            &mut *b
+        } else {
+            &mut *b_next
+        };
+        b_last.fill(1.0 / self.total);
+        for (g, &x) in d_emission[(n - 1) * k..].iter_mut().zip(last) {
+            *g = x / self.total;
+        }
+        for t in (1..n).rev() {
+            let (b, b_next): (&[f64], &mut [f64]) = if t % 2 == 0 {
+                (&*b, &mut *b_next)
+            } else {
+                (&*b_next, &mut *b)
+            };
+            let e_t = &e[t * k..(t + 1) * k];
+            let a_t = &a[t * k..(t + 1) * k];
+            let scale = scales[t];
+            for j in 0..k {
+                let v = b[j] * scale * e_t[j];
+                w[j] = if CHECK && a_t[j] == 0.0 { 0.0 } else { v };
+            }
+            let a_prev = &a[(t - 1) * k..t * k];
+            let p = self.probs.transition(t);
+            for i in 0..k {
+                let p_row = &p[i * k..(i + 1) * k];
+                let acc_row = &mut acc[i * k..(i + 1) * k];
+                // A zero-weight state gets β̃ = 0 and no ξ (its `s` may be infinite).
+                let skip = CHECK && a_prev[i] == 0.0;
+                let ai = a_prev[i];
+                let s = if KC > 0 {
+                    let mut s = 0.0;
+                    for j in 0..k {
+                        let pw = p_row[j] * w[j];
+                        s += pw;
+                        acc_row[j] += if skip { 0.0 } else { ai * pw };
+                    }
+                    s
+                } else {
+                    // Four partial sums: for large K one running sum is latency-bound.
+                    let mut s4 = [0.0f64; 4];
+                    for j in 0..k {
+                        let pw = p_row[j] * w[j];
+                        s4[j % 4] += pw;
+                        acc_row[j] += if skip { 0.0 } else { ai * pw };
+                    }
+                    (s4[0] + s4[1]) + (s4[2] + s4[3])
+                };
+                b_next[i] = if skip { 0.0 } else { s };
+            }
+            let g = &mut d_emission[(t - 1) * k..t * k];
+            for i in 0..k {
+                g[i] = a_prev[i] * b_next[i];
+            }
+        }
+        if in_registers {
+            d_trans.copy_from_slice(&local[..k * k]);
+        }
+    }
+}

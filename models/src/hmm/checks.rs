@@ -1,0 +1,74 @@
+//! The input checks of the forward algorithm: shapes, and values that no recursion may see
+//! (NaN, `+inf`). Every entry point validates with these before computing anything.
+
+use trellis_ad::Scalar;
+
+use super::error::HmmError;
+
+/// Checks the shapes and the values of the parameters of one evaluation.
+pub(crate) fn check_params<T: Scalar>(
+    log_init: &[T],
+    log_trans: &[T],
+    k: usize,
+) -> Result<(), HmmError> {
+    if k == 0 {
+        return Err(HmmError::NoStates);
+    }
+    if log_init.len() != k {
+        return Err(HmmError::WrongLength {
+            what: "log_init (one entry per state)",
+            expected: k,
+            found: log_init.len(),
+        });
+    }
+    if log_trans.len() != k * k {
+        return Err(HmmError::WrongLength {
+            what: "log_trans (K × K, row-major)",
+            expected: k * k,
+            found: log_trans.len(),
+        });
+    }
+    for (what, xs) in [("log_init", log_init), ("log_trans", log_trans)] {
+        for (index, x) in xs.iter().enumerate() {
+            let value = x.value();
+            if value.is_nan() || value == f64::INFINITY {
+                return Err(HmmError::InvalidLogProbability { what, index, value });
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Checks the shape of a `T × K` emission matrix and that it holds no NaN or `+inf`.
+pub(crate) fn check_emission<T: Scalar>(log_emission: &[T], k: usize) -> Result<(), HmmError> {
+    if log_emission.is_empty() {
+        return Err(HmmError::EmptySequence { sequence: 0 });
+    }
+    if log_emission.len() % k != 0 {
+        return Err(HmmError::WrongLength {
+            what: "log_emission (T × K, row-major)",
+            expected: (log_emission.len() / k + 1) * k,
+            found: log_emission.len(),
+        });
+    }
+    check_emission_values(log_emission.iter().map(|x| x.value()), k)
+}
+
+/// Checks plain emission log-densities (`T × K`, row-major) for NaN and `+inf`.
+#[inline]
+pub(crate) fn check_emission_values(
+    values: impl Iterator<Item = f64>,
+    k: usize,
+) -> Result<(), HmmError> {
+    for (i, value) in values.enumerate() {
+        if value.is_nan() || value == f64::INFINITY {
+            return Err(HmmError::InvalidLogDensity {
+                sequence: 0,
+                position: i / k,
+                state: i % k,
+                value,
+            });
+        }
+    }
+    Ok(())
+}

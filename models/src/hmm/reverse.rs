@@ -1,0 +1,319 @@
+//! The reverse-mode glue: how the forward algorithm records itself on the tape. Each
+//! sequence is one node whose value and partials come from the `f64` forward–backward
+//! [`adjoint`]; an emission that offers the fused fast path ([`Emission::fused`]) has its
+//! Jacobian folded into that node too, so no node is recorded per emission density. When the
+//! adjoint cannot trust probability space, the generic recursion records itself instead.
+
+use trellis_ad::{scratch, Scalar};
+
+use super::adjoint;
+use super::batch::{for_each_slot, work};
+use super::checks::check_emission_values;
+use super::error::HmmError;
+use super::forward::fill_emission;
+use super::recursion::{self, with_probs};
+use crate::emission::{Emission, FusedEmission};
+
+/// One tape node: value and partials from the `f64` forward–backward adjoint.
+pub(crate) fn fused<T: Scalar>(log_init: &[T], log_trans: &[T], log_emission: &[T], k: usize) -> T {
+    let len = k + k * k + log_emission.len();
+    scratch::with_vec(|values: &mut Vec<f64>| {
+        values.clear();
+        values.extend(
+            log_init
+                .iter()
+                .chain(log_trans)
+                .chain(log_emission)
+                .map(|x| x.value()),
+        );
+        scratch::with_vec(|partials: &mut Vec<f64>| {
+            partials.clear();
+            partials.resize(len, 0.0);
+            let (lp, le) = values.split_at(k + k * k);
+            let (li, lt) = lp.split_at(k);
+            let value = with_probs(li, lt, |probs| {
+                adjoint::value_and_partials_prepared(probs, le, k, partials)
+            });
+            match value {
+                Some(value) => record(log_init, log_trans, log_emission, value, partials),
+                None => recursion::log_likelihood(log_init, log_trans, log_emission, k),
+            }
+        })
+    })
+}
+
+/// Records `T::custom` over the concatenated inputs.
+fn record<T: Scalar>(
+    log_init: &[T],
+    log_trans: &[T],
+    log_emission: &[T],
+    value: f64,
+    partials: &[f64],
+) -> T {
+    scratch::with_vec(|inputs: &mut Vec<T>| {
+        inputs.clear();
+        inputs.extend_from_slice(log_init);
+        inputs.extend_from_slice(log_trans);
+        inputs.extend_from_slice(log_emission);
+        T::custom(inputs, value, partials)
+    })
+}
+
+/// Reverse mode over a batch (sequence `s` is `flat[offsets[s]..offsets[s + 1]]`): the
+/// `f64` forward–backward of every sequence runs serially or in parallel with identical
+/// results, then one node per sequence is recorded on this thread in sequence order. With an
+/// emission that offers [`Emission::fused`], its Jacobian is folded into the
+/// adjoint and a node's inputs are `[log_init | log_trans | θ]`; otherwise the emission
+/// densities are recorded on this thread first and a node's inputs are
+/// `[log_init | log_trans | ℓ of the sequence]`.
+pub(crate) fn batch_fused<T, E>(
+    log_init: &[T],
+    log_trans: &[T],
+    emission: &E,
+    flat: &[E::Obs],
+    offsets: &[usize],
+    out: &mut [T],
+    parallel: bool,
+) -> Result<(), HmmError>
+where
+    T: Scalar,
+    E: Emission<T> + ?Sized,
+{
+    match emission.fused() {
+        Some(fused) => scratch::with_vec(|theta: &mut Vec<T>| {
+            theta.clear();
+            fused.parameters(theta);
+            batch_fused_emission(
+                log_init, log_trans, emission, fused, theta, flat, offsets, out, parallel,
+            )
+        }),
+        None => batch_fused_nodes(log_init, log_trans, emission, flat, offsets, out, parallel),
+    }
+}
+
+/// [`batch_fused`] for an emission with the fused fast path.
+#[allow(clippy::too_many_arguments)]
+fn batch_fused_emission<T, E>(
+    log_init: &[T],
+    log_trans: &[T],
+    emission: &E,
+    fused: &dyn FusedEmission<T, Obs = E::Obs>,
+    theta: &[T],
+    flat: &[E::Obs],
+    offsets: &[usize],
+    out: &mut [T],
+    parallel: bool,
+) -> Result<(), HmmError>
+where
+    T: Scalar,
+    E: Emission<T> + ?Sized,
+{
+    let k = emission.n_states();
+    let kk = k + k * k;
+    let np = theta.len();
+    let n = offsets.len() - 1;
+    let total = offsets[n];
+    scratch::with_vec(|values: &mut Vec<f64>| {
+        // 1. Plain log-densities and their Jacobians (zeroed buffers), checked.
+        values.clear();
+        values.extend(log_init.iter().chain(log_trans).map(|x| x.value()));
+        values.resize(kk + total * k * (1 + np), 0.0);
+        let (params, rest) = values.split_at_mut(kk);
+        let (le, jac) = rest.split_at_mut(total * k);
+        for s in 0..n {
+            let (start, end) = (offsets[s], offsets[s + 1]);
+            fused.sequence_with_jacobian(
+                &flat[start..end],
+                &mut le[start * k..end * k],
+                &mut jac[start * k * np..end * k * np],
+            );
+            check_emission_values(le[offsets[s] * k..offsets[s + 1] * k].iter().copied(), k)
+                .map_err(|e| e.in_sequence(s))?;
+        }
+        let (le, jac) = (&*le, &*jac);
+        let (li, lt) = params.split_at(k);
+        // 2. Per sequence s, a slot [value | ∂/∂log_init, ∂/∂log_trans (K + K²) | ∂/∂θ (P) |
+        //    ∂/∂ℓ (Tₛ K)]: the adjoint's partials, then the chain rule through the Jacobian.
+        let bound = |s: usize| s * (1 + kk + np) + offsets[s] * k;
+        with_probs(li, lt, |probs| {
+            scratch::with_vec(|slots: &mut Vec<f64>| {
+                slots.clear();
+                slots.resize(bound(n), 0.0);
+                let run = |s: usize, slot: &mut [f64]| {
+                    let range = offsets[s] * k..offsets[s + 1] * k;
+                    let (v, rest) = slot.split_at_mut(1);
+                    let (d_params, rest) = rest.split_at_mut(kk);
+                    let (d_theta, d_le) = rest.split_at_mut(np);
+                    let value = adjoint::value_and_partials_split(
+                        probs,
+                        &le[range.clone()],
+                        k,
+                        d_params,
+                        d_le,
+                    );
+                    if value.is_some() {
+                        // ∂/∂θ_p = Σ_{t,k} γ[t][k] ∂ℓ[t][k]/∂θ_p.
+                        contract(d_le, &jac[range.start * np..range.end * np], d_theta);
+                    }
+                    v[0] = value.unwrap_or(f64::NAN);
+                    Ok(())
+                };
+                for_each_slot(
+                    slots,
+                    n,
+                    &bound,
+                    &|s| work(offsets[s], k),
+                    work(total, k),
+                    parallel,
+                    &run,
+                )?;
+                // 3. One node per sequence, in order, on this thread.
+                scratch::with_vec(|inputs: &mut Vec<T>| {
+                    inputs.clear();
+                    inputs.extend_from_slice(log_init);
+                    inputs.extend_from_slice(log_trans);
+                    inputs.extend_from_slice(theta);
+                    for (s, o) in out.iter_mut().enumerate() {
+                        let slot = &slots[bound(s)..bound(s + 1)];
+                        *o = if slot[0].is_nan() {
+                            // Probability space failed: the generic code on recorded densities.
+                            let seq = &flat[offsets[s]..offsets[s + 1]];
+                            scratch::with_vec(|le_t: &mut Vec<T>| {
+                                le_t.clear();
+                                le_t.resize(seq.len() * k, T::cst(0.0));
+                                fill_emission(emission, seq, le_t);
+                                recursion::log_likelihood(log_init, log_trans, le_t, k)
+                            })
+                        } else {
+                            T::custom(inputs, slot[0], &slot[1..1 + kk + np])
+                        };
+                    }
+                });
+                Ok(())
+            })
+        })
+    })
+}
+
+/// `out[p] = Σᵢ g[i] jac[i · P + p]` (`P = out.len()`), in a fixed order, with independent
+/// register accumulators for small `P` (a running sum in memory would serialise on
+/// store-to-load latency).
+fn contract(g: &[f64], jac: &[f64], out: &mut [f64]) {
+    match out.len() {
+        0 => {}
+        1 => contract_const::<1>(g, jac, out),
+        2 => contract_const::<2>(g, jac, out),
+        3 => contract_const::<3>(g, jac, out),
+        4 => contract_const::<4>(g, jac, out),
+        np => {
+            out.fill(0.0);
+            for (gi, row) in g.iter().zip(jac.chunks_exact(np)) {
+                for (d, &j) in out.iter_mut().zip(row) {
+                    *d += gi * j;
+                }
+            }
+        }
+    }
+}
+
+fn contract_const<const P: usize>(g: &[f64], jac: &[f64], out: &mut [f64]) {
+    let mut acc = [[0.0f64; P]; 2];
+    let mut rows = g.iter().zip(jac.chunks_exact(P));
+    loop {
+        match (rows.next(), rows.next()) {
+            (Some((g0, r0)), Some((g1, r1))) => {
+                for p in 0..P {
+                    acc[0][p] += g0 * r0[p];
+                    acc[1][p] += g1 * r1[p];
+                }
+            }
+            (Some((g0, r0)), None) => {
+                for p in 0..P {
+                    acc[0][p] += g0 * r0[p];
+                }
+                break;
+            }
+            _ => break,
+        }
+    }
+    for p in 0..P {
+        out[p] = acc[0][p] + acc[1][p];
+    }
+}
+
+/// [`batch_fused`] with emission densities recorded one node each.
+fn batch_fused_nodes<T, E>(
+    log_init: &[T],
+    log_trans: &[T],
+    emission: &E,
+    flat: &[E::Obs],
+    offsets: &[usize],
+    out: &mut [T],
+    parallel: bool,
+) -> Result<(), HmmError>
+where
+    T: Scalar,
+    E: Emission<T> + ?Sized,
+{
+    let k = emission.n_states();
+    let kk = k + k * k;
+    let n = offsets.len() - 1;
+    let total = offsets[n];
+    scratch::with_vec(|le: &mut Vec<T>| {
+        // 1. Emission log-densities of every sequence, on this thread (they may record).
+        le.clear();
+        le.resize(total * k, T::cst(0.0));
+        for s in 0..n {
+            let seq = &flat[offsets[s]..offsets[s + 1]];
+            fill_emission(emission, seq, &mut le[offsets[s] * k..offsets[s + 1] * k]);
+        }
+        scratch::with_vec(|values: &mut Vec<f64>| {
+            values.clear();
+            values.extend(log_init.iter().chain(log_trans).map(|x| x.value()));
+            values.extend(le.iter().map(|x| x.value()));
+            let (params, le_values) = values.split_at(kk);
+            for s in 0..n {
+                let range = offsets[s] * k..offsets[s + 1] * k;
+                check_emission_values(le_values[range].iter().copied(), k)
+                    .map_err(|e| e.in_sequence(s))?;
+            }
+            let (li, lt) = params.split_at(k);
+            // 2. Per sequence s, a slot [value | partials (K + K² + Tₛ K)].
+            let bound = |s: usize| s * (1 + kk) + offsets[s] * k;
+            with_probs(li, lt, |probs| {
+                scratch::with_vec(|slots: &mut Vec<f64>| {
+                    slots.clear();
+                    slots.resize(bound(n), 0.0);
+                    let run = |s: usize, slot: &mut [f64]| {
+                        let (v, partials) = slot.split_at_mut(1);
+                        let le_s = &le_values[offsets[s] * k..offsets[s + 1] * k];
+                        v[0] = adjoint::value_and_partials_prepared(probs, le_s, k, partials)
+                            .unwrap_or(f64::NAN);
+                        Ok(())
+                    };
+                    for_each_slot(
+                        slots,
+                        n,
+                        &bound,
+                        &|s| work(offsets[s], k),
+                        work(total, k),
+                        parallel,
+                        &run,
+                    )?;
+                    // 3. One node per sequence, in order, on this thread.
+                    for (s, o) in out.iter_mut().enumerate() {
+                        let slot = &slots[bound(s)..bound(s + 1)];
+                        let le_s = &le[offsets[s] * k..offsets[s + 1] * k];
+                        *o = if slot[0].is_nan() {
+                            // Probability space failed: the generic code.
+                            recursion::log_likelihood(log_init, log_trans, le_s, k)
+                        } else {
+                            record(log_init, log_trans, le_s, slot[0], &slot[1..])
+                        };
+                    }
+                    Ok(())
+                })
+            })
+        })
+    })
+}
