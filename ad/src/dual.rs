@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use crate::chain::{chain_scalar_methods, impl_via_chain, Chain};
+use crate::chain_rule::{chain_scalar_methods, impl_via_chain, Chain};
 use crate::Scalar;
 
 /// A dual number `re + Σ epsᵢ εᵢ` carrying `N` tangents (directional derivatives) at once.
@@ -64,6 +64,18 @@ impl<T: Scalar> Dual<T> {
     }
 }
 
+/// `tangent · partial`, where an exactly zero tangent contributes exactly 0 even when the
+/// partial is infinite or NaN (as in reverse mode, whose sweep skips zero adjoints): the
+/// derivative along a direction the value does not depend on is 0, whatever the others are.
+#[inline(always)]
+fn tangent_times<T: Scalar>(tangent: T, partial: T) -> T {
+    if tangent.is_exact_zero() {
+        tangent
+    } else {
+        tangent * partial
+    }
+}
+
 impl<T: Scalar, const N: usize> Chain for DualVec<T, N> {
     type Primal = T;
     #[inline]
@@ -81,7 +93,7 @@ impl<T: Scalar, const N: usize> Chain for DualVec<T, N> {
     fn chain(self, value: T, deriv: T) -> Self {
         let mut eps = self.eps;
         for e in &mut eps {
-            *e *= deriv;
+            *e = tangent_times(*e, deriv);
         }
         Self { re: value, eps }
     }
@@ -89,7 +101,7 @@ impl<T: Scalar, const N: usize> Chain for DualVec<T, N> {
     fn chain2(self, other: Self, value: T, d_self: T, d_other: T) -> Self {
         let mut eps = self.eps;
         for (e, o) in eps.iter_mut().zip(other.eps) {
-            *e = *e * d_self + o * d_other;
+            *e = tangent_times(*e, d_self) + tangent_times(o, d_other);
         }
         Self { re: value, eps }
     }
@@ -105,6 +117,11 @@ impl<T: Scalar, const N: usize> Scalar for DualVec<T, N> {
 
     chain_scalar_methods!();
 
+    #[inline]
+    fn is_exact_zero(self) -> bool {
+        self.re.is_exact_zero() && self.eps.iter().all(|e| e.is_exact_zero())
+    }
+
     fn log_sum_exp(xs: &[Self]) -> Self {
         // Two passes over the primal values, no buffer: the maximum (by value), then the
         // shifted sum; tangents are the softmax-weighted tangents.
@@ -113,7 +130,17 @@ impl<T: Scalar, const N: usize> Scalar for DualVec<T, N> {
             return Self::cst(f64::NEG_INFINITY);
         };
         if max_value.is_nan() {
-            return Self::cst(f64::NAN);
+            // NaN value and NaN derivative along every direction an input moves in.
+            let mut eps = [T::cst(0.0); N];
+            for x in xs {
+                for (e, xe) in eps.iter_mut().zip(x.eps) {
+                    *e += tangent_times(xe, T::cst(f64::NAN));
+                }
+            }
+            return Self {
+                re: T::cst(f64::NAN),
+                eps,
+            };
         }
         if max_value == f64::INFINITY {
             return xs[arg];
@@ -134,7 +161,7 @@ impl<T: Scalar, const N: usize> Scalar for DualVec<T, N> {
         for x in xs {
             let w = (x.re - max).exp() * inv_sum;
             for (e, xe) in eps.iter_mut().zip(x.eps) {
-                *e += w * xe;
+                *e += tangent_times(xe, w);
             }
         }
         Self { re, eps }
@@ -157,7 +184,7 @@ impl<T: Scalar, const N: usize> Scalar for DualVec<T, N> {
         for (x, y) in xs.iter().zip(ys) {
             acc.re += x.re * y.re;
             for ((e, xe), ye) in acc.eps.iter_mut().zip(x.eps).zip(y.eps) {
-                *e += xe * y.re + x.re * ye;
+                *e += tangent_times(xe, y.re) + tangent_times(ye, x.re);
             }
         }
         acc
@@ -173,7 +200,7 @@ impl<T: Scalar, const N: usize> Scalar for DualVec<T, N> {
         for (x, &w) in xs.iter().zip(weights) {
             acc.re += x.re * w;
             for (e, xe) in acc.eps.iter_mut().zip(x.eps) {
-                *e += xe * w;
+                *e += tangent_times(xe, T::cst(w));
             }
         }
         acc
@@ -201,7 +228,7 @@ impl<T: Scalar, const N: usize> Scalar for DualVec<T, N> {
         let mut eps = [T::cst(0.0); N];
         for (x, &d) in inputs.iter().zip(partials) {
             for (e, xe) in eps.iter_mut().zip(x.eps) {
-                *e += xe * d;
+                *e += tangent_times(xe, T::cst(d));
             }
         }
         Self { re, eps }

@@ -28,7 +28,7 @@
 //! check_gradient(&model, &[0.1, 0.7], &GradientCheck::default()).unwrap();
 //! ```
 
-mod chain;
+mod chain_rule;
 pub mod check;
 mod dual;
 pub mod forward;
@@ -37,6 +37,7 @@ pub mod reverse;
 mod scalar;
 pub mod scratch;
 pub mod special;
+mod stable_derivatives;
 mod tape;
 #[cfg(feature = "testing")]
 pub mod testing;

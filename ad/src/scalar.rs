@@ -6,7 +6,7 @@ use std::ops::{Add, AddAssign, Div, DivAssign, Mul, MulAssign, Sub, SubAssign};
 
 use num_traits::{Float, FromPrimitive};
 
-use crate::special;
+use crate::{special, stable_derivatives};
 
 /// A real number that may carry derivative information.
 ///
@@ -135,6 +135,24 @@ pub trait Scalar:
 
     /// `ln Φ(x)`, accurate for very negative `x`.
     fn log_norm_cdf(self) -> Self;
+
+    /// Whether this is exactly zero with all derivative parts exactly zero: a tangent that
+    /// contributes nothing, so multiplying it by an infinite partial gives 0, not NaN.
+    #[doc(hidden)]
+    fn is_exact_zero(self) -> bool;
+
+    /// `sech²(x)`, accurate for all `x` (the derivative of `tanh`). Internal: the chain rule
+    /// needs it as an operation so that its own derivative is stable too.
+    #[doc(hidden)]
+    fn sech2(self) -> Self;
+
+    /// `φ(x)/Φ(x)`, the derivative of `ln Φ` (internal, see [`Scalar::sech2`]).
+    #[doc(hidden)]
+    fn inv_mills(self) -> Self;
+
+    /// `x + φ(x)/Φ(x)`, without cancellation for very negative `x` (internal).
+    #[doc(hidden)]
+    fn mills_offset(self) -> Self;
 }
 
 /// `ln(exp(a) + exp(b))` on plain values.
@@ -283,5 +301,21 @@ impl Scalar for f64 {
     #[inline]
     fn log_norm_cdf(self) -> Self {
         special::log_norm_cdf(self)
+    }
+    #[inline]
+    fn is_exact_zero(self) -> bool {
+        self == 0.0
+    }
+    #[inline]
+    fn sech2(self) -> Self {
+        stable_derivatives::sech2(self)
+    }
+    #[inline]
+    fn inv_mills(self) -> Self {
+        stable_derivatives::inv_mills(self)
+    }
+    #[inline]
+    fn mills_offset(self) -> Self {
+        stable_derivatives::mills_offset(self)
     }
 }
