@@ -167,6 +167,33 @@ impl<T: Scalar, const N: usize> Scalar for DualVec<T, N> {
         Self { re, eps }
     }
 
+    fn custom_with_hessian(inputs: &[Self], value: f64, partials: &[f64], hessian: &[f64]) -> Self {
+        let n = inputs.len();
+        assert_eq!(partials.len(), n, "custom: one partial per input");
+        assert_eq!(
+            hessian.len(),
+            n * n,
+            "custom_with_hessian: an n × n Hessian for n inputs"
+        );
+        Self::with_primals(inputs, |primals| {
+            // Partial i as a value of the primal inputs whose own partials are Hessian row i:
+            // that carries the curvature one level down. (Below that the rule is first order
+            // again, which is all a Hessian needs.)
+            let re = T::custom_with_hessian(primals, value, partials, hessian);
+            let mut eps = [T::cst(0.0); N];
+            for (i, x) in inputs.iter().enumerate() {
+                if x.eps.iter().all(|e| e.is_exact_zero()) {
+                    continue;
+                }
+                let partial = T::custom(primals, partials[i], &hessian[i * n..(i + 1) * n]);
+                for (e, xe) in eps.iter_mut().zip(x.eps) {
+                    *e += tangent_times(xe, partial);
+                }
+            }
+            Self { re, eps }
+        })
+    }
+
     fn sum_of(xs: &[Self]) -> Self {
         let mut acc = Self::cst(0.0);
         for x in xs {
@@ -214,17 +241,7 @@ impl<T: Scalar, const N: usize> Scalar for DualVec<T, N> {
         );
         // The primal is itself a custom value of the primal inputs, so nested duals get the
         // first derivative right at every level; tangents are partial-weighted tangents.
-        const STACK: usize = 32;
-        let re = if inputs.len() <= STACK {
-            let mut buf = [T::cst(0.0); STACK];
-            for (b, x) in buf.iter_mut().zip(inputs) {
-                *b = x.re;
-            }
-            T::custom(&buf[..inputs.len()], value, partials)
-        } else {
-            let buf: Vec<T> = inputs.iter().map(|x| x.re).collect();
-            T::custom(&buf, value, partials)
-        };
+        let re = Self::with_primals(inputs, |primals| T::custom(primals, value, partials));
         let mut eps = [T::cst(0.0); N];
         for (x, &d) in inputs.iter().zip(partials) {
             for (e, xe) in eps.iter_mut().zip(x.eps) {
@@ -232,6 +249,23 @@ impl<T: Scalar, const N: usize> Scalar for DualVec<T, N> {
             }
         }
         Self { re, eps }
+    }
+}
+
+impl<T: Scalar, const N: usize> DualVec<T, N> {
+    /// The primal parts of `inputs`, on the stack for up to 32 inputs, passed to `f`.
+    fn with_primals<R>(inputs: &[Self], f: impl FnOnce(&[T]) -> R) -> R {
+        const STACK: usize = 32;
+        if inputs.len() <= STACK {
+            let mut buf = [T::cst(0.0); STACK];
+            for (b, x) in buf.iter_mut().zip(inputs) {
+                *b = x.re;
+            }
+            f(&buf[..inputs.len()])
+        } else {
+            let buf: Vec<T> = inputs.iter().map(|x| x.re).collect();
+            f(&buf)
+        }
     }
 }
 

@@ -31,6 +31,7 @@
 mod chain_rule;
 pub mod check;
 mod dual;
+mod finite_difference;
 pub mod forward;
 mod function;
 pub mod reverse;
@@ -49,9 +50,11 @@ pub mod prelude {
 }
 
 pub use check::{
-    check_gradient, finite_difference_gradient, GradientCheck, GradientMismatch, GradientReport,
+    check_gradient, check_hessian, finite_difference_gradient, GradientCheck, GradientMismatch,
+    GradientReport, HessianMismatch, HessianReport,
 };
 pub use dual::{Dual, DualVec};
+pub use finite_difference::{finite_difference_estimates, FdEstimate, FdSteps};
 pub use function::{ScalarFn, VectorFn};
 pub use num_traits::Float;
 pub use scalar::Scalar;

@@ -101,10 +101,45 @@ pub trait Scalar:
     /// `partials[i] = ∂f/∂xᵢ`, both computed by the caller at the inputs' primal values
     /// (hand-written, or from another library).
     ///
-    /// Exact for values and first derivatives in every mode. It is a first-order rule: under
-    /// nested forward mode (e.g. `Dual<Dual<f64>>`) second derivatives through it are wrong,
-    /// because the partials are constants. Panics if the lengths differ.
+    /// Exact for values and first derivatives in every mode. It is a first-order rule: the
+    /// node contributes **no curvature** under nested duals (`Dual<Dual<f64>>`,
+    /// `forward::hessian`, and `Dual<Var>` in `reverse::hvp`/`reverse::hessian`), because its
+    /// partials are constants there. Use [`Scalar::custom_with_hessian`] when second
+    /// derivatives must go through it. Panics if the lengths differ.
     fn custom(inputs: &[Self], value: f64, partials: &[f64]) -> Self;
+
+    /// Like [`Scalar::custom`], with the Hessian `∂²f/∂xᵢ∂xⱼ` too (`n × n`, row-major, at the
+    /// inputs' primal values), so that nested duals, `forward::hessian`, `reverse::hvp` and
+    /// `reverse::hessian` stay exact through the node: each partial becomes a custom value
+    /// whose own partials are its Hessian row.
+    ///
+    /// ```
+    /// use trellis_ad::{forward, reverse, Scalar, ScalarFn};
+    /// /// x₀² x₁ as one hand-written node.
+    /// struct F;
+    /// impl ScalarFn for F {
+    ///     fn eval<T: Scalar>(&self, x: &[T]) -> T {
+    ///         let (a, b) = (x[0].value(), x[1].value());
+    ///         let hessian = [2.0 * b, 2.0 * a, 2.0 * a, 0.0];
+    ///         T::custom_with_hessian(x, a * a * b, &[2.0 * a * b, a * a], &hessian)
+    ///     }
+    /// }
+    /// let h = reverse::hessian(&F, &[3.0, 2.0]);
+    /// assert_eq!(h, forward::hessian(&F, &[3.0, 2.0]));
+    /// assert_eq!(h[[0, 0]], 4.0);
+    /// assert_eq!(h[[0, 1]], 6.0);
+    /// assert_eq!(h[[1, 1]], 0.0);
+    /// ```
+    ///
+    /// Panics if the lengths differ (`hessian.len()` must be `inputs.len()²`).
+    fn custom_with_hessian(inputs: &[Self], value: f64, partials: &[f64], hessian: &[f64]) -> Self {
+        assert_eq!(
+            hessian.len(),
+            inputs.len() * inputs.len(),
+            "custom_with_hessian: an n × n Hessian for n inputs"
+        );
+        Self::custom(inputs, value, partials)
+    }
 
     /// `ln(1 + exp(x))`, exact for large `x` (`softplus(800) == 800`).
     fn softplus(self) -> Self;
