@@ -100,6 +100,30 @@ pub struct GradientMismatch {
     pub x: Vec<f64>,
 }
 
+impl GradientMismatch {
+    /// A mismatch with no finite difference involved (`step` and `fd_error` 0).
+    fn new(
+        x: &[f64],
+        (index, column): (usize, Option<usize>),
+        comparison: &'static str,
+        analytic: f64,
+        numeric: f64,
+        tolerance: f64,
+    ) -> Self {
+        Self {
+            index,
+            column,
+            comparison,
+            analytic,
+            numeric,
+            tolerance,
+            step: 0.0,
+            fd_error: 0.0,
+            x: x.to_vec(),
+        }
+    }
+}
+
 /// A failed Hessian check (same fields; `column` is set).
 pub type HessianMismatch = GradientMismatch;
 
@@ -159,16 +183,8 @@ pub fn check_gradient<F: ScalarFn + ?Sized>(
     options: &GradientCheck,
 ) -> Result<GradientReport, GradientMismatch> {
     let (value, analytic) = reverse::value_and_gradient(f, x);
-    let mismatch = |index, comparison, analytic, numeric, tolerance| GradientMismatch {
-        index,
-        column: None,
-        comparison,
-        analytic,
-        numeric,
-        tolerance,
-        step: 0.0,
-        fd_error: 0.0,
-        x: x.to_vec(),
+    let mismatch = |index, comparison, analytic, numeric, tolerance| {
+        GradientMismatch::new(x, (index, None), comparison, analytic, numeric, tolerance)
     };
     let plain = f.eval(x);
     let scale = value.abs().max(1.0);
@@ -266,16 +282,8 @@ pub fn check_hessian<F: ScalarFn + ?Sized>(
 ) -> Result<HessianReport, HessianMismatch> {
     let n = x.len();
     let analytic = reverse::hessian(f, x);
-    let mismatch = |i, j, comparison, analytic, numeric, tolerance| GradientMismatch {
-        index: i,
-        column: Some(j),
-        comparison,
-        analytic,
-        numeric,
-        tolerance,
-        step: 0.0,
-        fd_error: 0.0,
-        x: x.to_vec(),
+    let mismatch = |i, j, comparison, analytic, numeric, tolerance| {
+        GradientMismatch::new(x, (i, Some(j)), comparison, analytic, numeric, tolerance)
     };
     let scale = analytic.iter().fold(1.0_f64, |m, v| m.max(v.abs()));
     if options.check_forward {

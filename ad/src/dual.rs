@@ -76,6 +76,30 @@ fn tangent_times<T: Scalar>(tangent: T, partial: T) -> T {
     }
 }
 
+/// `eps · deriv` lane by lane with [`tangent_times`]; out of line, since it is the rare case.
+#[cold]
+#[inline(never)]
+fn scale_tangents_zero_safe<T: Scalar, const N: usize>(out: &mut [T; N], eps: [T; N], deriv: T) {
+    for (o, e) in out.iter_mut().zip(eps) {
+        *o = tangent_times(e, deriv);
+    }
+}
+
+/// `eps · d_self + other · d_other` lane by lane with [`tangent_times`] (the rare case).
+#[cold]
+#[inline(never)]
+fn combine_tangents_zero_safe<T: Scalar, const N: usize>(
+    out: &mut [T; N],
+    eps: [T; N],
+    d_self: T,
+    other: &[T; N],
+    d_other: T,
+) {
+    for ((out, e), &o) in out.iter_mut().zip(eps).zip(other) {
+        *out = tangent_times(e, d_self) + tangent_times(o, d_other);
+    }
+}
+
 impl<T: Scalar, const N: usize> Chain for DualVec<T, N> {
     type Primal = T;
     #[inline]
@@ -89,19 +113,29 @@ impl<T: Scalar, const N: usize> Chain for DualVec<T, N> {
             eps: [T::cst(0.0); N],
         }
     }
-    #[inline]
+    #[inline(always)]
     fn chain(self, value: T, deriv: T) -> Self {
         let mut eps = self.eps;
-        for e in &mut eps {
-            *e = tangent_times(*e, deriv);
+        // The zero-safe product only when a partial is not finite: one predictable branch per
+        // operation, and the plain loop stays vectorised.
+        if deriv.is_all_finite() {
+            for e in &mut eps {
+                *e *= deriv;
+            }
+        } else {
+            scale_tangents_zero_safe(&mut eps, self.eps, deriv);
         }
         Self { re: value, eps }
     }
-    #[inline]
+    #[inline(always)]
     fn chain2(self, other: Self, value: T, d_self: T, d_other: T) -> Self {
         let mut eps = self.eps;
-        for (e, o) in eps.iter_mut().zip(other.eps) {
-            *e = tangent_times(*e, d_self) + tangent_times(o, d_other);
+        if d_self.is_all_finite() && d_other.is_all_finite() {
+            for (e, o) in eps.iter_mut().zip(other.eps) {
+                *e = *e * d_self + o * d_other;
+            }
+        } else {
+            combine_tangents_zero_safe(&mut eps, self.eps, d_self, &other.eps, d_other);
         }
         Self { re: value, eps }
     }
@@ -120,6 +154,11 @@ impl<T: Scalar, const N: usize> Scalar for DualVec<T, N> {
     #[inline]
     fn is_exact_zero(self) -> bool {
         self.re.is_exact_zero() && self.eps.iter().all(|e| e.is_exact_zero())
+    }
+
+    #[inline]
+    fn is_all_finite(self) -> bool {
+        self.re.is_all_finite() && self.eps.iter().all(|e| e.is_all_finite())
     }
 
     fn log_sum_exp(xs: &[Self]) -> Self {
@@ -161,7 +200,8 @@ impl<T: Scalar, const N: usize> Scalar for DualVec<T, N> {
         for x in xs {
             let w = (x.re - max).exp() * inv_sum;
             for (e, xe) in eps.iter_mut().zip(x.eps) {
-                *e += tangent_times(xe, w);
+                // w ∈ [0, 1]: finite, no zero-safe product needed.
+                *e += w * xe;
             }
         }
         Self { re, eps }

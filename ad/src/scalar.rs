@@ -176,6 +176,11 @@ pub trait Scalar:
     #[doc(hidden)]
     fn is_exact_zero(self) -> bool;
 
+    /// Whether the value and all derivative parts are finite (then plain tangent products
+    /// cannot make NaN from a zero tangent).
+    #[doc(hidden)]
+    fn is_all_finite(self) -> bool;
+
     /// `sech²(x)`, accurate for all `x` (the derivative of `tanh`). Internal: the chain rule
     /// needs it as an operation so that its own derivative is stable too.
     #[doc(hidden)]
@@ -340,6 +345,10 @@ impl Scalar for f64 {
     #[inline]
     fn is_exact_zero(self) -> bool {
         self == 0.0
+    }
+    #[inline]
+    fn is_all_finite(self) -> bool {
+        self.is_finite()
     }
     #[inline]
     fn sech2(self) -> Self {

@@ -182,6 +182,19 @@ impl Tape {
         tag
     }
 
+    /// Records a node with operand indices `lhs`, `rhs` (checked by [`Tape::operand`]) and
+    /// their partials; returns the new node's `Var` word.
+    #[inline(always)]
+    fn record(&mut self, lhs: u32, rhs: u32, d_lhs: f64, d_rhs: f64) -> u64 {
+        let index = self.push(Node {
+            lhs,
+            rhs,
+            d_lhs,
+            d_rhs,
+        });
+        self.word(index)
+    }
+
     #[inline(always)]
     fn push(&mut self, node: Node) -> u32 {
         let index = self.next_index();
@@ -334,10 +347,17 @@ impl Drop for TapeRelease {
 /// accessor is resolved statically); the work runs outside it.
 #[inline(always)]
 fn with_tape<R>(f: impl FnOnce(&mut Tape) -> R) -> R {
-    let tape: *mut ManuallyDrop<Tape> = TAPE.with(|t| t.get());
     // SAFETY: see above; the reference does not escape `f`, and this thread's tape lives as
     // long as the thread.
-    f(unsafe { &mut *tape })
+    f(unsafe { &mut *tape_ptr() })
+}
+
+/// The address of this thread's tape (valid as long as the thread).
+#[inline(always)]
+fn tape_ptr() -> *mut Tape {
+    let tape: *mut ManuallyDrop<Tape> = TAPE.with(|t| t.get());
+    // `ManuallyDrop<T>` is `repr(transparent)`.
+    tape.cast::<Tape>()
 }
 
 /// A reverse-mode variable: an index into this thread's tape plus its value.
@@ -395,44 +415,29 @@ impl Var {
         self.word == 0
     }
 
-    #[inline]
+    #[inline(always)]
     fn unary(self, value: f64, d: f64) -> Self {
         if self.word == 0 {
             return Self::constant(value);
         }
-        with_tape(|t| {
-            let lhs = t.operand(self);
-            let index = t.push(Node {
-                lhs,
-                rhs: SINK,
-                d_lhs: d,
-                d_rhs: 0.0,
-            });
-            Self {
-                word: t.word(index),
-                value,
-            }
-        })
+        // SAFETY: as in `with_tape` (this is its body, written out so that the recording of
+        // every operation inlines): the borrow ends in this block and calls no user code.
+        let t = unsafe { &mut *tape_ptr() };
+        let lhs = t.operand(self);
+        let word = t.record(lhs, SINK, d, 0.0);
+        Self { word, value }
     }
 
-    #[inline]
+    #[inline(always)]
     fn binary(self, other: Self, value: f64, d_self: f64, d_other: f64) -> Self {
         if self.word == 0 && other.word == 0 {
             return Self::constant(value);
         }
-        with_tape(|t| {
-            let (lhs, rhs) = (t.operand(self), t.operand(other));
-            let index = t.push(Node {
-                lhs,
-                rhs,
-                d_lhs: d_self,
-                d_rhs: d_other,
-            });
-            Self {
-                word: t.word(index),
-                value,
-            }
-        })
+        // SAFETY: as in `unary`.
+        let t = unsafe { &mut *tape_ptr() };
+        let (lhs, rhs) = (t.operand(self), t.operand(other));
+        let word = t.record(lhs, rhs, d_self, d_other);
+        Self { word, value }
     }
 
     /// Records one node with the operands and partials produced by `operands`.
@@ -540,6 +545,11 @@ impl Scalar for Var {
     #[inline]
     fn is_exact_zero(self) -> bool {
         self.word == 0 && self.value == 0.0
+    }
+
+    #[inline]
+    fn is_all_finite(self) -> bool {
+        self.value.is_finite()
     }
 
     fn log_sum_exp(xs: &[Self]) -> Self {
