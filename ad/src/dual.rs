@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use crate::chain::{chain_scalar_methods, impl_via_chain, Chain};
+use crate::chain_rule::{chain_scalar_methods, impl_via_chain, Chain};
 use crate::Scalar;
 
 /// A dual number `re + Σ epsᵢ εᵢ` carrying `N` tangents (directional derivatives) at once.
@@ -64,6 +64,42 @@ impl<T: Scalar> Dual<T> {
     }
 }
 
+/// `tangent · partial`, where an exactly zero tangent contributes exactly 0 even when the
+/// partial is infinite or NaN (as in reverse mode, whose sweep skips zero adjoints): the
+/// derivative along a direction the value does not depend on is 0, whatever the others are.
+#[inline(always)]
+fn tangent_times<T: Scalar>(tangent: T, partial: T) -> T {
+    if tangent.is_exact_zero() {
+        tangent
+    } else {
+        tangent * partial
+    }
+}
+
+/// `eps · deriv` lane by lane with [`tangent_times`]; out of line, since it is the rare case.
+#[cold]
+#[inline(never)]
+fn scale_tangents_zero_safe<T: Scalar, const N: usize>(out: &mut [T; N], eps: [T; N], deriv: T) {
+    for (o, e) in out.iter_mut().zip(eps) {
+        *o = tangent_times(e, deriv);
+    }
+}
+
+/// `eps · d_self + other · d_other` lane by lane with [`tangent_times`] (the rare case).
+#[cold]
+#[inline(never)]
+fn combine_tangents_zero_safe<T: Scalar, const N: usize>(
+    out: &mut [T; N],
+    eps: [T; N],
+    d_self: T,
+    other: &[T; N],
+    d_other: T,
+) {
+    for ((out, e), &o) in out.iter_mut().zip(eps).zip(other) {
+        *out = tangent_times(e, d_self) + tangent_times(o, d_other);
+    }
+}
+
 impl<T: Scalar, const N: usize> Chain for DualVec<T, N> {
     type Primal = T;
     #[inline]
@@ -77,19 +113,29 @@ impl<T: Scalar, const N: usize> Chain for DualVec<T, N> {
             eps: [T::cst(0.0); N],
         }
     }
-    #[inline]
+    #[inline(always)]
     fn chain(self, value: T, deriv: T) -> Self {
         let mut eps = self.eps;
-        for e in &mut eps {
-            *e *= deriv;
+        // The zero-safe product only when a partial is not finite: one predictable branch per
+        // operation, and the plain loop stays vectorised.
+        if deriv.is_all_finite() {
+            for e in &mut eps {
+                *e *= deriv;
+            }
+        } else {
+            scale_tangents_zero_safe(&mut eps, self.eps, deriv);
         }
         Self { re: value, eps }
     }
-    #[inline]
+    #[inline(always)]
     fn chain2(self, other: Self, value: T, d_self: T, d_other: T) -> Self {
         let mut eps = self.eps;
-        for (e, o) in eps.iter_mut().zip(other.eps) {
-            *e = *e * d_self + o * d_other;
+        if d_self.is_all_finite() && d_other.is_all_finite() {
+            for (e, o) in eps.iter_mut().zip(other.eps) {
+                *e = *e * d_self + o * d_other;
+            }
+        } else {
+            combine_tangents_zero_safe(&mut eps, self.eps, d_self, &other.eps, d_other);
         }
         Self { re: value, eps }
     }
@@ -105,6 +151,16 @@ impl<T: Scalar, const N: usize> Scalar for DualVec<T, N> {
 
     chain_scalar_methods!();
 
+    #[inline]
+    fn is_exact_zero(self) -> bool {
+        self.re.is_exact_zero() && self.eps.iter().all(|e| e.is_exact_zero())
+    }
+
+    #[inline]
+    fn is_all_finite(self) -> bool {
+        self.re.is_all_finite() && self.eps.iter().all(|e| e.is_all_finite())
+    }
+
     fn log_sum_exp(xs: &[Self]) -> Self {
         // Two passes over the primal values, no buffer: the maximum (by value), then the
         // shifted sum; tangents are the softmax-weighted tangents.
@@ -113,7 +169,17 @@ impl<T: Scalar, const N: usize> Scalar for DualVec<T, N> {
             return Self::cst(f64::NEG_INFINITY);
         };
         if max_value.is_nan() {
-            return Self::cst(f64::NAN);
+            // NaN value and NaN derivative along every direction an input moves in.
+            let mut eps = [T::cst(0.0); N];
+            for x in xs {
+                for (e, xe) in eps.iter_mut().zip(x.eps) {
+                    *e += tangent_times(xe, T::cst(f64::NAN));
+                }
+            }
+            return Self {
+                re: T::cst(f64::NAN),
+                eps,
+            };
         }
         if max_value == f64::INFINITY {
             return xs[arg];
@@ -134,10 +200,38 @@ impl<T: Scalar, const N: usize> Scalar for DualVec<T, N> {
         for x in xs {
             let w = (x.re - max).exp() * inv_sum;
             for (e, xe) in eps.iter_mut().zip(x.eps) {
+                // w ∈ [0, 1]: finite, no zero-safe product needed.
                 *e += w * xe;
             }
         }
         Self { re, eps }
+    }
+
+    fn custom_with_hessian(inputs: &[Self], value: f64, partials: &[f64], hessian: &[f64]) -> Self {
+        let n = inputs.len();
+        assert_eq!(partials.len(), n, "custom: one partial per input");
+        assert_eq!(
+            hessian.len(),
+            n * n,
+            "custom_with_hessian: an n × n Hessian for n inputs"
+        );
+        Self::with_primals(inputs, |primals| {
+            // Partial i as a value of the primal inputs whose own partials are Hessian row i:
+            // that carries the curvature one level down. (Below that the rule is first order
+            // again, which is all a Hessian needs.)
+            let re = T::custom_with_hessian(primals, value, partials, hessian);
+            let mut eps = [T::cst(0.0); N];
+            for (i, x) in inputs.iter().enumerate() {
+                if x.eps.iter().all(|e| e.is_exact_zero()) {
+                    continue;
+                }
+                let partial = T::custom(primals, partials[i], &hessian[i * n..(i + 1) * n]);
+                for (e, xe) in eps.iter_mut().zip(x.eps) {
+                    *e += tangent_times(xe, partial);
+                }
+            }
+            Self { re, eps }
+        })
     }
 
     fn sum_of(xs: &[Self]) -> Self {
@@ -157,7 +251,7 @@ impl<T: Scalar, const N: usize> Scalar for DualVec<T, N> {
         for (x, y) in xs.iter().zip(ys) {
             acc.re += x.re * y.re;
             for ((e, xe), ye) in acc.eps.iter_mut().zip(x.eps).zip(y.eps) {
-                *e += xe * y.re + x.re * ye;
+                *e += tangent_times(xe, y.re) + tangent_times(ye, x.re);
             }
         }
         acc
@@ -173,7 +267,7 @@ impl<T: Scalar, const N: usize> Scalar for DualVec<T, N> {
         for (x, &w) in xs.iter().zip(weights) {
             acc.re += x.re * w;
             for (e, xe) in acc.eps.iter_mut().zip(x.eps) {
-                *e += xe * w;
+                *e += tangent_times(xe, T::cst(w));
             }
         }
         acc
@@ -187,24 +281,31 @@ impl<T: Scalar, const N: usize> Scalar for DualVec<T, N> {
         );
         // The primal is itself a custom value of the primal inputs, so nested duals get the
         // first derivative right at every level; tangents are partial-weighted tangents.
+        let re = Self::with_primals(inputs, |primals| T::custom(primals, value, partials));
+        let mut eps = [T::cst(0.0); N];
+        for (x, &d) in inputs.iter().zip(partials) {
+            for (e, xe) in eps.iter_mut().zip(x.eps) {
+                *e += tangent_times(xe, T::cst(d));
+            }
+        }
+        Self { re, eps }
+    }
+}
+
+impl<T: Scalar, const N: usize> DualVec<T, N> {
+    /// The primal parts of `inputs`, on the stack for up to 32 inputs, passed to `f`.
+    fn with_primals<R>(inputs: &[Self], f: impl FnOnce(&[T]) -> R) -> R {
         const STACK: usize = 32;
-        let re = if inputs.len() <= STACK {
+        if inputs.len() <= STACK {
             let mut buf = [T::cst(0.0); STACK];
             for (b, x) in buf.iter_mut().zip(inputs) {
                 *b = x.re;
             }
-            T::custom(&buf[..inputs.len()], value, partials)
+            f(&buf[..inputs.len()])
         } else {
             let buf: Vec<T> = inputs.iter().map(|x| x.re).collect();
-            T::custom(&buf, value, partials)
-        };
-        let mut eps = [T::cst(0.0); N];
-        for (x, &d) in inputs.iter().zip(partials) {
-            for (e, xe) in eps.iter_mut().zip(x.eps) {
-                *e += xe * d;
-            }
+            f(&buf)
         }
-        Self { re, eps }
     }
 }
 

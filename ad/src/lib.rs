@@ -28,15 +28,17 @@
 //! check_gradient(&model, &[0.1, 0.7], &GradientCheck::default()).unwrap();
 //! ```
 
-mod chain;
+mod chain_rule;
 pub mod check;
 mod dual;
+mod finite_difference;
 pub mod forward;
 mod function;
 pub mod reverse;
 mod scalar;
 pub mod scratch;
 pub mod special;
+mod stable_derivatives;
 mod tape;
 #[cfg(feature = "testing")]
 pub mod testing;
@@ -48,9 +50,11 @@ pub mod prelude {
 }
 
 pub use check::{
-    check_gradient, finite_difference_gradient, GradientCheck, GradientMismatch, GradientReport,
+    check_gradient, check_hessian, finite_difference_gradient, GradientCheck, GradientMismatch,
+    GradientReport, HessianMismatch, HessianReport,
 };
 pub use dual::{Dual, DualVec};
+pub use finite_difference::{finite_difference_estimates, FdEstimate, FdSteps};
 pub use function::{ScalarFn, VectorFn};
 pub use num_traits::Float;
 pub use scalar::Scalar;

@@ -6,7 +6,7 @@ use std::ops::{Add, AddAssign, Div, DivAssign, Mul, MulAssign, Sub, SubAssign};
 
 use num_traits::{Float, FromPrimitive};
 
-use crate::special;
+use crate::{special, stable_derivatives};
 
 /// A real number that may carry derivative information.
 ///
@@ -101,10 +101,45 @@ pub trait Scalar:
     /// `partials[i] = ∂f/∂xᵢ`, both computed by the caller at the inputs' primal values
     /// (hand-written, or from another library).
     ///
-    /// Exact for values and first derivatives in every mode. It is a first-order rule: under
-    /// nested forward mode (e.g. `Dual<Dual<f64>>`) second derivatives through it are wrong,
-    /// because the partials are constants. Panics if the lengths differ.
+    /// Exact for values and first derivatives in every mode. It is a first-order rule: the
+    /// node contributes **no curvature** under nested duals (`Dual<Dual<f64>>`,
+    /// `forward::hessian`, and `Dual<Var>` in `reverse::hvp`/`reverse::hessian`), because its
+    /// partials are constants there. Use [`Scalar::custom_with_hessian`] when second
+    /// derivatives must go through it. Panics if the lengths differ.
     fn custom(inputs: &[Self], value: f64, partials: &[f64]) -> Self;
+
+    /// Like [`Scalar::custom`], with the Hessian `∂²f/∂xᵢ∂xⱼ` too (`n × n`, row-major, at the
+    /// inputs' primal values), so that nested duals, `forward::hessian`, `reverse::hvp` and
+    /// `reverse::hessian` stay exact through the node: each partial becomes a custom value
+    /// whose own partials are its Hessian row.
+    ///
+    /// ```
+    /// use trellis_ad::{forward, reverse, Scalar, ScalarFn};
+    /// /// x₀² x₁ as one hand-written node.
+    /// struct F;
+    /// impl ScalarFn for F {
+    ///     fn eval<T: Scalar>(&self, x: &[T]) -> T {
+    ///         let (a, b) = (x[0].value(), x[1].value());
+    ///         let hessian = [2.0 * b, 2.0 * a, 2.0 * a, 0.0];
+    ///         T::custom_with_hessian(x, a * a * b, &[2.0 * a * b, a * a], &hessian)
+    ///     }
+    /// }
+    /// let h = reverse::hessian(&F, &[3.0, 2.0]);
+    /// assert_eq!(h, forward::hessian(&F, &[3.0, 2.0]));
+    /// assert_eq!(h[[0, 0]], 4.0);
+    /// assert_eq!(h[[0, 1]], 6.0);
+    /// assert_eq!(h[[1, 1]], 0.0);
+    /// ```
+    ///
+    /// Panics if the lengths differ (`hessian.len()` must be `inputs.len()²`).
+    fn custom_with_hessian(inputs: &[Self], value: f64, partials: &[f64], hessian: &[f64]) -> Self {
+        assert_eq!(
+            hessian.len(),
+            inputs.len() * inputs.len(),
+            "custom_with_hessian: an n × n Hessian for n inputs"
+        );
+        Self::custom(inputs, value, partials)
+    }
 
     /// `ln(1 + exp(x))`, exact for large `x` (`softplus(800) == 800`).
     fn softplus(self) -> Self;
@@ -135,6 +170,29 @@ pub trait Scalar:
 
     /// `ln Φ(x)`, accurate for very negative `x`.
     fn log_norm_cdf(self) -> Self;
+
+    /// Whether this is exactly zero with all derivative parts exactly zero: a tangent that
+    /// contributes nothing, so multiplying it by an infinite partial gives 0, not NaN.
+    #[doc(hidden)]
+    fn is_exact_zero(self) -> bool;
+
+    /// Whether the value and all derivative parts are finite (then plain tangent products
+    /// cannot make NaN from a zero tangent).
+    #[doc(hidden)]
+    fn is_all_finite(self) -> bool;
+
+    /// `sech²(x)`, accurate for all `x` (the derivative of `tanh`). Internal: the chain rule
+    /// needs it as an operation so that its own derivative is stable too.
+    #[doc(hidden)]
+    fn sech2(self) -> Self;
+
+    /// `φ(x)/Φ(x)`, the derivative of `ln Φ` (internal, see [`Scalar::sech2`]).
+    #[doc(hidden)]
+    fn inv_mills(self) -> Self;
+
+    /// `x + φ(x)/Φ(x)`, without cancellation for very negative `x` (internal).
+    #[doc(hidden)]
+    fn mills_offset(self) -> Self;
 }
 
 /// `ln(exp(a) + exp(b))` on plain values.
@@ -283,5 +341,25 @@ impl Scalar for f64 {
     #[inline]
     fn log_norm_cdf(self) -> Self {
         special::log_norm_cdf(self)
+    }
+    #[inline]
+    fn is_exact_zero(self) -> bool {
+        self == 0.0
+    }
+    #[inline]
+    fn is_all_finite(self) -> bool {
+        self.is_finite()
+    }
+    #[inline]
+    fn sech2(self) -> Self {
+        stable_derivatives::sech2(self)
+    }
+    #[inline]
+    fn inv_mills(self) -> Self {
+        stable_derivatives::inv_mills(self)
+    }
+    #[inline]
+    fn mills_offset(self) -> Self {
+        stable_derivatives::mills_offset(self)
     }
 }

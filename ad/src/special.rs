@@ -233,8 +233,15 @@ fn cot_pi(x: f64) -> f64 {
     if r == 0.0 || !r.is_finite() {
         return f64::NAN;
     }
-    let (s, c) = (PI * r).sin_cos();
-    c / s
+    // cos(πr) as sin(π(1/2 - |r|)) once |r| > 1/4 (1/2 - |r| is then exact, Sterbenz), as
+    // Boost's cos_pi does: cot(π/2) is exactly 0, not cos(π/2)/1 ≈ 6e-17, so the reflection
+    // formulas keep full relative accuracy at negative half-integers.
+    let c = if r.abs() > 0.25 {
+        (PI * (0.5 - r.abs())).sin()
+    } else {
+        (PI * r).cos()
+    };
+    c / (PI * r).sin()
 }
 
 /// Polygamma function ψ^(n)(x), the n-th derivative of the digamma function.

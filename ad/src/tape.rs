@@ -11,12 +11,29 @@
 //! session starts where the tape currently ends and truncates back when it is done. Buffers
 //! keep their capacity, so after the first gradient of a function further gradients of it
 //! allocate nothing.
+//!
+//! # Misuse is caught, never undefined
+//!
+//! A [`Var`] is only meaningful while its [`Recording`] lives, on the thread that made it.
+//! Each recording gets a process-unique 32-bit session tag, and a `Var` packs that tag into the
+//! high half of its index word. Recording an operation checks each operand with one compare,
+//! `(word ^ current_session << 32) < tape length`, which passes exactly when the operand is a
+//! node of the innermost live session; anything else (constants, operands from an enclosing
+//! live session, misuse) takes a cold path that accepts what is valid and panics with a
+//! message naming the misuse: a `Var` whose recording ended, a `Var` from another thread, a
+//! recording used after an enclosing one ended.
+//!
+//! Memory safety does not rest on the tags: every recorded operand index is checked to be
+//! below the index of the node recording it, which is all the unchecked sweep relies on. So
+//! even a tag that recurs (tags wrap after 2³² sessions in one process) can at worst let a
+//! stale `Var` through in that one-in-2³² case, never corrupt memory.
 
 use std::cell::UnsafeCell;
 use std::fmt;
 use std::mem::ManuallyDrop;
+use std::sync::atomic::{AtomicU32, Ordering};
 
-use crate::chain::{chain_scalar_methods, impl_via_chain, Chain};
+use crate::chain_rule::{chain_scalar_methods, impl_via_chain, Chain};
 use crate::Scalar;
 
 /// Index of the sink node. Constants point here, and so does the unused second operand of a
@@ -24,6 +41,12 @@ use crate::Scalar;
 const SINK: u32 = 0;
 /// Marks a node whose operands are in the n-ary arena (`rhs` then holds their count).
 const NARY: u32 = u32::MAX;
+/// Session tags are handed to threads in blocks of this many, so starting a session touches
+/// the shared counter only once per block.
+const TAG_BLOCK: u32 = 1 << 16;
+/// The next block of session tags (its first tag is `block << 16`). Block 0 is never used:
+/// tag 0 means "no session" (and is the tag of constants).
+static NEXT_TAG_BLOCK: AtomicU32 = AtomicU32::new(1);
 
 #[derive(Clone, Copy, Debug)]
 struct Node {
@@ -50,6 +73,26 @@ struct Tape {
     inputs: Vec<Var>,
     scratch_values: Vec<f64>,
     scratch_partials: Vec<f64>,
+    /// The tag of the innermost live session, shifted into the high half of a `Var` word
+    /// (0 when no session is live).
+    current: u64,
+    /// Tags of the live sessions, innermost last (tags increase along it).
+    sessions: Vec<u32>,
+    /// The next tag this thread hands out and the end of its block.
+    next_tag: u32,
+    tag_block_end: u32,
+    /// Every tag block this thread was given (`tag >> 16`), to tell a `Var` of an ended
+    /// session of this thread from one made on another thread.
+    tag_blocks: Vec<u32>,
+}
+
+/// What is wrong with an operand that failed the fast check.
+#[derive(Clone, Copy, Debug)]
+enum Misuse {
+    /// Its session was one of this thread's and has ended.
+    Ended,
+    /// Its session never belonged to this thread.
+    OtherThread,
 }
 
 impl Tape {
@@ -61,6 +104,11 @@ impl Tape {
             inputs: Vec::new(),
             scratch_values: Vec::new(),
             scratch_partials: Vec::new(),
+            current: 0,
+            sessions: Vec::new(),
+            next_tag: 0,
+            tag_block_end: 0,
+            tag_blocks: Vec::new(),
         }
     }
 
@@ -77,11 +125,87 @@ impl Tape {
         index as u32
     }
 
+    /// The operand index of `var`, checked: it is the sink or a node of a live session of
+    /// this thread's tape, and below the tape length (so below any node recorded next).
+    #[inline(always)]
+    fn operand(&self, var: Var) -> u32 {
+        // One compare on the hot path: equal tags make the high half zero, and then the word
+        // is the index itself.
+        if (var.word ^ self.current) < self.nodes.len() as u64 {
+            return var.word as u32;
+        }
+        match self.operand_slow(var) {
+            Ok(index) => index,
+            Err(misuse) => var_misuse(misuse),
+        }
+    }
+
+    /// Operands that are not nodes of the innermost session: constants, nodes of an
+    /// enclosing live session, or misuse (which panics).
+    #[cold]
+    #[inline(never)]
+    fn operand_slow(&self, var: Var) -> Result<u32, Misuse> {
+        if var.word == 0 {
+            return Ok(SINK);
+        }
+        let (tag, index) = ((var.word >> 32) as u32, var.word as u32);
+        if self.sessions.contains(&tag) && (index as usize) < self.nodes.len() {
+            return Ok(index);
+        }
+        Err(self.classify(tag))
+    }
+
+    /// Why a `Var` with session tag `tag` is not usable here.
+    fn classify(&self, tag: u32) -> Misuse {
+        if tag != 0 && self.tag_blocks.contains(&(tag / TAG_BLOCK)) {
+            Misuse::Ended
+        } else {
+            Misuse::OtherThread
+        }
+    }
+
+    /// A fresh session tag, unique in the process until 2³² sessions have started.
+    fn fresh_tag(&mut self) -> u32 {
+        if self.next_tag == self.tag_block_end {
+            let mut block = NEXT_TAG_BLOCK.fetch_add(1, Ordering::Relaxed);
+            if block == 0 || block >= u32::MAX / TAG_BLOCK {
+                // Wrapped around: skip block 0 (tag 0 means "no session").
+                NEXT_TAG_BLOCK.store(2, Ordering::Relaxed);
+                block = 1;
+            }
+            self.next_tag = block * TAG_BLOCK;
+            self.tag_block_end = self.next_tag + TAG_BLOCK;
+            self.tag_blocks.push(block);
+        }
+        let tag = self.next_tag;
+        self.next_tag += 1;
+        tag
+    }
+
+    /// Records a node with operand indices `lhs`, `rhs` (checked by [`Tape::operand`]) and
+    /// their partials; returns the new node's `Var` word.
+    #[inline(always)]
+    fn record(&mut self, lhs: u32, rhs: u32, d_lhs: f64, d_rhs: f64) -> u64 {
+        let index = self.push(Node {
+            lhs,
+            rhs,
+            d_lhs,
+            d_rhs,
+        });
+        self.word(index)
+    }
+
     #[inline(always)]
     fn push(&mut self, node: Node) -> u32 {
         let index = self.next_index();
         self.nodes.push(node);
         index
+    }
+
+    /// The `Var` word of node `index` of the innermost session.
+    #[inline(always)]
+    fn word(&self, index: u32) -> u64 {
+        self.current | index as u64
     }
 
     /// Propagates adjoints from `output` back to the first node of the session `start`.
@@ -101,16 +225,25 @@ impl Tape {
         // have to move the arena cursor (their adjoint is zero, so they cost nothing else).
         for i in (start..len).rev() {
             let node = nodes[i];
-            // SAFETY: every operand index was a live node (or the sink, index 0) when the
-            // node was recorded, so it is below `i < len`, and `adjoints` has `len` entries.
+            // SAFETY: `i < len == adjoints.len()`. A two-operand node at position `i` has
+            // `lhs, rhs < i`: `Tape::operand` checked each below the tape length when the
+            // node was recorded, and that length was `i`; nodes are never modified, and
+            // truncation only removes whole nodes from the end, so this holds for every node
+            // whatever the caller did with `Var`s and `Recording`s. N-ary operands are
+            // indexed with bounds checks (their pairing with nodes rests on truncation
+            // order, which a forgotten or out-of-order `Recording` could disturb).
             unsafe {
                 let g = *adjoints.add(i);
                 if node.lhs == NARY {
                     let count = node.rhs as usize;
-                    cursor -= count;
+                    cursor = cursor
+                        .checked_sub(count)
+                        .expect("trellis-ad: n-ary operand arena out of step with the tape");
                     if g != 0.0 {
-                        for &(parent, d) in nary.get_unchecked(cursor..cursor + count) {
-                            *adjoints.add(parent as usize) += d * g;
+                        for &(parent, d) in &nary[cursor..cursor + count] {
+                            let parent = parent as usize;
+                            assert!(parent < len, "trellis-ad: n-ary operand out of range");
+                            *adjoints.add(parent) += d * g;
                         }
                     }
                 } else if g != 0.0 {
@@ -121,10 +254,60 @@ impl Tape {
         }
     }
 
-    /// Drops every node from `start` on and the n-ary operands recorded with them.
-    fn truncate(&mut self, start: usize, nary_start: usize) {
+    /// Ends the live session `tag` (and any still-live session started inside it): drops
+    /// every node from `start` on and the n-ary operands recorded with them. A session that
+    /// is no longer live (an enclosing one ended first) leaves the tape alone.
+    fn end_session(&mut self, tag: u32, start: usize, nary_start: usize) {
+        let Some(position) = self.sessions.iter().rposition(|&t| t == tag) else {
+            return;
+        };
+        self.sessions.truncate(position);
+        self.current = self.sessions.last().map_or(0, |&t| (t as u64) << 32);
         self.nodes.truncate(start.max(1));
         self.nary.truncate(nary_start);
+    }
+
+    /// Panics unless `tag` is the innermost live session (the only one that may add inputs).
+    fn expect_innermost(&self, tag: u32, what: &str) {
+        if (tag as u64) << 32 == self.current {
+            return;
+        }
+        if self.sessions.contains(&tag) {
+            panic!(
+                "trellis-ad: Recording::{what} on a Recording while a Recording started inside \
+                 it is still live; inputs belong to the innermost Recording"
+            );
+        }
+        panic!(
+            "trellis-ad: Recording::{what} on a Recording that has ended: an enclosing \
+             Recording ended before it"
+        );
+    }
+
+    /// Panics unless `tag` is a live session.
+    fn expect_live(&self, tag: u32, what: &str) {
+        if !self.sessions.contains(&tag) {
+            panic!(
+                "trellis-ad: Recording::{what} on a Recording that has ended: an enclosing \
+                 Recording ended before it"
+            );
+        }
+    }
+}
+
+/// The panic for a `Var` that is not a node of a live session of this thread.
+#[cold]
+#[inline(never)]
+fn var_misuse(misuse: Misuse) -> ! {
+    match misuse {
+        Misuse::Ended => panic!(
+            "trellis-ad: a Var was used after its Recording ended (a Var must not outlive the \
+             Recording, or the reverse::* call, that created it)"
+        ),
+        Misuse::OtherThread => panic!(
+            "trellis-ad: a Var was used on a thread other than the one that recorded it (each \
+             thread has its own tape; a Var must not move between threads)"
+        ),
     }
 }
 
@@ -157,23 +340,33 @@ impl Drop for TapeRelease {
 /// An `UnsafeCell` rather than a `RefCell`: recording is the hot path (one call per
 /// arithmetic operation) and the borrow flag costs a measurable share of it. Exclusive access
 /// holds because every closure passed here is module-private and never calls back into user
-/// code or into `with_tape` (custom kernels run between two separate calls).
+/// code or into `with_tape` (custom kernels run between two separate calls); a closure that
+/// panics (a misuse check) ends its borrow as it unwinds, before any `Recording` is dropped.
 ///
 /// Only the address goes through `LocalKey::with` (a tiny closure that inlines, so the TLS
 /// accessor is resolved statically); the work runs outside it.
 #[inline(always)]
 fn with_tape<R>(f: impl FnOnce(&mut Tape) -> R) -> R {
-    let tape: *mut ManuallyDrop<Tape> = TAPE.with(|t| t.get());
     // SAFETY: see above; the reference does not escape `f`, and this thread's tape lives as
     // long as the thread.
-    f(unsafe { &mut *tape })
+    f(unsafe { &mut *tape_ptr() })
+}
+
+/// The address of this thread's tape (valid as long as the thread).
+#[inline(always)]
+fn tape_ptr() -> *mut Tape {
+    let tape: *mut ManuallyDrop<Tape> = TAPE.with(|t| t.get());
+    // `ManuallyDrop<T>` is `repr(transparent)`.
+    tape.cast::<Tape>()
 }
 
 /// A reverse-mode variable: an index into this thread's tape plus its value.
 ///
 /// `Copy` and 16 bytes. Create inputs through the functions of [`crate::reverse`] (or
 /// [`Recording`] for low-level use); every operation on `Var`s records a node. A `Var` must
-/// not outlive the recording it belongs to, nor move to another thread.
+/// not outlive the recording it belongs to, nor move to another thread: either misuse panics
+/// at the next operation that records it, with a message saying which (see the module notes
+/// on how this is checked at one compare per operand).
 ///
 /// Custom operations: [`Scalar::custom`] (or [`Var::custom_op`]) records a function of many
 /// inputs whose value and partial derivatives you supply as one node:
@@ -198,7 +391,8 @@ fn with_tape<R>(f: impl FnOnce(&mut Tape) -> R) -> R {
 /// ```
 #[derive(Clone, Copy)]
 pub struct Var {
-    index: u32,
+    /// The session tag (high 32 bits) and the node index (low 32 bits); 0 for constants.
+    word: u64,
     value: f64,
 }
 
@@ -206,7 +400,7 @@ impl Var {
     /// A constant: it records nothing and receives no gradient.
     #[inline]
     pub const fn constant(value: f64) -> Self {
-        Self { index: SINK, value }
+        Self { word: 0, value }
     }
 
     /// The value.
@@ -218,51 +412,60 @@ impl Var {
     /// Whether this is a constant rather than a recorded variable.
     #[inline]
     pub fn is_constant(self) -> bool {
-        self.index == SINK
+        self.word == 0
     }
 
-    #[inline]
+    #[inline(always)]
     fn unary(self, value: f64, d: f64) -> Self {
-        if self.index == SINK {
+        if self.word == 0 {
             return Self::constant(value);
         }
-        let index = with_tape(|t| {
-            t.push(Node {
-                lhs: self.index,
-                rhs: SINK,
-                d_lhs: d,
-                d_rhs: 0.0,
-            })
-        });
-        Self { index, value }
+        // SAFETY: as in `with_tape` (this is its body, written out so that the recording of
+        // every operation inlines): the borrow ends in this block and calls no user code.
+        let t = unsafe { &mut *tape_ptr() };
+        let lhs = t.operand(self);
+        let word = t.record(lhs, SINK, d, 0.0);
+        Self { word, value }
     }
 
-    #[inline]
+    #[inline(always)]
     fn binary(self, other: Self, value: f64, d_self: f64, d_other: f64) -> Self {
-        if self.index == SINK && other.index == SINK {
+        if self.word == 0 && other.word == 0 {
             return Self::constant(value);
         }
-        let index = with_tape(|t| {
-            t.push(Node {
-                lhs: self.index,
-                rhs: other.index,
-                d_lhs: d_self,
-                d_rhs: d_other,
-            })
-        });
-        Self { index, value }
+        // SAFETY: as in `unary`.
+        let t = unsafe { &mut *tape_ptr() };
+        let (lhs, rhs) = (t.operand(self), t.operand(other));
+        let word = t.record(lhs, rhs, d_self, d_other);
+        Self { word, value }
     }
 
     /// Records one node with the operands and partials produced by `operands`.
     #[inline]
     fn nary(value: f64, operands: impl Iterator<Item = (Var, f64)>) -> Self {
         with_tape(|t| {
+            // Reserve the index first: if the tape is full, panic before any operand is
+            // stored, so the arena never holds operands without their node.
+            let index = t.next_index();
             let before = t.nary.len();
-            t.nary.extend(
-                operands
-                    .filter(|(v, _)| v.index != SINK)
-                    .map(|(v, d)| (v.index, d)),
-            );
+            for (v, d) in operands {
+                if v.word == 0 {
+                    continue;
+                }
+                if (v.word ^ t.current) >= index as u64 {
+                    match t.operand_slow(v) {
+                        Ok(parent) => t.nary.push((parent, d)),
+                        Err(misuse) => {
+                            // The arena must not keep operands without their node, in case
+                            // the caller catches the panic and records on.
+                            t.nary.truncate(before);
+                            var_misuse(misuse);
+                        }
+                    }
+                } else {
+                    t.nary.push((v.word as u32, d));
+                }
+            }
             let len = t.nary.len() - before;
             if len == 0 {
                 return Self::constant(value);
@@ -273,7 +476,10 @@ impl Var {
                 d_lhs: 0.0,
                 d_rhs: 0.0,
             });
-            Self { index, value }
+            Self {
+                word: t.word(index),
+                value,
+            }
         })
     }
 
@@ -336,13 +542,24 @@ impl Scalar for Var {
 
     chain_scalar_methods!();
 
+    #[inline]
+    fn is_exact_zero(self) -> bool {
+        self.word == 0 && self.value == 0.0
+    }
+
+    #[inline]
+    fn is_all_finite(self) -> bool {
+        self.value.is_finite()
+    }
+
     fn log_sum_exp(xs: &[Self]) -> Self {
         let (max, arg) = crate::scalar::max_with_index(xs.iter().map(|x| x.value));
         let Some(arg) = arg else {
             return Self::constant(f64::NEG_INFINITY);
         };
         if max.is_nan() {
-            return Self::constant(f64::NAN);
+            // NaN propagates into the gradient, not a silent zero.
+            return Self::nary(f64::NAN, xs.iter().map(|x| (*x, f64::NAN)));
         }
         if max == f64::INFINITY {
             return xs[arg].unary(f64::INFINITY, 1.0);
@@ -401,10 +618,10 @@ impl Default for Var {
 
 impl fmt::Debug for Var {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.index == SINK {
+        if self.word == 0 {
             write!(f, "Var(const {})", self.value)
         } else {
-            write!(f, "Var(#{} = {})", self.index, self.value)
+            write!(f, "Var(#{} = {})", self.word as u32, self.value)
         }
     }
 }
@@ -430,6 +647,7 @@ impl fmt::Display for Var {
 /// assert!((grad[0] - (6.0 + 1.0 / 3.0)).abs() < 1e-15);
 /// ```
 pub struct Recording {
+    tag: u32,
     start: usize,
     nary_start: usize,
     /// Not `Send`: the session belongs to this thread's tape.
@@ -440,31 +658,54 @@ impl Recording {
     /// Starts a session where the tape currently ends.
     pub fn start() -> Self {
         TAPE_RELEASE.with(|_| {});
-        let (start, nary_start) = with_tape(|t| (t.next_index() as usize, t.nary.len()));
-        Self {
-            start,
-            nary_start,
-            _not_send: std::marker::PhantomData,
-        }
+        with_tape(|t| {
+            let start = t.next_index() as usize;
+            let tag = t.fresh_tag();
+            t.sessions.push(tag);
+            t.current = (tag as u64) << 32;
+            Self {
+                tag,
+                start,
+                nary_start: t.nary.len(),
+                _not_send: std::marker::PhantomData,
+            }
+        })
     }
 
     /// A new input variable.
+    ///
+    /// Panics if this recording is not the innermost live one on this thread (a recording
+    /// started inside it is still live, or an enclosing one has ended).
     #[inline]
     pub fn input(&self, value: f64) -> Var {
-        let index = with_tape(|t| t.push(SINK_NODE));
-        Var { index, value }
+        with_tape(|t| {
+            if (self.tag as u64) << 32 != t.current {
+                t.expect_innermost(self.tag, "input");
+            }
+            let index = t.push(SINK_NODE);
+            Var {
+                word: t.word(index),
+                value,
+            }
+        })
     }
 
     /// `∂output/∂inputs`, written into `grad` (same length as `inputs`).
+    ///
+    /// Panics if this recording has ended, or if `output` or an input is a `Var` of an ended
+    /// recording or of another thread.
     pub fn gradient_into(&self, output: Var, inputs: &[Var], grad: &mut [f64]) {
         assert_eq!(inputs.len(), grad.len(), "one gradient slot per input");
         with_tape(|t| {
-            t.sweep(self.start, output.index);
+            t.expect_live(self.tag, "gradient");
+            let output = t.operand(output);
+            t.sweep(self.start, output);
             for (g, v) in grad.iter_mut().zip(inputs) {
-                *g = if v.index == SINK {
+                let index = t.operand(*v);
+                *g = if index == SINK {
                     0.0
                 } else {
-                    t.adjoints[v.index as usize]
+                    t.adjoints[index as usize]
                 };
             }
         });
@@ -479,7 +720,10 @@ impl Recording {
 
     /// Number of nodes recorded in this session so far.
     pub fn len(&self) -> usize {
-        with_tape(|t| t.nodes.len() - self.start)
+        with_tape(|t| {
+            t.expect_live(self.tag, "len");
+            t.nodes.len() - self.start
+        })
     }
 
     /// Whether nothing has been recorded yet.
@@ -505,7 +749,7 @@ impl Recording {
 
 impl Drop for Recording {
     fn drop(&mut self) {
-        with_tape(|t| t.truncate(self.start, self.nary_start));
+        with_tape(|t| t.end_session(self.tag, self.start, self.nary_start));
     }
 }
 

@@ -34,21 +34,21 @@ macro_rules! impl_via_chain {
         impl<$($g)*> core::cmp::PartialEq for $ty {
             #[inline]
             fn eq(&self, other: &Self) -> bool {
-                $crate::chain::Chain::primal(*self) == $crate::chain::Chain::primal(*other)
+                $crate::chain_rule::Chain::primal(*self) == $crate::chain_rule::Chain::primal(*other)
             }
         }
         impl<$($g)*> core::cmp::PartialOrd for $ty {
             #[inline]
             fn partial_cmp(&self, other: &Self) -> Option<core::cmp::Ordering> {
-                $crate::chain::Chain::primal(*self)
-                    .partial_cmp(&$crate::chain::Chain::primal(*other))
+                $crate::chain_rule::Chain::primal(*self)
+                    .partial_cmp(&$crate::chain_rule::Chain::primal(*other))
             }
         }
         impl<$($g)*> core::ops::Neg for $ty {
             type Output = Self;
             #[inline]
             fn neg(self) -> Self {
-                use $crate::chain::Chain;
+                use $crate::chain_rule::Chain;
                 let p = self.primal();
                 self.chain(-p, -<<Self as Chain>::Primal as num_traits::One>::one())
             }
@@ -57,7 +57,7 @@ macro_rules! impl_via_chain {
             type Output = Self;
             #[inline]
             fn add(self, rhs: Self) -> Self {
-                use $crate::chain::Chain;
+                use $crate::chain_rule::Chain;
                 let one = <<Self as Chain>::Primal as num_traits::One>::one();
                 self.chain2(rhs, self.primal() + rhs.primal(), one, one)
             }
@@ -66,7 +66,7 @@ macro_rules! impl_via_chain {
             type Output = Self;
             #[inline]
             fn sub(self, rhs: Self) -> Self {
-                use $crate::chain::Chain;
+                use $crate::chain_rule::Chain;
                 let one = <<Self as Chain>::Primal as num_traits::One>::one();
                 self.chain2(rhs, self.primal() - rhs.primal(), one, -one)
             }
@@ -75,7 +75,7 @@ macro_rules! impl_via_chain {
             type Output = Self;
             #[inline]
             fn mul(self, rhs: Self) -> Self {
-                use $crate::chain::Chain;
+                use $crate::chain_rule::Chain;
                 let (a, b) = (self.primal(), rhs.primal());
                 self.chain2(rhs, a * b, b, a)
             }
@@ -84,7 +84,7 @@ macro_rules! impl_via_chain {
             type Output = Self;
             #[inline]
             fn div(self, rhs: Self) -> Self {
-                use $crate::chain::Chain;
+                use $crate::chain_rule::Chain;
                 let (a, b) = (self.primal(), rhs.primal());
                 let inv = <<Self as Chain>::Primal as num_traits::One>::one() / b;
                 let q = a * inv;
@@ -95,7 +95,7 @@ macro_rules! impl_via_chain {
             type Output = Self;
             #[inline]
             fn rem(self, rhs: Self) -> Self {
-                use $crate::chain::Chain;
+                use $crate::chain_rule::Chain;
                 let (a, b) = (self.primal(), rhs.primal());
                 let one = <<Self as Chain>::Primal as num_traits::One>::one();
                 self.chain2(rhs, a % b, one, -(a / b).trunc())
@@ -105,7 +105,7 @@ macro_rules! impl_via_chain {
             type Output = Self;
             #[inline]
             fn add(self, rhs: f64) -> Self {
-                use $crate::chain::Chain;
+                use $crate::chain_rule::Chain;
                 let one = <<Self as Chain>::Primal as num_traits::One>::one();
                 self.chain(self.primal() + rhs, one)
             }
@@ -114,7 +114,7 @@ macro_rules! impl_via_chain {
             type Output = Self;
             #[inline]
             fn sub(self, rhs: f64) -> Self {
-                use $crate::chain::Chain;
+                use $crate::chain_rule::Chain;
                 let one = <<Self as Chain>::Primal as num_traits::One>::one();
                 self.chain(self.primal() - rhs, one)
             }
@@ -123,7 +123,7 @@ macro_rules! impl_via_chain {
             type Output = Self;
             #[inline]
             fn mul(self, rhs: f64) -> Self {
-                use $crate::chain::Chain;
+                use $crate::chain_rule::Chain;
                 let c = <<Self as Chain>::Primal as $crate::Scalar>::cst(rhs);
                 self.chain(self.primal() * rhs, c)
             }
@@ -132,7 +132,7 @@ macro_rules! impl_via_chain {
             type Output = Self;
             #[inline]
             fn div(self, rhs: f64) -> Self {
-                use $crate::chain::Chain;
+                use $crate::chain_rule::Chain;
                 let inv = 1.0 / rhs;
                 let c = <<Self as Chain>::Primal as $crate::Scalar>::cst(inv);
                 self.chain(self.primal() * inv, c)
@@ -149,7 +149,7 @@ macro_rules! impl_via_chain {
             type Output = $ty;
             #[inline]
             fn sub(self, rhs: $ty) -> $ty {
-                use $crate::chain::Chain;
+                use $crate::chain_rule::Chain;
                 let one = <<$ty as Chain>::Primal as num_traits::One>::one();
                 rhs.chain(-rhs.primal() + self, -one)
             }
@@ -165,7 +165,7 @@ macro_rules! impl_via_chain {
             type Output = $ty;
             #[inline]
             fn div(self, rhs: $ty) -> $ty {
-                use $crate::chain::Chain;
+                use $crate::chain_rule::Chain;
                 let b = rhs.primal();
                 let inv = <<$ty as Chain>::Primal as num_traits::One>::one() / b;
                 let q = inv * self;
@@ -240,7 +240,7 @@ macro_rules! impl_via_chain {
             }
             #[inline]
             fn is_zero(&self) -> bool {
-                $crate::chain::Chain::primal(*self).is_zero()
+                $crate::chain_rule::Chain::primal(*self).is_zero()
             }
         }
         impl<$($g)*> num_traits::One for $ty {
@@ -308,42 +308,42 @@ macro_rules! impl_via_chain {
                 Self::cst(f64::MAX)
             }
             fn is_nan(self) -> bool {
-                $crate::chain::Chain::primal(self).is_nan()
+                $crate::chain_rule::Chain::primal(self).is_nan()
             }
             fn is_infinite(self) -> bool {
-                $crate::chain::Chain::primal(self).is_infinite()
+                $crate::chain_rule::Chain::primal(self).is_infinite()
             }
             fn is_finite(self) -> bool {
-                $crate::chain::Chain::primal(self).is_finite()
+                $crate::chain_rule::Chain::primal(self).is_finite()
             }
             fn is_normal(self) -> bool {
-                $crate::chain::Chain::primal(self).is_normal()
+                $crate::chain_rule::Chain::primal(self).is_normal()
             }
             fn classify(self) -> core::num::FpCategory {
-                $crate::chain::Chain::primal(self).classify()
+                $crate::chain_rule::Chain::primal(self).classify()
             }
             fn floor(self) -> Self {
-                use $crate::chain::Chain;
+                use $crate::chain_rule::Chain;
                 self.chain(self.primal().floor(), Self::zero_primal())
             }
             fn ceil(self) -> Self {
-                use $crate::chain::Chain;
+                use $crate::chain_rule::Chain;
                 self.chain(self.primal().ceil(), Self::zero_primal())
             }
             fn round(self) -> Self {
-                use $crate::chain::Chain;
+                use $crate::chain_rule::Chain;
                 self.chain(self.primal().round(), Self::zero_primal())
             }
             fn trunc(self) -> Self {
-                use $crate::chain::Chain;
+                use $crate::chain_rule::Chain;
                 self.chain(self.primal().trunc(), Self::zero_primal())
             }
             fn fract(self) -> Self {
-                use $crate::chain::Chain;
+                use $crate::chain_rule::Chain;
                 self.chain(self.primal().fract(), Self::one_primal())
             }
             fn abs(self) -> Self {
-                use $crate::chain::Chain;
+                use $crate::chain_rule::Chain;
                 let p = self.primal();
                 if p > Self::zero_primal() {
                     self
@@ -355,37 +355,45 @@ macro_rules! impl_via_chain {
                 }
             }
             fn signum(self) -> Self {
-                use $crate::chain::Chain;
+                use $crate::chain_rule::Chain;
                 self.chain(self.primal().signum(), Self::zero_primal())
             }
             fn is_sign_positive(self) -> bool {
-                $crate::chain::Chain::primal(self).is_sign_positive()
+                $crate::chain_rule::Chain::primal(self).is_sign_positive()
             }
             fn is_sign_negative(self) -> bool {
-                $crate::chain::Chain::primal(self).is_sign_negative()
+                $crate::chain_rule::Chain::primal(self).is_sign_negative()
             }
             fn mul_add(self, a: Self, b: Self) -> Self {
                 self * a + b
             }
             fn recip(self) -> Self {
-                use $crate::chain::Chain;
+                use $crate::chain_rule::Chain;
                 let inv = Self::one_primal() / self.primal();
                 self.chain(inv, -inv * inv)
             }
             fn powi(self, n: i32) -> Self {
-                use $crate::chain::Chain;
+                use $crate::chain_rule::Chain;
                 let p = self.primal();
                 if n == 0 {
                     return self.chain(Self::one_primal(), Self::zero_primal());
                 }
-                let below = p.powi(n - 1);
-                self.chain(below * p, below * (n as f64))
+                // pⁿ itself, not pⁿ⁻¹·p: for n < 0 the latter overflows or underflows where
+                // pⁿ does not (p = 1e-160, n = -1), and is NaN at p = 0.
+                let below = match n.checked_sub(1) {
+                    Some(m) => p.powi(m),
+                    None => p.powf(Self::one_primal() * (n as f64 - 1.0)),
+                };
+                self.chain(p.powi(n), below * (n as f64))
             }
             fn powf(self, exponent: Self) -> Self {
-                use $crate::chain::Chain;
+                use $crate::chain_rule::Chain;
                 let (x, q) = (self.primal(), exponent.primal());
                 let value = x.powf(q);
-                let d_x = if q.value() == 0.0 {
+                // q·x^(q-1) even at q = 0, so that its derivative in q (the mixed partial
+                // x^(q-1)(1 + q ln x), 1/x at q = 0) survives under nested duals; only at
+                // x = q = 0 is it 0·∞, where x⁰ = 1 has derivative 0.
+                let d_x = if q.value() == 0.0 && x.value() == 0.0 {
                     Self::zero_primal()
                 } else {
                     q * x.powf(q - Self::one_primal())
@@ -400,22 +408,22 @@ macro_rules! impl_via_chain {
                 self.chain2(exponent, value, d_x, d_q)
             }
             fn sqrt(self) -> Self {
-                use $crate::chain::Chain;
+                use $crate::chain_rule::Chain;
                 let s = self.primal().sqrt();
                 self.chain(s, (s + s).recip())
             }
             fn exp(self) -> Self {
-                use $crate::chain::Chain;
+                use $crate::chain_rule::Chain;
                 let e = self.primal().exp();
                 self.chain(e, e)
             }
             fn exp2(self) -> Self {
-                use $crate::chain::Chain;
+                use $crate::chain_rule::Chain;
                 let e = self.primal().exp2();
                 self.chain(e, e * core::f64::consts::LN_2)
             }
             fn ln(self) -> Self {
-                use $crate::chain::Chain;
+                use $crate::chain_rule::Chain;
                 let p = self.primal();
                 self.chain(p.ln(), p.recip())
             }
@@ -423,12 +431,12 @@ macro_rules! impl_via_chain {
                 self.ln() / base.ln()
             }
             fn log2(self) -> Self {
-                use $crate::chain::Chain;
+                use $crate::chain_rule::Chain;
                 let p = self.primal();
                 self.chain(p.log2(), (p * core::f64::consts::LN_2).recip())
             }
             fn log10(self) -> Self {
-                use $crate::chain::Chain;
+                use $crate::chain_rule::Chain;
                 let p = self.primal();
                 self.chain(p.log10(), (p * core::f64::consts::LN_10).recip())
             }
@@ -439,7 +447,7 @@ macro_rules! impl_via_chain {
                 self * (core::f64::consts::PI / 180.0)
             }
             fn max(self, other: Self) -> Self {
-                use $crate::chain::Chain;
+                use $crate::chain_rule::Chain;
                 let (a, b) = (self.primal(), other.primal());
                 if a > b || b.is_nan() {
                     self
@@ -451,7 +459,7 @@ macro_rules! impl_via_chain {
                 }
             }
             fn min(self, other: Self) -> Self {
-                use $crate::chain::Chain;
+                use $crate::chain_rule::Chain;
                 let (a, b) = (self.primal(), other.primal());
                 if a < b || b.is_nan() {
                     self
@@ -471,51 +479,63 @@ macro_rules! impl_via_chain {
                 }
             }
             fn cbrt(self) -> Self {
-                use $crate::chain::Chain;
+                use $crate::chain_rule::Chain;
                 let c = self.primal().cbrt();
                 self.chain(c, (c * c * 3.0).recip())
             }
             fn hypot(self, other: Self) -> Self {
-                use $crate::chain::Chain;
+                use $crate::chain_rule::Chain;
                 let (x, y) = (self.primal(), other.primal());
                 let h = x.hypot(y);
                 if h.value() == 0.0 {
                     return self.chain2(other, h, Self::zero_primal(), Self::zero_primal());
                 }
-                self.chain2(other, h, x / h, y / h)
+                // x/h and y/h through the ratio t of the smaller to the larger: their own
+                // derivatives (y²/h³, x²/h³) then come without the cancellation of
+                // 1/h - x²/h³, and t² cannot overflow.
+                let one = Self::one_primal();
+                if x.value().abs() >= y.value().abs() {
+                    let t = y / x;
+                    let d_x = (t * t + one).sqrt().recip() * x.signum();
+                    self.chain2(other, h, d_x, t * d_x)
+                } else {
+                    let t = x / y;
+                    let d_y = (t * t + one).sqrt().recip() * y.signum();
+                    self.chain2(other, h, t * d_y, d_y)
+                }
             }
             fn sin(self) -> Self {
-                use $crate::chain::Chain;
+                use $crate::chain_rule::Chain;
                 let p = self.primal();
                 self.chain(p.sin(), p.cos())
             }
             fn cos(self) -> Self {
-                use $crate::chain::Chain;
+                use $crate::chain_rule::Chain;
                 let p = self.primal();
                 self.chain(p.cos(), -p.sin())
             }
             fn tan(self) -> Self {
-                use $crate::chain::Chain;
+                use $crate::chain_rule::Chain;
                 let t = self.primal().tan();
                 self.chain(t, t * t + 1.0)
             }
             fn asin(self) -> Self {
-                use $crate::chain::Chain;
+                use $crate::chain_rule::Chain;
                 let p = self.primal();
-                self.chain(p.asin(), (-(p * p) + 1.0).sqrt().recip())
+                self.chain(p.asin(), Self::one_minus_square(p).sqrt().recip())
             }
             fn acos(self) -> Self {
-                use $crate::chain::Chain;
+                use $crate::chain_rule::Chain;
                 let p = self.primal();
-                self.chain(p.acos(), -(-(p * p) + 1.0).sqrt().recip())
+                self.chain(p.acos(), -Self::one_minus_square(p).sqrt().recip())
             }
             fn atan(self) -> Self {
-                use $crate::chain::Chain;
+                use $crate::chain_rule::Chain;
                 let p = self.primal();
                 self.chain(p.atan(), (p * p + 1.0).recip())
             }
             fn atan2(self, other: Self) -> Self {
-                use $crate::chain::Chain;
+                use $crate::chain_rule::Chain;
                 let (y, x) = (self.primal(), other.primal());
                 let r2 = x * x + y * y;
                 self.chain2(other, y.atan2(x), x / r2, -y / r2)
@@ -524,57 +544,75 @@ macro_rules! impl_via_chain {
                 (self.sin(), self.cos())
             }
             fn exp_m1(self) -> Self {
-                use $crate::chain::Chain;
+                use $crate::chain_rule::Chain;
                 let p = self.primal();
                 self.chain(p.exp_m1(), p.exp())
             }
             fn ln_1p(self) -> Self {
-                use $crate::chain::Chain;
+                use $crate::chain_rule::Chain;
                 let p = self.primal();
                 self.chain(p.ln_1p(), (p + 1.0).recip())
             }
             fn sinh(self) -> Self {
-                use $crate::chain::Chain;
+                use $crate::chain_rule::Chain;
                 let p = self.primal();
                 self.chain(p.sinh(), p.cosh())
             }
             fn cosh(self) -> Self {
-                use $crate::chain::Chain;
+                use $crate::chain_rule::Chain;
                 let p = self.primal();
                 self.chain(p.cosh(), p.sinh())
             }
             fn tanh(self) -> Self {
-                use $crate::chain::Chain;
-                let t = self.primal().tanh();
-                self.chain(t, -(t * t) + 1.0)
+                use $crate::chain_rule::Chain;
+                // sech², not 1 - t²: that cancels as t → ±1 (1e-8 off at x = 10, 0 from 19.1).
+                let p = self.primal();
+                self.chain(p.tanh(), $crate::Scalar::sech2(p))
             }
             fn asinh(self) -> Self {
-                use $crate::chain::Chain;
+                use $crate::chain_rule::Chain;
                 let p = self.primal();
-                self.chain(p.asinh(), (p * p + 1.0).sqrt().recip())
+                // hypot: p² + 1 would overflow above 1.3e154.
+                self.chain(p.asinh(), p.hypot(Self::one_primal()).recip())
             }
             fn acosh(self) -> Self {
-                use $crate::chain::Chain;
+                use $crate::chain_rule::Chain;
                 let p = self.primal();
-                self.chain(p.acosh(), (p * p - 1.0).sqrt().recip())
+                // √(p-1)·√(p+1): exact near p = 1 and no overflow of p².
+                self.chain(p.acosh(), ((p - 1.0).sqrt() * (p + 1.0).sqrt()).recip())
             }
             fn atanh(self) -> Self {
-                use $crate::chain::Chain;
+                use $crate::chain_rule::Chain;
                 let p = self.primal();
-                self.chain(p.atanh(), (-(p * p) + 1.0).recip())
+                self.chain(p.atanh(), Self::one_minus_square(p).recip())
             }
             fn integer_decode(self) -> (u64, i16, i8) {
-                $crate::chain::Chain::primal(self).integer_decode()
+                $crate::chain_rule::Chain::primal(self).integer_decode()
             }
         }
         impl<$($g)*> $ty {
             #[inline]
-            fn zero_primal() -> <Self as $crate::chain::Chain>::Primal {
-                <<Self as $crate::chain::Chain>::Primal as num_traits::Zero>::zero()
+            fn zero_primal() -> <Self as $crate::chain_rule::Chain>::Primal {
+                <<Self as $crate::chain_rule::Chain>::Primal as num_traits::Zero>::zero()
             }
             #[inline]
-            fn one_primal() -> <Self as $crate::chain::Chain>::Primal {
-                <<Self as $crate::chain::Chain>::Primal as num_traits::One>::one()
+            fn one_primal() -> <Self as $crate::chain_rule::Chain>::Primal {
+                <<Self as $crate::chain_rule::Chain>::Primal as num_traits::One>::one()
+            }
+            /// `1 - p²` for the derivatives of asin, acos and atanh: as `(1 - p)(1 + p)`
+            /// near |p| = 1 (exact factors, where `1 - p²` cancels), as `1 - p·p` elsewhere
+            /// (whose own derivative `-2p` does not cancel for small |p|, as the product's
+            /// `(1 - p) - (1 + p)` does).
+            #[inline]
+            fn one_minus_square(
+                p: <Self as $crate::chain_rule::Chain>::Primal,
+            ) -> <Self as $crate::chain_rule::Chain>::Primal {
+                let one = Self::one_primal();
+                if $crate::Scalar::value(p).abs() > 0.5 {
+                    (one - p) * (one + p)
+                } else {
+                    one - p * p
+                }
             }
         }
     };
@@ -586,10 +624,10 @@ macro_rules! chain_scalar_methods {
     () => {
         #[inline]
         fn value(self) -> f64 {
-            $crate::Scalar::value($crate::chain::Chain::primal(self))
+            $crate::Scalar::value($crate::chain_rule::Chain::primal(self))
         }
         fn log_add_exp(self, other: Self) -> Self {
-            use $crate::chain::Chain;
+            use $crate::chain_rule::Chain;
             let (a, b) = (self.primal(), other.primal());
             let r = $crate::Scalar::log_add_exp(a, b);
             let (rv, av) = (r.value(), a.value());
@@ -604,24 +642,32 @@ macro_rules! chain_scalar_methods {
                     (zero, one)
                 }
             } else {
-                ((a - r).exp(), (b - r).exp())
+                // Logistic of the difference, not exp(a - r): a - r cancels at large
+                // magnitudes (0.4724 instead of 0.5 at a = b = 1e15).
+                (
+                    $crate::Scalar::logistic(a - b),
+                    $crate::Scalar::logistic(b - a),
+                )
             };
             self.chain2(other, r, d_a, d_b)
         }
         fn softplus(self) -> Self {
-            use $crate::chain::Chain;
+            use $crate::chain_rule::Chain;
             let p = self.primal();
             self.chain($crate::Scalar::softplus(p), $crate::Scalar::logistic(p))
         }
         fn logistic(self) -> Self {
-            use $crate::chain::Chain;
+            use $crate::chain_rule::Chain;
             let p = self.primal();
-            let s = $crate::Scalar::logistic(p);
-            // 1 - s computed as logistic(-p): no cancellation for large p.
-            self.chain(s, s * $crate::Scalar::logistic(-p))
+            // s(1 - s) = sech²(p/2)/4: accurate for all p, and so is its own derivative
+            // (s·logistic(-p) differentiates to a difference that cancels for |p| < 1e-8).
+            self.chain(
+                $crate::Scalar::logistic(p),
+                $crate::Scalar::sech2(p * 0.5) * 0.25,
+            )
         }
         fn log_logistic(self) -> Self {
-            use $crate::chain::Chain;
+            use $crate::chain_rule::Chain;
             let p = self.primal();
             self.chain(
                 $crate::Scalar::log_logistic(p),
@@ -629,17 +675,17 @@ macro_rules! chain_scalar_methods {
             )
         }
         fn ln_gamma(self) -> Self {
-            use $crate::chain::Chain;
+            use $crate::chain_rule::Chain;
             let p = self.primal();
             self.chain($crate::Scalar::ln_gamma(p), $crate::Scalar::digamma(p))
         }
         fn digamma(self) -> Self {
-            use $crate::chain::Chain;
+            use $crate::chain_rule::Chain;
             let p = self.primal();
             self.chain($crate::Scalar::digamma(p), $crate::Scalar::polygamma(p, 1))
         }
         fn polygamma(self, n: u32) -> Self {
-            use $crate::chain::Chain;
+            use $crate::chain_rule::Chain;
             let p = self.primal();
             self.chain(
                 $crate::Scalar::polygamma(p, n),
@@ -647,38 +693,58 @@ macro_rules! chain_scalar_methods {
             )
         }
         fn erf(self) -> Self {
-            use $crate::chain::Chain;
+            use $crate::chain_rule::Chain;
             let p = self.primal();
             let d = (-(p * p)).exp() * core::f64::consts::FRAC_2_SQRT_PI;
             self.chain($crate::Scalar::erf(p), d)
         }
         fn erfc(self) -> Self {
-            use $crate::chain::Chain;
+            use $crate::chain_rule::Chain;
             let p = self.primal();
             let d = (-(p * p)).exp() * (-core::f64::consts::FRAC_2_SQRT_PI);
             self.chain($crate::Scalar::erfc(p), d)
         }
         fn norm_cdf(self) -> Self {
-            use $crate::chain::Chain;
+            use $crate::chain_rule::Chain;
             let p = self.primal();
-            let density = (-(p * p) * 0.5).exp() * $crate::chain::FRAC_1_SQRT_2PI;
+            let density = (-(p * p) * 0.5).exp() * $crate::chain_rule::FRAC_1_SQRT_2PI;
             self.chain($crate::Scalar::norm_cdf(p), density)
         }
         fn log_norm_cdf(self) -> Self {
-            use $crate::chain::Chain;
+            use $crate::chain_rule::Chain;
             let p = self.primal();
-            let l = $crate::Scalar::log_norm_cdf(p);
-            // φ(x)/Φ(x) in logs: stays finite where both underflow.
-            let d = (-(p * p) * 0.5 - $crate::chain::LN_SQRT_2PI - l).exp();
-            self.chain(l, d)
+            // The inverse Mills ratio φ/Φ as an operation of its own: the quotient of two
+            // underflowing terms (or their logs, which cancel) is wrong for x ≪ 0.
+            self.chain(
+                $crate::Scalar::log_norm_cdf(p),
+                $crate::Scalar::inv_mills(p),
+            )
+        }
+        fn sech2(self) -> Self {
+            use $crate::chain_rule::Chain;
+            let p = self.primal();
+            let s = $crate::Scalar::sech2(p);
+            self.chain(s, -(p.tanh() * s) * 2.0)
+        }
+        fn inv_mills(self) -> Self {
+            use $crate::chain_rule::Chain;
+            let p = self.primal();
+            let r = $crate::Scalar::inv_mills(p);
+            // (φ/Φ)' = -(φ/Φ)(x + φ/Φ), the second factor computed without cancellation.
+            self.chain(r, -(r * $crate::Scalar::mills_offset(p)))
+        }
+        fn mills_offset(self) -> Self {
+            use $crate::chain_rule::Chain;
+            let p = self.primal();
+            let r = $crate::Scalar::inv_mills(p);
+            let k = $crate::Scalar::mills_offset(p);
+            self.chain(k, -(r * k) + 1.0)
         }
     };
 }
 
 /// 1/√(2π).
 pub(crate) const FRAC_1_SQRT_2PI: f64 = 0.398_942_280_401_432_7;
-/// ln √(2π).
-pub(crate) const LN_SQRT_2PI: f64 = 0.918_938_533_204_672_8;
 
 pub(crate) use chain_scalar_methods;
 pub(crate) use impl_via_chain;

@@ -1,0 +1,220 @@
+//! Misuse of reverse-mode variables and recordings panics with a message naming the misuse,
+//! never corrupts memory or gives a wrong gradient; a panic inside a function being
+//! differentiated leaves the thread's tape usable.
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use trellis_ad::{reverse, Float, Recording, Scalar, ScalarFn, Var};
+
+/// A `Var` of a recording that has ended, after a long computation (the tape was truncated
+/// far below its index): the segfault of issue 9.
+fn stale_var() -> Var {
+    let rec = Recording::start();
+    let x = rec.input(1.0001);
+    let mut y = x;
+    for _ in 0..100_000 {
+        y *= x;
+    }
+    y
+}
+
+#[test]
+#[should_panic(expected = "a Var was used after its Recording ended")]
+fn stale_var_from_an_ended_recording_panics_in_arithmetic() {
+    let stale = stale_var();
+    let rec = Recording::start();
+    let a = rec.input(2.0);
+    let _ = rec.gradient(a * stale, &[a]);
+}
+
+#[test]
+#[should_panic(expected = "a Var was used after its Recording ended")]
+fn stale_var_as_gradient_output_panics() {
+    let stale = stale_var();
+    let rec = Recording::start();
+    let a = rec.input(2.0);
+    let _ = rec.gradient(stale, &[a]);
+}
+
+#[test]
+#[should_panic(expected = "a Var was used after its Recording ended")]
+fn stale_var_as_gradient_input_panics() {
+    let stale = stale_var();
+    let rec = Recording::start();
+    let a = rec.input(2.0);
+    let _ = rec.gradient(a * 2.0, &[a, stale]);
+}
+
+#[test]
+#[should_panic(expected = "a Var was used after its Recording ended")]
+fn stale_var_in_an_n_ary_operation_panics() {
+    let stale = stale_var();
+    let rec = Recording::start();
+    let a = rec.input(2.0);
+    let _ = Var::log_sum_exp(&[a, stale]);
+}
+
+#[test]
+#[should_panic(expected = "a Var was used after its Recording ended")]
+fn stale_var_with_no_recording_live_panics() {
+    let stale = stale_var();
+    let _ = stale.sin();
+}
+
+/// The stale index is below the new tape's length (a short recording after a long one):
+/// the index is in bounds, so only the session tag tells it apart.
+#[test]
+#[should_panic(expected = "a Var was used after its Recording ended")]
+fn stale_var_with_an_in_bounds_index_panics() {
+    let stale = {
+        let rec = Recording::start();
+        let x = rec.input(3.0);
+        x * x
+    };
+    let rec = Recording::start();
+    let inputs: Vec<Var> = (0..10).map(|i| rec.input(i as f64)).collect();
+    let _ = rec.gradient(inputs[0] * stale, &inputs);
+}
+
+#[test]
+#[should_panic(expected = "a Var was used after its Recording ended")]
+fn var_of_an_inner_recording_used_after_it_ended_panics() {
+    let outer = Recording::start();
+    let x = outer.input(1.5);
+    let inner_result = {
+        let inner = Recording::start();
+        let y = inner.input(2.0);
+        x * y
+    };
+    let _ = outer.gradient(x * inner_result, &[x]);
+}
+
+#[test]
+#[should_panic(expected = "a Var was used on a thread other than the one that recorded it")]
+fn var_moved_to_another_thread_panics() {
+    let rec = Recording::start();
+    let x = rec.input(1.0);
+    let y = x.exp();
+    let payload = std::thread::spawn(move || {
+        let rec = Recording::start();
+        let a = rec.input(2.0);
+        rec.gradient(a * y, &[a])
+    })
+    .join()
+    .unwrap_err();
+    drop(rec);
+    std::panic::resume_unwind(payload);
+}
+
+#[test]
+#[should_panic(expected = "Recording::input on a Recording that has ended")]
+fn recording_used_after_an_enclosing_recording_ended_panics() {
+    let outer = Recording::start();
+    let inner = Recording::start();
+    drop(outer);
+    let _ = inner.input(1.0);
+}
+
+#[test]
+#[should_panic(expected = "Recording::gradient on a Recording that has ended")]
+fn gradient_of_a_recording_whose_enclosing_one_ended_panics() {
+    let outer = Recording::start();
+    let inner = Recording::start();
+    let x = inner.input(1.0);
+    drop(outer);
+    let _ = inner.gradient(x, &[x]);
+}
+
+#[test]
+#[should_panic(expected = "while a Recording started inside it is still live")]
+fn input_on_an_outer_recording_while_an_inner_one_is_live_panics() {
+    let outer = Recording::start();
+    let _inner = Recording::start();
+    let _ = outer.input(1.0);
+}
+
+/// Valid nesting keeps working: outer variables used inside an inner recording, and the
+/// outer gradient after the inner one ended.
+#[test]
+fn nested_recordings_give_exact_gradients() {
+    let outer = Recording::start();
+    let x = outer.input(1.5);
+    let y = x * x;
+    let inner_grad = {
+        let inner = Recording::start();
+        let z = inner.input(2.0);
+        let w = y * z + z.sin();
+        inner.gradient(w, &[z])
+    };
+    assert_eq!(inner_grad, vec![1.5 * 1.5 + 2f64.cos()]);
+    let out = y * x;
+    assert_eq!(outer.gradient(out, &[x]), vec![3.0 * 1.5 * 1.5]);
+}
+
+/// A forgotten recording never ends; sessions started after it still nest correctly and the
+/// enclosing recording cleans up.
+#[test]
+fn forgotten_inner_recording_is_harmless() {
+    let outer = Recording::start();
+    let x = outer.input(0.5);
+    std::mem::forget(Recording::start());
+    let y = x.exp();
+    assert_eq!(outer.gradient(y, &[x]), vec![0.5f64.exp()]);
+    drop(outer);
+    let (_, g) = reverse::value_and_gradient(&Cube, &[2.0]);
+    assert_eq!(g, vec![12.0]);
+}
+
+struct Cube;
+impl ScalarFn for Cube {
+    fn eval<T: Scalar>(&self, x: &[T]) -> T {
+        x[0] * x[0] * x[0]
+    }
+}
+
+/// Panics half-way through recording (after plain and n-ary nodes) at the first call.
+struct PanicsOnce {
+    armed: std::cell::Cell<bool>,
+}
+impl ScalarFn for PanicsOnce {
+    fn eval<T: Scalar>(&self, x: &[T]) -> T {
+        let a = T::log_sum_exp(x) * x[0];
+        let b = T::dot(x, x) + x[1].ln();
+        if self.armed.replace(false) {
+            panic!("model failed");
+        }
+        a * b
+    }
+}
+
+#[test]
+fn panic_inside_eval_leaves_the_tape_usable() {
+    let f = PanicsOnce {
+        armed: std::cell::Cell::new(true),
+    };
+    let x = [0.3, 1.7];
+    let caught = catch_unwind(AssertUnwindSafe(|| reverse::gradient(&f, &x)));
+    assert!(caught.is_err());
+    let (v, g) = reverse::value_and_gradient(&f, &x);
+    // Reference: the same function by forward mode, which does not use the tape.
+    let (v_fwd, g_fwd) = trellis_ad::forward::value_and_gradient(&f, &x);
+    assert_eq!(v, v_fwd);
+    for (a, b) in g.iter().zip(&g_fwd) {
+        assert!((a - b).abs() <= 1e-15 * b.abs(), "{a} vs {b}");
+    }
+    // And a caught misuse inside a live recording leaves that recording exact.
+    let stale = stale_var();
+    let rec = Recording::start();
+    let a = rec.input(3.0);
+    let partial = a * a;
+    let misuse = catch_unwind(AssertUnwindSafe(|| Var::sum_of(&[a, partial, stale])));
+    assert!(misuse.is_err());
+    let out = Var::sum_of(&[a, partial]) * a;
+    // d/da (a + a²)·a = 2a + 3a².
+    assert_eq!(rec.gradient(out, &[a]), vec![2.0 * 3.0 + 3.0 * 9.0]);
+}
+
+#[test]
+fn var_is_still_sixteen_bytes() {
+    assert_eq!(std::mem::size_of::<Var>(), 16);
+}
