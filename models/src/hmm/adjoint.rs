@@ -44,10 +44,60 @@ pub fn value_and_partials(
     partials: &mut [f64],
 ) -> Option<f64> {
     debug_assert_eq!(log_init.len(), k);
-    debug_assert_eq!(log_trans.len(), k * k);
+    debug_assert!(
+        log_trans.len() == k * k
+            || log_trans.len() == k * k * (log_emission.len() / k).saturating_sub(1)
+    );
     with_probs(log_init, log_trans, |probs| {
         value_and_partials_prepared(probs, log_emission, k, partials)
     })
+}
+
+/// [`value_and_partials`] with one transition matrix or one per step
+/// ([`Transitions`](super::forward::Transitions)). `partials` receives
+/// `[∂/∂log_init (K) | ∂/∂log_trans (K², or (T − 1)·K²: ξₜ for each step) | ∂/∂log_emission
+/// (T·K)]`. The shapes are checked.
+///
+/// # Errors
+/// Wrong shapes or NaN / `+inf` inputs, as
+/// [`forward_log_likelihood_with`](super::forward_log_likelihood_with); a `partials` of the
+/// wrong length.
+///
+/// ```
+/// use trellis_models::hmm::{adjoint, Transitions};
+/// let li = [0.5f64.ln(); 2];
+/// let steps: Vec<f64> = [0.9, 0.1, 0.2, 0.8, 0.5, 0.5, 0.5, 0.5].iter().map(|p: &f64| p.ln()).collect();
+/// let le = [-1.0, -2.0, -0.5, -3.0, -2.0, -0.1];
+/// let mut partials = vec![0.0; 2 + 8 + 6];
+/// let ll = adjoint::value_and_partials_with(&li, Transitions::PerStep(&steps), &le, 2, &mut partials)
+///     .unwrap()
+///     .unwrap();
+/// assert!(ll.is_finite());
+/// // Each step's ξₜ sums to 1 (one transition per step).
+/// assert!((partials[2..6].iter().sum::<f64>() - 1.0).abs() < 1e-12);
+/// assert!((partials[6..10].iter().sum::<f64>() - 1.0).abs() < 1e-12);
+/// ```
+pub fn value_and_partials_with(
+    log_init: &[f64],
+    transitions: super::forward::Transitions<'_, f64>,
+    log_emission: &[f64],
+    k: usize,
+    partials: &mut [f64],
+) -> Result<Option<f64>, super::HmmError> {
+    super::checks::check_emission(log_emission, k)?;
+    let log_trans =
+        super::forward::check_transitions(log_init, transitions, k, log_emission.len() / k)?;
+    let expected = k + log_trans.len() + log_emission.len();
+    if partials.len() != expected {
+        return Err(super::HmmError::WrongLength {
+            what: "partials ([log_init | log_trans | log_emission])",
+            expected,
+            found: partials.len(),
+        });
+    }
+    Ok(with_probs(log_init, log_trans, |probs| {
+        value_and_partials_prepared(probs, log_emission, k, partials)
+    }))
 }
 
 /// [`value_and_partials`] with `π` and `P` already exponentiated (once per batch).
@@ -57,7 +107,7 @@ pub(crate) fn value_and_partials_prepared(
     k: usize,
     partials: &mut [f64],
 ) -> Option<f64> {
-    let (d_params, d_emission) = partials.split_at_mut(k + k * k);
+    let (d_params, d_emission) = partials.split_at_mut(k + probs.log_trans().len());
     value_and_partials_split(probs, log_emission, k, d_params, d_emission)
 }
 
@@ -103,7 +153,7 @@ pub(crate) fn forward_backward<const KC: usize>(
 ) -> Forward<f64> {
     let k = if KC > 0 { KC } else { k };
     let n = log_emission.len() / k;
-    debug_assert_eq!(d_params.len(), k + k * k);
+    debug_assert_eq!(d_params.len(), k + probs.log_trans().len());
     debug_assert_eq!(d_emission.len(), n * k);
     let forward = recursion::scaled::<f64, KC>(probs, log_emission, k, trace);
     let Forward::Value {
@@ -126,10 +176,11 @@ pub(crate) fn forward_backward<const KC: usize>(
         total,
     };
     let w = &mut *trace.pred;
-    if any_zero {
-        ctx.run::<KC, true>(d_trans, d_emission, b, b_next, w, last);
-    } else {
-        ctx.run::<KC, false>(d_trans, d_emission, b, b_next, w, last);
+    match (any_zero, probs.per_step()) {
+        (true, false) => ctx.run::<KC, true, false>(d_trans, d_emission, b, b_next, w, last),
+        (false, false) => ctx.run::<KC, false, false>(d_trans, d_emission, b, b_next, w, last),
+        (true, true) => ctx.run::<KC, true, true>(d_trans, d_emission, b, b_next, w, last),
+        (false, true) => ctx.run::<KC, false, true>(d_trans, d_emission, b, b_next, w, last),
     }
     d_init.copy_from_slice(&d_emission[..k]);
     forward
@@ -139,7 +190,10 @@ pub(crate) fn forward_backward<const KC: usize>(
 /// `β̃_T = 1 / Σ α̃_T` and `β̃ₜ₋₁[i] = sₜ Σⱼ P[i][j] eₜ[j] β̃ₜ[j]`, so that
 /// `Σⱼ α̃ₜ[j] β̃ₜ[j] = 1` at every t and `γₜ = α̃ₜ β̃ₜ`. With `CHECK`, states whose forward
 /// weight is zero are skipped: their β̃ may overflow, but their γ and ξ are zero. (After
-/// normalisation every weight is zero or at least `NEGLIGIBLE`.)
+/// normalisation every weight is zero or at least `NEGLIGIBLE`.) With `PER_STEP`, every step
+/// has its own transition matrix and `d_trans` receives each step's `ξₜ` (`∂ log L / ∂ ln Pₜ`,
+/// K² per step, the step into `t` at `(t − 1) · K²`) instead of their sum: nothing is kept
+/// beyond the homogeneous pass's workspace but the partials themselves.
 struct Backward<'a> {
     k: usize,
     probs: &'a Probs<'a, f64>,
@@ -152,7 +206,7 @@ struct Backward<'a> {
 impl Backward<'_> {
     #[inline(always)]
     #[allow(clippy::too_many_arguments)]
-    fn run<const KC: usize, const CHECK: bool>(
+    fn run<const KC: usize, const CHECK: bool, const PER_STEP: bool>(
         &self,
         d_trans: &mut [f64],
         d_emission: &mut [f64],
@@ -166,8 +220,8 @@ impl Backward<'_> {
         let n = a.len() / k;
         // ξ sums in registers when K is a small constant, else in `d_trans`.
         let mut local = [0.0f64; 16];
-        let in_registers = KC > 0 && KC * KC <= local.len();
-        let acc: &mut [f64] = if in_registers {
+        let in_registers = !PER_STEP && KC > 0 && KC * KC <= local.len();
+        let acc_all: &mut [f64] = if in_registers {
             &mut local[..k * k]
         } else {
             d_trans.fill(0.0);
@@ -199,6 +253,11 @@ impl Backward<'_> {
             }
             let a_prev = &a[(t - 1) * k..t * k];
             let p = self.probs.transition(t);
+            let acc: &mut [f64] = if PER_STEP {
+                &mut acc_all[(t - 1) * k * k..t * k * k]
+            } else {
+                &mut *acc_all
+            };
             for i in 0..k {
                 let p_row = &p[i * k..(i + 1) * k];
                 let acc_row = &mut acc[i * k..(i + 1) * k];

@@ -11,6 +11,18 @@ pub(crate) fn check_params<T: Scalar>(
     log_trans: &[T],
     k: usize,
 ) -> Result<(), HmmError> {
+    check_params_with(log_init, log_trans, k, 1, "log_trans (K × K, row-major)")
+}
+
+/// [`check_params`] for `matrices` transition matrices one after another (`what` names
+/// the expected shape in the error).
+pub(crate) fn check_params_with<T: Scalar>(
+    log_init: &[T],
+    log_trans: &[T],
+    k: usize,
+    matrices: usize,
+    what: &'static str,
+) -> Result<(), HmmError> {
     if k == 0 {
         return Err(HmmError::NoStates);
     }
@@ -21,10 +33,10 @@ pub(crate) fn check_params<T: Scalar>(
             found: log_init.len(),
         });
     }
-    if log_trans.len() != k * k {
+    if log_trans.len() != matrices * k * k {
         return Err(HmmError::WrongLength {
-            what: "log_trans (K × K, row-major)",
-            expected: k * k,
+            what,
+            expected: matrices * k * k,
             found: log_trans.len(),
         });
     }

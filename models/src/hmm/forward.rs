@@ -20,7 +20,7 @@
 use trellis_ad::{scratch, Scalar};
 
 use super::batch::per_sequence_log_likelihood_into;
-use super::checks::{check_emission, check_emission_values, check_params};
+use super::checks::{check_emission, check_emission_values, check_params, check_params_with};
 use super::data::Sequences;
 use super::error::HmmError;
 use super::log_space;
@@ -66,6 +66,123 @@ pub fn forward_log_likelihood<T: Scalar>(
     } else {
         recursion::log_likelihood(log_init, log_trans, log_emission, k)
     })
+}
+
+/// The transition probabilities of one sequence: one matrix for every step, or one per step.
+///
+/// Per-step matrices come from any code (covariate-driven transitions, a periodic model, …):
+/// the caller computes `ln Γₜ` with the same scalar type as the rest of the model, and the
+/// gradient flows through them (in reverse mode the fused node's partials with respect to
+/// `ln Γₜ` are the expected transition counts `ξₜ` of that step).
+#[derive(Clone, Copy, Debug)]
+pub enum Transitions<'a, T> {
+    /// `ln p(zₜ₊₁ = j | zₜ = i)` at `i · K + j` for every step, length `K²`.
+    Homogeneous(&'a [T]),
+    /// `T − 1` matrices of `K²` entries one after another: the step from `t` to `t + 1`
+    /// (`t = 0 … T − 2`) at `t · K²`, row `i` = from-state. Length `(T − 1) · K²`.
+    PerStep(&'a [T]),
+}
+
+impl<'a, T> Transitions<'a, T> {
+    /// The log-probabilities as one slice (`K²` or `(T − 1) · K²`).
+    pub fn as_slice(&self) -> &'a [T] {
+        match *self {
+            Self::Homogeneous(lt) | Self::PerStep(lt) => lt,
+        }
+    }
+}
+
+/// Checks `transitions` for a sequence of `steps` observations; returns the one slice the
+/// recursion takes (whose length tells the two cases apart: see `recursion::with_probs`).
+pub(crate) fn check_transitions<'a, T: Scalar>(
+    log_init: &[T],
+    transitions: Transitions<'a, T>,
+    k: usize,
+    steps: usize,
+) -> Result<&'a [T], HmmError> {
+    match transitions {
+        Transitions::Homogeneous(lt) => check_params(log_init, lt, k)?,
+        Transitions::PerStep(lt) => check_params_with(
+            log_init,
+            lt,
+            k,
+            steps.saturating_sub(1),
+            "per-step log_trans ((T − 1) × K × K, row-major)",
+        )?,
+    }
+    Ok(transitions.as_slice())
+}
+
+/// [`forward_log_likelihood`] with one transition matrix or one per step.
+///
+/// In reverse mode this is one tape node whose partials with respect to the per-step
+/// `ln Γₜ` are `ξₜ[i][j]`, the posterior probability of the transition `i → j` from `t` to
+/// `t + 1`; a model whose `ln Γₜ` depend on coefficients gets their gradient
+/// `Σₜ Σᵢⱼ ξₜ[i][j] ∂ ln Γₜ[i][j] / ∂coef` by the chain rule, step by step.
+///
+/// # Errors
+/// As [`forward_log_likelihood`]; per-step matrices must number `T − 1`.
+///
+/// ```
+/// use trellis_models::hmm::{forward_log_likelihood, forward_log_likelihood_with, Transitions};
+/// let li = [0.6f64.ln(), 0.4f64.ln()];
+/// let le = [-1.0, -2.0, -0.5, -3.0, -2.0, -0.1];
+/// // Two steps with the same matrix: the homogeneous value.
+/// let p = [0.9f64.ln(), 0.1f64.ln(), 0.3f64.ln(), 0.7f64.ln()];
+/// let steps: Vec<f64> = p.iter().chain(&p).copied().collect();
+/// let a = forward_log_likelihood_with(&li, Transitions::PerStep(&steps), &le, 2).unwrap();
+/// let b = forward_log_likelihood(&li, &p, &le, 2).unwrap();
+/// assert_eq!(a, b);
+/// ```
+pub fn forward_log_likelihood_with<T: Scalar>(
+    log_init: &[T],
+    transitions: Transitions<'_, T>,
+    log_emission: &[T],
+    k: usize,
+) -> Result<T, HmmError> {
+    check_emission(log_emission, k)?;
+    let log_trans = check_transitions(log_init, transitions, k, log_emission.len() / k)?;
+    Ok(if T::PREFERS_CUSTOM {
+        reverse::fused(log_init, log_trans, log_emission, k)
+    } else {
+        recursion::log_likelihood(log_init, log_trans, log_emission, k)
+    })
+}
+
+/// [`forward_log_likelihood_with`] through the generic recursion whatever the scalar type
+/// (never the fused node): the reference the fused adjoint is tested against.
+///
+/// # Errors
+/// As [`forward_log_likelihood_with`].
+pub fn forward_log_likelihood_generic_with<T: Scalar>(
+    log_init: &[T],
+    transitions: Transitions<'_, T>,
+    log_emission: &[T],
+    k: usize,
+) -> Result<T, HmmError> {
+    check_emission(log_emission, k)?;
+    let log_trans = check_transitions(log_init, transitions, k, log_emission.len() / k)?;
+    Ok(recursion::log_likelihood(
+        log_init,
+        log_trans,
+        log_emission,
+        k,
+    ))
+}
+
+/// [`forward_log_likelihood_log_space`] with one transition matrix or one per step.
+///
+/// # Errors
+/// As [`forward_log_likelihood_with`].
+pub fn forward_log_likelihood_log_space_with<T: Scalar>(
+    log_init: &[T],
+    transitions: Transitions<'_, T>,
+    log_emission: &[T],
+    k: usize,
+) -> Result<T, HmmError> {
+    check_emission(log_emission, k)?;
+    let log_trans = check_transitions(log_init, transitions, k, log_emission.len() / k)?;
+    Ok(log_space::value(log_init, log_trans, log_emission, k))
 }
 
 /// The generic forward recursion, whatever the scalar type (never the fused node): what the

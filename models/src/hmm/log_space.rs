@@ -13,7 +13,8 @@ pub(crate) fn value<T: Scalar>(log_init: &[T], log_trans: &[T], log_emission: &[
     recursion(log_init, log_trans, log_emission, k, |_, _| {})
 }
 
-/// The log-space recursion; `step(t, ln αₜ)` sees each step's unnormalised log forward
+/// The log-space recursion (`log_trans`: one `K × K` matrix, or one per step as in
+/// [`super::recursion::with_probs`]); `step(t, ln αₜ)` sees each step's unnormalised log forward
 /// weights `ln αₜ[j] = ln p(y₁..yₜ, zₜ = j)` (the per-step hook; values ignore it).
 pub(crate) fn recursion<T: Scalar>(
     log_init: &[T],
@@ -23,6 +24,8 @@ pub(crate) fn recursion<T: Scalar>(
     mut step: impl FnMut(usize, &[T]),
 ) -> T {
     let n = log_emission.len() / k;
+    // 0: one matrix for every step; K²: one per step.
+    let stride = if log_trans.len() == k * k { 0 } else { k * k };
     scratch::with_vec(|buf: &mut Vec<T>| {
         buf.clear();
         buf.resize(3 * k, T::cst(0.0));
@@ -33,6 +36,7 @@ pub(crate) fn recursion<T: Scalar>(
         }
         step(0, la);
         for t in 1..n {
+            let log_trans = &log_trans[(t - 1) * stride..];
             for j in 0..k {
                 for i in 0..k {
                     tmp[i] = la[i] + log_trans[i * k + j];

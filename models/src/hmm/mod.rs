@@ -71,7 +71,9 @@ pub use data::{seed_dataset, Observation, SeedDataset, Sequences, SequencesIter}
 pub use error::HmmError;
 pub use forward::{
     batch_log_likelihood, forward_log_likelihood, forward_log_likelihood_generic,
-    forward_log_likelihood_log_space, log_likelihood, per_sequence_log_likelihood,
+    forward_log_likelihood_generic_with, forward_log_likelihood_log_space,
+    forward_log_likelihood_log_space_with, forward_log_likelihood_with, log_likelihood,
+    per_sequence_log_likelihood, Transitions,
 };
 pub use inference::{
     filter, posterior, sample_path, sample_paths, sequence_log_likelihoods, simulate_states,

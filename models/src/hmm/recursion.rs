@@ -57,24 +57,43 @@ pub(crate) struct Probs<'a, T> {
     log_trans: &'a [T],
     /// `π`, length `K`.
     pub(crate) pi: &'a [T],
-    /// `P`, `K × K` row-major (rows = from-state).
+    /// `P`, `K × K` row-major (rows = from-state): one matrix, or one per step (the step into
+    /// `t` at `(t − 1) · K²`).
     p: &'a [T],
+    /// `K²`.
+    k2: usize,
+    /// How far apart consecutive steps' matrices are in `p`: 0 for one matrix for every
+    /// step (so the homogeneous case runs the very same arithmetic), `K²` for one per step.
+    stride: usize,
     /// Computed from plain values, so every instance decides alike.
     pub(crate) flags: Flags,
 }
 
 impl<'a, T> Probs<'a, T> {
-    /// The transition matrix of the step into `t` (`t ≥ 1`), `K × K` row-major. One matrix
-    /// for every step today; per-step matrices (covariate-driven transitions) come in here,
-    /// with [`Flags`] summarising all of them.
+    /// The transition matrix of the step into `t` (`t ≥ 1`), `K × K` row-major: the one
+    /// matrix, or step `t`'s own (covariate-driven transitions), with [`Flags`] summarising
+    /// all of them.
     #[inline(always)]
     pub(crate) fn transition(&self, t: usize) -> &'a [T] {
-        let _ = t;
-        self.p
+        let start = (t - 1) * self.stride;
+        &self.p[start..start + self.k2]
+    }
+
+    /// Whether every step has its own transition matrix.
+    #[inline(always)]
+    pub(crate) fn per_step(&self) -> bool {
+        self.stride != 0
+    }
+
+    /// `ln P` as given: one `K × K` matrix, or one per step.
+    pub(crate) fn log_trans(&self) -> &'a [T] {
+        self.log_trans
     }
 }
 
-/// Runs `f` on the prepared parameters (validated `log_init`, `log_trans`).
+/// Runs `f` on the prepared parameters (validated `log_init`, `log_trans`). `log_trans` is
+/// one `K × K` matrix for every step, or `T − 1` of them, one per step of a sequence of `T`
+/// (the step into `t` at `(t − 1) · K²`; with `T = 2` the two readings coincide).
 pub(crate) fn with_probs<T: Scalar, R>(
     log_init: &[T],
     log_trans: &[T],
@@ -85,8 +104,12 @@ pub(crate) fn with_probs<T: Scalar, R>(
         buf.clear();
         buf.extend(log_init.iter().chain(log_trans).map(|l| l.exp()));
         let (pi, p) = buf.split_at(k);
+        let k2 = k * k;
+        let matrices = log_trans.len() / k2;
+        debug_assert_eq!(matrices * k2, log_trans.len());
         let flags = Flags::new(
             k,
+            matrices,
             |i| log_init[i].value(),
             |i| log_trans[i].value(),
             |i| pi[i].value(),
@@ -97,6 +120,8 @@ pub(crate) fn with_probs<T: Scalar, R>(
             log_trans,
             pi,
             p,
+            k2,
+            stride: if log_trans.len() == k2 { 0 } else { k2 },
             flags,
         })
     })

@@ -16,7 +16,7 @@ use crate::emission::{Emission, FusedEmission};
 
 /// One tape node: value and partials from the `f64` forward–backward adjoint.
 pub(crate) fn fused<T: Scalar>(log_init: &[T], log_trans: &[T], log_emission: &[T], k: usize) -> T {
-    let len = k + k * k + log_emission.len();
+    let len = k + log_trans.len() + log_emission.len();
     scratch::with_vec(|values: &mut Vec<f64>| {
         values.clear();
         values.extend(
@@ -29,7 +29,7 @@ pub(crate) fn fused<T: Scalar>(log_init: &[T], log_trans: &[T], log_emission: &[
         scratch::with_vec(|partials: &mut Vec<f64>| {
             partials.clear();
             partials.resize(len, 0.0);
-            let (lp, le) = values.split_at(k + k * k);
+            let (lp, le) = values.split_at(k + log_trans.len());
             let (li, lt) = lp.split_at(k);
             let value = with_probs(li, lt, |probs| {
                 adjoint::value_and_partials_prepared(probs, le, k, partials)

@@ -45,9 +45,12 @@ impl Flags {
         f64::MIN_POSITIVE * 4.0 * self.r
     }
 
-    /// From the values of `log_init`, `log_trans`, `π = exp(log_init)`, `P = exp(log_trans)`.
+    /// From the values of `log_init`, `log_trans`, `π = exp(log_init)`, `P = exp(log_trans)`,
+    /// where `log_trans` holds `matrices` transition matrices of `K × K` one after another
+    /// (one for every step, or one per step): the flags summarise all of them.
     pub(crate) fn new(
         k: usize,
+        matrices: usize,
         log_init: impl Fn(usize) -> f64,
         log_trans: impl Fn(usize) -> f64,
         pi: impl Fn(usize) -> f64,
@@ -69,7 +72,7 @@ impl Flags {
             flags.pi_underflow |= underflow(log_init(i), x);
             flags.tiny |= tiny(x);
         }
-        for i in 0..k {
+        for i in 0..matrices * k {
             let mut row = 0.0;
             for j in 0..k {
                 let x = p(i * k + j);
