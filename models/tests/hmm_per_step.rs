@@ -6,8 +6,9 @@
 use proptest::prelude::*;
 use trellis_ad::{check_gradient, reverse, GradientCheck, Scalar, ScalarFn};
 use trellis_models::hmm::{
-    adjoint, forward_log_likelihood, forward_log_likelihood_generic_with,
-    forward_log_likelihood_log_space_with, forward_log_likelihood_with, Transitions,
+    adjoint, covariate_log_transitions, forward_log_likelihood,
+    forward_log_likelihood_generic_with, forward_log_likelihood_log_space_with,
+    forward_log_likelihood_with, Transitions,
 };
 
 /// Value and partials `[∂/∂li | ∂/∂lt (per step) | ∂/∂le]` by enumerating all `K^T` paths.
@@ -230,6 +231,128 @@ proptest! {
     fn per_step_gradients_agree((k, x, n_trans) in per_step_input()) {
         let f = PerStep { k, n_trans };
         let report = check_gradient(&f, &x, &GradientCheck::default());
+        prop_assert!(report.is_ok(), "{:?}", report.err());
+    }
+}
+
+/// The log-likelihood as a function of `transition_coef` (`K × K × C`), for fixed design
+/// vectors, initial probabilities and emission log-densities.
+struct Covariates {
+    k: usize,
+    c: usize,
+    design: Vec<f64>,
+    li: Vec<f64>,
+    le: Vec<f64>,
+}
+
+impl ScalarFn for Covariates {
+    fn eval<T: Scalar>(&self, coef: &[T]) -> T {
+        let n = self.design.len() / self.c;
+        let mut lt = vec![T::cst(0.0); (n - 1) * self.k * self.k];
+        covariate_log_transitions(coef, self.k, self.c, &self.design, &mut lt).unwrap();
+        let li: Vec<T> = self.li.iter().map(|&x| T::cst(x)).collect();
+        let le: Vec<T> = self.le.iter().map(|&x| T::cst(x)).collect();
+        forward_log_likelihood_with(&li, Transitions::PerStep(&lt), &le, self.k).unwrap()
+    }
+}
+
+/// A covariate model with `K` states, `C` design entries (intercept first) and `T = n`.
+fn covariate_case(k: usize, c: usize, n: usize, seed: u64) -> (Covariates, Vec<f64>) {
+    let mut seed = seed;
+    let mut design = Vec::new();
+    for _ in 0..n {
+        // The intercept first, then the covariates.
+        design.extend(std::iter::once(1.0).chain((1..c).map(|_| 2.0 * unit(&mut seed) - 1.0)));
+    }
+    let li = log_rows(&mut seed, 1, k, |_, _| false);
+    let le: Vec<f64> = (0..n * k)
+        .map(|i| {
+            if (i / k) % 4 == 3 {
+                0.0
+            } else {
+                -3.0 * unit(&mut seed)
+            }
+        })
+        .collect();
+    let coef: Vec<f64> = (0..k * k * c)
+        .map(|_| 2.0 * unit(&mut seed) - 1.0)
+        .collect();
+    (
+        Covariates {
+            k,
+            c,
+            design,
+            li,
+            le,
+        },
+        coef,
+    )
+}
+
+#[test]
+fn covariate_model_matches_enumeration() {
+    let (k, c) = (3, 3);
+    for n in 1..=6 {
+        let (model, coef) = covariate_case(k, c, n, 100 + n as u64);
+        // ln Γₜ written out independently: softmax of (η with ηᵢᵢ = 0).
+        let mut lt = Vec::new();
+        for t in 0..n.saturating_sub(1) {
+            let z = &model.design[t * c..(t + 1) * c];
+            for i in 0..k {
+                let eta: Vec<f64> = (0..k)
+                    .map(|j| {
+                        if i == j {
+                            0.0
+                        } else {
+                            (0..c).map(|q| coef[(i * k + j) * c + q] * z[q]).sum()
+                        }
+                    })
+                    .collect();
+                let norm: f64 = eta.iter().map(|e| e.exp()).sum::<f64>().ln();
+                lt.extend(eta.iter().map(|e| e - norm));
+            }
+        }
+        let (bf_value, bf_grad) = brute_force(&model.li, &lt, &model.le, k);
+        let value = model.eval(&coef[..]);
+        assert!(
+            (value - bf_value).abs() <= 1e-12 * (1.0 + bf_value.abs()),
+            "T = {n}: {value} vs {bf_value}"
+        );
+        // ∂/∂coef[i][j][q] = Σₜ zₜ[q] (ξₜ[i][j] − Γₜ[i][j] Σⱼ' ξₜ[i][j']) for j ≠ i, 0 on the diagonal.
+        let (_, grad) = reverse::value_and_gradient(&model, &coef);
+        for i in 0..k {
+            for j in 0..k {
+                for q in 0..c {
+                    let mut expected = 0.0;
+                    if i != j {
+                        for t in 0..n.saturating_sub(1) {
+                            let xi = |j2: usize| bf_grad[k + t * k * k + i * k + j2];
+                            let row_total: f64 = (0..k).map(xi).sum();
+                            let gamma = lt[t * k * k + i * k + j].exp();
+                            expected += model.design[t * c + q] * (xi(j) - gamma * row_total);
+                        }
+                    }
+                    let got = grad[(i * k + j) * c + q];
+                    assert!(
+                        (got - expected).abs() <= 1e-12,
+                        "T = {n}, coef[{i},{j},{q}]: {got} vs {expected}"
+                    );
+                    if i == j {
+                        assert_eq!(got, 0.0, "the diagonal is fixed at 0");
+                    }
+                }
+            }
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(100))]
+
+    #[test]
+    fn covariate_gradients_agree(k in 1usize..=4, c in 1usize..=3, n in 1usize..=10, seed in 0u64..1000) {
+        let (model, coef) = covariate_case(k, c, n, seed);
+        let report = check_gradient(&model, &coef, &GradientCheck::default());
         prop_assert!(report.is_ok(), "{:?}", report.err());
     }
 }

@@ -18,6 +18,8 @@
 //! - [`inference`]: filtered and smoothed state probabilities (the recursion's forward pass
 //!   and the adjoint's backward pass), Viterbi decoding, posterior path sampling,
 //!   per-sequence log-likelihoods and simulation, on validated [`HmmParams`].
+//! - [`covariate_log_transitions`]: per-step transition matrices as a multinomial logit of
+//!   covariates, for [`Transitions::PerStep`].
 //! - [`data`]: [`Sequences`], the [`Observation`] check, and the built-in
 //!   [`seed_dataset`].
 //! - [`error`]: [`HmmError`], the typed error of all of the above.
@@ -57,6 +59,7 @@
 pub mod adjoint;
 mod batch;
 mod checks;
+mod covariates;
 pub mod data;
 pub mod error;
 pub mod forward;
@@ -67,6 +70,7 @@ mod reverse;
 mod scaling;
 
 pub use batch::{per_sequence_log_likelihood_into, PARALLEL_MIN_WORK};
+pub use covariates::covariate_log_transitions;
 pub use data::{seed_dataset, Observation, SeedDataset, Sequences, SequencesIter};
 pub use error::HmmError;
 pub use forward::{
