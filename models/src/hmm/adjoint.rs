@@ -84,9 +84,7 @@ pub fn value_and_partials_with(
     k: usize,
     partials: &mut [f64],
 ) -> Result<Option<f64>, super::HmmError> {
-    super::checks::check_emission(log_emission, k)?;
-    let log_trans =
-        super::forward::check_transitions(log_init, transitions, k, log_emission.len() / k)?;
+    let log_trans = super::forward::check_inputs(log_init, transitions, log_emission, k)?;
     let expected = k + log_trans.len() + log_emission.len();
     if partials.len() != expected {
         return Err(super::HmmError::WrongLength {

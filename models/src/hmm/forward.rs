@@ -92,14 +92,17 @@ impl<'a, T> Transitions<'a, T> {
     }
 }
 
-/// Checks `transitions` for a sequence of `steps` observations; returns the one slice the
-/// recursion takes (whose length tells the two cases apart: see `recursion::with_probs`).
-pub(crate) fn check_transitions<'a, T: Scalar>(
+/// Checks the emission matrix and `transitions` of one sequence; returns the one slice of
+/// log transition probabilities the recursion takes (whose length tells the two cases
+/// apart: see `recursion::with_probs`).
+pub(crate) fn check_inputs<'a, T: Scalar>(
     log_init: &[T],
     transitions: Transitions<'a, T>,
+    log_emission: &[T],
     k: usize,
-    steps: usize,
 ) -> Result<&'a [T], HmmError> {
+    check_emission(log_emission, k)?;
+    let steps = log_emission.len() / k;
     match transitions {
         Transitions::Homogeneous(lt) => check_params(log_init, lt, k)?,
         Transitions::PerStep(lt) => check_params_with(
@@ -140,8 +143,7 @@ pub fn forward_log_likelihood_with<T: Scalar>(
     log_emission: &[T],
     k: usize,
 ) -> Result<T, HmmError> {
-    check_emission(log_emission, k)?;
-    let log_trans = check_transitions(log_init, transitions, k, log_emission.len() / k)?;
+    let log_trans = check_inputs(log_init, transitions, log_emission, k)?;
     Ok(if T::PREFERS_CUSTOM {
         reverse::fused(log_init, log_trans, log_emission, k)
     } else {
@@ -160,8 +162,7 @@ pub fn forward_log_likelihood_generic_with<T: Scalar>(
     log_emission: &[T],
     k: usize,
 ) -> Result<T, HmmError> {
-    check_emission(log_emission, k)?;
-    let log_trans = check_transitions(log_init, transitions, k, log_emission.len() / k)?;
+    let log_trans = check_inputs(log_init, transitions, log_emission, k)?;
     Ok(recursion::log_likelihood(
         log_init,
         log_trans,
@@ -180,8 +181,7 @@ pub fn forward_log_likelihood_log_space_with<T: Scalar>(
     log_emission: &[T],
     k: usize,
 ) -> Result<T, HmmError> {
-    check_emission(log_emission, k)?;
-    let log_trans = check_transitions(log_init, transitions, k, log_emission.len() / k)?;
+    let log_trans = check_inputs(log_init, transitions, log_emission, k)?;
     Ok(log_space::value(log_init, log_trans, log_emission, k))
 }
 
