@@ -237,6 +237,24 @@ pub(crate) fn scaled<T: Scalar, const KC: usize>(
     k: usize,
     trace: &mut impl ForwardTrace<T>,
 ) -> Forward<T> {
+    // Only a type with a derivative graph needs exact zeros cut from it — or `f64` when a
+    // `0 × ∞` could arise: with finite factors, adding or multiplying an exact zero gives the
+    // values the cuts give. A compile-time constant inside, so the loops stay branch-free.
+    if TypeId::of::<T>() == TypeId::of::<f64>() && !probs.flags.huge {
+        scaled_cut::<T, KC, false>(probs, log_emission, k, trace)
+    } else {
+        scaled_cut::<T, KC, true>(probs, log_emission, k, trace)
+    }
+}
+
+/// [`scaled`] with `CUT`: whether exact zeros are cut (kept as constants).
+#[inline(always)]
+fn scaled_cut<T: Scalar, const KC: usize, const CUT: bool>(
+    probs: &Probs<'_, T>,
+    log_emission: &[T],
+    k: usize,
+    trace: &mut impl ForwardTrace<T>,
+) -> Forward<T> {
     let k = if KC > 0 { KC } else { k };
     let n = log_emission.len() / k;
     debug_assert_eq!(n * k, log_emission.len());
@@ -244,9 +262,7 @@ pub(crate) fn scaled<T: Scalar, const KC: usize>(
     if flags.tiny {
         return Forward::Untrusted;
     }
-    // Only a type with a derivative graph needs exact zeros cut from it (a compile-time
-    // constant after monomorphisation).
-    let cut = TypeId::of::<T>() != TypeId::of::<f64>();
+    let cut = CUT;
     let mut shift = 0.0;
     let mut lost_mass = LostMass::new(k, flags.r);
     // The previous step's smallest positive normalised weight, and whether one of its weights
@@ -285,7 +301,7 @@ pub(crate) fn scaled<T: Scalar, const KC: usize>(
         let (pred, e, cur) = trace.weigh(t);
         let mut m = m_row;
         let mut lost = false;
-        let mut c = weigh(pred, row, e, cur, &mut lost, lost_threshold);
+        let mut c = weigh(pred, row, e, cur, &mut lost, lost_threshold, cut);
         if c.value() < SMALL {
             // The states of highest emission density are unlikely a priori: shift by the
             // largest predicted-times-emission weight instead, so that likelier states'
@@ -296,7 +312,7 @@ pub(crate) fn scaled<T: Scalar, const KC: usize>(
             }
             lost = false;
             shifted_exp(row, m, e, cut);
-            c = weigh(pred, row, e, cur, &mut lost, lost_threshold);
+            c = weigh(pred, row, e, cur, &mut lost, lost_threshold, cut);
         }
         lost_mass.step(lost || lost_pred, m_row - m, c.value());
         let Some((scale, log_scale)) = power_of_two_normaliser(c.value()) else {
@@ -390,10 +406,12 @@ impl Predict {
     }
 }
 
-/// `a[j] = pred[j] · e[j]` (a constant 0 where either factor is an exact zero); returns
-/// `Σ a`. Sets `*lost` if a possible state's weight (or its density) underflowed to zero or a
-/// subnormal. When every weight is at least `threshold` nothing can have, and the per-state
-/// checks are skipped.
+/// `a[j] = pred[j] · e[j]` (a constant 0 where either factor is an exact zero: `e[j]` may be
+/// `+inf` where `pred[j] = 0`, after the fallback shift); returns `Σ a`. Sets `*lost` if a
+/// possible state's weight (or its density) underflowed to zero or a subnormal. When every
+/// weight is at least `threshold` nothing can have, and the per-state checks are skipped.
+/// Without `cut`, `pred` is finite and `e[j]` is exactly 0 where `row[j] = -inf`, so that
+/// test is not needed.
 #[inline(always)]
 fn weigh<T: Scalar>(
     pred: &[T],
@@ -402,10 +420,11 @@ fn weigh<T: Scalar>(
     a: &mut [T],
     lost: &mut bool,
     threshold: f64,
+    cut: bool,
 ) -> T {
     let mut a_min = f64::INFINITY;
     for j in 0..pred.len() {
-        a[j] = if pred[j].value() == 0.0 || row[j].value() == f64::NEG_INFINITY {
+        a[j] = if pred[j].value() == 0.0 || (cut && row[j].value() == f64::NEG_INFINITY) {
             T::cst(0.0)
         } else {
             pred[j] * e[j]
