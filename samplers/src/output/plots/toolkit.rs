@@ -61,6 +61,52 @@ pub trait Figure {
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> DrawResult;
 }
 
+/// A figure of equal-height panels stacked under a centred title and a legend strip; a type
+/// that implements this is a [`Figure`] (size, header and panel layout come for free).
+pub trait StackedFigure {
+    /// One panel's precomputed data.
+    type Panel;
+    /// The title line.
+    fn title(&self) -> String;
+    /// The legend strip's entries.
+    fn legend(&self) -> Vec<(String, RGBAColor)>;
+    /// The panels, top to bottom.
+    fn panels(&self) -> &[Self::Panel];
+    /// Height of one panel in pixels.
+    fn panel_height(&self) -> u32;
+    /// Draws one panel into its area.
+    fn draw_panel<DB: DrawingBackend>(
+        &self,
+        area: &DrawingArea<DB, Shift>,
+        panel: &Self::Panel,
+    ) -> DrawResult;
+}
+
+impl<F: StackedFigure> Figure for F {
+    fn size(&self) -> (u32, u32) {
+        let panels = self.panels().len() as u32;
+        (
+            FIG_WIDTH,
+            header_height(&self.legend()) + self.panel_height() * panels,
+        )
+    }
+
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> DrawResult {
+        let legend = self.legend();
+        let body = draw_header(root, header_height(&legend), &self.title(), &legend)?;
+        let areas = body.split_evenly((self.panels().len(), 1));
+        for (panel, area) in self.panels().iter().zip(areas.iter()) {
+            self.draw_panel(area, panel)?;
+        }
+        Ok(())
+    }
+}
+
+/// Height of a figure's title line plus its legend strip.
+pub fn header_height(legend: &[(String, RGBAColor)]) -> u32 {
+    TITLE_HEIGHT + legend_height(legend)
+}
+
 /// Registers DejaVu Sans (regular and bold) as `"sans-serif"` once per process; `false` if
 /// the font could not be loaded, which only a corrupt `dejavu` crate could cause.
 fn font_ready() -> bool {
