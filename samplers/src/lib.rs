@@ -59,6 +59,7 @@ pub use density::{LogDensity, LogDensityError, StdNormal};
 pub use diagnostics::summary::{self, Summary, SummaryError, SummaryRow};
 
 pub use adapt::metric::{InitialMetric, MetricKind};
+pub use adapt::MetricAdaptation;
 pub use adapt::step_size::DualAveragingSettings;
 pub use adapt::windows::WindowSettings;
 pub use adapt::AdaptSettings;
