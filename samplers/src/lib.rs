@@ -59,10 +59,10 @@ pub use density::{LogDensity, LogDensityError, StdNormal};
 pub use diagnostics::summary::{self, Summary, SummaryError, SummaryRow};
 
 pub use adapt::metric::{InitialMetric, MetricKind};
-pub use adapt::MetricAdaptation;
 pub use adapt::step_size::DualAveragingSettings;
 pub use adapt::windows::WindowSettings;
 pub use adapt::AdaptSettings;
+pub use adapt::MetricAdaptation;
 pub use error::{ChainStage, ConfigError, InitError, NonFinite, OutputError, SampleError};
 pub use loo::{compare, loo, waic, Comparison, Loo, LooError, Waic};
 pub use output::{ChainSummary, RunSummary};

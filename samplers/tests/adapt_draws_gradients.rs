@@ -19,7 +19,12 @@ fn nuts() -> Nuts {
 fn standard_normal_100d() {
     let d = DiagGaussian::standard(100);
     let trace = sample(&d, &nuts(), &config(4, 1000, 1000, 20240501)).unwrap();
-    check_all("draws+gradients 100-D standard normal", &trace, &[0.0; 100], &[1.0; 100]);
+    check_all(
+        "draws+gradients 100-D standard normal",
+        &trace,
+        &[0.0; 100],
+        &[1.0; 100],
+    );
     assert_eq!(trace.divergences(), 0);
 }
 
@@ -58,7 +63,10 @@ fn scales_from_1e_minus_2_to_1e2() {
             panic!("diag metric")
         };
         for (m, v) in inv.iter().zip(&vars) {
-            assert!(m / v > 1.0 / 1.5 && m / v < 1.5, "adapted {m}, variance {v}");
+            assert!(
+                m / v > 1.0 / 1.5 && m / v < 1.5,
+                "adapted {m}, variance {v}"
+            );
         }
     }
 }
@@ -83,18 +91,28 @@ fn draws_are_bit_identical_whatever_the_thread_count() {
     // The scheme is in effect: it differs from Stan's windows on the same seed.
     c.threads = 1;
     let stan = sample(&d, &Nuts::default(), &c).unwrap();
-    assert_ne!(stan.chains[0].draws.values(), runs[0].chains[0].draws.values());
+    assert_ne!(
+        stan.chains[0].draws.values(),
+        runs[0].chains[0].draws.values()
+    );
     assert!(runs[0]
         .sampler_settings
         .contains(&("metric_adaptation".into(), "draws_and_gradients".into())));
-    assert!(!stan.sampler_settings.iter().any(|(k, _)| k == "metric_adaptation"));
+    assert!(!stan
+        .sampler_settings
+        .iter()
+        .any(|(k, _)| k == "metric_adaptation"));
 }
 
 #[test]
 fn a_dense_metric_is_rejected_with_a_clear_error() {
     let d = DiagGaussian::standard(2);
-    let err = sample(&d, &nuts().with_metric(MetricKind::Dense), &config(1, 10, 10, 1))
-        .unwrap_err();
+    let err = sample(
+        &d,
+        &nuts().with_metric(MetricKind::Dense),
+        &config(1, 10, 10, 1),
+    )
+    .unwrap_err();
     let SampleError::Config(ConfigError::Other(message)) = &err else {
         panic!("unexpected error {err:?}")
     };

@@ -166,7 +166,11 @@ impl DrawGradAdapter {
         self.foreground.draws.variance(&mut self.draw_var);
         self.foreground.grads.variance(&mut self.grad_var);
         let mut changed = false;
-        for ((m, &vx), &vg) in inv_metric.iter_mut().zip(&self.draw_var).zip(&self.grad_var) {
+        for ((m, &vx), &vg) in inv_metric
+            .iter_mut()
+            .zip(&self.draw_var)
+            .zip(&self.grad_var)
+        {
             let v = (vx / vg).sqrt();
             if v.is_finite() && v > 0.0 {
                 *m = v.clamp(BOUNDS.0, BOUNDS.1);

@@ -103,4 +103,3 @@ pub fn check_all(label: &str, trace: &Trace, means: &[f64], vars: &[f64]) {
         trace.divergences()
     );
 }
-
