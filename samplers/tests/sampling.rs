@@ -4,11 +4,11 @@
 
 mod common;
 
-use common::{array, check_all, check_moments, config, Correlated2, DiagGaussian};
+use common::{array, check_all, config, Correlated2, DiagGaussian};
 use trellis_samplers::diagnostics::{mcse_mean, rhat};
 use trellis_samplers::{
     sample, ConfigError, InvMetric, LogDensity, LogDensityError, Mala, MetricKind, NonFinite, Nuts,
-    RandomWalk, RunConfig, SampleError, Sampler, StaticHmc, Trace,
+    RandomWalk, SampleError, Sampler, StaticHmc, Trace,
 };
 
 // ---------------------------------------------------------------------------------------
