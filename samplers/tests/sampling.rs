@@ -123,31 +123,7 @@ fn nuts_correlated_gaussian_diag_and_dense() {
 
 #[test]
 fn nuts_finds_scales_from_1e_minus_2_to_1e2() {
-    let n = 9;
-    let sd: Vec<f64> = (0..n)
-        .map(|i| 10f64.powf(-2.0 + 4.0 * i as f64 / (n - 1) as f64))
-        .collect();
-    let mu: Vec<f64> = (0..n).map(|i| i as f64 - 4.0).collect();
-    let d = DiagGaussian {
-        mu: mu.clone(),
-        sd: sd.clone(),
-    };
-    let trace = sample(&d, &Nuts::default(), &config(4, 1000, 1000, 99)).unwrap();
-    let vars: Vec<f64> = sd.iter().map(|s| s * s).collect();
-    check_all("nuts scales 1e-2..1e2", &trace, &mu, &vars);
-    assert_eq!(trace.divergences(), 0);
-    // The diagonal adaptation found the variances (within a factor 1.5 each way).
-    for c in &trace.chains {
-        let Some(InvMetric::Diag(inv)) = &c.tuning.inv_metric else {
-            panic!("diag metric")
-        };
-        for (m, v) in inv.iter().zip(&vars) {
-            assert!(
-                m / v > 1.0 / 1.5 && m / v < 1.5,
-                "adapted {m}, variance {v}"
-            );
-        }
-    }
+    common::check_scales_1e_minus_2_to_1e2("nuts", &Nuts::default());
 }
 
 // ---------------------------------------------------------------------------------------
