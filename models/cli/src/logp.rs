@@ -33,6 +33,43 @@ impl<F: Family> ScalarFn for AsGiven<'_, F> {
     }
 }
 
+/// Above this many parameters the forward-mode and finite-difference columns are skipped
+/// unless asked for (`--forward`, `--fd`): each costs O(parameters) evaluations' worth of
+/// work, where reverse mode costs a few.
+pub const AFFORDABLE_PARAMS: usize = 200;
+
+/// Which check columns to compute, and why the others are skipped.
+struct Columns {
+    forward: bool,
+    fd: bool,
+    skipped: Option<String>,
+}
+
+impl Columns {
+    fn new(n_params: usize, args: &LogpArgs) -> Self {
+        let affordable = n_params <= AFFORDABLE_PARAMS;
+        let (forward, fd) = (affordable || args.forward, affordable || args.fd);
+        let missing: Vec<&str> = [
+            (!forward, "forward mode (--forward)"),
+            (!fd, "finite differences (--fd)"),
+        ]
+        .into_iter()
+        .filter_map(|(skip, name)| skip.then_some(name))
+        .collect();
+        let skipped = (!missing.is_empty()).then(|| {
+            format!(
+                "skipped {}: {n_params} parameters > {AFFORDABLE_PARAMS}, each costs O(parameters) evaluations",
+                missing.join(" and ")
+            )
+        });
+        Self {
+            forward,
+            fd,
+            skipped,
+        }
+    }
+}
+
 pub fn run<F: Family>(family: F, input: &Input, args: &LogpArgs) -> Result<(), String>
 where
     F::Obs: CliObs,
@@ -41,8 +78,11 @@ where
     let values = input.given_params(&model, "--params")?;
     let f = AsGiven { model: &model };
     let (total, grad_reverse) = reverse::value_and_gradient(&f, &values);
-    let grad_forward = forward::gradient(&f, &values);
-    let grad_numeric = finite_difference_gradient(&f, &values, 1e-4);
+    let columns = Columns::new(values.len(), args);
+    let grad_forward = columns.forward.then(|| forward::gradient(&f, &values));
+    let grad_numeric = columns
+        .fd
+        .then(|| finite_difference_gradient(&f, &values, 1e-4));
     let per_sequence = per_sequence(&model, &values)?;
     if !total.is_finite() {
         return Err(format!(
@@ -52,12 +92,17 @@ where
 
     let layout = model.layout();
     if args.json {
+        let column = |g: &Option<Vec<f64>>| match g {
+            Some(g) => Value::Object(params_to_json(layout, g)),
+            None => Value::Null,
+        };
         let output = json!({
             "logp": total,
             "per_sequence": per_sequence,
             "grad": Value::Object(params_to_json(layout, &grad_reverse)),
-            "grad_forward": Value::Object(params_to_json(layout, &grad_forward)),
-            "grad_finite_difference": Value::Object(params_to_json(layout, &grad_numeric)),
+            "grad_forward": column(&grad_forward),
+            "grad_finite_difference": column(&grad_numeric),
+            "skipped": columns.skipped,
         });
         say!(
             "{}",
@@ -91,21 +136,30 @@ where
         "forward mode",
         "finite differences"
     );
+    let cell = |g: &Option<Vec<f64>>, i: usize| match g {
+        Some(g) => format!("{:>20.10}", g[i]),
+        None => format!("{:>20}", "—"),
+    };
     for (i, name) in layout.element_names().iter().enumerate() {
         say!(
-            "{name:<22} {:>12.6} {:>20.10} {:>20.10} {:>20.10}",
+            "{name:<22} {:>12.6} {:>20.10} {} {}",
             values[i],
             grad_reverse[i],
-            grad_forward[i],
-            grad_numeric[i]
+            cell(&grad_forward, i),
+            cell(&grad_numeric, i)
         );
     }
-    let worst = grad_reverse
-        .iter()
-        .zip(&grad_numeric)
-        .map(|(a, n)| (a - n).abs() / a.abs().max(n.abs()).max(1.0))
-        .fold(0.0, f64::max);
-    say!("\nLargest relative difference, reverse mode vs finite differences: {worst:.1e}");
+    if let Some(numeric) = &grad_numeric {
+        let worst = grad_reverse
+            .iter()
+            .zip(numeric)
+            .map(|(a, n)| (a - n).abs() / a.abs().max(n.abs()).max(1.0))
+            .fold(0.0, f64::max);
+        say!("\nLargest relative difference, reverse mode vs finite differences: {worst:.1e}");
+    }
+    if let Some(skipped) = &columns.skipped {
+        say!("\n{skipped}");
+    }
     Ok(())
 }
 

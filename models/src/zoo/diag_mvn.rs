@@ -18,7 +18,9 @@ use crate::transforms::Transform;
 /// `y | state k ~ Normal(means[k, ·], diag(sds[k, ·])²)` for `y ∈ ℝᴰ` (`K × D` row-major
 /// parameters, rows = states).
 ///
-/// In reverse mode each `ℓ[t][k]` is one tape node over the state's `2D` parameters. An
+/// Under the HMM likelihood in reverse mode the densities are fused into the forward–backward
+/// node ([`FusedEmission`], `2D` partials per density); evaluated alone, each `ℓ[t][k]` is one
+/// tape node over the state's `2D` parameters. An
 /// observation with the wrong number of components gives NaN, reported by the forward
 /// algorithm as a typed error; [`DiagonalMvnFamily`]'s data check names it directly.
 ///

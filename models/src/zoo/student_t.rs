@@ -21,8 +21,9 @@ const LN_SQRT_PI: f64 = 0.572_364_942_924_700_1;
 
 /// `y | state k ~ StudentT(nus[k] or nus[0], locs[k], scales[k])`.
 ///
-/// `nus` has one entry (shared by all states) or `K`. In reverse mode each `ℓ[t][k]` is one
-/// tape node with hand-derived partials with respect to location, scale and `ν`.
+/// `nus` has one entry (shared by all states) or `K`. In reverse mode the hand-derived
+/// partials with respect to location, scale and `ν` are fused into the HMM's
+/// forward–backward node ([`FusedEmission`]); evaluated alone, each `ℓ[t][k]` is one tape node.
 ///
 /// ```
 /// use trellis_models::{zoo::StudentT, Emission};
