@@ -35,6 +35,43 @@ impl<F: Family> ScalarFn for AsGiven<'_, F> {
     }
 }
 
+/// Above this many parameters the forward-mode and finite-difference columns are skipped
+/// unless asked for (`--forward`, `--fd`): each costs O(parameters) evaluations' worth of
+/// work, where reverse mode costs a few.
+pub const AFFORDABLE_PARAMS: usize = 200;
+
+/// Which check columns to compute, and why the others are skipped.
+struct Columns {
+    forward: bool,
+    fd: bool,
+    skipped: Option<String>,
+}
+
+impl Columns {
+    fn new(n_params: usize, args: &LogpArgs) -> Self {
+        let affordable = n_params <= AFFORDABLE_PARAMS;
+        let (forward, fd) = (affordable || args.forward, affordable || args.fd);
+        let missing: Vec<&str> = [
+            (!forward, "forward mode (--forward)"),
+            (!fd, "finite differences (--fd)"),
+        ]
+        .into_iter()
+        .filter_map(|(skip, name)| skip.then_some(name))
+        .collect();
+        let skipped = (!missing.is_empty()).then(|| {
+            format!(
+                "skipped {}: {n_params} parameters > {AFFORDABLE_PARAMS}, each costs O(parameters) evaluations",
+                missing.join(" and ")
+            )
+        });
+        Self {
+            forward,
+            fd,
+            skipped,
+        }
+    }
+}
+
 pub fn run<F: Family>(family: F, input: &Input, args: &LogpArgs) -> Result<(), String>
 where
     F::Obs: CliObs,
@@ -43,12 +80,18 @@ where
     let values = input.given_params(&model, "--params")?;
     let f = AsGiven { model: &model };
     let (total, grad_reverse) = reverse::value_and_gradient(&f, &values);
-    let grad_forward = forward::gradient(&f, &values);
+    let columns = Columns::new(values.len(), args);
+    let grad_forward = columns.forward.then(|| forward::gradient(&f, &values));
     // Richardson-extrapolated central differences with a step chosen per coordinate (and
     // shrunk to the scale of a small probability), each with an error estimate; a coordinate
-    // whose every step leaves the support has no estimate rather than a NaN.
-    let estimates = finite_difference_estimates(&f, &values, &FdSteps::default());
-    let grad_numeric: Vec<Option<f64>> = estimates.iter().map(|e| e.value).collect();
+    // whose every step leaves the support has no estimate (NaN in the column, `null` in JSON,
+    // "n/a" in the table) and is counted as such in the summary line.
+    let estimates = columns
+        .fd
+        .then(|| finite_difference_estimates(&f, &values, &FdSteps::default()));
+    let grad_numeric: Option<Vec<f64>> = estimates
+        .as_ref()
+        .map(|e| e.iter().map(|e| e.value.unwrap_or(f64::NAN)).collect());
     let per_sequence = per_sequence(&model, &values)?;
     if !total.is_finite() {
         return Err(format!(
@@ -58,12 +101,17 @@ where
 
     let layout = model.layout();
     if args.json {
+        let column = |g: &Option<Vec<f64>>| match g {
+            Some(g) => Value::Object(params_to_json(layout, g)),
+            None => Value::Null,
+        };
         let output = json!({
             "logp": total,
             "per_sequence": per_sequence,
             "grad": Value::Object(params_to_json(layout, &grad_reverse)),
-            "grad_forward": Value::Object(params_to_json(layout, &grad_forward)),
-            "grad_finite_difference": Value::Object(params_to_json(layout, &grad_numeric.iter().map(|v| v.unwrap_or(f64::NAN)).collect::<Vec<_>>())),
+            "grad_forward": column(&grad_forward),
+            "grad_finite_difference": column(&grad_numeric),
+            "skipped": columns.skipped,
         });
         say!(
             "{}",
@@ -97,20 +145,43 @@ where
         "forward mode",
         "finite differences"
     );
+    let cell = |g: &Option<Vec<f64>>, i: usize| match g {
+        Some(g) if g[i].is_nan() => format!("{:>20}", "n/a"),
+        Some(g) => format!("{:>20.10}", g[i]),
+        None => format!("{:>20}", "—"),
+    };
     for (i, name) in layout.element_names().iter().enumerate() {
-        let numeric = match grad_numeric[i] {
-            Some(v) => format!("{v:>20.10}"),
-            None => format!("{:>20}", "n/a"),
-        };
         say!(
-            "{name:<22} {:>12.6} {:>20.10} {:>20.10} {numeric}",
+            "{name:<22} {:>12.6} {:>20.10} {} {}",
             values[i],
             grad_reverse[i],
-            grad_forward[i],
+            cell(&grad_forward, i),
+            cell(&grad_numeric, i)
         );
     }
-    say!("\n{}", finite_difference_verdict(&grad_reverse, &estimates));
+    if let Some(estimates) = &estimates {
+        say!("\n{}", finite_difference_verdict(&grad_reverse, estimates));
+    }
+    if let Some(skipped) = &columns.skipped {
+        say!("\n{skipped}");
+    }
     Ok(())
+}
+
+/// Log-likelihood of each sequence at `values` (constrained, as given).
+fn per_sequence<F: Family>(model: &HmmModel<F>, values: &[f64]) -> Result<Vec<f64>, String> {
+    let mut buffer = Vec::new();
+    let params = model
+        .layout()
+        .params_from_constrained(values, &mut buffer)
+        .map_err(|e| e.to_string())?;
+    let i = model.initial_index();
+    let (Some(log_init), Some(log_trans)) = (params.log_value(i), params.log_value(i + 1)) else {
+        return Err("the Markov chain's parameters have no log-probabilities".into());
+    };
+    let emission = model.emission(&params);
+    hmm::per_sequence_log_likelihood(log_init, log_trans, &emission, model.data())
+        .map_err(|e| e.to_string())
 }
 
 /// One line comparing reverse mode with the finite-difference estimates: the largest
@@ -146,20 +217,4 @@ fn finite_difference_verdict(grad: &[f64], estimates: &[FdEstimate]) -> String {
         ));
     }
     line
-}
-
-/// Log-likelihood of each sequence at `values` (constrained, as given).
-fn per_sequence<F: Family>(model: &HmmModel<F>, values: &[f64]) -> Result<Vec<f64>, String> {
-    let mut buffer = Vec::new();
-    let params = model
-        .layout()
-        .params_from_constrained(values, &mut buffer)
-        .map_err(|e| e.to_string())?;
-    let i = model.initial_index();
-    let (Some(log_init), Some(log_trans)) = (params.log_value(i), params.log_value(i + 1)) else {
-        return Err("the Markov chain's parameters have no log-probabilities".into());
-    };
-    let emission = model.emission(&params);
-    hmm::per_sequence_log_likelihood(log_init, log_trans, &emission, model.data())
-        .map_err(|e| e.to_string())
 }

@@ -219,6 +219,14 @@ struct LogpArgs {
     /// Print one JSON object instead of a table.
     #[arg(long)]
     json: bool,
+    /// Compute the forward-mode column even above 200 parameters (it costs O(parameters)
+    /// evaluations' worth of work).
+    #[arg(long)]
+    forward: bool,
+    /// Compute the finite-difference column even above 200 parameters (2 evaluations per
+    /// parameter).
+    #[arg(long)]
+    fd: bool,
 }
 
 #[derive(Debug, Args)]

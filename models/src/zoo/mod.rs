@@ -48,6 +48,7 @@ mod categorical;
 mod checks;
 mod diag_mvn;
 mod exponential;
+mod fused;
 mod gaussian;
 mod hmm_model;
 mod poisson;
