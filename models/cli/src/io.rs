@@ -126,9 +126,9 @@ mod tests {
     #[test]
     fn duplicate_keys_are_refused_at_any_depth() {
         let err = parse_json("{\"mu\": 1,\n \"mu\": 2}").unwrap_err();
-        assert_eq!(err.to_string(), "duplicate key \"mu\" at line 2 column 6");
+        assert_eq!(err.to_string(), "duplicate key \"mu\" at line 2 column 5");
         let err = parse_json("{\"a\": [{\"b\": 1, \"b\": 1}]}").unwrap_err();
-        assert_eq!(err.to_string(), "duplicate key \"b\" at line 1 column 23");
+        assert_eq!(err.to_string(), "duplicate key \"b\" at line 1 column 19");
     }
 
     #[test]

@@ -43,7 +43,16 @@ def read_chain(path):
                 names = fields
             else:
                 rows.append([float(x) for x in fields])
-    return header, names, np.array(rows)
+    settings = dict(
+        (k.strip(), v.strip())
+        for k, _, v in (line.lstrip("# ").partition("=") for line in header)
+        if _
+    )
+    rows = np.array(rows)
+    # Warm-up rows come first when `save_warmup = 1`; the clients keep them apart.
+    if settings.get("save_warmup") == "1":
+        rows = rows[int(settings["num_warmup"]):]
+    return header, names, rows
 
 
 def our_name(var, index):
@@ -110,7 +119,9 @@ def main(out_dir):
 
     fit = cmdstanpy.from_csv(path=files)
     draws = fit.draws(concat_chains=False)  # (draw, chain, column)
-    columns = list(fit.column_names)
+    # CmdStanPy shows CmdStan's `x.1.2` columns as `x[1,2]`.
+    columns = [c if "[" not in c else c.replace("[", ".").replace(",", ".").rstrip("]")
+               for c in fit.column_names]
     for n in params:
         got = draws[:, :, columns.index(n)].T
         if not np.array_equal(got, ours[n]):
