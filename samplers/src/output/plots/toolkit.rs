@@ -137,18 +137,16 @@ fn panic_text(payload: Box<dyn std::any::Any + Send>) -> String {
     }
 }
 
-/// Writes `bytes` to `path` via a `.tmp` sibling and a rename, so `path` is either absent,
-/// the old file, or complete.
+/// Writes `bytes` to `path` atomically through [`crate::output::write_atomic`], which
+/// removes its temporary file whatever step fails (a full disk used to leave a 0-byte
+/// `.svg.tmp` behind), so `path` is either absent, the old file, or complete.
 fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), PlotError> {
-    let tmp = with_suffix(path, ".tmp");
-    let io_err = |source| PlotError::Io {
-        path: path.to_path_buf(),
-        source,
-    };
-    fs::write(&tmp, bytes).map_err(io_err)?;
-    fs::rename(&tmp, path).map_err(|e| {
-        let _ = fs::remove_file(&tmp);
-        io_err(e)
+    crate::output::write_atomic(path, bytes).map_err(|e| match e {
+        crate::OutputError::Io { path, source } => PlotError::Io { path, source },
+        other => PlotError::Io {
+            path: path.to_path_buf(),
+            source: std::io::Error::other(other.to_string()),
+        },
     })
 }
 
