@@ -57,11 +57,11 @@ struct SharedSignal<T, const MODE: u8> {
 
 impl<T: Scalar, const MODE: u8> SharedSignal<T, MODE> {
     fn new(signal: T, noise: T, k: usize) -> Self {
-        let plain = MODE != OPS && T::PREFERS_CUSTOM;
+        let plain = MODE != OPS && T::CUSTOM_IS_CHEAPER;
         let (log_noise, inv_noise) = if plain {
-            (T::cst(0.0), T::cst(0.0))
+            (T::constant(0.0), T::constant(0.0))
         } else {
-            (noise.ln(), T::cst(1.0) / noise)
+            (noise.ln(), T::constant(1.0) / noise)
         };
         Self {
             signal,
@@ -89,7 +89,7 @@ impl<T: Scalar, const MODE: u8> Emission<T> for SharedSignal<T, MODE> {
     #[inline]
     fn log_densities(&self, seq: &[f64], t: usize, out: &mut [T]) {
         let y = seq[t];
-        if MODE != OPS && T::PREFERS_CUSTOM {
+        if MODE != OPS && T::CUSTOM_IS_CHEAPER {
             let inv = self.inv_sd;
             let inputs = [self.signal, self.noise];
             for (k, o) in out.iter_mut().enumerate() {
@@ -99,7 +99,7 @@ impl<T: Scalar, const MODE: u8> Emission<T> for SharedSignal<T, MODE> {
             }
         } else {
             for (k, o) in out.iter_mut().enumerate() {
-                let z = (T::cst(y) - self.signal * ((k + 1) as f64)) * self.inv_noise;
+                let z = (T::constant(y) - self.signal * ((k + 1) as f64)) * self.inv_noise;
                 *o = -(z * z) * 0.5 - self.log_noise - HALF_LN_2PI;
             }
         }
@@ -163,11 +163,11 @@ struct GenericModel {
 impl ScalarFn for GenericModel {
     fn eval<T: Scalar>(&self, x: &[T]) -> T {
         let emission = SharedSignal::<T, NODES>::new(x[0], x[1], 3);
-        let mut total = T::cst(0.0);
+        let mut total = T::constant(0.0);
         let mut le = Vec::new();
         for seq in &self.data {
             le.clear();
-            le.resize(seq.len() * 3, T::cst(0.0));
+            le.resize(seq.len() * 3, T::constant(0.0));
             for t in 0..seq.len() {
                 emission.log_densities(seq, t, &mut le[t * 3..t * 3 + 3]);
             }

@@ -23,7 +23,7 @@ pub trait Emission<T: Scalar> {
 
     /// The optional reverse-mode fast path: `None` (the default) or `Some(self)` from a type
     /// that implements [`FusedEmission`] — the compiler checks that it does, so the fast
-    /// path cannot be claimed half-implemented. Only consulted when `T::PREFERS_CUSTOM`.
+    /// path cannot be claimed half-implemented. Only consulted when `T::CUSTOM_IS_CHEAPER`.
     ///
     /// ```
     /// # use trellis_ad::Scalar;
@@ -63,7 +63,7 @@ pub trait Emission<T: Scalar> {
     /// impl<T: Scalar> Emission<T> for Half {
     ///     type Obs = f64;
     ///     fn n_states(&self) -> usize { 1 }
-    ///     fn log_densities(&self, _: &[f64], _: usize, out: &mut [T]) { out.fill(T::cst(0.0)) }
+    ///     fn log_densities(&self, _: &[f64], _: usize, out: &mut [T]) { out.fill(T::constant(0.0)) }
     ///     fn fused(&self) -> Option<&dyn FusedEmission<T, Obs = f64>> { Some(self) }
     /// }
     /// ```

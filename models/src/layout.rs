@@ -478,13 +478,13 @@ impl ParamLayout {
     pub fn constrain<T: Scalar>(&self, u: &[T], out: &mut Vec<T>) -> Result<T, LayoutError> {
         self.check_unconstrained_len(u.len())?;
         out.clear();
-        out.resize(self.constrained_len, T::cst(0.0));
-        let mut log_jac = T::cst(0.0);
+        out.resize(self.constrained_len, T::constant(0.0));
+        let mut log_jac = T::constant(0.0);
         trellis_ad::scratch::with_vec(|logs: &mut Vec<T>| {
             for p in &self.params {
                 let c = p.constrained_range();
                 logs.clear();
-                logs.resize(c.len(), T::cst(0.0));
+                logs.resize(c.len(), T::constant(0.0));
                 log_jac += p.transform.constrain(
                     &u[p.unconstrained_range()],
                     p.shape.last(),
@@ -506,7 +506,7 @@ impl ParamLayout {
         self.check_unconstrained_len(u.len())?;
         let n = self.constrained_len;
         buffer.clear();
-        buffer.resize(2 * n + self.params.len(), T::cst(f64::NAN));
+        buffer.resize(2 * n + self.params.len(), T::constant(f64::NAN));
         let (values, rest) = buffer.split_at_mut(n);
         let (logs, jacobians) = rest.split_at_mut(n);
         for (p, jac) in self.params.iter().zip(jacobians.iter_mut()) {
@@ -550,7 +550,7 @@ impl ParamLayout {
         buffer.clear();
         buffer.extend_from_slice(values);
         buffer.extend(values.iter().map(|v| v.ln()));
-        buffer.resize(2 * n + self.params.len(), T::cst(0.0));
+        buffer.resize(2 * n + self.params.len(), T::constant(0.0));
         let (values, rest) = buffer.split_at(n);
         let (logs, jacobians) = rest.split_at(n);
         Ok(Params {

@@ -306,8 +306,8 @@ impl<T: trellis_ad::Scalar> trellis_models::Emission<T> for Constant {
         2
     }
     fn log_densities(&self, seq: &[f64], t: usize, out: &mut [T]) {
-        out[0] = T::cst(-seq[t]);
-        out[1] = T::cst(seq[t] - 1.0);
+        out[0] = T::constant(-seq[t]);
+        out[1] = T::constant(seq[t] - 1.0);
     }
     fn fused(&self) -> Option<&dyn FusedEmission<T, Obs = f64>> {
         Some(self)

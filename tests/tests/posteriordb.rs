@@ -143,7 +143,7 @@ fn missing_log_jacobian_is_detected() {
             let jacobian = if index < 2 {
                 params.log_jacobian(index)
             } else {
-                T::cst(0.0)
+                T::constant(0.0)
             };
             self.0.log_prior(params, index) - jacobian
         }

@@ -28,8 +28,8 @@ impl<F: Family> ScalarFn for AsGiven<'_, F> {
                 Ok(params) => self
                     .model
                     .log_likelihood(&params)
-                    .unwrap_or(T::cst(f64::NAN)),
-                Err(_) => T::cst(f64::NAN),
+                    .unwrap_or(T::constant(f64::NAN)),
+                Err(_) => T::constant(f64::NAN),
             }
         })
     }

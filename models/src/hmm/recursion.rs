@@ -346,7 +346,7 @@ fn scaled_cut<T: Scalar, const KC: usize, const CUT: bool>(
 fn shifted_exp<T: Scalar>(row: &[T], m: f64, e: &mut [T], cut: bool) {
     for (e, &l) in e.iter_mut().zip(row) {
         *e = if cut && l.value() == f64::NEG_INFINITY {
-            T::cst(0.0)
+            T::constant(0.0)
         } else {
             (l - m).exp()
         };
@@ -372,14 +372,14 @@ impl Predict {
         let mut lost = false;
         if KC > 0 {
             for j in 0..KC {
-                let mut s = T::cst(0.0);
+                let mut s = T::constant(0.0);
                 for i in 0..KC {
                     self.add(&mut s, prev[i], p[i * KC + j], &mut lost);
                 }
                 pred[j] = s;
             }
         } else {
-            pred.fill(T::cst(0.0));
+            pred.fill(T::constant(0.0));
             for i in 0..k {
                 let ai = prev[i];
                 let p_row = &p[i * k..(i + 1) * k];
@@ -425,7 +425,7 @@ fn weigh<T: Scalar>(
     let mut a_min = f64::INFINITY;
     for j in 0..pred.len() {
         a[j] = if pred[j].value() == 0.0 || (cut && row[j].value() == f64::NEG_INFINITY) {
-            T::cst(0.0)
+            T::constant(0.0)
         } else {
             pred[j] * e[j]
         };
@@ -456,7 +456,7 @@ fn normalise<T: Scalar>(a: &mut [T], scale: f64, cut: bool) -> (bool, bool, f64)
     for x in a.iter_mut() {
         let v = x.value();
         let y = if cut && v == 0.0 {
-            T::cst(0.0)
+            T::constant(0.0)
         } else {
             *x * scale
         };
@@ -464,7 +464,7 @@ fn normalise<T: Scalar>(a: &mut [T], scale: f64, cut: bool) -> (bool, bool, f64)
         lost |= negligible & (v > 0.0);
         zero |= negligible;
         min = min.min(if negligible { f64::INFINITY } else { y.value() });
-        *x = if negligible { T::cst(0.0) } else { y };
+        *x = if negligible { T::constant(0.0) } else { y };
     }
     (lost, zero, min)
 }
@@ -484,13 +484,13 @@ pub(crate) fn log_likelihood<T: Scalar>(
 pub(crate) fn value<T: Scalar>(probs: &Probs<'_, T>, log_emission: &[T], k: usize) -> T {
     let forward = scratch::with_vec(|buf: &mut Vec<T>| {
         buf.clear();
-        buf.resize(3 * k, T::cst(0.0));
+        buf.resize(3 * k, T::constant(0.0));
         let mut trace = Rolling::new(buf, k);
         with_const_states!(k, scaled::<T, @>(probs, log_emission, k, &mut trace))
     });
     match forward {
         Forward::Value { log_likelihood, .. } => log_likelihood,
-        Forward::Impossible { .. } => T::cst(f64::NEG_INFINITY),
+        Forward::Impossible { .. } => T::constant(f64::NEG_INFINITY),
         Forward::Untrusted => {
             super::log_space::value(probs.log_init, probs.log_trans, log_emission, k)
         }

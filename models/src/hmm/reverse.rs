@@ -201,7 +201,7 @@ where
                                 let seq = &flat[offsets[s]..offsets[s + 1]];
                                 scratch::with_vec(|le_t: &mut Vec<T>| {
                                     le_t.clear();
-                                    le_t.resize(seq.len() * k, T::cst(0.0));
+                                    le_t.resize(seq.len() * k, T::constant(0.0));
                                     fill_emission(emission, seq, le_t);
                                     recursion::log_likelihood(log_init, log_trans, le_t, k)
                                 })
@@ -284,7 +284,7 @@ where
     scratch::with_vec(|le: &mut Vec<T>| {
         // 1. Emission log-densities of every sequence, on this thread (they may record).
         le.clear();
-        le.resize(total * k, T::cst(0.0));
+        le.resize(total * k, T::constant(0.0));
         for s in 0..n {
             let seq = &flat[offsets[s]..offsets[s + 1]];
             fill_emission(emission, seq, &mut le[offsets[s] * k..offsets[s + 1] * k]);

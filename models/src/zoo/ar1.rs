@@ -88,7 +88,7 @@ impl<T: Scalar> Emission<T> for Ar1Gaussian<'_, T> {
         let y = seq[t];
         for (k, o) in out.iter_mut().enumerate() {
             let (mu, phi, sigma) = (self.means[k], self.phis[k], self.sds[k]);
-            *o = if T::PREFERS_CUSTOM {
+            *o = if T::CUSTOM_IS_CHEAPER {
                 let (m, p, s) = (mu.value(), phi.value(), sigma.value());
                 let (value, partials) = value_and_partials(seq, t, m, p, s);
                 T::custom(&[mu, phi, sigma], value, &partials)

@@ -93,7 +93,7 @@ impl<T: Scalar> Emission<T> for Categorical<'_, T> {
             *o = if y < self.n_symbols {
                 self.log_probs[k * self.n_symbols + y]
             } else {
-                T::cst(f64::NAN)
+                T::constant(f64::NAN)
             };
         }
     }

@@ -94,11 +94,11 @@ impl<T: Scalar> Emission<T> for DiagonalMvn<'_, T> {
         let y = &seq[t];
         let d = self.dim;
         if y.len() != d {
-            out.fill(T::cst(f64::NAN));
+            out.fill(T::constant(f64::NAN));
             return;
         }
         let rows = self.means.chunks(d).zip(self.sds.chunks(d));
-        if T::PREFERS_CUSTOM {
+        if T::CUSTOM_IS_CHEAPER {
             scratch::with_vec(|inputs: &mut Vec<T>| {
                 scratch::with_vec(|partials: &mut Vec<f64>| {
                     for (o, (mus, sigmas)) in out.iter_mut().zip(rows) {
@@ -114,7 +114,7 @@ impl<T: Scalar> Emission<T> for DiagonalMvn<'_, T> {
             });
         } else {
             for (o, (mus, sigmas)) in out.iter_mut().zip(rows) {
-                let mut lp = T::cst(0.0);
+                let mut lp = T::constant(0.0);
                 for i in 0..d {
                     let z = (-mus[i] + y[i]) / sigmas[i];
                     lp += -(z * z) * 0.5 - sigmas[i].ln() - LN_SQRT_2PI;

@@ -52,11 +52,11 @@ impl<T: Scalar> Emission<T> for Exponential<'_, T> {
     fn log_densities(&self, seq: &[f64], t: usize, out: &mut [T]) {
         let y = seq[t];
         if y < 0.0 || y.is_nan() {
-            out.fill(T::cst(f64::NAN));
+            out.fill(T::constant(f64::NAN));
             return;
         }
         for (o, &rate) in out.iter_mut().zip(self.rates) {
-            *o = if T::PREFERS_CUSTOM {
+            *o = if T::CUSTOM_IS_CHEAPER {
                 let r = rate.value();
                 T::custom(&[rate], r.ln() - r * y, &[1.0 / r - y])
             } else {

@@ -62,7 +62,7 @@ fn value_and_partial(y: u32, ln_fact: f64, r: f64) -> (f64, [f64; 1]) {
 #[inline]
 fn entry<T: Scalar>(y: u32, ln_fact: f64, rate: T) -> T {
     let yf = f64::from(y);
-    if T::PREFERS_CUSTOM {
+    if T::CUSTOM_IS_CHEAPER {
         let (value, d) = value_and_partial(y, ln_fact, rate.value());
         T::custom(&[rate], value, &d)
     } else if y == 0 {

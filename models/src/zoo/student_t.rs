@@ -113,7 +113,7 @@ impl<T: Scalar> Emission<T> for StudentT<'_, T> {
         let y = seq[t];
         for (k, o) in out.iter_mut().enumerate() {
             let (mu, sigma, nu) = (self.locs[k], self.scales[k], self.nu(k));
-            *o = if T::PREFERS_CUSTOM {
+            *o = if T::CUSTOM_IS_CHEAPER {
                 let (value, partials) = fused(y, mu.value(), sigma.value(), nu.value());
                 T::custom(&[mu, sigma, nu], value, &partials)
             } else {
