@@ -18,12 +18,12 @@ impl ScalarFn for StudentT {
         let sigma = log_sigma.exp();
         let nu = self.nu;
         let half_nu1 = (nu + 1.0) / 2.0;
-        let norm = T::cst(half_nu1).ln_gamma()
-            - T::cst(nu / 2.0).ln_gamma()
-            - T::cst(nu * std::f64::consts::PI).ln() * 0.5;
-        let mut lp = T::cst(0.0);
+        let norm = T::constant(half_nu1).ln_gamma()
+            - T::constant(nu / 2.0).ln_gamma()
+            - T::constant(nu * std::f64::consts::PI).ln() * 0.5;
+        let mut lp = T::constant(0.0);
         for &y in &self.data {
-            let z = (T::cst(y) - mu) / sigma;
+            let z = (T::constant(y) - mu) / sigma;
             lp += norm - log_sigma - ((z * z) / nu).ln_1p() * half_nu1;
         }
         lp

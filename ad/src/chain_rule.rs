@@ -124,7 +124,7 @@ macro_rules! impl_via_chain {
             #[inline]
             fn mul(self, rhs: f64) -> Self {
                 use $crate::chain_rule::Chain;
-                let c = <<Self as Chain>::Primal as $crate::Scalar>::cst(rhs);
+                let c = <<Self as Chain>::Primal as $crate::Scalar>::constant(rhs);
                 self.chain(self.primal() * rhs, c)
             }
         }
@@ -134,7 +134,7 @@ macro_rules! impl_via_chain {
             fn div(self, rhs: f64) -> Self {
                 use $crate::chain_rule::Chain;
                 let inv = 1.0 / rhs;
-                let c = <<Self as Chain>::Primal as $crate::Scalar>::cst(inv);
+                let c = <<Self as Chain>::Primal as $crate::Scalar>::constant(inv);
                 self.chain(self.primal() * inv, c)
             }
         }
@@ -236,7 +236,7 @@ macro_rules! impl_via_chain {
         impl<$($g)*> num_traits::Zero for $ty {
             #[inline]
             fn zero() -> Self {
-                <Self as $crate::Scalar>::cst(0.0)
+                <Self as $crate::Scalar>::constant(0.0)
             }
             #[inline]
             fn is_zero(&self) -> bool {
@@ -246,13 +246,13 @@ macro_rules! impl_via_chain {
         impl<$($g)*> num_traits::One for $ty {
             #[inline]
             fn one() -> Self {
-                <Self as $crate::Scalar>::cst(1.0)
+                <Self as $crate::Scalar>::constant(1.0)
             }
         }
         impl<$($g)*> num_traits::Num for $ty {
             type FromStrRadixErr = <f64 as num_traits::Num>::FromStrRadixErr;
             fn from_str_radix(s: &str, radix: u32) -> Result<Self, Self::FromStrRadixErr> {
-                <f64 as num_traits::Num>::from_str_radix(s, radix).map(<Self as $crate::Scalar>::cst)
+                <f64 as num_traits::Num>::from_str_radix(s, radix).map(<Self as $crate::Scalar>::constant)
             }
         }
         impl<$($g)*> num_traits::ToPrimitive for $ty {
@@ -268,44 +268,44 @@ macro_rules! impl_via_chain {
         }
         impl<$($g)*> num_traits::NumCast for $ty {
             fn from<Src: num_traits::ToPrimitive>(n: Src) -> Option<Self> {
-                n.to_f64().map(<Self as $crate::Scalar>::cst)
+                n.to_f64().map(<Self as $crate::Scalar>::constant)
             }
         }
         impl<$($g)*> num_traits::FromPrimitive for $ty {
             fn from_i64(n: i64) -> Option<Self> {
-                Some(<Self as $crate::Scalar>::cst(n as f64))
+                Some(<Self as $crate::Scalar>::constant(n as f64))
             }
             fn from_u64(n: u64) -> Option<Self> {
-                Some(<Self as $crate::Scalar>::cst(n as f64))
+                Some(<Self as $crate::Scalar>::constant(n as f64))
             }
             fn from_f64(n: f64) -> Option<Self> {
-                Some(<Self as $crate::Scalar>::cst(n))
+                Some(<Self as $crate::Scalar>::constant(n))
             }
         }
         impl<$($g)*> num_traits::Float for $ty {
             fn nan() -> Self {
-                Self::cst(f64::NAN)
+                Self::constant(f64::NAN)
             }
             fn infinity() -> Self {
-                Self::cst(f64::INFINITY)
+                Self::constant(f64::INFINITY)
             }
             fn neg_infinity() -> Self {
-                Self::cst(f64::NEG_INFINITY)
+                Self::constant(f64::NEG_INFINITY)
             }
             fn neg_zero() -> Self {
-                Self::cst(-0.0)
+                Self::constant(-0.0)
             }
             fn min_value() -> Self {
-                Self::cst(f64::MIN)
+                Self::constant(f64::MIN)
             }
             fn min_positive_value() -> Self {
-                Self::cst(f64::MIN_POSITIVE)
+                Self::constant(f64::MIN_POSITIVE)
             }
             fn epsilon() -> Self {
-                Self::cst(f64::EPSILON)
+                Self::constant(f64::EPSILON)
             }
             fn max_value() -> Self {
-                Self::cst(f64::MAX)
+                Self::constant(f64::MAX)
             }
             fn is_nan(self) -> bool {
                 $crate::chain_rule::Chain::primal(self).is_nan()
@@ -473,7 +473,7 @@ macro_rules! impl_via_chain {
             #[allow(deprecated)]
             fn abs_sub(self, other: Self) -> Self {
                 if self <= other {
-                    Self::cst(0.0)
+                    Self::constant(0.0)
                 } else {
                     self - other
                 }

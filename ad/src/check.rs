@@ -56,6 +56,35 @@ impl GradientCheck {
     fn tolerance(&self, analytic: f64, numeric: f64, fd_error: f64) -> f64 {
         self.abs_tol + self.rel_tol * analytic.abs().max(numeric.abs()) + 4.0 * fd_error
     }
+
+    /// Compares an AD derivative with its finite-difference estimate: the error relative to
+    /// the tolerance, or the mismatch built by `mismatch(comparison, numeric, tolerance)`
+    /// with the step and estimated error filled in.
+    fn judge(
+        &self,
+        analytic: f64,
+        fd: &FdEstimate,
+        comparison: &'static str,
+        mismatch: impl Fn(&'static str, f64, f64) -> GradientMismatch,
+    ) -> Result<f64, GradientMismatch> {
+        let Some(numeric) = fd.value else {
+            return Err(mismatch(
+                "finite differences unavailable (not finite on both sides at every step)",
+                f64::NAN,
+                f64::NAN,
+            ));
+        };
+        let tol = self.tolerance(analytic, numeric, fd.error);
+        let err = (analytic - numeric).abs();
+        if !analytic.is_finite() || err > tol {
+            return Err(GradientMismatch {
+                step: fd.step,
+                fd_error: fd.error,
+                ..mismatch(comparison, numeric, tol)
+            });
+        }
+        Ok(err / tol)
+    }
 }
 
 /// What a passing gradient check measured.
@@ -214,25 +243,9 @@ pub fn check_gradient<F: ScalarFn + ?Sized>(
     let estimates = finite_difference_estimates(f, x, &options.steps());
     let mut worst = (0, 0.0_f64);
     for (i, (&a, fd)) in analytic.iter().zip(&estimates).enumerate() {
-        let Some(d) = fd.value else {
-            return Err(mismatch(
-                i,
-                "finite differences unavailable (f not finite on both sides at every step)",
-                a,
-                f64::NAN,
-                f64::NAN,
-            ));
-        };
-        let tol = options.tolerance(a, d, fd.error);
-        let err = (a - d).abs();
-        if !a.is_finite() || err > tol {
-            return Err(GradientMismatch {
-                step: fd.step,
-                fd_error: fd.error,
-                ..mismatch(i, "reverse vs finite differences", a, d, tol)
-            });
-        }
-        let ratio = err / tol;
+        let ratio = options.judge(a, fd, "reverse vs finite differences", |what, d, tol| {
+            mismatch(i, what, a, d, tol)
+        })?;
         if ratio >= worst.1 {
             worst = (i, ratio);
         }
@@ -315,35 +328,13 @@ pub fn check_hessian<F: ScalarFn + ?Sized>(
         );
         for (i, fd) in column.iter().enumerate() {
             let a = analytic[[i, j]];
-            let Some(d) = fd.value else {
-                return Err(mismatch(
-                    i,
-                    j,
-                    "finite differences unavailable (gradient not finite on both sides)",
-                    a,
-                    f64::NAN,
-                    f64::NAN,
-                ));
-            };
-            numeric[[i, j]] = d;
-            let tol = options.tolerance(a, d, fd.error);
-            let err = (a - d).abs();
-            if !a.is_finite() || err > tol {
-                return Err(GradientMismatch {
-                    step: fd.step,
-                    fd_error: fd.error,
-                    ..mismatch(
-                        i,
-                        j,
-                        "reverse vs finite differences of the gradient",
-                        a,
-                        d,
-                        tol,
-                    )
-                });
-            }
-            if err / tol >= worst.1 {
-                worst = ((i, j), err / tol);
+            let comparison = "reverse vs finite differences of the gradient";
+            let ratio = options.judge(a, fd, comparison, |what, d, tol| {
+                mismatch(i, j, what, a, d, tol)
+            })?;
+            numeric[[i, j]] = fd.value.unwrap_or(f64::NAN);
+            if ratio >= worst.1 {
+                worst = ((i, j), ratio);
             }
         }
     }

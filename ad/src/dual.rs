@@ -44,8 +44,8 @@ impl<T: Scalar, const N: usize> DualVec<T, N> {
     /// Panics if `direction >= N`.
     #[inline]
     pub fn seeded(re: T, direction: usize) -> Self {
-        let mut eps = [T::cst(0.0); N];
-        eps[direction] = T::cst(1.0);
+        let mut eps = [T::constant(0.0); N];
+        eps[direction] = T::constant(1.0);
         Self { re, eps }
     }
 }
@@ -110,7 +110,7 @@ impl<T: Scalar, const N: usize> Chain for DualVec<T, N> {
     fn lift(re: T) -> Self {
         Self {
             re,
-            eps: [T::cst(0.0); N],
+            eps: [T::constant(0.0); N],
         }
     }
     #[inline(always)]
@@ -145,8 +145,8 @@ impl_via_chain!(impl [T: Scalar, const N: usize] DualVec<T, N>);
 
 impl<T: Scalar, const N: usize> Scalar for DualVec<T, N> {
     #[inline]
-    fn cst(x: f64) -> Self {
-        Self::lift(T::cst(x))
+    fn constant(x: f64) -> Self {
+        Self::lift(T::constant(x))
     }
 
     chain_scalar_methods!();
@@ -166,18 +166,18 @@ impl<T: Scalar, const N: usize> Scalar for DualVec<T, N> {
         // shifted sum; tangents are the softmax-weighted tangents.
         let (max_value, arg) = crate::scalar::max_with_index(xs.iter().map(|x| x.value()));
         let Some(arg) = arg else {
-            return Self::cst(f64::NEG_INFINITY);
+            return Self::constant(f64::NEG_INFINITY);
         };
         if max_value.is_nan() {
             // NaN value and NaN derivative along every direction an input moves in.
-            let mut eps = [T::cst(0.0); N];
+            let mut eps = [T::constant(0.0); N];
             for x in xs {
                 for (e, xe) in eps.iter_mut().zip(x.eps) {
-                    *e += tangent_times(xe, T::cst(f64::NAN));
+                    *e += tangent_times(xe, T::constant(f64::NAN));
                 }
             }
             return Self {
-                re: T::cst(f64::NAN),
+                re: T::constant(f64::NAN),
                 eps,
             };
         }
@@ -185,10 +185,10 @@ impl<T: Scalar, const N: usize> Scalar for DualVec<T, N> {
             return xs[arg];
         }
         if max_value == f64::NEG_INFINITY {
-            return Self::cst(f64::NEG_INFINITY);
+            return Self::constant(f64::NEG_INFINITY);
         }
         let max = xs[arg].re;
-        let mut sum = T::cst(0.0);
+        let mut sum = T::constant(0.0);
         for x in xs {
             sum += (x.re - max).exp();
         }
@@ -196,7 +196,7 @@ impl<T: Scalar, const N: usize> Scalar for DualVec<T, N> {
         // Weights from the shifted exponentials, not exp(x - re): near ±1e5 the subtraction
         // of two large numbers would cost ~11 digits.
         let inv_sum = sum.recip();
-        let mut eps = [T::cst(0.0); N];
+        let mut eps = [T::constant(0.0); N];
         for x in xs {
             let w = (x.re - max).exp() * inv_sum;
             for (e, xe) in eps.iter_mut().zip(x.eps) {
@@ -220,7 +220,7 @@ impl<T: Scalar, const N: usize> Scalar for DualVec<T, N> {
             // that carries the curvature one level down. (Below that the rule is first order
             // again, which is all a Hessian needs.)
             let re = T::custom_with_hessian(primals, value, partials, hessian);
-            let mut eps = [T::cst(0.0); N];
+            let mut eps = [T::constant(0.0); N];
             for (i, x) in inputs.iter().enumerate() {
                 if x.eps.iter().all(|e| e.is_exact_zero()) {
                     continue;
@@ -235,7 +235,7 @@ impl<T: Scalar, const N: usize> Scalar for DualVec<T, N> {
     }
 
     fn sum_of(xs: &[Self]) -> Self {
-        let mut acc = Self::cst(0.0);
+        let mut acc = Self::constant(0.0);
         for x in xs {
             acc.re += x.re;
             for (e, xe) in acc.eps.iter_mut().zip(x.eps) {
@@ -247,7 +247,7 @@ impl<T: Scalar, const N: usize> Scalar for DualVec<T, N> {
 
     fn dot(xs: &[Self], ys: &[Self]) -> Self {
         assert_eq!(xs.len(), ys.len(), "dot: slices of different lengths");
-        let mut acc = Self::cst(0.0);
+        let mut acc = Self::constant(0.0);
         for (x, y) in xs.iter().zip(ys) {
             acc.re += x.re * y.re;
             for ((e, xe), ye) in acc.eps.iter_mut().zip(x.eps).zip(y.eps) {
@@ -263,11 +263,11 @@ impl<T: Scalar, const N: usize> Scalar for DualVec<T, N> {
             weights.len(),
             "weighted_sum: slices of different lengths"
         );
-        let mut acc = Self::cst(0.0);
+        let mut acc = Self::constant(0.0);
         for (x, &w) in xs.iter().zip(weights) {
             acc.re += x.re * w;
             for (e, xe) in acc.eps.iter_mut().zip(x.eps) {
-                *e += tangent_times(xe, T::cst(w));
+                *e += tangent_times(xe, T::constant(w));
             }
         }
         acc
@@ -282,10 +282,10 @@ impl<T: Scalar, const N: usize> Scalar for DualVec<T, N> {
         // The primal is itself a custom value of the primal inputs, so nested duals get the
         // first derivative right at every level; tangents are partial-weighted tangents.
         let re = Self::with_primals(inputs, |primals| T::custom(primals, value, partials));
-        let mut eps = [T::cst(0.0); N];
+        let mut eps = [T::constant(0.0); N];
         for (x, &d) in inputs.iter().zip(partials) {
             for (e, xe) in eps.iter_mut().zip(x.eps) {
-                *e += tangent_times(xe, T::cst(d));
+                *e += tangent_times(xe, T::constant(d));
             }
         }
         Self { re, eps }
@@ -297,7 +297,7 @@ impl<T: Scalar, const N: usize> DualVec<T, N> {
     fn with_primals<R>(inputs: &[Self], f: impl FnOnce(&[T]) -> R) -> R {
         const STACK: usize = 32;
         if inputs.len() <= STACK {
-            let mut buf = [T::cst(0.0); STACK];
+            let mut buf = [T::constant(0.0); STACK];
             for (b, x) in buf.iter_mut().zip(inputs) {
                 *b = x.re;
             }
@@ -311,7 +311,7 @@ impl<T: Scalar, const N: usize> DualVec<T, N> {
 
 impl<T: Scalar, const N: usize> Default for DualVec<T, N> {
     fn default() -> Self {
-        Self::cst(0.0)
+        Self::constant(0.0)
     }
 }
 

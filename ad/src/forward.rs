@@ -27,7 +27,7 @@ pub fn jvp<F: VectorFn + ?Sized>(f: &F, x: &[f64], v: &[f64]) -> (Vec<f64>, Vec<
 /// `(f(x), ∇f(x))` in `⌈n / CHUNK⌉` forward passes, the gradient written into `grad`.
 pub fn value_and_gradient_into<F: ScalarFn + ?Sized>(f: &F, x: &[f64], grad: &mut [f64]) -> f64 {
     assert_eq!(x.len(), grad.len(), "one gradient slot per input");
-    let mut inputs: Vec<DualVec<f64, CHUNK>> = x.iter().map(|&v| DualVec::cst(v)).collect();
+    let mut inputs: Vec<DualVec<f64, CHUNK>> = x.iter().map(|&v| DualVec::constant(v)).collect();
     let mut value = f64::NAN;
     if x.is_empty() {
         return f.eval(&inputs).re;
@@ -61,7 +61,7 @@ pub fn gradient<F: ScalarFn + ?Sized>(f: &F, x: &[f64]) -> Vec<f64> {
 
 /// The Jacobian `∂fᵢ/∂xⱼ` (rows = outputs) in `⌈n / CHUNK⌉` forward passes.
 pub fn jacobian<F: VectorFn + ?Sized>(f: &F, x: &[f64]) -> Array2<f64> {
-    let mut inputs: Vec<DualVec<f64, CHUNK>> = x.iter().map(|&v| DualVec::cst(v)).collect();
+    let mut inputs: Vec<DualVec<f64, CHUNK>> = x.iter().map(|&v| DualVec::constant(v)).collect();
     let mut jac: Option<Array2<f64>> = None;
     for start in (0..x.len()).step_by(CHUNK) {
         let end = (start + CHUNK).min(x.len());
@@ -86,21 +86,22 @@ pub fn jacobian<F: VectorFn + ?Sized>(f: &F, x: &[f64]) -> Array2<f64> {
 pub fn hessian<F: ScalarFn + ?Sized>(f: &F, x: &[f64]) -> Array2<f64> {
     let n = x.len();
     let mut hess = Array2::zeros((n, n));
-    let mut inputs: Vec<DualVec<Dual<f64>, CHUNK>> = x.iter().map(|&v| DualVec::cst(v)).collect();
+    let mut inputs: Vec<DualVec<Dual<f64>, CHUNK>> =
+        x.iter().map(|&v| DualVec::constant(v)).collect();
     for j in 0..n {
         // Inner tangent: direction j.
         inputs[j].re.eps[0] = 1.0;
         for start in (0..n).step_by(CHUNK) {
             let end = (start + CHUNK).min(n);
             for (k, input) in inputs[start..end].iter_mut().enumerate() {
-                input.eps[k] = Dual::cst(1.0);
+                input.eps[k] = Dual::constant(1.0);
             }
             let y = f.eval(&inputs);
             for i in start..end {
                 hess[[i, j]] = y.eps[i - start].eps[0];
             }
             for input in &mut inputs[start..end] {
-                input.eps = [Dual::cst(0.0); CHUNK];
+                input.eps = [Dual::constant(0.0); CHUNK];
             }
         }
         inputs[j].re.eps[0] = 0.0;

@@ -13,7 +13,7 @@
 //! struct LogisticRegression { xs: Vec<f64>, ys: Vec<f64> }
 //! impl ScalarFn for LogisticRegression {
 //!     fn eval<T: Scalar>(&self, beta: &[T]) -> T {
-//!         let mut lp = T::cst(0.0);
+//!         let mut lp = T::constant(0.0);
 //!         for (&x, &y) in self.xs.iter().zip(&self.ys) {
 //!             let eta = beta[0] + beta[1] * x;
 //!             lp += if y > 0.5 { eta.log_logistic() } else { (-eta).log_logistic() };

@@ -18,7 +18,7 @@ pub fn value_and_gradient_into<F: ScalarFn + ?Sized>(f: &F, x: &[f64], grad: &mu
     let y = f.eval(&inputs);
     rec.gradient_into(y, &inputs, grad);
     rec.put_inputs(inputs);
-    y.val()
+    y.value()
 }
 
 /// `(f(x), ∇f(x))` by reverse mode.
@@ -54,7 +54,7 @@ pub fn vjp<F: VectorFn + ?Sized>(f: &F, x: &[f64], w: &[f64]) -> (Vec<f64>, Vec<
     assert_eq!(out.len(), w.len(), "vjp: w must have one entry per output");
     let weighted = Var::weighted_sum(&out, w);
     let grad = rec.gradient(weighted, &inputs);
-    (out.iter().map(|y| y.val()).collect(), grad)
+    (out.iter().map(|y| y.value()).collect(), grad)
 }
 
 /// The Jacobian `∂fᵢ/∂xⱼ` (rows = outputs): one recording, one reverse sweep per output.

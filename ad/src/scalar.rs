@@ -17,7 +17,7 @@ use crate::{special, stable_derivatives};
 ///
 /// `f64 op T` (e.g. `2.0 * x`) is implemented for every concrete scalar type, but Rust does
 /// not let a trait promise it for a generic `T` (bounds on other types are not implied), so in
-/// generic code write `x * 2.0` or `T::cst(2.0) * x`.
+/// generic code write `x * 2.0` or `T::constant(2.0) * x`.
 ///
 /// Beyond [`num_traits::Float`] (which supplies `ln_1p`, `exp_m1`, `powi`, `powf`, `sqrt`,
 /// `tanh`, `sin`, `cos`, `abs`, `min`, `max`, …) the trait offers what probabilistic code
@@ -39,7 +39,7 @@ use crate::{special, stable_derivatives};
 ///     -(z * z) * 0.5 - sigma.ln() - 0.5 * (2.0 * std::f64::consts::PI).ln()
 /// }
 /// let value = log_normal_density(1.0, 0.0, 1.0);
-/// let with_tangent = log_normal_density(Dual::variable(1.0), Dual::cst(0.0), Dual::cst(1.0));
+/// let with_tangent = log_normal_density(Dual::variable(1.0), Dual::constant(0.0), Dual::constant(1.0));
 /// assert_eq!(with_tangent.value(), value);
 /// assert!((with_tangent.tangent() - (-1.0)).abs() < 1e-15); // d/dx = -(x - mu)/sigma²
 /// ```
@@ -69,10 +69,10 @@ pub trait Scalar:
     /// True when [`Scalar::custom`] is much cheaper than evaluating generic code (reverse
     /// mode, where it records one tape node). Fused kernels check it to choose between a
     /// hand-derived gradient and the generic source of truth.
-    const PREFERS_CUSTOM: bool = false;
+    const CUSTOM_IS_CHEAPER: bool = false;
 
     /// A constant (no derivative).
-    fn cst(x: f64) -> Self;
+    fn constant(x: f64) -> Self;
 
     /// The primal value as `f64` (for nested duals, the innermost value).
     fn value(self) -> f64;
@@ -265,7 +265,7 @@ pub(crate) fn logistic_f64(x: f64) -> f64 {
 
 impl Scalar for f64 {
     #[inline]
-    fn cst(x: f64) -> Self {
+    fn constant(x: f64) -> Self {
         x
     }
     #[inline]

@@ -405,7 +405,7 @@ impl Var {
 
     /// The value.
     #[inline]
-    pub fn val(self) -> f64 {
+    pub fn value(self) -> f64 {
         self.value
     }
 
@@ -533,10 +533,10 @@ impl Chain for Var {
 impl_via_chain!(impl [] Var);
 
 impl Scalar for Var {
-    const PREFERS_CUSTOM: bool = true;
+    const CUSTOM_IS_CHEAPER: bool = true;
 
     #[inline]
-    fn cst(x: f64) -> Self {
+    fn constant(x: f64) -> Self {
         Self::constant(x)
     }
 

@@ -187,8 +187,8 @@ impl Unary {
             Unary::SubConst => x - 2.5,
             Unary::MulConst => x * -1.5,
             Unary::DivConst => x / 4.0,
-            Unary::ConstSub => T::cst(2.5) - x,
-            Unary::ConstDiv => T::cst(3.0) / x,
+            Unary::ConstSub => T::constant(2.5) - x,
+            Unary::ConstDiv => T::constant(3.0) / x,
             Unary::ToDegrees => x.to_degrees(),
             Unary::Fract => x.fract(),
         }
@@ -316,8 +316,8 @@ impl ScalarFn for Compositions {
         let (mu, log_sigma, a, b) = (x[0], x[1], x[2], x[3]);
         let sigma = log_sigma.exp();
         // Normal log-density of two observations.
-        let z1 = (T::cst(0.3) - mu) / sigma;
-        let z2 = (T::cst(-1.2) - mu) / sigma;
+        let z1 = (T::constant(0.3) - mu) / sigma;
+        let z2 = (T::constant(-1.2) - mu) / sigma;
         let normal = -(z1 * z1 + z2 * z2) * 0.5 - log_sigma * 2.0;
         // Gamma log-density with shape softplus(a) at rate exp(b), at 1.7.
         let shape = a.softplus() + 0.1;

@@ -63,7 +63,7 @@ impl ScalarFn for Hmm {
         };
         let stay = [p[4].log_logistic(), p[5].log_logistic()];
         let leave = [(-p[4]).log_logistic(), (-p[5]).log_logistic()];
-        let half = T::cst(0.5f64.ln());
+        let half = T::constant(0.5f64.ln());
         let mut alpha = [
             half + emission(0, &self.observations[0]),
             half + emission(1, &self.observations[0]),
@@ -120,7 +120,7 @@ impl ScalarFn for Perturbed {
         let value = v[0].sin() * v[1].exp() + v[2] * v[2];
         let mut partials = vec![v[0].cos() * v[1].exp(), v[0].sin() * v[1].exp(), 2.0 * v[2]];
         partials[self.coordinate] *= 1.0 + self.partial_error;
-        if T::PREFERS_CUSTOM {
+        if T::CUSTOM_IS_CHEAPER {
             T::custom(x, value + self.value_error, &partials)
         } else {
             // The generic source of truth (what plain f64 and forward mode evaluate).

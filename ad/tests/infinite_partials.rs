@@ -21,7 +21,7 @@ impl ScalarFn for Pow {
 struct DotWithConstants;
 impl ScalarFn for DotWithConstants {
     fn eval<T: Scalar>(&self, x: &[T]) -> T {
-        T::dot(x, &[T::cst(1.0), T::cst(2.0)])
+        T::dot(x, &[T::constant(1.0), T::constant(2.0)])
     }
 }
 
@@ -42,7 +42,7 @@ fn forward_and_reverse_agree_on_an_infinite_partial() {
 #[test]
 fn powf_tangent_is_finite_where_only_the_unused_partial_overflows() {
     // 1e150^2.5 overflows, and so does its partial in the exponent; the exponent is constant.
-    let y = Dual::variable(1e150).powf(Dual::cst(2.5));
+    let y = Dual::variable(1e150).powf(Dual::constant(2.5));
     assert_eq!(y.re, f64::INFINITY);
     // d/dx = 2.5·x^1.5 = 2.5e225, finite: the infinite ∂/∂q meets a zero tangent.
     assert_eq!(y.tangent(), 2.5 * 1e150f64.powf(1.5));

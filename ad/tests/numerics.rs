@@ -97,15 +97,15 @@ fn derivatives_at_ties_follow_the_documented_convention() {
     assert_eq!(Dual::variable(0.0).abs().tangent(), 0.0);
     let x = Dual::variable(2.0);
     assert_eq!(x.max(x).tangent(), 1.0);
-    assert_eq!(x.max(Dual::cst(2.0)).tangent(), 0.5);
-    assert_eq!(x.min(Dual::cst(2.0)).tangent(), 0.5);
-    assert_eq!(x.max(Dual::cst(1.0)).tangent(), 1.0);
-    assert_eq!(x.min(Dual::cst(1.0)).tangent(), 0.0);
+    assert_eq!(x.max(Dual::constant(2.0)).tangent(), 0.5);
+    assert_eq!(x.min(Dual::constant(2.0)).tangent(), 0.5);
+    assert_eq!(x.max(Dual::constant(1.0)).tangent(), 1.0);
+    assert_eq!(x.min(Dual::constant(1.0)).tangent(), 0.0);
 
     struct Relu;
     impl ScalarFn for Relu {
         fn eval<T: Scalar>(&self, x: &[T]) -> T {
-            x[0].max(T::cst(0.0)) + x[1].abs()
+            x[0].max(T::constant(0.0)) + x[1].abs()
         }
     }
     assert_eq!(reverse::gradient(&Relu, &[0.0, 0.0]), vec![0.5, 0.0]);
@@ -114,6 +114,6 @@ fn derivatives_at_ties_follow_the_documented_convention() {
 #[test]
 fn powf_with_constant_exponent_on_negative_base_keeps_tangent_finite() {
     let x = Dual::variable(-2.0);
-    let y = x.powf(Dual::cst(2.0));
+    let y = x.powf(Dual::constant(2.0));
     assert_eq!((y.re, y.tangent()), (4.0, -4.0));
 }

@@ -8,7 +8,7 @@ use trellis_ad::{forward, reverse, Dual, Float, Scalar, ScalarFn};
 struct Rosenbrock;
 impl ScalarFn for Rosenbrock {
     fn eval<T: Scalar>(&self, x: &[T]) -> T {
-        let mut acc = T::cst(0.0);
+        let mut acc = T::constant(0.0);
         for i in 0..x.len() - 1 {
             let a = x[i + 1] - x[i] * x[i];
             let b = -x[i] + 1.0;
@@ -108,7 +108,7 @@ fn hvp_matches_hessian_times_vector() {
 #[test]
 fn nested_dual_second_derivative_is_analytic() {
     let x = 1.7f64;
-    let d = Dual::new(Dual::new(x, [1.0]), [Dual::cst(1.0)]);
+    let d = Dual::new(Dual::new(x, [1.0]), [Dual::constant(1.0)]);
     let y = d.powi(3) * d.ln();
     let second = y.eps[0].eps[0];
     assert!((second - (6.0 * x * x.ln() + 5.0 * x)).abs() < 1e-12);
@@ -149,8 +149,8 @@ proptest! {
             ("erfc", |x| (x * 0.3).erfc()),
         ];
         for (name, f) in funcs {
-            let second = |x: f64| f(Dual::new(Dual::new(x, [1.0]), [Dual::cst(1.0)])).eps[0].eps[0];
-            let first = |x: f64| f(Dual::new(Dual::new(x, [1.0]), [Dual::cst(0.0)])).re.eps[0];
+            let second = |x: f64| f(Dual::new(Dual::new(x, [1.0]), [Dual::constant(1.0)])).eps[0].eps[0];
+            let first = |x: f64| f(Dual::new(Dual::new(x, [1.0]), [Dual::constant(0.0)])).re.eps[0];
             let h = 1e-5;
             let fd = (first(x + h) - first(x - h)) / (2.0 * h);
             assert_close(second(x), fd, 1e-6, 1e-7, name)?;

@@ -9,7 +9,7 @@ use trellis_ad::{forward, reverse, Scalar, ScalarFn};
 struct Rosenbrock;
 impl ScalarFn for Rosenbrock {
     fn eval<T: Scalar>(&self, x: &[T]) -> T {
-        let mut acc = T::cst(0.0);
+        let mut acc = T::constant(0.0);
         for i in 0..x.len() - 1 {
             let a = x[i + 1] - x[i] * x[i];
             let b = -x[i] + 1.0;

@@ -20,7 +20,14 @@
 //! the library takes its serial path; "2 threads" runs each evaluation through
 //! `ThreadPool::install` on a 2-thread pool (the figure includes that hand-over).
 //!
-//! Run: `cargo bench -p trellis-benches --bench hmm`.
+//! - `hmm/families/*`: every zoo family's HMM log-likelihood, value + gradient by reverse
+//!   mode on data simulated from the family (70 × 51, K = 3), through the fused emission
+//!   Jacobian (`fused`, the library's path) and with one tape node per density (`nodes`, the
+//!   path before every family was fused); and `gaussian-K/K`, value + gradient of the zoo
+//!   Gaussian model's full log-density (transforms, priors, likelihood) for
+//!   K ∈ {2, 3, 5, 10, 30, 100} at fixed T (70 × 51), for the exponent of the cost in K.
+//!
+//! Run: `cargo bench -p trellis-benches --bench hmm` (one group: append `-- hmm/families`).
 
 use std::hint::black_box;
 use std::time::Duration;
@@ -28,7 +35,7 @@ use std::time::Duration;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use trellis_ad::{forward, reverse, Scalar, ScalarFn};
 use trellis_models::hmm::{self, Sequences};
-use trellis_models::{Emission, FusedEmission};
+use trellis_models::{zoo, BayesianModel, Emission, FusedEmission};
 
 const HALF_LN_2PI: f64 = 0.918_938_533_204_672_8;
 
@@ -50,11 +57,11 @@ struct SharedSignal<T, const MODE: u8> {
 
 impl<T: Scalar, const MODE: u8> SharedSignal<T, MODE> {
     fn new(signal: T, noise: T, k: usize) -> Self {
-        let plain = MODE != OPS && T::PREFERS_CUSTOM;
+        let plain = MODE != OPS && T::CUSTOM_IS_CHEAPER;
         let (log_noise, inv_noise) = if plain {
-            (T::cst(0.0), T::cst(0.0))
+            (T::constant(0.0), T::constant(0.0))
         } else {
-            (noise.ln(), T::cst(1.0) / noise)
+            (noise.ln(), T::constant(1.0) / noise)
         };
         Self {
             signal,
@@ -82,7 +89,7 @@ impl<T: Scalar, const MODE: u8> Emission<T> for SharedSignal<T, MODE> {
     #[inline]
     fn log_densities(&self, seq: &[f64], t: usize, out: &mut [T]) {
         let y = seq[t];
-        if MODE != OPS && T::PREFERS_CUSTOM {
+        if MODE != OPS && T::CUSTOM_IS_CHEAPER {
             let inv = self.inv_sd;
             let inputs = [self.signal, self.noise];
             for (k, o) in out.iter_mut().enumerate() {
@@ -92,7 +99,7 @@ impl<T: Scalar, const MODE: u8> Emission<T> for SharedSignal<T, MODE> {
             }
         } else {
             for (k, o) in out.iter_mut().enumerate() {
-                let z = (T::cst(y) - self.signal * ((k + 1) as f64)) * self.inv_noise;
+                let z = (T::constant(y) - self.signal * ((k + 1) as f64)) * self.inv_noise;
                 *o = -(z * z) * 0.5 - self.log_noise - HALF_LN_2PI;
             }
         }
@@ -156,11 +163,11 @@ struct GenericModel {
 impl ScalarFn for GenericModel {
     fn eval<T: Scalar>(&self, x: &[T]) -> T {
         let emission = SharedSignal::<T, NODES>::new(x[0], x[1], 3);
-        let mut total = T::cst(0.0);
+        let mut total = T::constant(0.0);
         let mut le = Vec::new();
         for seq in &self.data {
             le.clear();
-            le.resize(seq.len() * 3, T::cst(0.0));
+            le.resize(seq.len() * 3, T::constant(0.0));
             for t in 0..seq.len() {
                 emission.log_densities(seq, t, &mut le[t * 3..t * 3 + 3]);
             }
@@ -481,5 +488,148 @@ fn scaling(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, reference, scaling);
+/// An emission with its fast path hidden: reverse mode records one node per density.
+struct PerDensityNodes<'e, E>(&'e E);
+
+impl<T: Scalar, E: Emission<T>> Emission<T> for PerDensityNodes<'_, E> {
+    type Obs = E::Obs;
+    fn n_states(&self) -> usize {
+        self.0.n_states()
+    }
+    fn log_densities(&self, seq: &[E::Obs], t: usize, out: &mut [T]) {
+        self.0.log_densities(seq, t, out);
+    }
+}
+
+/// A zoo model's HMM log-likelihood at an unconstrained point: through the family's fused
+/// Jacobian, or (`nodes`) with one tape node per density.
+struct FamilyLikelihood<F: zoo::Family> {
+    model: zoo::HmmModel<F>,
+    nodes: bool,
+}
+
+impl<F: zoo::Family> ScalarFn for FamilyLikelihood<F> {
+    fn eval<T: Scalar>(&self, u: &[T]) -> T {
+        let layout = self.model.layout();
+        let mut buffer = Vec::new();
+        let params = layout.constrain_params(u, &mut buffer).unwrap();
+        let log_of = |name: &str| params.log_of(layout.handle(name).unwrap()).unwrap();
+        let (li, lt) = (log_of("p_initial_state"), log_of("p_transition"));
+        let emission = self.model.emission(&params);
+        let data = self.model.data();
+        let ll = if self.nodes {
+            hmm::batch_log_likelihood(li, lt, &PerDensityNodes(&emission), data)
+        } else {
+            hmm::batch_log_likelihood(li, lt, &emission, data)
+        };
+        ll.unwrap()
+    }
+}
+
+/// A model of `family` on 70 × `len` observations simulated at a fixed interior point, and
+/// that point.
+fn simulated_model<F: zoo::Family + Clone>(
+    family: F,
+    dummy: Vec<F::Obs>,
+    len: usize,
+) -> (zoo::HmmModel<F>, Vec<f64>) {
+    let template =
+        zoo::HmmModel::new(family.clone(), Sequences::new(vec![dummy]).unwrap()).unwrap();
+    let dim = template.layout().dim();
+    let u: Vec<f64> = (0..dim).map(|i| 0.3 * ((i as f64) * 0.7).sin()).collect();
+    let truth = template.constrained(&u).unwrap();
+    let sim = template.simulate(&truth, 70, len, 12).unwrap();
+    (zoo::HmmModel::new(family, sim.observations).unwrap(), u)
+}
+
+/// `fused` and `nodes` value + gradient of one family's likelihood (checked to agree).
+fn bench_family<F: zoo::Family + Clone>(
+    group: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
+    name: &str,
+    family: F,
+    dummy: Vec<F::Obs>,
+) {
+    let (model, u) = simulated_model(family, dummy, 51);
+    let fused = FamilyLikelihood {
+        model,
+        nodes: false,
+    };
+    let nodes = FamilyLikelihood {
+        model: fused.model.clone(),
+        nodes: true,
+    };
+    let (v, g) = reverse::value_and_gradient(&fused, &u);
+    let (vn, gn) = reverse::value_and_gradient(&nodes, &u);
+    assert!(
+        (v - vn).abs() < 1e-10 * vn.abs().max(1.0),
+        "{name}: {v} vs {vn}"
+    );
+    for (a, b) in g.iter().zip(&gn) {
+        assert!((a - b).abs() < 1e-8 * (1.0 + b.abs()), "{name}: {a} vs {b}");
+    }
+    let mut grad = vec![0.0; u.len()];
+    for (path, f) in [("fused", &fused), ("nodes", &nodes)] {
+        group.bench_with_input(BenchmarkId::new(path, name), &u, |b, u| {
+            b.iter(|| reverse::value_and_gradient_into(f, black_box(u), &mut grad))
+        });
+    }
+}
+
+fn families(c: &mut Criterion) {
+    let mut group = c.benchmark_group("hmm/families");
+    group.sample_size(20);
+    group.warm_up_time(Duration::from_millis(500));
+    group.measurement_time(Duration::from_secs(2));
+    bench_family(
+        &mut group,
+        "gaussian",
+        zoo::GaussianFamily::new(3),
+        vec![0.5],
+    );
+    bench_family(
+        &mut group,
+        "shared_signal",
+        zoo::SharedSignalFamily::new(3),
+        vec![0.5],
+    );
+    bench_family(
+        &mut group,
+        "poisson",
+        zoo::PoissonFamily::new(3),
+        vec![1u32],
+    );
+    let categorical = zoo::CategoricalFamily::new(3, 4);
+    bench_family(&mut group, "categorical", categorical, vec![0usize]);
+    bench_family(
+        &mut group,
+        "student_t",
+        zoo::StudentTFamily::new(3),
+        vec![0.5],
+    );
+    bench_family(&mut group, "ar1", zoo::Ar1Family::new(3), vec![0.5]);
+    let mvn = zoo::DiagonalMvnFamily::new(3, 2);
+    bench_family(&mut group, "diag_mvn", mvn, vec![vec![0.0; 2]]);
+    bench_family(
+        &mut group,
+        "exponential",
+        zoo::ExponentialFamily::new(3),
+        vec![0.5],
+    );
+    // The cost in K of the full model's log-density and gradient, T fixed.
+    group.sample_size(10);
+    for k in [2, 3, 5, 10, 30, 100] {
+        let (model, u) = simulated_model(zoo::GaussianFamily::new(k), vec![0.5], 51);
+        let mut grad = vec![0.0; u.len()];
+        group.bench_with_input(BenchmarkId::new("gaussian-K", k), &u, |b, u| {
+            b.iter(|| {
+                let (v, g) = model.log_density_and_gradient(black_box(u)).unwrap();
+                grad.copy_from_slice(&g);
+                v
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, reference, scaling, families);
 criterion_main!(benches);

@@ -32,8 +32,8 @@ impl<T: Scalar> Emission<T> for Drive<'_, T> {
     fn log_densities(&self, obs: &[(f64, f64)], t: usize, out: &mut [T]) {
         let (u, v) = obs[t];
         for (k, out) in out.iter_mut().enumerate() {
-            *out = exponential_lpdf(T::cst(u), self.phi[k])
-                + exponential_lpdf(T::cst(v), self.lambda[k]);
+            *out = exponential_lpdf(T::constant(u), self.phi[k])
+                + exponential_lpdf(T::constant(v), self.lambda[k]);
         }
     }
 }
@@ -86,8 +86,8 @@ impl BayesianModel for HmmDrive {
         match self.layout.params()[index].name.as_str() {
             "phi" | "lambda" => {
                 let x = params.value(index);
-                normal_lpdf(x[0], T::cst(0.0), T::cst(1.0))
-                    + normal_lpdf(x[1], T::cst(3.0), T::cst(1.0))
+                normal_lpdf(x[0], T::constant(0.0), T::constant(1.0))
+                    + normal_lpdf(x[1], T::constant(3.0), T::constant(1.0))
             }
             _ => self.layout.log_prior(params, index),
         }
@@ -95,7 +95,7 @@ impl BayesianModel for HmmDrive {
 
     fn log_likelihood<T: Scalar>(&self, params: &Params<'_, T>) -> Result<T, ModelError> {
         let rows = [params.log_value(0), params.log_value(1)];
-        let mut log_trans = [T::cst(0.0); 4];
+        let mut log_trans = [T::constant(0.0); 4];
         for (dst, row) in log_trans.chunks_mut(2).zip(rows) {
             dst.copy_from_slice(row.expect("a simplex provides its logs"));
         }
@@ -103,7 +103,7 @@ impl BayesianModel for HmmDrive {
             phi: params.value(2),
             lambda: params.value(3),
         };
-        let no_initial = [T::cst(0.0); 2];
+        let no_initial = [T::constant(0.0); 2];
         Ok(hmm::batch_log_likelihood(
             &no_initial,
             &log_trans,

@@ -27,7 +27,7 @@ impl<T: Scalar> Emission<T> for UnitNormal<'_, T> {
     }
     fn log_densities(&self, y: &[f64], t: usize, out: &mut [T]) {
         for (out, &mu) in out.iter_mut().zip(self.mu) {
-            *out = normal_lpdf(T::cst(y[t]), mu, T::cst(1.0));
+            *out = normal_lpdf(T::constant(y[t]), mu, T::constant(1.0));
         }
     }
 }
@@ -65,8 +65,8 @@ impl BayesianModel for HmmExample {
         match self.layout.params()[index].name.as_str() {
             "mu" => {
                 let mu = params.value(index);
-                normal_lpdf(mu[0], T::cst(3.0), T::cst(1.0))
-                    + normal_lpdf(mu[1], T::cst(10.0), T::cst(1.0))
+                normal_lpdf(mu[0], T::constant(3.0), T::constant(1.0))
+                    + normal_lpdf(mu[1], T::constant(10.0), T::constant(1.0))
             }
             _ => self.layout.log_prior(params, index),
         }
@@ -75,7 +75,7 @@ impl BayesianModel for HmmExample {
     fn log_likelihood<T: Scalar>(&self, params: &Params<'_, T>) -> Result<T, ModelError> {
         // Exact log-probabilities of the transition rows, straight from the simplex transform.
         let rows = [params.log_value(0), params.log_value(1)];
-        let mut log_trans = [T::cst(0.0); 4];
+        let mut log_trans = [T::constant(0.0); 4];
         for (dst, row) in log_trans.chunks_mut(2).zip(rows) {
             dst.copy_from_slice(row.expect("a simplex provides its logs"));
         }
@@ -83,7 +83,7 @@ impl BayesianModel for HmmExample {
             mu: params.value(2),
         };
         // No initial-state distribution: every initial log-probability is 0.
-        let no_initial = [T::cst(0.0); 2];
+        let no_initial = [T::constant(0.0); 2];
         Ok(hmm::batch_log_likelihood(
             &no_initial,
             &log_trans,

@@ -5,7 +5,7 @@
 //! outside the support or a parameter is invalid (a non-positive scale, rate, shape or
 //! concentration), so a sampler rejects such a point instead of seeing NaN. Parameters are
 //! `T` so they can themselves be model parameters (hierarchical priors); pass constants as
-//! `T::cst(value)`.
+//! `T::constant(value)`.
 //!
 //! ```
 //! use trellis_models::distributions::{gamma_lpdf, normal_lpdf};
@@ -27,14 +27,14 @@ const LN_PI: f64 = 1.144_729_885_849_400_2;
 
 #[inline]
 fn neg_inf<T: Scalar>() -> T {
-    T::cst(f64::NEG_INFINITY)
+    T::constant(f64::NEG_INFINITY)
 }
 
 /// `(a − 1)·ln x`, exactly 0 when `a == 1` and `x = 0` (not `0·(−inf) = NaN`).
 #[inline]
 fn power_term<T: Scalar>(a: T, ln_x: T) -> T {
     if a.value() == 1.0 && ln_x.value() == f64::NEG_INFINITY {
-        T::cst(0.0)
+        T::constant(0.0)
     } else {
         (a - 1.0) * ln_x
     }
@@ -168,7 +168,7 @@ fn dirichlet_lpdf_terms<T: Scalar>(alpha: &[f64], ln_p: impl Fn(usize) -> T) -> 
             .iter()
             .map(|&a| trellis_ad::special::ln_gamma(a))
             .sum::<f64>();
-    let mut lp = T::cst(norm);
+    let mut lp = T::constant(norm);
     for (k, &a) in alpha.iter().enumerate() {
         // Skipping α = 1 keeps a zero probability from turning 0·(−inf) into NaN.
         if a != 1.0 {

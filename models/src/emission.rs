@@ -23,7 +23,7 @@ pub trait Emission<T: Scalar> {
 
     /// The optional reverse-mode fast path: `None` (the default) or `Some(self)` from a type
     /// that implements [`FusedEmission`] — the compiler checks that it does, so the fast
-    /// path cannot be claimed half-implemented. Only consulted when `T::PREFERS_CUSTOM`.
+    /// path cannot be claimed half-implemented. Only consulted when `T::CUSTOM_IS_CHEAPER`.
     ///
     /// ```
     /// # use trellis_ad::Scalar;
@@ -63,7 +63,7 @@ pub trait Emission<T: Scalar> {
     /// impl<T: Scalar> Emission<T> for Half {
     ///     type Obs = f64;
     ///     fn n_states(&self) -> usize { 1 }
-    ///     fn log_densities(&self, _: &[f64], _: usize, out: &mut [T]) { out.fill(T::cst(0.0)) }
+    ///     fn log_densities(&self, _: &[f64], _: usize, out: &mut [T]) { out.fill(T::constant(0.0)) }
     ///     fn fused(&self) -> Option<&dyn FusedEmission<T, Obs = f64>> { Some(self) }
     /// }
     /// ```
@@ -80,9 +80,15 @@ pub trait Emission<T: Scalar> {
 /// records one tape node per sequence instead of one per log-density: several times faster
 /// under reverse mode.
 ///
-/// The Jacobian is dense (`K × P` per time step, for the whole batch at once), so this pays
-/// off for emissions with few parameters (e.g. a signal and a noise shared by all states);
-/// with per-state parameters (`P ∝ K`) it costs `O(T K P)` time and memory.
+/// The Jacobian comes in one of two forms, chosen by [`jacobian_width`](Self::jacobian_width):
+///
+/// - dense (`None`, the default): `K × P` entries per time step, right for emissions with a
+///   few parameters shared by all states (e.g. a signal and a noise);
+/// - sparse (`Some(W)`): each density depends on at most `W` of the `P` scalars (with
+///   per-state parameters, state `k`'s density depends on state `k`'s parameters only), so a
+///   step stores `K × W` (index, partial) pairs and the adjoint contracts them in `O(K W)`
+///   rather than `O(K P) = O(K²)`. Such an emission overrides
+///   [`log_densities_with_sparse_jacobian`](Self::log_densities_with_sparse_jacobian) too.
 pub trait FusedEmission<T: Scalar>: Emission<T> {
     /// Pushes the `P` scalars θ that the log-densities depend on onto `out`.
     fn parameters(&self, out: &mut Vec<T>);
@@ -97,6 +103,59 @@ pub trait FusedEmission<T: Scalar>: Emission<T> {
         values: &mut [f64],
         jacobian: &mut [f64],
     );
+
+    /// `Some(W)` when every log-density depends on at most `W` of the `P` parameters and
+    /// [`log_densities_with_sparse_jacobian`](Self::log_densities_with_sparse_jacobian) is
+    /// overridden to write them; `None` (the default) for the dense form.
+    fn jacobian_width(&self) -> Option<usize> {
+        None
+    }
+
+    /// The sparse form: writes `ln p(seq[t] | state k)` into `values[k]` and, for
+    /// `j < W` (`W` from [`jacobian_width`](Self::jacobian_width)), a parameter index
+    /// `indices[k * W + j] < P` with the partial `partials[k * W + j]` of state `k`'s density
+    /// with respect to it (unused pairs: any valid index with partial 0; repeated indices
+    /// add up). Both buffers arrive zeroed.
+    ///
+    /// The default serves the dense form (`W = P`): it writes the dense Jacobian into
+    /// `partials` and the indices `0 … P−1` for every state.
+    fn log_densities_with_sparse_jacobian(
+        &self,
+        seq: &[Self::Obs],
+        t: usize,
+        values: &mut [f64],
+        indices: &mut [usize],
+        partials: &mut [f64],
+    ) {
+        self.log_densities_with_jacobian(seq, t, values, partials);
+        let width = partials.len().checked_div(values.len()).unwrap_or(0);
+        for (i, index) in indices.iter_mut().enumerate() {
+            *index = i % width.max(1);
+        }
+    }
+
+    /// [`log_densities_with_sparse_jacobian`](Self::log_densities_with_sparse_jacobian) for
+    /// every step of `seq`: `values` is `T × K`, `indices` and `partials` are `T × K × W`.
+    fn sequence_with_sparse_jacobian(
+        &self,
+        seq: &[Self::Obs],
+        values: &mut [f64],
+        indices: &mut [usize],
+        partials: &mut [f64],
+    ) {
+        let k = self.n_states();
+        let per_step = partials.len().checked_div(seq.len()).unwrap_or(0);
+        for t in 0..seq.len() {
+            let pairs = t * per_step..(t + 1) * per_step;
+            self.log_densities_with_sparse_jacobian(
+                seq,
+                t,
+                &mut values[t * k..(t + 1) * k],
+                &mut indices[pairs.clone()],
+                &mut partials[pairs],
+            );
+        }
+    }
 
     /// [`log_densities_with_jacobian`](FusedEmission::log_densities_with_jacobian) for every
     /// step of `seq`: `values` is `T × K`, `jacobian` is `T × K × P` (row-major). Rarely

@@ -37,6 +37,10 @@ use trellis_ad::Scalar;
 use crate::priors::Prior;
 use crate::transforms::Transform;
 
+/// The most values a layout holds in either space: the longest `Vec<f64>` Rust can
+/// allocate (`isize::MAX` bytes), so that every size is checked before anything is allocated.
+pub const MAX_LAYOUT_LEN: usize = isize::MAX as usize / std::mem::size_of::<f64>();
+
 /// Why a layout could not be built or a parameter vector could not be mapped.
 #[derive(Debug, Clone, PartialEq, Error)]
 pub enum LayoutError {
@@ -91,6 +95,14 @@ impl Shape {
             Self::Scalar => 1,
             Self::Vector(n) => n,
             Self::Matrix(r, c) => r * c,
+        }
+    }
+
+    /// Number of elements, or `None` if it overflows `usize` (e.g. `Matrix(usize::MAX, 3)`).
+    pub fn checked_len(&self) -> Option<usize> {
+        match *self {
+            Self::Matrix(r, c) => r.checked_mul(c),
+            _ => Some(self.len()),
         }
     }
 
@@ -303,7 +315,17 @@ impl ParamLayout {
         if self.params.iter().any(|p| p.name == name) {
             return Err(LayoutError::DuplicateName(name.to_string()));
         }
-        if shape.is_empty() {
+        // Checked first: `len()` of an overflowing shape would wrap (or panic in debug).
+        let len = shape
+            .checked_len()
+            .filter(|&n| n <= MAX_LAYOUT_LEN)
+            .ok_or_else(|| {
+                invalid(format!(
+                    "shape {shape:?} has more than {MAX_LAYOUT_LEN} elements (the most a \
+                     vector of f64 can hold)"
+                ))
+            })?;
+        if len == 0 {
             return Err(invalid(format!("shape {shape:?} has no elements")));
         }
         if transform.is_simplex() && shape == Shape::Scalar {
@@ -328,11 +350,30 @@ impl ParamLayout {
                 "a Dirichlet prior needs a simplex transform, not {transform:?}"
             )));
         }
-        let unconstrained_len = shape.rows() * transform.unconstrained_len(shape.last());
+        let too_large = || {
+            invalid(format!(
+                "the layout would have more than {MAX_LAYOUT_LEN} values (the most a vector of \
+                 f64 can hold)"
+            ))
+        };
+        let unconstrained_len = shape
+            .rows()
+            .checked_mul(transform.unconstrained_len(shape.last()))
+            .ok_or_else(too_large)?;
+        let fits = |total: usize, add: usize| {
+            total
+                .checked_add(add)
+                .filter(|&n| n <= MAX_LAYOUT_LEN)
+                .ok_or_else(too_large)
+        };
+        let (dim, constrained_len) = (
+            fits(self.dim, unconstrained_len)?,
+            fits(self.constrained_len, len)?,
+        );
         let handle = ParamHandle {
             index: self.params.len(),
             constrained_offset: self.constrained_len,
-            len: shape.len(),
+            len,
         };
         self.params.push(ParamSpec {
             name: name.to_string(),
@@ -343,8 +384,8 @@ impl ParamLayout {
             unconstrained_len,
             constrained_offset: self.constrained_len,
         });
-        self.dim += unconstrained_len;
-        self.constrained_len += shape.len();
+        self.dim = dim;
+        self.constrained_len = constrained_len;
         Ok(handle)
     }
 
@@ -437,13 +478,13 @@ impl ParamLayout {
     pub fn constrain<T: Scalar>(&self, u: &[T], out: &mut Vec<T>) -> Result<T, LayoutError> {
         self.check_unconstrained_len(u.len())?;
         out.clear();
-        out.resize(self.constrained_len, T::cst(0.0));
-        let mut log_jac = T::cst(0.0);
+        out.resize(self.constrained_len, T::constant(0.0));
+        let mut log_jac = T::constant(0.0);
         trellis_ad::scratch::with_vec(|logs: &mut Vec<T>| {
             for p in &self.params {
                 let c = p.constrained_range();
                 logs.clear();
-                logs.resize(c.len(), T::cst(0.0));
+                logs.resize(c.len(), T::constant(0.0));
                 log_jac += p.transform.constrain(
                     &u[p.unconstrained_range()],
                     p.shape.last(),
@@ -465,7 +506,7 @@ impl ParamLayout {
         self.check_unconstrained_len(u.len())?;
         let n = self.constrained_len;
         buffer.clear();
-        buffer.resize(2 * n + self.params.len(), T::cst(f64::NAN));
+        buffer.resize(2 * n + self.params.len(), T::constant(f64::NAN));
         let (values, rest) = buffer.split_at_mut(n);
         let (logs, jacobians) = rest.split_at_mut(n);
         for (p, jac) in self.params.iter().zip(jacobians.iter_mut()) {
@@ -509,7 +550,7 @@ impl ParamLayout {
         buffer.clear();
         buffer.extend_from_slice(values);
         buffer.extend(values.iter().map(|v| v.ln()));
-        buffer.resize(2 * n + self.params.len(), T::cst(0.0));
+        buffer.resize(2 * n + self.params.len(), T::constant(0.0));
         let (values, rest) = buffer.split_at(n);
         let (logs, jacobians) = rest.split_at(n);
         Ok(Params {

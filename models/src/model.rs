@@ -13,7 +13,7 @@
 //!     fn layout(&self) -> &ParamLayout { &self.layout }
 //!     fn log_likelihood<T: Scalar>(&self, p: &Params<'_, T>) -> Result<T, ModelError> {
 //!         let (mu, sigma) = (p.value(0)[0], p.value(1)[0]);
-//!         Ok(self.y.iter().map(|&y| normal_lpdf(T::cst(y), mu, sigma)).sum())
+//!         Ok(self.y.iter().map(|&y| normal_lpdf(T::constant(y), mu, sigma)).sum())
 //!     }
 //! }
 //! let layout = ParamLayout::new()
@@ -154,7 +154,7 @@ pub trait BayesianModel: Sync {
             inputs.extend(u.iter().map(|&x| rec.input(x)));
             let y = self.log_density(inputs)?;
             rec.gradient_into(y, inputs, grad);
-            Ok(y.val())
+            Ok(y.value())
         })
     }
 
@@ -215,7 +215,7 @@ impl<M: BayesianModel> ScalarFn for ModelDensity<M> {
     fn eval<T: Scalar>(&self, x: &[T]) -> T {
         self.model
             .log_density(x)
-            .unwrap_or_else(|_| T::cst(f64::NAN))
+            .unwrap_or_else(|_| T::constant(f64::NAN))
     }
 }
 

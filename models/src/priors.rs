@@ -216,13 +216,13 @@ impl Prior {
         logs: Option<&[T]>,
         last: usize,
     ) -> T {
-        let c = T::cst;
+        let c = T::constant;
         let ln = |i: usize| match logs {
             Some(l) => l[i],
             None => values[i].ln(),
         };
         let each = |f: &dyn Fn(usize, T) -> T| -> T {
-            let mut lp = T::cst(0.0);
+            let mut lp = T::constant(0.0);
             for (i, &x) in values.iter().enumerate() {
                 lp += f(i, x);
             }
@@ -257,7 +257,7 @@ impl Prior {
             Self::Cauchy { loc, scale } => each(&|_, x| d::cauchy_lpdf(x, c(*loc), c(*scale))),
             Self::HalfCauchy { scale } => each(&|_, x| d::half_cauchy_lpdf(x, c(*scale))),
             Self::Dirichlet { alpha } => {
-                let mut lp = T::cst(0.0);
+                let mut lp = T::constant(0.0);
                 for (r, row) in values.chunks(last).enumerate() {
                     let a = if alpha.len() == last {
                         &alpha[..]

@@ -138,7 +138,7 @@ impl Transform {
     /// as it is), and returns `log|J|`. Lengths are the caller's responsibility (they come
     /// from a [`ParamLayout`](crate::ParamLayout)).
     pub fn constrain<T: Scalar>(&self, u: &[T], k: usize, values: &mut [T], logs: &mut [T]) -> T {
-        let zero = T::cst(0.0);
+        let zero = T::constant(0.0);
         match *self {
             Self::Identity => {
                 values.copy_from_slice(u);

@@ -366,7 +366,7 @@ impl<T: trellis_ad::Scalar> Emission<T> for NanFused {
         2
     }
     fn log_densities(&self, _seq: &[f64], _t: usize, out: &mut [T]) {
-        out.fill(T::cst(0.0));
+        out.fill(T::constant(0.0));
     }
     fn fused(&self) -> Option<&dyn FusedEmission<T, Obs = f64>> {
         Some(self)

@@ -306,8 +306,8 @@ impl<T: trellis_ad::Scalar> trellis_models::Emission<T> for Constant {
         2
     }
     fn log_densities(&self, seq: &[f64], t: usize, out: &mut [T]) {
-        out[0] = T::cst(-seq[t]);
-        out[1] = T::cst(seq[t] - 1.0);
+        out[0] = T::constant(-seq[t]);
+        out[1] = T::constant(seq[t] - 1.0);
     }
     fn fused(&self) -> Option<&dyn FusedEmission<T, Obs = f64>> {
         Some(self)
@@ -351,5 +351,34 @@ fn fused_emission_without_parameters() {
     assert_eq!(vr.to_bits(), vf.to_bits());
     for (a, b) in gr.iter().zip(&gf) {
         assert!((a - b).abs() < 1e-12, "{a} vs {b}");
+    }
+}
+
+#[test]
+fn overflowing_transition_weights_give_the_same_value_in_every_mode() {
+    // Unnormalised log-probabilities whose exponentials overflow (P[0][1] = e^710 = inf),
+    // with exact zeros beside them: a `0 × inf` must never reach the value. Every route
+    // (plain values, the fused reverse-mode node, forward mode) gives the log-space value.
+    let li = [0.0, f64::NEG_INFINITY];
+    let lt = [f64::NEG_INFINITY, 710.0, 0.0, -1.0];
+    let le = [-1.0, f64::NEG_INFINITY, -2.0, -0.5, -0.3, -4.0];
+    let value: f64 = hmm::forward_log_likelihood(&li, &lt, &le, 2).unwrap();
+    let reference: f64 = hmm::forward_log_likelihood_log_space(&li, &lt, &le, 2).unwrap();
+    assert!(value.is_finite());
+    assert_eq!(value.to_bits(), reference.to_bits());
+    let model = Flat {
+        k: 2,
+        core: Core::Dispatch,
+    };
+    let x: Vec<f64> = li.iter().chain(&lt).chain(&le).copied().collect();
+    let (vr, gr) = reverse::value_and_gradient(&model, &x);
+    let (vf, gf) = forward::value_and_gradient(&model, &x);
+    assert_eq!(vr.to_bits(), value.to_bits());
+    assert_eq!(vf.to_bits(), value.to_bits());
+    for (a, b) in gr.iter().zip(&gf) {
+        assert!(
+            a.is_finite() && (a - b).abs() <= 1e-12 * (1.0 + b.abs()),
+            "{a} vs {b}"
+        );
     }
 }

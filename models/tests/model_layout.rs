@@ -361,7 +361,7 @@ impl BayesianModel for NormalModel {
         Ok(self
             .y
             .iter()
-            .map(|&y| d::normal_lpdf(T::cst(y), mu, sigma))
+            .map(|&y| d::normal_lpdf(T::constant(y), mu, sigma))
             .sum())
     }
 }

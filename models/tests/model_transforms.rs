@@ -42,8 +42,8 @@ fn all_transforms() -> Vec<(Transform, usize, usize)> {
 }
 
 fn constrain<T: Scalar>(t: Transform, k: usize, rows: usize, u: &[T]) -> (Vec<T>, Vec<T>, T) {
-    let mut values = vec![T::cst(0.0); k * rows];
-    let mut logs = vec![T::cst(f64::NAN); k * rows];
+    let mut values = vec![T::constant(0.0); k * rows];
+    let mut logs = vec![T::constant(f64::NAN); k * rows];
     let lj = t.constrain(u, k, &mut values, &mut logs);
     (values, logs, lj)
 }

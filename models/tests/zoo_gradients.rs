@@ -23,8 +23,8 @@ impl<F: Family> ScalarFn for EmissionSum<'_, F> {
             .unwrap();
         let emission = self.model.emission(&params);
         let k = emission.n_states();
-        let mut out = vec![T::cst(0.0); k];
-        let mut total = T::cst(0.0);
+        let mut out = vec![T::constant(0.0); k];
+        let mut total = T::constant(0.0);
         for seq in self.model.data() {
             for t in 0..seq.len() {
                 emission.log_densities(seq, t, &mut out);

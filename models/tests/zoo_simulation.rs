@@ -349,7 +349,7 @@ fn a_user_family_gets_checks_and_simulation() {
             params: &Params<'a, T>,
         ) -> SharedSignalGaussian<T> {
             let signal = params.of(*signal)[0];
-            SharedSignalGaussian::new(signal, T::cst(0.5), 2).expect("a positive signal")
+            SharedSignalGaussian::new(signal, T::constant(0.5), 2).expect("a positive signal")
         }
 
         fn invalid_observation(&self, &y: &f64) -> Option<String> {

@@ -62,6 +62,7 @@ pub use adapt::metric::{InitialMetric, MetricKind};
 pub use adapt::step_size::DualAveragingSettings;
 pub use adapt::windows::WindowSettings;
 pub use adapt::AdaptSettings;
+pub use adapt::MetricAdaptation;
 pub use error::{ChainStage, ConfigError, InitError, NonFinite, OutputError, SampleError};
 pub use loo::{compare, loo, waic, Comparison, Loo, LooError, Waic};
 pub use output::{ChainSummary, RunSummary};

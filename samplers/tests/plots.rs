@@ -231,6 +231,42 @@ fn unwritable_folder_is_an_error_naming_the_path() {
     cleanup(&dir);
 }
 
+/// A full disk, simulated by pointing the writer's temporary file at `/dev/full` (every
+/// write fails with ENOSPC): the SVG failure is an error naming the file, a PNG failure is a
+/// notice, and neither leaves a temporary file behind.
+#[cfg(target_os = "linux")]
+#[test]
+fn full_disk_is_reported_and_leaves_no_temporary_files() {
+    use std::os::unix::fs::symlink;
+    let dir = out_dir("full-disk");
+    let draws = Array2::from_shape_fn((2, 20), |(c, i)| (c * 20 + i) as f64);
+    // The SVG's temporary sibling is `.<name>.tmp<pid>` (see `output::write_atomic`).
+    let svg_tmp = dir.join(format!(".trace.svg.tmp{}", std::process::id()));
+    symlink("/dev/full", &svg_tmp).unwrap();
+    let err = trace_plot(&dir.join("trace"), &[("x", draws.view())]).unwrap_err();
+    assert!(matches!(err, PlotError::Io { .. }), "{err}");
+    let message = err.to_string();
+    assert!(message.contains("trace.svg"), "{message}");
+    assert!(message.contains("No space left on device"), "{message}");
+    assert_eq!(leftovers(&dir), Vec::<String>::new());
+    assert!(!dir.join("trace.svg").exists());
+
+    // The PNG is rendered into `<name>.png.tmp.png`: its failure is a notice.
+    symlink("/dev/full", dir.join("post.png.tmp.png")).unwrap();
+    let out = posterior_plot(&dir.join("post"), &[("x", draws.view(), None)], 0.9).unwrap();
+    assert_eq!(out.files, vec![dir.join("post.svg")]);
+    assert!(
+        out.notices
+            .iter()
+            .any(|n| n.contains("post.png not written")),
+        "{:?}",
+        out.notices
+    );
+    assert_eq!(leftovers(&dir), Vec::<String>::new());
+    assert!(!dir.join("post.png").exists());
+    cleanup(&dir);
+}
+
 #[test]
 fn dotted_stem_keeps_its_dots() {
     let dir = out_dir("dotted");

@@ -31,7 +31,7 @@ static GLOBAL: Counting = Counting;
 struct Workload;
 impl ScalarFn for Workload {
     fn eval<T: Scalar>(&self, x: &[T]) -> T {
-        let mut acc = T::cst(0.0);
+        let mut acc = T::constant(0.0);
         for i in 0..x.len() - 1 {
             let a = x[i + 1] - x[i] * x[i];
             let b = -x[i] + 1.0;

@@ -17,7 +17,7 @@ use proptest::prelude::*;
 use serde_json::Value;
 use trellis_ad::{check_gradient, GradientCheck, Scalar};
 use trellis_models::{BayesianModel, ModelDensity, ModelError, ParamLayout, Params};
-use trellis_samplers::{sample, Nuts, RunConfig, Summary, Trace};
+use trellis_samplers::{sample, InitialMetric, MetricAdaptation, Nuts, RunConfig, Summary, Trace};
 
 fn reference(name: &str) -> Value {
     let path = format!(
@@ -28,6 +28,19 @@ fn reference(name: &str) -> Value {
 }
 
 fn run<M: BayesianModel>(model: M, draws: usize, seed: u64) -> (Trace, Summary) {
+    run_with(model, draws, seed, &Nuts::new())
+}
+
+/// NUTS with a gradient-based initial metric, then the diagonal metric adapted from draws and
+/// gradients (nutpie's scheme). Not yet the CLI default: on hmm_drive it leaves a chain in a
+/// poor mode (lowest bulk ESS 6 with seed 12), so only hmm_example is checked with it here.
+fn cli_nuts() -> Nuts {
+    Nuts::new()
+        .with_initial_metric(InitialMetric::Gradient)
+        .with_metric_adaptation(MetricAdaptation::DrawsAndGradients)
+}
+
+fn run_with<M: BayesianModel>(model: M, draws: usize, seed: u64, nuts: &Nuts) -> (Trace, Summary) {
     let config = RunConfig {
         chains: 4,
         warmup: 1000,
@@ -36,7 +49,25 @@ fn run<M: BayesianModel>(model: M, draws: usize, seed: u64) -> (Trace, Summary) 
         progress: false,
         ..RunConfig::default()
     };
-    let trace = sample(&ModelDensity::new(model), &Nuts::new(), &config).unwrap();
+    let trace = sample(&ModelDensity::new(model), nuts, &config).unwrap();
+    let gradients: u64 = trace
+        .run_summary()
+        .unwrap()
+        .per_chain
+        .iter()
+        .map(|c| c.gradient_evaluations)
+        .sum();
+    let min_ess = trace
+        .summary()
+        .unwrap()
+        .rows()
+        .iter()
+        .map(|r| r.ess_bulk)
+        .fold(f64::INFINITY, f64::min);
+    eprintln!(
+        "{gradients} gradients, min bulk ESS {min_ess:.0}, ESS per gradient {:.4}",
+        min_ess / gradients as f64
+    );
     let summary = trace.summary().unwrap();
     (trace, summary)
 }
@@ -91,6 +122,14 @@ fn hmm_drive_matches_stan_reference() {
     assert!(failed.is_empty(), "{failed:#?}");
 }
 
+#[test]
+fn hmm_example_matches_stan_reference_with_draw_gradient_adaptation() {
+    let (trace, summary) = run_with(example::HmmExample::new().unwrap(), 4000, 11, &cli_nuts());
+    assert_eq!(trace.divergences(), 0);
+    let failed = failures(&summary, &reference("hmm_example-hmm_example"));
+    assert!(failed.is_empty(), "{failed:#?}");
+}
+
 /// The same example with the simplex transforms' log-Jacobian left out (a classic user
 /// error): the criteria above must reject it, or they would not be testing anything.
 #[test]
@@ -104,7 +143,7 @@ fn missing_log_jacobian_is_detected() {
             let jacobian = if index < 2 {
                 params.log_jacobian(index)
             } else {
-                T::cst(0.0)
+                T::constant(0.0)
             };
             self.0.log_prior(params, index) - jacobian
         }

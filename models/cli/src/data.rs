@@ -133,10 +133,12 @@ pub fn parse(source: &str, bytes: &[u8]) -> Result<RawData, DataError> {
         .flexible(true)
         .trim(csv::Trim::All)
         .from_reader(bytes.as_slice());
+    // Line ends as the reader sees them: LF, CRLF (counted at its LF) and a lone CR
+    // (classic Mac files), so that messages name the right line in all three.
     let newlines: Vec<usize> = bytes
         .iter()
         .enumerate()
-        .filter_map(|(i, &b)| (b == b'\n').then_some(i))
+        .filter_map(|(i, &b)| is_line_end(bytes, i, b).then_some(i))
         .collect();
     let line_at = |position: Option<&csv::Position>| {
         position.map_or(0, |p| {
@@ -185,6 +187,11 @@ pub fn parse(source: &str, bytes: &[u8]) -> Result<RawData, DataError> {
     Ok(data)
 }
 
+/// Whether byte `b` at `i` ends a line: an LF, or a CR not followed by an LF.
+fn is_line_end(bytes: &[u8], i: usize, b: u8) -> bool {
+    b == b'\n' || (b == b'\r' && bytes.get(i + 1) != Some(&b'\n'))
+}
+
 /// `bytes` with every comment line (starting with `#`, outside a quoted field) turned into
 /// spaces, so that positions stay those of the file.
 fn blank_comments(bytes: &[u8]) -> Vec<u8> {
@@ -192,7 +199,8 @@ fn blank_comments(bytes: &[u8]) -> Vec<u8> {
     let (mut in_quotes, mut line_start, mut in_comment) = (false, true, false);
     for byte in out.iter_mut() {
         if in_comment {
-            if *byte == b'\n' {
+            // A CR ends a comment too (CR-only files); in a CRLF the LF then ends nothing.
+            if matches!(*byte, b'\n' | b'\r') {
                 in_comment = false;
                 line_start = true;
             } else {
@@ -207,7 +215,7 @@ fn blank_comments(bytes: &[u8]) -> Vec<u8> {
         }
         match *byte {
             b'"' => in_quotes = !in_quotes,
-            b'\n' if !in_quotes => {
+            b'\n' | b'\r' if !in_quotes => {
                 line_start = true;
                 continue;
             }
@@ -417,7 +425,7 @@ mod tests {
 
     #[test]
     fn errors_name_the_cell() {
-        let cases: [(&[u8], &str); 11] = [
+        let cases: [(&[u8], &str); 13] = [
             (b"1,2\n3,abc\n", "d.csv:2:2: 'abc' is not a number"),
             (b"1,NaN\n", "d.csv:1:2: NaN is not a finite number"),
             (b"1,\"2\n3\"\n", "d.csv:1:2: '2\\n3' is not a number"),
@@ -445,6 +453,12 @@ mod tests {
             (
                 b"1,2\r\n# d\r\n\"3\n\",4\r\n5,x\r\n",
                 "d.csv:5:2: 'x' is not a number",
+            ),
+            // Classic-Mac files: a lone CR ends a line, comments included.
+            (b"1,2\r# d\r\r3,x\r", "d.csv:4:2: 'x' is not a number"),
+            (
+                b"sequence,time,value\r0,0,1\r0,0,2\r",
+                "d.csv:3: time 0 appears twice in sequence '0' (first on line 2)",
             ),
         ];
         for (text, message) in cases {

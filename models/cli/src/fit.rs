@@ -4,7 +4,7 @@ use std::time::Instant;
 
 use serde_json::{json, Value};
 use trellis_models::zoo::{Family, HmmModel};
-use trellis_models::{BayesianModel, ModelDensity};
+use trellis_models::ModelDensity;
 use trellis_samplers::{
     plots, sample, InitialMetric, Mala, MetricKind, Nuts, RandomWalk, RunConfig, Sampler,
     StaticHmc, Summary, Trace,
@@ -44,6 +44,7 @@ where
         seed: args.seed,
         threads: args.threads.unwrap_or(0),
         progress: !args.quiet,
+        first_chain: args.chain_id - 1,
         ..RunConfig::default()
     };
     let metric = if args.dense {
@@ -114,6 +115,7 @@ fn check_settings(args: &FitArgs) -> Result<(), String> {
     if args.chains == 0 {
         return Err("--chains must be at least 1".into());
     }
+    crate::summary::check_chain_id(args.chain_id, args.chains)?;
     if !(args.target_accept > 0.0 && args.target_accept < 1.0) {
         return Err(format!(
             "--target-accept must lie strictly between 0 and 1, got {}",
@@ -148,7 +150,28 @@ fn report<F: Family>(
     args: &FitArgs,
     out: &std::path::Path,
 ) -> Result<(), String> {
-    let names = model.layout().element_names();
+    let provenance = crate::summary::provenance(model, args);
+    let csv = trace
+        .write_cmdstan_csv_with(out, "chain", &provenance)
+        .map_err(output_error)?;
+    let mut written: Vec<String> = csv.iter().map(|p| p.display().to_string()).collect();
+    written.extend(summarise(trace, truth, seconds, out, true)?);
+    say!("\nWrote {}", written.join(", "));
+    Ok(())
+}
+
+/// Prints the summary table and warnings of `trace` and writes `summary.json` (and the plots
+/// if `with_plots`) to `out`; returns the files written. `fit` and `summary` share it, so a
+/// merged run reports exactly as a single one.
+pub fn summarise(
+    trace: &Trace,
+    truth: Option<&[f64]>,
+    seconds: f64,
+    out: &std::path::Path,
+    with_plots: bool,
+) -> Result<Vec<String>, String> {
+    let names = &trace.names;
+    let chains = trace.num_chains();
     let mut summary = trace.summary().map_err(|e| e.to_string())?;
     if let Some(truth) = truth {
         for (name, &value) in names.iter().zip(truth) {
@@ -172,16 +195,16 @@ fn report<F: Family>(
     say!(
         "\nSampling took {seconds:.2} s wall: {gradient_evaluations} gradient evaluations, \
          {:.0} draws/s, {ess_text}\n",
-        (args.chains * args.draws) as f64 / seconds,
+        (chains * trace.config.draws) as f64 / seconds,
     );
     say!("{summary}");
-    let min_ess = MIN_ESS_PER_CHAIN * args.chains as f64;
-    let warnings = warnings(trace, &summary, args.chains, min_ess);
+    let min_ess = MIN_ESS_PER_CHAIN * chains as f64;
+    let warnings = warnings(trace, &summary, chains, min_ess);
     for warning in &warnings {
         say!("warning: {warning}");
     }
     if warnings.is_empty() {
-        let rhat = if args.chains > 1 {
+        let rhat = if chains > 1 {
             format!("R-hat ≤ {MAX_RHAT}, ")
         } else {
             String::new()
@@ -189,9 +212,6 @@ fn report<F: Family>(
         say!("No divergences, no maximum tree depth hits, {rhat}ESS ≥ {min_ess:.0}.");
     }
 
-    let csv = trace
-        .write_cmdstan_csv(out, "chain")
-        .map_err(output_error)?;
     let mut json = serde_json::to_value(&summary).map_err(|e| e.to_string())?;
     if let Value::Object(object) = &mut json {
         object.insert("divergences".into(), json!(trace.divergences()));
@@ -206,12 +226,11 @@ fn report<F: Family>(
     }
     let text = serde_json::to_string_pretty(&json).map_err(|e| e.to_string())?;
     write_file(&out.join("summary.json"), text.as_bytes())?;
-
-    let mut written: Vec<String> = csv.iter().map(|p| p.display().to_string()).collect();
-    written.push(out.join("summary.json").display().to_string());
-    written.extend(write_plots(trace, &summary, &names, out));
-    say!("\nWrote {}", written.join(", "));
-    Ok(())
+    let mut written = vec![out.join("summary.json").display().to_string()];
+    if with_plots {
+        written.extend(write_plots(trace, &summary, names, out));
+    }
+    Ok(written)
 }
 
 fn warnings(trace: &Trace, summary: &Summary, chains: usize, min_ess: f64) -> Vec<String> {

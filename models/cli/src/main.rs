@@ -20,6 +20,7 @@ mod obs;
 mod output_dir;
 mod plots;
 mod simulate;
+mod summary;
 mod text;
 
 use std::path::PathBuf;
@@ -78,6 +79,9 @@ enum Command {
     Logp(LogpArgs),
     /// Most likely state paths (Viterbi) and smoothed state probabilities.
     Decode(DecodeArgs),
+    /// Summarise the chain files of one run (e.g. chains fitted by separate processes with
+    /// `fit --chain-id`): the same table, warnings and summary.json as `fit`.
+    Summary(summary::SummaryArgs),
 }
 
 /// The emission families of the model zoo.
@@ -135,6 +139,11 @@ struct FitArgs {
     /// Number of chains, run in parallel.
     #[arg(long, default_value_t = 4)]
     chains: usize,
+    /// Number of the first chain (1-based): the run's chains are N … N+chains−1, each with
+    /// the random stream, start and file name (chain_N.csv) it has in one run of enough
+    /// chains, so chains fitted by separate jobs merge with `trellis summary`.
+    #[arg(long, default_value_t = 1)]
+    chain_id: usize,
     /// Warm-up (adaptation) iterations per chain.
     #[arg(long, default_value_t = 1000)]
     warmup: usize,
@@ -210,6 +219,14 @@ struct LogpArgs {
     /// Print one JSON object instead of a table.
     #[arg(long)]
     json: bool,
+    /// Compute the forward-mode column even above 200 parameters (it costs O(parameters)
+    /// evaluations' worth of work).
+    #[arg(long)]
+    forward: bool,
+    /// Compute the finite-difference column even above 200 parameters (2 evaluations per
+    /// parameter).
+    #[arg(long)]
+    fd: bool,
 }
 
 #[derive(Debug, Args)]
@@ -269,6 +286,7 @@ fn run(command: Command, started: Instant) -> Result<(), String> {
             let input = Input::read(&args.model, args.params.as_deref())?;
             with_family!(input.family_choice(), decode::run, &input, &args)
         }
+        Command::Summary(args) => summary::run(&args),
         Command::Simulate(args) => {
             if args.states < 2 {
                 return Err(format!("--states must be at least 2, got {}", args.states));

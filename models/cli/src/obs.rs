@@ -59,9 +59,23 @@ fn one_value<'a>(
     }
 }
 
-/// A non-negative whole number, or why not.
+/// A non-negative whole number up to `u32::MAX` (the largest count or symbol the models
+/// store), or `None`.
 fn whole(value: f64) -> Option<u64> {
     (value >= 0.0 && value.fract() == 0.0 && value <= u32::MAX as f64).then_some(value as u64)
+}
+
+/// `cell` as a whole number up to `u32::MAX`, or a message naming the cell and the rule it
+/// breaks; `what` is the plural noun ("Poisson counts", "categorical symbols").
+fn whole_cell(cell: &Cell, source: &str, what: &str) -> Result<u64, String> {
+    whole(cell.value).ok_or_else(|| {
+        let rule = if cell.value >= 0.0 && cell.value.fract() == 0.0 {
+            format!("can be at most {} (u32::MAX)", u32::MAX)
+        } else {
+            "must be non-negative integers".to_string()
+        };
+        format!("{}: {what} {rule}, found {}", at(source, cell), cell.value)
+    })
 }
 
 impl CliObs for f64 {
@@ -86,13 +100,8 @@ impl CliObs for f64 {
 impl CliObs for u32 {
     fn from_cells(cells: &[Cell], source: &str, context: &ObsContext) -> Result<Self, String> {
         let cell = one_value(cells, source, context)?;
-        whole(cell.value).map(|v| v as u32).ok_or_else(|| {
-            format!(
-                "{}: Poisson counts must be non-negative integers, found {}",
-                at(source, cell),
-                cell.value
-            )
-        })
+        // `whole_cell` caps at u32::MAX, so the cast is exact.
+        whole_cell(cell, source, "Poisson counts").map(|v| v as u32)
     }
     fn fields(&self) -> Vec<String> {
         vec![self.to_string()]
@@ -109,13 +118,7 @@ impl CliObs for u32 {
 impl CliObs for usize {
     fn from_cells(cells: &[Cell], source: &str, context: &ObsContext) -> Result<Self, String> {
         let cell = one_value(cells, source, context)?;
-        let symbol = whole(cell.value).ok_or_else(|| {
-            format!(
-                "{}: categorical symbols must be non-negative integers, found {}",
-                at(source, cell),
-                cell.value
-            )
-        })? as usize;
+        let symbol = whole_cell(cell, source, "categorical symbols")? as usize;
         if let Some(m) = context.symbols {
             if symbol >= m {
                 return Err(format!(

@@ -135,31 +135,31 @@ struct BandFigure<'a> {
     title: &'a str,
 }
 
-impl BandFigure<'_> {
-    fn legend_items(&self) -> Vec<(String, RGBAColor)> {
+impl StackedFigure for BandFigure<'_> {
+    type Panel = BandPanel;
+
+    fn title(&self) -> String {
+        self.title.to_string()
+    }
+
+    fn legend(&self) -> Vec<(String, RGBAColor)> {
         capped_legend(self.n_states, "state", BAND_ALPHA)
     }
 
-    fn header_height(&self) -> u32 {
-        TITLE_HEIGHT + legend_height(&self.legend_items())
-    }
-}
-
-impl Figure for BandFigure<'_> {
-    fn size(&self) -> (u32, u32) {
-        (
-            FIG_WIDTH,
-            self.header_height() + BAND_PANEL_HEIGHT * self.panels.len() as u32,
-        )
+    fn panels(&self) -> &[BandPanel] {
+        self.panels
     }
 
-    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> DrawResult {
-        let body = draw_header(root, self.header_height(), self.title, &self.legend_items())?;
-        let areas = body.split_evenly((self.panels.len(), 1));
-        for (panel, area) in self.panels.iter().zip(areas.iter()) {
-            draw_band_panel(area, panel)?;
-        }
-        Ok(())
+    fn panel_height(&self) -> u32 {
+        BAND_PANEL_HEIGHT
+    }
+
+    fn draw_panel<DB: DrawingBackend>(
+        &self,
+        area: &DrawingArea<DB, Shift>,
+        panel: &BandPanel,
+    ) -> DrawResult {
+        draw_band_panel(area, panel)
     }
 }
 

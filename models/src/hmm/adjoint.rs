@@ -292,3 +292,32 @@ impl Backward<'_> {
         }
     }
 }
+
+/// The chain rule through a sparse emission Jacobian: `out[p] = Σ g[i] partials[i·W + j]`
+/// over the pairs with `indices[i·W + j] = p` (`g` = `∂ log L / ∂ℓ`, one per density; `W =
+/// width` pairs per density), in a fixed order: `O(len(g) · W)`, whatever `P = out.len()`.
+///
+/// # Panics
+/// If an index is not below `out.len()` (an emission's
+/// [`FusedEmission::log_densities_with_sparse_jacobian`](crate::FusedEmission) broke its
+/// contract).
+pub(crate) fn contract_sparse(
+    g: &[f64],
+    width: usize,
+    indices: &[usize],
+    partials: &[f64],
+    out: &mut [f64],
+) {
+    out.fill(0.0);
+    if width == 0 {
+        return;
+    }
+    let pairs = indices
+        .chunks_exact(width)
+        .zip(partials.chunks_exact(width));
+    for (&gi, (idx, part)) in g.iter().zip(pairs) {
+        for (&p, &d) in idx.iter().zip(part) {
+            out[p] += gi * d;
+        }
+    }
+}

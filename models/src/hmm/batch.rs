@@ -69,7 +69,7 @@ where
         });
     }
     let parallel = go_parallel(sequences.len(), work(sequences.total_len(), k));
-    if T::PREFERS_CUSTOM {
+    if T::CUSTOM_IS_CHEAPER {
         reverse::batch_fused(
             log_init,
             log_trans,

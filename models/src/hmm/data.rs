@@ -130,11 +130,18 @@ impl<O: Observation> Sequences<O> {
 
     /// A batch from all observations laid end to end and the length of each sequence.
     pub fn from_flat(data: Vec<O>, lengths: &[usize]) -> Result<Self, HmmError> {
-        let total: usize = lengths.iter().sum();
-        if total != data.len() {
+        // A sum past usize::MAX cannot match any vector's length: report it as that sum,
+        // saturated, rather than letting it wrap around to a length that might match.
+        let total = lengths
+            .iter()
+            .try_fold(0usize, |sum, &n| sum.checked_add(n));
+        if total != Some(data.len()) {
             return Err(HmmError::WrongLength {
-                what: "flat observations (sum of the sequence lengths)",
-                expected: total,
+                what: match total {
+                    Some(_) => "flat observations (sum of the sequence lengths)",
+                    None => "flat observations (sum of the sequence lengths, past usize::MAX)",
+                },
+                expected: total.unwrap_or(usize::MAX),
                 found: data.len(),
             });
         }

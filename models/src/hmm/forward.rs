@@ -6,7 +6,7 @@
 //!
 //! Behind them, one recursion ([`super::recursion`], with its log-space fallback
 //! [`super::log_space`]); for scalar types that prefer custom operations (reverse mode,
-//! `T::PREFERS_CUSTOM`) the reverse-mode glue ([`super::reverse`]) records one tape node per
+//! `T::CUSTOM_IS_CHEAPER`) the reverse-mode glue ([`super::reverse`]) records one tape node per
 //! sequence whose value and partials come from the forward–backward [`super::adjoint`] — the
 //! recursion's `f64` instance, so the value is bit-identical to the generic one. An emission
 //! that offers [`Emission::fused`] has its Jacobian folded into that node as well. Large
@@ -61,7 +61,7 @@ pub fn forward_log_likelihood<T: Scalar>(
 ) -> Result<T, HmmError> {
     check_params(log_init, log_trans, k)?;
     check_emission(log_emission, k)?;
-    Ok(if T::PREFERS_CUSTOM {
+    Ok(if T::CUSTOM_IS_CHEAPER {
         reverse::fused(log_init, log_trans, log_emission, k)
     } else {
         recursion::log_likelihood(log_init, log_trans, log_emission, k)
@@ -249,8 +249,8 @@ pub fn log_likelihood<T: Scalar, E: Emission<T> + ?Sized>(
     if seq.is_empty() {
         return Err(HmmError::EmptySequence { sequence: 0 });
     }
-    if T::PREFERS_CUSTOM {
-        let mut out = [T::cst(0.0)];
+    if T::CUSTOM_IS_CHEAPER {
+        let mut out = [T::constant(0.0)];
         reverse::batch_fused(
             log_init,
             log_trans,
@@ -280,7 +280,7 @@ pub(crate) fn sequence_value<T: Scalar, E: Emission<T> + ?Sized>(
     }
     scratch::with_vec(|le: &mut Vec<T>| {
         le.clear();
-        le.resize(seq.len() * k, T::cst(0.0));
+        le.resize(seq.len() * k, T::constant(0.0));
         fill_emission(emission, seq, le);
         check_emission_values(le.iter().map(|x| x.value()), k)?;
         Ok(recursion::value(probs, le, k))
@@ -311,7 +311,7 @@ where
 {
     scratch::with_vec(|values: &mut Vec<T>| {
         values.clear();
-        values.resize(sequences.len(), T::cst(0.0));
+        values.resize(sequences.len(), T::constant(0.0));
         per_sequence_log_likelihood_into(log_init, log_trans, emission, sequences, values)?;
         Ok(T::sum_of(values))
     })
@@ -332,7 +332,7 @@ where
     E: Emission<T> + Sync + ?Sized,
     E::Obs: Sync,
 {
-    let mut out = vec![T::cst(0.0); sequences.len()];
+    let mut out = vec![T::constant(0.0); sequences.len()];
     per_sequence_log_likelihood_into(log_init, log_trans, emission, sequences, &mut out)?;
     Ok(out)
 }

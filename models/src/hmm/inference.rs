@@ -254,8 +254,18 @@ struct EmissionLogLikelihood<'a> {
 
 impl ScalarFn for EmissionLogLikelihood<'_> {
     fn eval<T: Scalar>(&self, le: &[T]) -> T {
-        let li: Vec<T> = self.params.log_init.iter().map(|&l| T::cst(l)).collect();
-        let lt: Vec<T> = self.params.log_trans.iter().map(|&l| T::cst(l)).collect();
+        let li: Vec<T> = self
+            .params
+            .log_init
+            .iter()
+            .map(|&l| T::constant(l))
+            .collect();
+        let lt: Vec<T> = self
+            .params
+            .log_trans
+            .iter()
+            .map(|&l| T::constant(l))
+            .collect();
         recursion::log_likelihood(&li, &lt, le, self.params.k)
     }
 }

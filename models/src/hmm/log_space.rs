@@ -28,7 +28,7 @@ pub(crate) fn recursion<T: Scalar>(
     let stride = if log_trans.len() == k * k { 0 } else { k * k };
     scratch::with_vec(|buf: &mut Vec<T>| {
         buf.clear();
-        buf.resize(3 * k, T::cst(0.0));
+        buf.resize(3 * k, T::constant(0.0));
         let (la, rest) = buf.split_at_mut(k);
         let (next, tmp) = rest.split_at_mut(k);
         for j in 0..k {

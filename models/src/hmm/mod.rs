@@ -45,10 +45,10 @@
 //! struct Model { data: hmm::Sequences<f64> }
 //! impl ScalarFn for Model {
 //!     fn eval<T: Scalar>(&self, x: &[T]) -> T {
-//!         let li = [T::cst(0.5f64.ln()); 2];
-//!         let lt = [0.9f64.ln(), 0.1f64.ln(), 0.2f64.ln(), 0.8f64.ln()].map(T::cst);
+//!         let li = [T::constant(0.5f64.ln()); 2];
+//!         let lt = [0.9f64.ln(), 0.1f64.ln(), 0.2f64.ln(), 0.8f64.ln()].map(T::constant);
 //!         hmm::batch_log_likelihood(&li, &lt, &Means { means: x }, &self.data)
-//!             .unwrap_or(T::cst(f64::NAN))
+//!             .unwrap_or(T::constant(f64::NAN))
 //!     }
 //! }
 //! let data = hmm::Sequences::new(vec![vec![0.1, -0.3, 2.2], vec![1.9, 2.1]]).unwrap();

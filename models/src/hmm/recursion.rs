@@ -262,6 +262,24 @@ pub(crate) fn scaled<T: Scalar, const KC: usize>(
     k: usize,
     trace: &mut impl ForwardTrace<T>,
 ) -> Forward<T> {
+    // Only a type with a derivative graph needs exact zeros cut from it — or `f64` when a
+    // `0 × ∞` could arise: with finite factors, adding or multiplying an exact zero gives the
+    // values the cuts give. A compile-time constant inside, so the loops stay branch-free.
+    if TypeId::of::<T>() == TypeId::of::<f64>() && !probs.flags.huge {
+        scaled_cut::<T, KC, false>(probs, log_emission, k, trace)
+    } else {
+        scaled_cut::<T, KC, true>(probs, log_emission, k, trace)
+    }
+}
+
+/// [`scaled`] with `CUT`: whether exact zeros are cut (kept as constants).
+#[inline(always)]
+fn scaled_cut<T: Scalar, const KC: usize, const CUT: bool>(
+    probs: &Probs<'_, T>,
+    log_emission: &[T],
+    k: usize,
+    trace: &mut impl ForwardTrace<T>,
+) -> Forward<T> {
     let k = if KC > 0 { KC } else { k };
     let n = log_emission.len() / k;
     debug_assert_eq!(n * k, log_emission.len());
@@ -269,9 +287,7 @@ pub(crate) fn scaled<T: Scalar, const KC: usize>(
     if flags.tiny {
         return Forward::Untrusted;
     }
-    // Only a type with a derivative graph needs exact zeros cut from it (a compile-time
-    // constant after monomorphisation).
-    let cut = TypeId::of::<T>() != TypeId::of::<f64>();
+    let cut = CUT;
     let mut shift = 0.0;
     let mut lost_mass = LostMass::new(k, flags.r);
     // The previous step's smallest positive normalised weight, and whether one of its weights
@@ -310,7 +326,7 @@ pub(crate) fn scaled<T: Scalar, const KC: usize>(
         let (pred, e, cur) = trace.weigh(t);
         let mut m = m_row;
         let mut lost = false;
-        let mut c = weigh(pred, row, e, cur, &mut lost, lost_threshold);
+        let mut c = weigh(pred, row, e, cur, &mut lost, lost_threshold, cut);
         if c.value() < SMALL {
             // The states of highest emission density are unlikely a priori: shift by the
             // largest predicted-times-emission weight instead, so that likelier states'
@@ -321,7 +337,7 @@ pub(crate) fn scaled<T: Scalar, const KC: usize>(
             }
             lost = false;
             shifted_exp(row, m, e, cut);
-            c = weigh(pred, row, e, cur, &mut lost, lost_threshold);
+            c = weigh(pred, row, e, cur, &mut lost, lost_threshold, cut);
         }
         lost_mass.step(lost || lost_pred, m_row - m, c.value());
         let Some((scale, log_scale)) = power_of_two_normaliser(c.value()) else {
@@ -355,7 +371,7 @@ pub(crate) fn scaled<T: Scalar, const KC: usize>(
 fn shifted_exp<T: Scalar>(row: &[T], m: f64, e: &mut [T], cut: bool) {
     for (e, &l) in e.iter_mut().zip(row) {
         *e = if cut && l.value() == f64::NEG_INFINITY {
-            T::cst(0.0)
+            T::constant(0.0)
         } else {
             (l - m).exp()
         };
@@ -381,14 +397,14 @@ impl Predict {
         let mut lost = false;
         if KC > 0 {
             for j in 0..KC {
-                let mut s = T::cst(0.0);
+                let mut s = T::constant(0.0);
                 for i in 0..KC {
                     self.add(&mut s, prev[i], p[i * KC + j], &mut lost);
                 }
                 pred[j] = s;
             }
         } else {
-            pred.fill(T::cst(0.0));
+            pred.fill(T::constant(0.0));
             for i in 0..k {
                 let ai = prev[i];
                 let p_row = &p[i * k..(i + 1) * k];
@@ -415,10 +431,12 @@ impl Predict {
     }
 }
 
-/// `a[j] = pred[j] · e[j]` (a constant 0 where either factor is an exact zero); returns
-/// `Σ a`. Sets `*lost` if a possible state's weight (or its density) underflowed to zero or a
-/// subnormal. When every weight is at least `threshold` nothing can have, and the per-state
-/// checks are skipped.
+/// `a[j] = pred[j] · e[j]` (a constant 0 where either factor is an exact zero: `e[j]` may be
+/// `+inf` where `pred[j] = 0`, after the fallback shift); returns `Σ a`. Sets `*lost` if a
+/// possible state's weight (or its density) underflowed to zero or a subnormal. When every
+/// weight is at least `threshold` nothing can have, and the per-state checks are skipped.
+/// Without `cut`, `pred` is finite and `e[j]` is exactly 0 where `row[j] = -inf`, so that
+/// test is not needed.
 #[inline(always)]
 fn weigh<T: Scalar>(
     pred: &[T],
@@ -427,11 +445,12 @@ fn weigh<T: Scalar>(
     a: &mut [T],
     lost: &mut bool,
     threshold: f64,
+    cut: bool,
 ) -> T {
     let mut a_min = f64::INFINITY;
     for j in 0..pred.len() {
-        a[j] = if pred[j].value() == 0.0 || row[j].value() == f64::NEG_INFINITY {
-            T::cst(0.0)
+        a[j] = if pred[j].value() == 0.0 || (cut && row[j].value() == f64::NEG_INFINITY) {
+            T::constant(0.0)
         } else {
             pred[j] * e[j]
         };
@@ -462,7 +481,7 @@ fn normalise<T: Scalar>(a: &mut [T], scale: f64, cut: bool) -> (bool, bool, f64)
     for x in a.iter_mut() {
         let v = x.value();
         let y = if cut && v == 0.0 {
-            T::cst(0.0)
+            T::constant(0.0)
         } else {
             *x * scale
         };
@@ -470,7 +489,7 @@ fn normalise<T: Scalar>(a: &mut [T], scale: f64, cut: bool) -> (bool, bool, f64)
         lost |= negligible & (v > 0.0);
         zero |= negligible;
         min = min.min(if negligible { f64::INFINITY } else { y.value() });
-        *x = if negligible { T::cst(0.0) } else { y };
+        *x = if negligible { T::constant(0.0) } else { y };
     }
     (lost, zero, min)
 }
@@ -490,13 +509,13 @@ pub(crate) fn log_likelihood<T: Scalar>(
 pub(crate) fn value<T: Scalar>(probs: &Probs<'_, T>, log_emission: &[T], k: usize) -> T {
     let forward = scratch::with_vec(|buf: &mut Vec<T>| {
         buf.clear();
-        buf.resize(3 * k, T::cst(0.0));
+        buf.resize(3 * k, T::constant(0.0));
         let mut trace = Rolling::new(buf, k);
         with_const_states!(k, scaled::<T, @>(probs, log_emission, k, &mut trace))
     });
     match forward {
         Forward::Value { log_likelihood, .. } => log_likelihood,
-        Forward::Impossible { .. } => T::cst(f64::NEG_INFINITY),
+        Forward::Impossible { .. } => T::constant(f64::NEG_INFINITY),
         Forward::Untrusted => {
             super::log_space::value(probs.log_init, probs.log_trans, log_emission, k)
         }

@@ -113,83 +113,105 @@ where
     let np = theta.len();
     let n = offsets.len() - 1;
     let total = offsets[n];
+    // Jacobian entries per density: `P` (dense) or the sparse form's width `W`.
+    let sparse = fused.jacobian_width();
+    let per_density = sparse.unwrap_or(np);
     scratch::with_vec(|values: &mut Vec<f64>| {
-        // 1. Plain log-densities and their Jacobians (zeroed buffers), checked.
-        values.clear();
-        values.extend(log_init.iter().chain(log_trans).map(|x| x.value()));
-        values.resize(kk + total * k * (1 + np), 0.0);
-        let (params, rest) = values.split_at_mut(kk);
-        let (le, jac) = rest.split_at_mut(total * k);
-        for s in 0..n {
-            let (start, end) = (offsets[s], offsets[s + 1]);
-            fused.sequence_with_jacobian(
-                &flat[start..end],
-                &mut le[start * k..end * k],
-                &mut jac[start * k * np..end * k * np],
-            );
-            check_emission_values(le[offsets[s] * k..offsets[s + 1] * k].iter().copied(), k)
-                .map_err(|e| e.in_sequence(s))?;
-        }
-        let (le, jac) = (&*le, &*jac);
-        let (li, lt) = params.split_at(k);
-        // 2. Per sequence s, a slot [value | ∂/∂log_init, ∂/∂log_trans (K + K²) | ∂/∂θ (P) |
-        //    ∂/∂ℓ (Tₛ K)]: the adjoint's partials, then the chain rule through the Jacobian.
-        let bound = |s: usize| s * (1 + kk + np) + offsets[s] * k;
-        with_probs(li, lt, |probs| {
-            scratch::with_vec(|slots: &mut Vec<f64>| {
-                slots.clear();
-                slots.resize(bound(n), 0.0);
-                let run = |s: usize, slot: &mut [f64]| {
-                    let range = offsets[s] * k..offsets[s + 1] * k;
-                    let (v, rest) = slot.split_at_mut(1);
-                    let (d_params, rest) = rest.split_at_mut(kk);
-                    let (d_theta, d_le) = rest.split_at_mut(np);
-                    let value = adjoint::value_and_partials_split(
-                        probs,
-                        &le[range.clone()],
-                        k,
-                        d_params,
-                        d_le,
-                    );
-                    if value.is_some() {
-                        // ∂/∂θ_p = Σ_{t,k} γ[t][k] ∂ℓ[t][k]/∂θ_p.
-                        contract(d_le, &jac[range.start * np..range.end * np], d_theta);
-                    }
-                    v[0] = value.unwrap_or(f64::NAN);
+        scratch::with_vec(|indices: &mut Vec<usize>| {
+            // 1. Plain log-densities and their Jacobians (zeroed buffers), checked.
+            values.clear();
+            values.extend(log_init.iter().chain(log_trans).map(|x| x.value()));
+            values.resize(kk + total * k * (1 + per_density), 0.0);
+            indices.clear();
+            if sparse.is_some() {
+                indices.resize(total * k * per_density, 0);
+            }
+            let (params, rest) = values.split_at_mut(kk);
+            let (le, jac) = rest.split_at_mut(total * k);
+            for s in 0..n {
+                let (start, end) = (offsets[s], offsets[s + 1]);
+                let (seq, le_s) = (&flat[start..end], &mut le[start * k..end * k]);
+                let pairs = start * k * per_density..end * k * per_density;
+                if sparse.is_some() {
+                    let idx = &mut indices[pairs.clone()];
+                    fused.sequence_with_sparse_jacobian(seq, le_s, idx, &mut jac[pairs]);
+                } else {
+                    fused.sequence_with_jacobian(seq, le_s, &mut jac[pairs]);
+                }
+                check_emission_values(le[offsets[s] * k..offsets[s + 1] * k].iter().copied(), k)
+                    .map_err(|e| e.in_sequence(s))?;
+            }
+            let (le, jac, indices) = (&*le, &*jac, &*indices);
+            let (li, lt) = params.split_at(k);
+            // 2. Per sequence s, a slot [value | ∂/∂log_init, ∂/∂log_trans (K + K²) | ∂/∂θ (P) |
+            //    ∂/∂ℓ (Tₛ K)]: the adjoint's partials, then the chain rule through the Jacobian.
+            let bound = |s: usize| s * (1 + kk + np) + offsets[s] * k;
+            with_probs(li, lt, |probs| {
+                scratch::with_vec(|slots: &mut Vec<f64>| {
+                    slots.clear();
+                    slots.resize(bound(n), 0.0);
+                    let run = |s: usize, slot: &mut [f64]| {
+                        let range = offsets[s] * k..offsets[s + 1] * k;
+                        let (v, rest) = slot.split_at_mut(1);
+                        let (d_params, rest) = rest.split_at_mut(kk);
+                        let (d_theta, d_le) = rest.split_at_mut(np);
+                        let value = adjoint::value_and_partials_split(
+                            probs,
+                            &le[range.clone()],
+                            k,
+                            d_params,
+                            d_le,
+                        );
+                        if value.is_some() {
+                            // ∂/∂θ_p = Σ_{t,k} γ[t][k] ∂ℓ[t][k]/∂θ_p.
+                            let pairs = range.start * per_density..range.end * per_density;
+                            match sparse {
+                                Some(width) => adjoint::contract_sparse(
+                                    d_le,
+                                    width,
+                                    &indices[pairs.clone()],
+                                    &jac[pairs],
+                                    d_theta,
+                                ),
+                                None => contract(d_le, &jac[pairs], d_theta),
+                            }
+                        }
+                        v[0] = value.unwrap_or(f64::NAN);
+                        Ok(())
+                    };
+                    for_each_slot(
+                        slots,
+                        n,
+                        &bound,
+                        &|s| work(offsets[s], k),
+                        work(total, k),
+                        parallel,
+                        &run,
+                    )?;
+                    // 3. One node per sequence, in order, on this thread.
+                    scratch::with_vec(|inputs: &mut Vec<T>| {
+                        inputs.clear();
+                        inputs.extend_from_slice(log_init);
+                        inputs.extend_from_slice(log_trans);
+                        inputs.extend_from_slice(theta);
+                        for (s, o) in out.iter_mut().enumerate() {
+                            let slot = &slots[bound(s)..bound(s + 1)];
+                            *o = if slot[0].is_nan() {
+                                // Probability space failed: the generic code on recorded densities.
+                                let seq = &flat[offsets[s]..offsets[s + 1]];
+                                scratch::with_vec(|le_t: &mut Vec<T>| {
+                                    le_t.clear();
+                                    le_t.resize(seq.len() * k, T::constant(0.0));
+                                    fill_emission(emission, seq, le_t);
+                                    recursion::log_likelihood(log_init, log_trans, le_t, k)
+                                })
+                            } else {
+                                T::custom(inputs, slot[0], &slot[1..1 + kk + np])
+                            };
+                        }
+                    });
                     Ok(())
-                };
-                for_each_slot(
-                    slots,
-                    n,
-                    &bound,
-                    &|s| work(offsets[s], k),
-                    work(total, k),
-                    parallel,
-                    &run,
-                )?;
-                // 3. One node per sequence, in order, on this thread.
-                scratch::with_vec(|inputs: &mut Vec<T>| {
-                    inputs.clear();
-                    inputs.extend_from_slice(log_init);
-                    inputs.extend_from_slice(log_trans);
-                    inputs.extend_from_slice(theta);
-                    for (s, o) in out.iter_mut().enumerate() {
-                        let slot = &slots[bound(s)..bound(s + 1)];
-                        *o = if slot[0].is_nan() {
-                            // Probability space failed: the generic code on recorded densities.
-                            let seq = &flat[offsets[s]..offsets[s + 1]];
-                            scratch::with_vec(|le_t: &mut Vec<T>| {
-                                le_t.clear();
-                                le_t.resize(seq.len() * k, T::cst(0.0));
-                                fill_emission(emission, seq, le_t);
-                                recursion::log_likelihood(log_init, log_trans, le_t, k)
-                            })
-                        } else {
-                            T::custom(inputs, slot[0], &slot[1..1 + kk + np])
-                        };
-                    }
-                });
-                Ok(())
+                })
             })
         })
     })
@@ -262,7 +284,7 @@ where
     scratch::with_vec(|le: &mut Vec<T>| {
         // 1. Emission log-densities of every sequence, on this thread (they may record).
         le.clear();
-        le.resize(total * k, T::cst(0.0));
+        le.resize(total * k, T::constant(0.0));
         for s in 0..n {
             let seq = &flat[offsets[s]..offsets[s + 1]];
             fill_emission(emission, seq, &mut le[offsets[s] * k..offsets[s + 1] * k]);

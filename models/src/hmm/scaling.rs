@@ -35,6 +35,9 @@ pub(crate) struct Flags {
     pub(crate) p_min: f64,
     /// Whether some transition probability is zero.
     pub(crate) p_has_zero: bool,
+    /// A predicted weight could overflow (`2 K R ≥ 1e300`): then even `f64` must cut exact
+    /// zeros, as `0 × ∞` would be NaN.
+    pub(crate) huge: bool,
 }
 
 impl Flags {
@@ -65,6 +68,7 @@ impl Flags {
             tiny: false,
             p_min: f64::INFINITY,
             p_has_zero: false,
+            huge: false,
         };
         for i in 0..k {
             let x = pi(i);
@@ -87,6 +91,8 @@ impl Flags {
             }
             flags.r = flags.r.max(row);
         }
+        // A predicted weight is below 2 K R (the normalised weights sum to less than 2).
+        flags.huge = 2.0 * (k as f64) * flags.r >= 1e300; // `r` is never NaN
         flags
     }
 }

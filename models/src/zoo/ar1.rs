@@ -3,9 +3,10 @@
 use rand_xoshiro::Xoshiro256PlusPlus;
 use trellis_ad::Scalar;
 
+use super::fused::{dense_from_sparse, grouped, per_state};
 use super::{check_per_state, draw_normal, location_transform, Family, Support, FINITE, POSITIVE};
 use crate::distributions::LN_SQRT_2PI;
-use crate::emission::Emission;
+use crate::emission::{Emission, FusedEmission};
 use crate::layout::{LayoutError, ParamHandle, ParamLayout, Params, Shape};
 use crate::model::ModelError;
 use crate::priors::Prior;
@@ -57,6 +58,25 @@ impl<'a, T: Scalar> Ar1Gaussian<'a, T> {
     }
 }
 
+/// Value and partials `(∂μ, ∂φ, ∂σ)` of state `(m, p, s)`'s density of `seq[t]` in `f64`.
+fn value_and_partials(seq: &[f64], t: usize, m: f64, p: f64, s: f64) -> (f64, [f64; 3]) {
+    let y = seq[t];
+    if t == 0 {
+        // Stationary start: sd s0 = s / √(1 − p²).
+        let one_m_p2 = 1.0 - p * p;
+        let s0 = s / one_m_p2.sqrt();
+        let z = (y - m) / s0;
+        let value = -0.5 * z * z - s.ln() + 0.5 * one_m_p2.ln() - LN_SQRT_2PI;
+        let d_s0 = z * z - 1.0;
+        (value, [z / s0, d_s0 * p / one_m_p2, d_s0 / s])
+    } else {
+        let prev = seq[t - 1] - m;
+        let z = (y - m - p * prev) / s;
+        let value = -0.5 * z * z - s.ln() - LN_SQRT_2PI;
+        (value, [z / s * (1.0 - p), z / s * prev, (z * z - 1.0) / s])
+    }
+}
+
 impl<T: Scalar> Emission<T> for Ar1Gaussian<'_, T> {
     type Obs = f64;
 
@@ -68,22 +88,9 @@ impl<T: Scalar> Emission<T> for Ar1Gaussian<'_, T> {
         let y = seq[t];
         for (k, o) in out.iter_mut().enumerate() {
             let (mu, phi, sigma) = (self.means[k], self.phis[k], self.sds[k]);
-            *o = if T::PREFERS_CUSTOM {
+            *o = if T::CUSTOM_IS_CHEAPER {
                 let (m, p, s) = (mu.value(), phi.value(), sigma.value());
-                let (value, partials) = if t == 0 {
-                    // Stationary start: sd s0 = s / √(1 − p²).
-                    let one_m_p2 = 1.0 - p * p;
-                    let s0 = s / one_m_p2.sqrt();
-                    let z = (y - m) / s0;
-                    let value = -0.5 * z * z - s.ln() + 0.5 * one_m_p2.ln() - LN_SQRT_2PI;
-                    let d_s0 = z * z - 1.0;
-                    (value, [z / s0, d_s0 * p / one_m_p2, d_s0 / s])
-                } else {
-                    let prev = seq[t - 1] - m;
-                    let z = (y - m - p * prev) / s;
-                    let value = -0.5 * z * z - s.ln() - LN_SQRT_2PI;
-                    (value, [z / s * (1.0 - p), z / s * prev, (z * z - 1.0) / s])
-                };
+                let (value, partials) = value_and_partials(seq, t, m, p, s);
                 T::custom(&[mu, phi, sigma], value, &partials)
             } else if t == 0 {
                 let one_m_p2 = -(phi * phi) + 1.0;
@@ -95,6 +102,50 @@ impl<T: Scalar> Emission<T> for Ar1Gaussian<'_, T> {
                 -(z * z) * 0.5 - sigma.ln() - LN_SQRT_2PI
             };
         }
+    }
+
+    /// Reverse mode's fast path ([`FusedEmission`], sparse form).
+    fn fused(&self) -> Option<&dyn FusedEmission<T, Obs = f64>> {
+        Some(self)
+    }
+}
+
+/// Reverse mode's fast path, sparse: state `k`'s density depends on state `k`'s parameters
+/// only, so the adjoint contracts `3` partials per density whatever `K`.
+impl<T: Scalar> FusedEmission<T> for Ar1Gaussian<'_, T> {
+    fn parameters(&self, out: &mut Vec<T>) {
+        out.extend_from_slice(self.means);
+        out.extend_from_slice(self.phis);
+        out.extend_from_slice(self.sds);
+    }
+
+    fn jacobian_width(&self) -> Option<usize> {
+        Some(3)
+    }
+
+    fn log_densities_with_sparse_jacobian(
+        &self,
+        seq: &[f64],
+        t: usize,
+        values: &mut [f64],
+        indices: &mut [usize],
+        partials: &mut [f64],
+    ) {
+        let entry = |k: usize| {
+            let (m, p) = (self.means[k].value(), self.phis[k].value());
+            value_and_partials(seq, t, m, p, self.sds[k].value())
+        };
+        per_state(values, indices, partials, entry, grouped(self.means.len()));
+    }
+
+    fn log_densities_with_jacobian(
+        &self,
+        seq: &[f64],
+        t: usize,
+        values: &mut [f64],
+        jacobian: &mut [f64],
+    ) {
+        dense_from_sparse(self, seq, t, values, jacobian);
     }
 }
 

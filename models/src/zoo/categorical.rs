@@ -4,8 +4,9 @@ use rand::Rng;
 use rand_xoshiro::Xoshiro256PlusPlus;
 use trellis_ad::Scalar;
 
+use super::fused::{dense_from_sparse, per_state};
 use super::{check_len, Family};
-use crate::emission::Emission;
+use crate::emission::{Emission, FusedEmission};
 use crate::hmm::HmmError;
 use crate::layout::{LayoutError, ParamHandle, ParamLayout, Params, Shape};
 use crate::model::ModelError;
@@ -92,9 +93,59 @@ impl<T: Scalar> Emission<T> for Categorical<'_, T> {
             *o = if y < self.n_symbols {
                 self.log_probs[k * self.n_symbols + y]
             } else {
-                T::cst(f64::NAN)
+                T::constant(f64::NAN)
             };
         }
+    }
+
+    /// Reverse mode's fast path ([`FusedEmission`], sparse form).
+    fn fused(&self) -> Option<&dyn FusedEmission<T, Obs = usize>> {
+        Some(self)
+    }
+}
+
+/// Reverse mode's fast path, sparse: state `k`'s density depends on state `k`'s parameters
+/// only, so the adjoint contracts `1` partials per density whatever `K`.
+impl<T: Scalar> FusedEmission<T> for Categorical<'_, T> {
+    fn parameters(&self, out: &mut Vec<T>) {
+        out.extend_from_slice(self.log_probs);
+    }
+
+    fn jacobian_width(&self) -> Option<usize> {
+        Some(1)
+    }
+
+    fn log_densities_with_sparse_jacobian(
+        &self,
+        seq: &[usize],
+        t: usize,
+        values: &mut [f64],
+        indices: &mut [usize],
+        partials: &mut [f64],
+    ) {
+        let (y, m) = (seq[t], self.n_symbols);
+        // θ are the log-probabilities themselves: ℓ[t][k] = θ[k·M + y], partial 1. A symbol
+        // ≥ M gives NaN (a typed error in the forward algorithm) and points at θ[k·M].
+        let known = y < m;
+        let entry = |k: usize| {
+            if known {
+                (self.log_probs[k * m + y].value(), [1.0])
+            } else {
+                (f64::NAN, [0.0])
+            }
+        };
+        let index = |k: usize, _| k * m + if known { y } else { 0 };
+        per_state(values, indices, partials, entry, index);
+    }
+
+    fn log_densities_with_jacobian(
+        &self,
+        seq: &[usize],
+        t: usize,
+        values: &mut [f64],
+        jacobian: &mut [f64],
+    ) {
+        dense_from_sparse(self, seq, t, values, jacobian);
     }
 }
 

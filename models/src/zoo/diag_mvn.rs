@@ -4,9 +4,10 @@
 use rand_xoshiro::Xoshiro256PlusPlus;
 use trellis_ad::{scratch, Scalar};
 
+use super::fused::dense_from_sparse;
 use super::{check_len, check_values, draw_normal, finite, positive, Family, LocationScaleHandles};
 use crate::distributions::LN_SQRT_2PI;
-use crate::emission::Emission;
+use crate::emission::{Emission, FusedEmission};
 use crate::hmm::HmmError;
 use crate::layout::{LayoutError, ParamLayout, Params, Shape};
 use crate::model::ModelError;
@@ -17,7 +18,9 @@ use crate::transforms::Transform;
 /// `y | state k ~ Normal(means[k, ·], diag(sds[k, ·])²)` for `y ∈ ℝᴰ` (`K × D` row-major
 /// parameters, rows = states).
 ///
-/// In reverse mode each `ℓ[t][k]` is one tape node over the state's `2D` parameters. An
+/// Under the HMM likelihood in reverse mode the densities are fused into the forward–backward
+/// node ([`FusedEmission`], `2D` partials per density); evaluated alone, each `ℓ[t][k]` is one
+/// tape node over the state's `2D` parameters. An
 /// observation with the wrong number of components gives NaN, reported by the forward
 /// algorithm as a typed error; [`DiagonalMvnFamily`]'s data check names it directly.
 ///
@@ -60,6 +63,26 @@ impl<'a, T: Scalar> DiagonalMvn<'a, T> {
     }
 }
 
+/// State row `(mus, sigmas)`'s log-density of `y` in `f64`, with `∂/∂mus[i]` in
+/// `partials[i]` and `∂/∂sigmas[i]` in `partials[D + i]`.
+fn row_value_and_partials<T: Scalar>(
+    y: &[f64],
+    mus: &[T],
+    sigmas: &[T],
+    partials: &mut [f64],
+) -> f64 {
+    let d = mus.len();
+    let mut value = 0.0;
+    for i in 0..d {
+        let (m, s) = (mus[i].value(), sigmas[i].value());
+        let z = (y[i] - m) / s;
+        value += -0.5 * z * z - s.ln() - LN_SQRT_2PI;
+        partials[i] = z / s;
+        partials[d + i] = (z * z - 1.0) / s;
+    }
+    value
+}
+
 impl<T: Scalar> Emission<T> for DiagonalMvn<'_, T> {
     type Obs = Vec<f64>;
 
@@ -71,11 +94,11 @@ impl<T: Scalar> Emission<T> for DiagonalMvn<'_, T> {
         let y = &seq[t];
         let d = self.dim;
         if y.len() != d {
-            out.fill(T::cst(f64::NAN));
+            out.fill(T::constant(f64::NAN));
             return;
         }
         let rows = self.means.chunks(d).zip(self.sds.chunks(d));
-        if T::PREFERS_CUSTOM {
+        if T::CUSTOM_IS_CHEAPER {
             scratch::with_vec(|inputs: &mut Vec<T>| {
                 scratch::with_vec(|partials: &mut Vec<f64>| {
                     for (o, (mus, sigmas)) in out.iter_mut().zip(rows) {
@@ -84,21 +107,14 @@ impl<T: Scalar> Emission<T> for DiagonalMvn<'_, T> {
                         inputs.extend_from_slice(sigmas);
                         partials.clear();
                         partials.resize(2 * d, 0.0);
-                        let mut value = 0.0;
-                        for i in 0..d {
-                            let (m, s) = (mus[i].value(), sigmas[i].value());
-                            let z = (y[i] - m) / s;
-                            value += -0.5 * z * z - s.ln() - LN_SQRT_2PI;
-                            partials[i] = z / s;
-                            partials[d + i] = (z * z - 1.0) / s;
-                        }
+                        let value = row_value_and_partials(y, mus, sigmas, partials);
                         *o = T::custom(inputs, value, partials);
                     }
                 })
             });
         } else {
             for (o, (mus, sigmas)) in out.iter_mut().zip(rows) {
-                let mut lp = T::cst(0.0);
+                let mut lp = T::constant(0.0);
                 for i in 0..d {
                     let z = (-mus[i] + y[i]) / sigmas[i];
                     lp += -(z * z) * 0.5 - sigmas[i].ln() - LN_SQRT_2PI;
@@ -106,6 +122,65 @@ impl<T: Scalar> Emission<T> for DiagonalMvn<'_, T> {
                 *o = lp;
             }
         }
+    }
+
+    /// Reverse mode's fast path ([`FusedEmission`], sparse form).
+    fn fused(&self) -> Option<&dyn FusedEmission<T, Obs = Vec<f64>>> {
+        Some(self)
+    }
+}
+
+/// Reverse mode's fast path, sparse: state `k`'s density depends on its row of means and of
+/// standard deviations only, so the adjoint contracts `2D` partials per density whatever `K`.
+impl<T: Scalar> FusedEmission<T> for DiagonalMvn<'_, T> {
+    fn parameters(&self, out: &mut Vec<T>) {
+        out.extend_from_slice(self.means);
+        out.extend_from_slice(self.sds);
+    }
+
+    fn jacobian_width(&self) -> Option<usize> {
+        Some(2 * self.dim)
+    }
+
+    fn log_densities_with_sparse_jacobian(
+        &self,
+        seq: &[Vec<f64>],
+        t: usize,
+        values: &mut [f64],
+        indices: &mut [usize],
+        partials: &mut [f64],
+    ) {
+        let (y, d) = (&seq[t], self.dim);
+        // θ = [means (K × D) | sds (K × D)].
+        let sds_start = self.means.len();
+        let rows = self.means.chunks(d).zip(self.sds.chunks(d));
+        let pairs = indices
+            .chunks_exact_mut(2 * d)
+            .zip(partials.chunks_exact_mut(2 * d));
+        for (k, ((value, (idx, part)), (mus, sigmas))) in
+            values.iter_mut().zip(pairs).zip(rows).enumerate()
+        {
+            for i in 0..d {
+                idx[i] = k * d + i;
+                idx[d + i] = sds_start + k * d + i;
+            }
+            // A wrong dimension: NaN, which the forward algorithm reports as a typed error.
+            *value = if y.len() == d {
+                row_value_and_partials(y, mus, sigmas, part)
+            } else {
+                f64::NAN
+            };
+        }
+    }
+
+    fn log_densities_with_jacobian(
+        &self,
+        seq: &[Vec<f64>],
+        t: usize,
+        values: &mut [f64],
+        jacobian: &mut [f64],
+    ) {
+        dense_from_sparse(self, seq, t, values, jacobian);
     }
 }
 

@@ -4,8 +4,9 @@ use rand::Rng;
 use rand_xoshiro::Xoshiro256PlusPlus;
 use trellis_ad::Scalar;
 
+use super::fused::{dense_from_sparse, grouped, per_state};
 use super::{check_per_state, declare_rates, Family, POSITIVE};
-use crate::emission::Emission;
+use crate::emission::{Emission, FusedEmission};
 use crate::layout::{LayoutError, ParamHandle, ParamLayout, Params};
 use crate::model::ModelError;
 use crate::priors::Prior;
@@ -51,17 +52,66 @@ impl<T: Scalar> Emission<T> for Exponential<'_, T> {
     fn log_densities(&self, seq: &[f64], t: usize, out: &mut [T]) {
         let y = seq[t];
         if y < 0.0 || y.is_nan() {
-            out.fill(T::cst(f64::NAN));
+            out.fill(T::constant(f64::NAN));
             return;
         }
         for (o, &rate) in out.iter_mut().zip(self.rates) {
-            *o = if T::PREFERS_CUSTOM {
+            *o = if T::CUSTOM_IS_CHEAPER {
                 let r = rate.value();
                 T::custom(&[rate], r.ln() - r * y, &[1.0 / r - y])
             } else {
                 rate.ln() - rate * y
             };
         }
+    }
+
+    /// Reverse mode's fast path ([`FusedEmission`], sparse form).
+    fn fused(&self) -> Option<&dyn FusedEmission<T, Obs = f64>> {
+        Some(self)
+    }
+}
+
+/// Reverse mode's fast path, sparse: state `k`'s density depends on state `k`'s parameters
+/// only, so the adjoint contracts `1` partials per density whatever `K`.
+impl<T: Scalar> FusedEmission<T> for Exponential<'_, T> {
+    fn parameters(&self, out: &mut Vec<T>) {
+        out.extend_from_slice(self.rates);
+    }
+
+    fn jacobian_width(&self) -> Option<usize> {
+        Some(1)
+    }
+
+    fn log_densities_with_sparse_jacobian(
+        &self,
+        seq: &[f64],
+        t: usize,
+        values: &mut [f64],
+        indices: &mut [usize],
+        partials: &mut [f64],
+    ) {
+        let y = seq[t];
+        // Outside the support: NaN, which the forward algorithm reports as a typed error.
+        let outside = y < 0.0 || y.is_nan();
+        let entry = |k: usize| {
+            let r = self.rates[k].value();
+            if outside {
+                (f64::NAN, [0.0])
+            } else {
+                (r.ln() - r * y, [1.0 / r - y])
+            }
+        };
+        per_state(values, indices, partials, entry, grouped(self.rates.len()));
+    }
+
+    fn log_densities_with_jacobian(
+        &self,
+        seq: &[f64],
+        t: usize,
+        values: &mut [f64],
+        jacobian: &mut [f64],
+    ) {
+        dense_from_sparse(self, seq, t, values, jacobian);
     }
 }
 

@@ -3,11 +3,13 @@
 use rand_xoshiro::Xoshiro256PlusPlus;
 use trellis_ad::Scalar;
 
+use super::fused::{dense_from_sparse, grouped, per_state};
 use super::{
     check_per_state, draw_normal, location_transform, normal_entry, Family, LocationScaleHandles,
     FINITE, POSITIVE,
 };
-use crate::emission::Emission;
+use crate::distributions::LN_SQRT_2PI;
+use crate::emission::{Emission, FusedEmission};
 use crate::layout::{LayoutError, ParamLayout, Params, Shape};
 use crate::model::ModelError;
 use crate::priors::Prior;
@@ -60,6 +62,52 @@ impl<T: Scalar> Emission<T> for Gaussian<'_, T> {
         for ((o, &m), &s) in out.iter_mut().zip(self.means).zip(self.sds) {
             *o = normal_entry(y, m, s);
         }
+    }
+
+    /// Reverse mode's fast path ([`FusedEmission`], sparse form).
+    fn fused(&self) -> Option<&dyn FusedEmission<T, Obs = f64>> {
+        Some(self)
+    }
+}
+
+/// Reverse mode's fast path, sparse: state `k`'s density depends on state `k`'s parameters
+/// only, so the adjoint contracts `2` partials per density whatever `K`.
+impl<T: Scalar> FusedEmission<T> for Gaussian<'_, T> {
+    fn parameters(&self, out: &mut Vec<T>) {
+        out.extend_from_slice(self.means);
+        out.extend_from_slice(self.sds);
+    }
+
+    fn jacobian_width(&self) -> Option<usize> {
+        Some(2)
+    }
+
+    fn log_densities_with_sparse_jacobian(
+        &self,
+        seq: &[f64],
+        t: usize,
+        values: &mut [f64],
+        indices: &mut [usize],
+        partials: &mut [f64],
+    ) {
+        let y = seq[t];
+        let entry = |k: usize| {
+            let (m, s): (f64, f64) = (self.means[k].value(), self.sds[k].value());
+            let z = (y - m) / s;
+            let value = -0.5 * z * z - s.ln() - LN_SQRT_2PI;
+            (value, [z / s, (z * z - 1.0) / s])
+        };
+        per_state(values, indices, partials, entry, grouped(self.means.len()));
+    }
+
+    fn log_densities_with_jacobian(
+        &self,
+        seq: &[f64],
+        t: usize,
+        values: &mut [f64],
+        jacobian: &mut [f64],
+    ) {
+        dense_from_sparse(self, seq, t, values, jacobian);
     }
 }
 

@@ -48,6 +48,7 @@ mod categorical;
 mod checks;
 mod diag_mvn;
 mod exponential;
+mod fused;
 mod gaussian;
 mod hmm_model;
 mod poisson;
@@ -138,7 +139,7 @@ pub struct LocationScaleHandles {
 /// `ln N(y; μ, σ)`; one tape node (inputs μ, σ) when `T` prefers custom operations.
 #[inline]
 pub(crate) fn normal_entry<T: Scalar>(y: f64, mu: T, sigma: T) -> T {
-    if T::PREFERS_CUSTOM {
+    if T::CUSTOM_IS_CHEAPER {
         let (m, s) = (mu.value(), sigma.value());
         let z = (y - m) / s;
         let value = -0.5 * z * z - s.ln() - LN_SQRT_2PI;

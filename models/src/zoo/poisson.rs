@@ -4,8 +4,9 @@ use rand::Rng;
 use rand_xoshiro::Xoshiro256PlusPlus;
 use trellis_ad::Scalar;
 
+use super::fused::{dense_from_sparse, grouped, per_state};
 use super::{check_per_state, check_values, declare_rates, invalid_obs, Family, Support};
-use crate::emission::Emission;
+use crate::emission::{Emission, FusedEmission};
 use crate::hmm::{HmmError, Sequences};
 use crate::layout::{LayoutError, ParamHandle, ParamLayout, Params};
 use crate::model::ModelError;
@@ -46,18 +47,24 @@ impl<'a, T: Scalar> Poisson<'a, T> {
     }
 }
 
+/// Value and partial `∂/∂λ` of `y ln λ − λ − ln y!` in `f64`, with `0 · ln 0 = 0`.
+#[inline]
+fn value_and_partial(y: u32, ln_fact: f64, r: f64) -> (f64, [f64; 1]) {
+    if y == 0 {
+        (-r, [-1.0])
+    } else {
+        let yf = f64::from(y);
+        (yf * r.ln() - r - ln_fact, [yf / r - 1.0])
+    }
+}
+
 /// `y ln λ − λ − ln y!`, with `0 · ln 0 = 0`.
 #[inline]
 fn entry<T: Scalar>(y: u32, ln_fact: f64, rate: T) -> T {
     let yf = f64::from(y);
-    if T::PREFERS_CUSTOM {
-        let r = rate.value();
-        let (value, d) = if y == 0 {
-            (-r, -1.0)
-        } else {
-            (yf * r.ln() - r - ln_fact, yf / r - 1.0)
-        };
-        T::custom(&[rate], value, &[d])
+    if T::CUSTOM_IS_CHEAPER {
+        let (value, d) = value_and_partial(y, ln_fact, rate.value());
+        T::custom(&[rate], value, &d)
     } else if y == 0 {
         -rate
     } else {
@@ -78,6 +85,47 @@ impl<T: Scalar> Emission<T> for Poisson<'_, T> {
         for (o, &r) in out.iter_mut().zip(self.rates) {
             *o = entry(y, ln_fact, r);
         }
+    }
+
+    /// Reverse mode's fast path ([`FusedEmission`], sparse form).
+    fn fused(&self) -> Option<&dyn FusedEmission<T, Obs = u32>> {
+        Some(self)
+    }
+}
+
+/// Reverse mode's fast path, sparse: state `k`'s density depends on state `k`'s parameters
+/// only, so the adjoint contracts `1` partials per density whatever `K`.
+impl<T: Scalar> FusedEmission<T> for Poisson<'_, T> {
+    fn parameters(&self, out: &mut Vec<T>) {
+        out.extend_from_slice(self.rates);
+    }
+
+    fn jacobian_width(&self) -> Option<usize> {
+        Some(1)
+    }
+
+    fn log_densities_with_sparse_jacobian(
+        &self,
+        seq: &[u32],
+        t: usize,
+        values: &mut [f64],
+        indices: &mut [usize],
+        partials: &mut [f64],
+    ) {
+        let y = seq[t];
+        let ln_fact = trellis_ad::special::ln_gamma(f64::from(y) + 1.0);
+        let entry = |k: usize| value_and_partial(y, ln_fact, self.rates[k].value());
+        per_state(values, indices, partials, entry, grouped(self.rates.len()));
+    }
+
+    fn log_densities_with_jacobian(
+        &self,
+        seq: &[u32],
+        t: usize,
+        values: &mut [f64],
+        jacobian: &mut [f64],
+    ) {
+        dense_from_sparse(self, seq, t, values, jacobian);
     }
 }
 

@@ -6,8 +6,9 @@ use rand_xoshiro::Xoshiro256PlusPlus;
 use trellis_ad::special::{digamma, ln_gamma};
 use trellis_ad::Scalar;
 
+use super::fused::{dense_from_sparse, per_state};
 use super::{check_len, check_values, finite, location_transform, positive, Family};
-use crate::emission::Emission;
+use crate::emission::{Emission, FusedEmission};
 use crate::hmm::HmmError;
 use crate::layout::{LayoutError, ParamHandle, ParamLayout, Params, Shape};
 use crate::model::ModelError;
@@ -20,8 +21,9 @@ const LN_SQRT_PI: f64 = 0.572_364_942_924_700_1;
 
 /// `y | state k ~ StudentT(nus[k] or nus[0], locs[k], scales[k])`.
 ///
-/// `nus` has one entry (shared by all states) or `K`. In reverse mode each `ℓ[t][k]` is one
-/// tape node with hand-derived partials with respect to location, scale and `ν`.
+/// `nus` has one entry (shared by all states) or `K`. In reverse mode the hand-derived
+/// partials with respect to location, scale and `ν` are fused into the HMM's
+/// forward–backward node ([`FusedEmission`]); evaluated alone, each `ℓ[t][k]` is one tape node.
 ///
 /// ```
 /// use trellis_models::{zoo::StudentT, Emission};
@@ -111,13 +113,68 @@ impl<T: Scalar> Emission<T> for StudentT<'_, T> {
         let y = seq[t];
         for (k, o) in out.iter_mut().enumerate() {
             let (mu, sigma, nu) = (self.locs[k], self.scales[k], self.nu(k));
-            *o = if T::PREFERS_CUSTOM {
+            *o = if T::CUSTOM_IS_CHEAPER {
                 let (value, partials) = fused(y, mu.value(), sigma.value(), nu.value());
                 T::custom(&[mu, sigma, nu], value, &partials)
             } else {
                 generic(y, mu, sigma, nu)
             };
         }
+    }
+
+    /// Reverse mode's fast path ([`FusedEmission`], sparse form).
+    fn fused(&self) -> Option<&dyn FusedEmission<T, Obs = f64>> {
+        Some(self)
+    }
+}
+
+/// Reverse mode's fast path, sparse: state `k`'s density depends on state `k`'s parameters
+/// only, so the adjoint contracts `3` partials per density whatever `K`.
+impl<T: Scalar> FusedEmission<T> for StudentT<'_, T> {
+    fn parameters(&self, out: &mut Vec<T>) {
+        out.extend_from_slice(self.locs);
+        out.extend_from_slice(self.scales);
+        out.extend_from_slice(self.nus);
+    }
+
+    fn jacobian_width(&self) -> Option<usize> {
+        Some(3)
+    }
+
+    fn log_densities_with_sparse_jacobian(
+        &self,
+        seq: &[f64],
+        t: usize,
+        values: &mut [f64],
+        indices: &mut [usize],
+        partials: &mut [f64],
+    ) {
+        let y = seq[t];
+        let k_states = self.locs.len();
+        let shared_nu = self.nus.len() == 1;
+        let entry = |k: usize| {
+            let (mu, sigma, nu) = (self.locs[k], self.scales[k], self.nu(k));
+            fused(y, mu.value(), sigma.value(), nu.value())
+        };
+        // θ = [locs (K) | scales (K) | nus (1 or K)].
+        let index = |k: usize, j: usize| {
+            if j == 2 && shared_nu {
+                2 * k_states
+            } else {
+                j * k_states + k
+            }
+        };
+        per_state(values, indices, partials, entry, index);
+    }
+
+    fn log_densities_with_jacobian(
+        &self,
+        seq: &[f64],
+        t: usize,
+        values: &mut [f64],
+        jacobian: &mut [f64],
+    ) {
+        dense_from_sparse(self, seq, t, values, jacobian);
     }
 }
 

@@ -3,10 +3,14 @@
 //! iterations), slow windows doubling from 25, a terminal fast interval (50) — each window's
 //! (co)variance estimate regularised toward the identity.
 //!
+//! As an option ([`MetricAdaptation::DrawsAndGradients`]), the diagonal metric is instead
+//! estimated from draws and gradients after every iteration, as nutpie does ([`draw_grad`]).
+//!
 //! The parts are leaves that [`HamiltonianAdapter`] composes, as nuts-rs's adapt strategy
 //! does: [`step_size`] (dual averaging and the first-step heuristic), [`metric`] (the metric
 //! itself), [`welford`] (running (co)variance estimates) and [`windows`] (the schedule).
 
+pub(crate) mod draw_grad;
 pub mod metric;
 pub mod step_size;
 pub(crate) mod welford;
@@ -15,6 +19,7 @@ pub mod windows;
 use serde::{Deserialize, Serialize};
 
 use crate::error::ConfigError;
+use draw_grad::{DrawGradAdapter, MetricChange};
 use metric::{InitialMetric, Metric, MetricKind};
 use step_size::{DualAveraging, DualAveragingSettings};
 use welford::{WelfordCov, WelfordVar};
@@ -33,6 +38,25 @@ pub struct AdaptSettings {
     pub initial_step_size: f64,
     /// The metric before the first adaptation window closes. Default: Stan's identity.
     pub initial_metric: InitialMetric,
+    /// How the metric is estimated during warm-up. Default: Stan's windows.
+    #[serde(default)]
+    pub metric_adaptation: MetricAdaptation,
+}
+
+/// How a Hamiltonian sampler estimates its metric during warm-up.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MetricAdaptation {
+    /// Stan's windows ([`WindowSettings`]): the (co)variance of the draws of each slow
+    /// window, regularised toward the identity.
+    #[default]
+    StanWindows,
+    /// nutpie's: the diagonal `sqrt(Var[draws] / Var[gradients])`, refreshed after every
+    /// iteration from estimators that switch every 10 iterations early in warm-up and in
+    /// growing windows later; the last 15 % of warm-up keeps the metric fixed while the step
+    /// size settles. Needs a diagonal metric ([`MetricKind::Diag`]) and gradients (samplers
+    /// without them, such as random-walk Metropolis, adapt only the step size).
+    DrawsAndGradients,
 }
 
 impl Default for AdaptSettings {
@@ -43,6 +67,7 @@ impl Default for AdaptSettings {
             windows: WindowSettings::default(),
             initial_step_size: 1.0,
             initial_metric: InitialMetric::Identity,
+            metric_adaptation: MetricAdaptation::StanWindows,
         }
     }
 }
@@ -57,8 +82,17 @@ impl AdaptSettings {
         adapt
     }
 
-    /// Checks ranges (target acceptance in (0, 1), positive γ, t₀, κ, initial step size).
+    /// Checks ranges (target acceptance in (0, 1), positive γ, t₀, κ, initial step size) and
+    /// that draw-and-gradient adaptation comes with a diagonal metric.
     pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.metric_adaptation == MetricAdaptation::DrawsAndGradients
+            && self.metric != MetricKind::Diag
+        {
+            return Err(ConfigError::Other(format!(
+                "metric adaptation from draws and gradients needs the diagonal metric (got {})",
+                self.metric.stan_name()
+            )));
+        }
         let d = self.step_size.target_accept;
         if !(d > 0.0 && d < 1.0) {
             return Err(ConfigError::TargetAccept(d));
@@ -79,7 +113,7 @@ impl AdaptSettings {
     /// `key = value` lines for output headers, in CmdStan's vocabulary.
     pub(crate) fn describe(&self) -> Vec<(String, String)> {
         let s = &self.step_size;
-        vec![
+        let mut lines = vec![
             ("delta".into(), s.target_accept.to_string()),
             ("gamma".into(), s.gamma.to_string()),
             ("kappa".into(), s.kappa.to_string()),
@@ -93,7 +127,12 @@ impl AdaptSettings {
                 "initial_metric".into(),
                 format!("{:?}", self.initial_metric).to_lowercase(),
             ),
-        ]
+        ];
+        // Only when not Stan's, so that Stan-window runs describe themselves as before.
+        if self.metric_adaptation == MetricAdaptation::DrawsAndGradients {
+            lines.push(("metric_adaptation".into(), "draws_and_gradients".into()));
+        }
+        lines
     }
 }
 
@@ -105,21 +144,38 @@ enum Estimator {
     Cov(WelfordCov),
 }
 
+/// How one chain adapts its metric: Stan's windows, or from draws and gradients.
+#[derive(Debug, Clone, PartialEq)]
+enum MetricAdapter {
+    Windows {
+        schedule: WindowSchedule,
+        estimator: Estimator,
+    },
+    DrawsAndGradients(DrawGradAdapter),
+}
+
 /// Step size and metric adaptation of one chain during warm-up.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct HamiltonianAdapter {
     dual: DualAveraging,
-    schedule: WindowSchedule,
-    estimator: Estimator,
+    metric_adapter: MetricAdapter,
     scratch: Vec<f64>,
 }
 
 impl HamiltonianAdapter {
     pub(crate) fn new(settings: &AdaptSettings, dim: usize, num_warmup: usize, eps: f64) -> Self {
-        let estimator = match settings.metric {
-            MetricKind::Diag => Estimator::Var(WelfordVar::new(dim)),
-            MetricKind::Dense => Estimator::Cov(WelfordCov::new(dim)),
-            MetricKind::Unit => Estimator::None,
+        let metric_adapter = match (settings.metric_adaptation, settings.metric) {
+            (MetricAdaptation::DrawsAndGradients, MetricKind::Diag) => {
+                MetricAdapter::DrawsAndGradients(DrawGradAdapter::new(dim, num_warmup))
+            }
+            (_, kind) => MetricAdapter::Windows {
+                schedule: WindowSchedule::new(settings.windows, num_warmup),
+                estimator: match kind {
+                    MetricKind::Diag => Estimator::Var(WelfordVar::new(dim)),
+                    MetricKind::Dense => Estimator::Cov(WelfordCov::new(dim)),
+                    MetricKind::Unit => Estimator::None,
+                },
+            },
         };
         let scratch = match settings.metric {
             MetricKind::Dense => vec![0.0; dim * dim],
@@ -127,63 +183,62 @@ impl HamiltonianAdapter {
         };
         Self {
             dual: DualAveraging::new(settings.step_size, eps),
-            schedule: WindowSchedule::new(settings.windows, num_warmup),
-            estimator,
+            metric_adapter,
             scratch,
         }
     }
 
-    /// Learns from one warm-up transition. Returns the next step size, and whether the metric
-    /// was just replaced (then the caller re-runs the step-size heuristic and calls
-    /// [`HamiltonianAdapter::restart_step_size`]).
+    /// Learns from one warm-up transition of a sampler without gradients (draws only; with
+    /// [`MetricAdaptation::DrawsAndGradients`] only the step size adapts). Returns what
+    /// [`HamiltonianAdapter::learn_with_gradient`] does.
     pub(crate) fn learn(
         &mut self,
         accept_stat: f64,
         position: &[f64],
         metric: &mut Metric,
     ) -> (f64, bool) {
+        self.learn_with_gradient(accept_stat, position, None, metric)
+    }
+
+    /// Learns from one warm-up transition that ended at `position` (with `gradient` there,
+    /// if the sampler has it). Returns the next step size, and whether the step size should
+    /// be searched afresh because the metric changed (then the caller re-runs the step-size
+    /// heuristic and calls [`HamiltonianAdapter::restart_step_size`]): after every Stan
+    /// window, and after the first estimate from draws and gradients.
+    pub(crate) fn learn_with_gradient(
+        &mut self,
+        accept_stat: f64,
+        position: &[f64],
+        gradient: Option<&[f64]>,
+        metric: &mut Metric,
+    ) -> (f64, bool) {
         let eps = self.dual.update(accept_stat);
-        let (add, end) = self.schedule.tick();
-        let mut updated = false;
-        match &mut self.estimator {
-            Estimator::None => {}
-            Estimator::Var(w) => {
-                if add {
-                    w.add(position);
-                }
-                if end {
-                    let n = w.moments.num_samples() as f64;
-                    w.variance(&mut self.scratch);
-                    for v in &mut self.scratch {
-                        *v = (n / (n + 5.0)) * *v + 1e-3 * (5.0 / (n + 5.0));
-                    }
-                    if self.scratch.iter().all(|v| v.is_finite() && *v > 0.0) {
+        let updated = match &mut self.metric_adapter {
+            MetricAdapter::Windows {
+                schedule,
+                estimator,
+            } => {
+                let (add, end) = schedule.tick();
+                learn_in_window(estimator, add, end, position, metric, &mut self.scratch)
+            }
+            MetricAdapter::DrawsAndGradients(adapter) => {
+                let (Some(gradient), Metric::Diag { inv, .. }) = (gradient, &*metric) else {
+                    return (eps, false);
+                };
+                self.scratch.copy_from_slice(inv);
+                match adapter.learn(position, gradient, &mut self.scratch) {
+                    MetricChange::None => false,
+                    MetricChange::Refreshed => {
                         metric.set_diag(&self.scratch);
-                        updated = true;
+                        false
                     }
-                    w.moments.restart();
+                    MetricChange::First => {
+                        metric.set_diag(&self.scratch);
+                        true
+                    }
                 }
             }
-            Estimator::Cov(w) => {
-                if add {
-                    w.add(position);
-                }
-                if end {
-                    let n = w.moments.num_samples() as f64;
-                    let d = position.len();
-                    w.covariance(&mut self.scratch);
-                    for v in &mut self.scratch {
-                        *v *= n / (n + 5.0);
-                    }
-                    for i in 0..d {
-                        self.scratch[i * d + i] += 1e-3 * (5.0 / (n + 5.0));
-                    }
-                    updated = self.scratch.iter().all(|v| v.is_finite())
-                        && metric.set_dense(d, &self.scratch);
-                    w.moments.restart();
-                }
-            }
-        }
+        };
         (eps, updated)
     }
 
@@ -196,6 +251,58 @@ impl HamiltonianAdapter {
     pub(crate) fn final_step_size(&self) -> Option<f64> {
         self.dual.final_step_size()
     }
+}
+
+/// One iteration of Stan's windowed estimate: adds `position` when `add`, and at the end of
+/// a window (`end`) sets `metric` from the regularised estimate. Returns whether it did.
+fn learn_in_window(
+    estimator: &mut Estimator,
+    add: bool,
+    end: bool,
+    position: &[f64],
+    metric: &mut Metric,
+    scratch: &mut [f64],
+) -> bool {
+    let mut updated = false;
+    match estimator {
+        Estimator::None => {}
+        Estimator::Var(w) => {
+            if add {
+                w.add(position);
+            }
+            if end {
+                let n = w.moments.num_samples() as f64;
+                w.variance(scratch);
+                for v in scratch.iter_mut() {
+                    *v = (n / (n + 5.0)) * *v + 1e-3 * (5.0 / (n + 5.0));
+                }
+                if scratch.iter().all(|v| v.is_finite() && *v > 0.0) {
+                    metric.set_diag(scratch);
+                    updated = true;
+                }
+                w.moments.restart();
+            }
+        }
+        Estimator::Cov(w) => {
+            if add {
+                w.add(position);
+            }
+            if end {
+                let n = w.moments.num_samples() as f64;
+                let d = position.len();
+                w.covariance(scratch);
+                for v in scratch.iter_mut() {
+                    *v *= n / (n + 5.0);
+                }
+                for i in 0..d {
+                    scratch[i * d + i] += 1e-3 * (5.0 / (n + 5.0));
+                }
+                updated = scratch.iter().all(|v| v.is_finite()) && metric.set_dense(d, scratch);
+                w.moments.restart();
+            }
+        }
+    }
+    updated
 }
 
 #[cfg(test)]

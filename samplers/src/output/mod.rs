@@ -6,6 +6,7 @@
 #[cfg(feature = "plots")]
 pub mod plots;
 pub(crate) mod progress;
+pub mod read;
 
 use std::fmt::Write as _;
 use std::io::Write as _;
@@ -153,16 +154,36 @@ fn push_tuning(out: &mut String, tuning: &Tuning) {
 
 /// The CmdStan CSV text of one chain of `trace`.
 pub fn cmdstan_csv(trace: &Trace, chain: &ChainTrace) -> String {
+    cmdstan_csv_with(trace, chain, &[])
+}
+
+/// The CmdStan CSV text of one chain of `trace`, with `provenance` (name, value) lines at the
+/// top of the header — e.g. CmdStan's `model`, and what produced the run. Names should be
+/// ones CmdStan does not use, except `model`; whitespace in values becomes `_`.
+pub fn cmdstan_csv_with(
+    trace: &Trace,
+    chain: &ChainTrace,
+    provenance: &[(String, String)],
+) -> String {
     let cfg = &trace.config;
     let save_warmup = !chain.warmup.is_empty();
     let mut out = String::with_capacity(
         64 * (chain.draws.len() + chain.warmup.len()) * (trace.names.len() + 7),
     );
+    for (k, v) in provenance {
+        let _ = writeln!(
+            out,
+            "# {} = {}",
+            k.replace(char::is_whitespace, "_"),
+            v.replace(['\n', '\r'], " ")
+        );
+    }
     let _ = writeln!(
         out,
         "# trellis_samplers_version = {}",
         env!("CARGO_PKG_VERSION")
     );
+    let _ = writeln!(out, "# trellis_dim = {}", trace.dim);
     out.push_str("# method = sample (Default)\n");
     out.push_str("#   sample\n");
     let _ = writeln!(out, "#     num_samples = {}", cfg.draws);
@@ -211,6 +232,17 @@ impl Trace {
     /// (CmdStan's numbering), atomically. Returns the paths in chain order; read them with
     /// `arviz.from_cmdstan(paths)`.
     pub fn write_cmdstan_csv(&self, dir: &Path, stem: &str) -> Result<Vec<PathBuf>, OutputError> {
+        self.write_cmdstan_csv_with(dir, stem, &[])
+    }
+
+    /// [`Trace::write_cmdstan_csv`] with `provenance` lines in every header (see
+    /// [`cmdstan_csv_with`]).
+    pub fn write_cmdstan_csv_with(
+        &self,
+        dir: &Path,
+        stem: &str,
+        provenance: &[(String, String)],
+    ) -> Result<Vec<PathBuf>, OutputError> {
         std::fs::create_dir_all(dir).map_err(|source| OutputError::Io {
             path: dir.to_path_buf(),
             source,
@@ -218,7 +250,7 @@ impl Trace {
         let mut paths = Vec::with_capacity(self.chains.len());
         for chain in &self.chains {
             let path = dir.join(format!("{stem}_{}.csv", chain.chain + 1));
-            write_atomic(&path, cmdstan_csv(self, chain).as_bytes())?;
+            write_atomic(&path, cmdstan_csv_with(self, chain, provenance).as_bytes())?;
             paths.push(path);
         }
         Ok(paths)

@@ -16,17 +16,21 @@ mod bars {
     /// Progress bars of all chains of one run.
     pub(crate) struct Progress {
         bars: Vec<ProgressBar>,
+        /// The style of a running chain (with its time estimate).
+        style: ProgressStyle,
         // Keeps the bars drawn together.
         _multi: Option<MultiProgress>,
     }
 
     impl Progress {
-        /// Bars for `chains` chains of `iterations` iterations each, shown only if `enabled` and
-        /// standard error is a terminal.
-        pub(crate) fn new(chains: usize, iterations: usize, enabled: bool) -> Self {
+        /// Bars for `chains` chains of `iterations` iterations each, numbered 1-based from
+        /// `first + 1` as their files are, shown only if `enabled` and standard error is a
+        /// terminal.
+        pub(crate) fn new(first: usize, chains: usize, iterations: usize, enabled: bool) -> Self {
             if !(enabled && std::io::stderr().is_terminal()) {
                 return Self {
                     bars: (0..chains).map(|_| ProgressBar::hidden()).collect(),
+                    style: ProgressStyle::default_bar(),
                     _multi: None,
                 };
             }
@@ -36,25 +40,33 @@ mod bars {
             )
             .unwrap_or_else(|_| ProgressStyle::default_bar())
             .progress_chars("=> ");
+            // A queued chain has no rate yet, so no time estimate either.
+            let queued = ProgressStyle::with_template("chain {prefix:>2} [{bar:30}] {msg}")
+                .unwrap_or_else(|_| ProgressStyle::default_bar())
+                .progress_chars("=> ");
             let bars = (0..chains)
                 .map(|k| {
                     let bar = multi.add(ProgressBar::new(iterations as u64));
-                    bar.set_style(style.clone());
-                    bar.set_prefix(k.to_string());
-                    bar.set_message("waiting");
+                    bar.set_style(queued.clone());
+                    bar.set_prefix((first + k + 1).to_string());
+                    bar.set_message("queued");
                     bar
                 })
                 .collect();
             Self {
                 bars,
+                style,
                 _multi: Some(multi),
             }
         }
 
         /// The bar of chain `k`.
         pub(crate) fn chain(&self, k: usize) -> ChainProgress {
+            let bar = self.bars[k].clone();
+            bar.set_style(self.style.clone());
             ChainProgress {
-                bar: self.bars[k].clone(),
+                bar,
+                warmup_divergences: 0,
                 divergences: 0,
                 warmup: true,
                 pending: 0,
@@ -65,6 +77,9 @@ mod bars {
     /// Progress reporting of one chain.
     pub(crate) struct ChainProgress {
         bar: ProgressBar,
+        /// Divergent transitions during warm-up (expected while adapting, so shown apart).
+        warmup_divergences: usize,
+        /// Divergent transitions after warm-up.
         divergences: usize,
         warmup: bool,
         pending: u64,
@@ -73,10 +88,21 @@ mod bars {
     impl ChainProgress {
         fn message(&self) -> String {
             let phase = if self.warmup { "warm-up" } else { "sampling" };
-            match self.divergences {
-                0 => phase.to_string(),
-                d => format!("{phase}, {d} divergent"),
+            format!("{phase}{}", self.divergence_note())
+        }
+
+        fn divergence_note(&self) -> String {
+            let mut note = String::new();
+            if self.warmup_divergences > 0 {
+                note.push_str(&format!(
+                    ", {} divergent in warm-up",
+                    self.warmup_divergences
+                ));
             }
+            if self.divergences > 0 {
+                note.push_str(&format!(", {} divergent", self.divergences));
+            }
+            note
         }
 
         /// Marks the start of warm-up or sampling.
@@ -96,7 +122,11 @@ mod bars {
             }
             self.pending += 1;
             if divergent {
-                self.divergences += 1;
+                if self.warmup {
+                    self.warmup_divergences += 1;
+                } else {
+                    self.divergences += 1;
+                }
                 self.bar.set_message(self.message());
             }
             if self.pending >= 16 {
@@ -112,11 +142,8 @@ mod bars {
             }
             self.bar.inc(self.pending);
             self.pending = 0;
-            let msg = match self.divergences {
-                0 => "done".to_string(),
-                d => format!("done, {d} divergent"),
-            };
-            self.bar.finish_with_message(msg);
+            self.bar
+                .finish_with_message(format!("done{}", self.divergence_note()));
         }
     }
 }
@@ -128,7 +155,12 @@ mod silent {
     pub(crate) struct Progress;
 
     impl Progress {
-        pub(crate) fn new(_chains: usize, _iterations: usize, _enabled: bool) -> Self {
+        pub(crate) fn new(
+            _first: usize,
+            _chains: usize,
+            _iterations: usize,
+            _enabled: bool,
+        ) -> Self {
             Self
         }
 

@@ -30,6 +30,12 @@ pub struct RunConfig {
     pub init: InitSettings,
     /// Where chains start before jitter; `None` uses [`LogDensity::initial_point`].
     pub initial_point: Option<Vec<f64>>,
+    /// Index (0-based) of the first chain of this run: the run's chains are `first_chain …
+    /// first_chain + chains − 1`, each with the random stream, starting point and number it
+    /// has in a single run of enough chains, so chains can be spread over processes or
+    /// machines and merged afterwards. Default 0.
+    #[serde(default)]
+    pub first_chain: usize,
 }
 
 impl Default for RunConfig {
@@ -44,6 +50,7 @@ impl Default for RunConfig {
             keep_warmup: true,
             init: InitSettings::default(),
             initial_point: None,
+            first_chain: 0,
         }
     }
 }
@@ -56,6 +63,12 @@ impl RunConfig {
         }
         if self.chains == 0 {
             return Err(ConfigError::ZeroChains);
+        }
+        if self.first_chain.checked_add(self.chains).is_none() {
+            return Err(ConfigError::Other(format!(
+                "first chain {} plus {} chains overflows",
+                self.first_chain, self.chains
+            )));
         }
         self.init.validate()
     }

@@ -28,11 +28,23 @@ impl Default for InitSettings {
     }
 }
 
+/// The largest accepted [`InitSettings::jitter`]: half the largest `f64`.
+pub const MAX_JITTER: f64 = f64::MAX / 2.0;
+
 impl InitSettings {
     pub(crate) fn validate(&self) -> Result<(), ConfigError> {
         if !(self.jitter.is_finite() && self.jitter >= 0.0) {
             return Err(ConfigError::Other(format!(
                 "setting `jitter` must be finite and non-negative (got {})",
+                self.jitter
+            )));
+        }
+        // The RNG draws uniform(−jitter, jitter) from the range's width, 2·jitter, and
+        // panics if that overflows to infinity.
+        if !(2.0 * self.jitter).is_finite() {
+            return Err(ConfigError::Other(format!(
+                "setting `jitter` must be at most {MAX_JITTER:e} (half the largest f64, so \
+                 that the uniform(-jitter, jitter) range has a finite width; got {:e})",
                 self.jitter
             )));
         }
@@ -80,4 +92,29 @@ pub(crate) fn initialise<D: LogDensity + ?Sized>(
         last,
     }
     .into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn jitter_whose_range_overflows_is_refused() {
+        let settings = |jitter| InitSettings {
+            jitter,
+            ..InitSettings::default()
+        };
+        assert!(settings(MAX_JITTER).validate().is_ok());
+        // The largest accepted jitter can really be drawn from (1e308 used to panic here).
+        let mut rng = crate::runner::config::chain_rng(1, 0);
+        let u: f64 = rng.random_range(-MAX_JITTER..MAX_JITTER);
+        assert!(u.abs() <= MAX_JITTER);
+        for jitter in [1e308, f64::MAX, f64::INFINITY, -1.0, f64::NAN] {
+            let err = settings(jitter).validate().unwrap_err().to_string();
+            assert!(err.contains("setting `jitter` must be"), "{jitter}: {err}");
+        }
+        let err = settings(1e308).validate().unwrap_err().to_string();
+        assert!(err.contains("at most 8.988465674311579e307"), "{err}");
+        assert!(err.contains("got 1e308"), "{err}");
+    }
 }

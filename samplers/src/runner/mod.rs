@@ -21,8 +21,9 @@ use init::initialise;
 
 /// Runs `config.chains` chains of `sampler` on `density` in parallel and returns their draws.
 ///
-/// Chain `k` uses [`chain_rng`]`(config.seed, k)` for everything (jitter, momenta, accept
-/// decisions), so the result is bit-identical whatever `config.threads` is.
+/// Chain `k` (counting from `config.first_chain`) uses [`chain_rng`]`(config.seed, k)` for
+/// everything (jitter, momenta, accept decisions), so the result is bit-identical whatever
+/// `config.threads` is, and chain `k` is the same whichever run of chains it is part of.
 ///
 /// ```
 /// use trellis_samplers::{sample, LogDensity, LogDensityError, Nuts, RunConfig};
@@ -92,7 +93,12 @@ where
     // (with rayon) would only oversubscribe them: each worker then runs inside its own
     // one-thread rayon pool, where such work runs inline. With spare cores it may use them.
     let nested_serial = threads >= cores;
-    let progress = Progress::new(config.chains, config.warmup + config.draws, config.progress);
+    let progress = Progress::new(
+        config.first_chain,
+        config.chains,
+        config.warmup + config.draws,
+        config.progress,
+    );
     let results: Vec<Mutex<Option<Result<ChainTrace, SampleError>>>> =
         (0..config.chains).map(|_| Mutex::new(None)).collect();
     let next = AtomicUsize::new(0);
@@ -159,6 +165,8 @@ where
     S: Sampler,
 {
     let mut bar = progress.chain(k);
+    // `k` numbers the chains of this run; `chain` is the chain's number among all chains.
+    let k = config.first_chain + k;
     let mut rng = chain_rng(config.seed, k);
     let (mut point, init_attempts) = initialise(density, base, &config.init, k, &mut rng)?;
     let initial_position = point.position.clone();

@@ -80,6 +80,12 @@ impl Draws {
     pub fn stats(&self) -> &[DrawStats] {
         &self.stats
     }
+
+    /// Keeps the first `len` draws (all of them if there are fewer).
+    pub fn truncate(&mut self, len: usize) {
+        self.stats.truncate(len);
+        self.values.truncate(len * self.width);
+    }
 }
 
 /// Everything one chain produced.
@@ -188,7 +194,8 @@ impl Trace {
         self.max_depth_hits_per_chain().iter().sum()
     }
 
-    /// Human-readable warnings about the run: divergences and maximum-depth hits per chain.
+    /// Human-readable warnings about the run: divergences and maximum-depth hits per chain
+    /// (chains numbered 1-based, as their files are).
     pub fn warnings(&self) -> Vec<String> {
         let mut w = Vec::new();
         for (c, (div, depth)) in self.chains.iter().zip(
@@ -201,13 +208,13 @@ impl Trace {
                 w.push(format!(
                     "chain {}: {div} of {n} draws after warm-up were divergent; \
                      the posterior may be biased (reparameterise or raise target_accept)",
-                    c.chain
+                    c.chain + 1
                 ));
             }
             if depth > 0 {
                 w.push(format!(
                     "chain {}: {depth} of {n} draws after warm-up stopped at the maximum tree depth",
-                    c.chain
+                    c.chain + 1
                 ));
             }
         }

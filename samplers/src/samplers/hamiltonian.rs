@@ -233,9 +233,12 @@ impl HamiltonianCore {
         accept_stat: f64,
         rng: &mut ChainRng,
     ) -> Result<(), LogDensityError> {
-        let (eps, metric_updated) =
-            self.adapter
-                .learn(accept_stat, &point.position, &mut self.metric);
+        let (eps, metric_updated) = self.adapter.learn_with_gradient(
+            accept_stat,
+            &point.position,
+            Some(&point.gradient),
+            &mut self.metric,
+        );
         self.eps = eps;
         if metric_updated {
             self.restart_step_size(density, point, rng)?;

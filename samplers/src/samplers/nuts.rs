@@ -12,7 +12,7 @@ use trellis_ad::Scalar as _;
 use super::hamiltonian::{leapfrog, pair_mut, validate_max_energy_error, PhaseState};
 use super::hamiltonian::{HamiltonianChain, HamiltonianCore};
 use crate::adapt::metric::{InitialMetric, MetricKind};
-use crate::adapt::AdaptSettings;
+use crate::adapt::{AdaptSettings, MetricAdaptation};
 use crate::density::{LogDensity, LogDensityError};
 use crate::error::ConfigError;
 use crate::sampler::StepResult;
@@ -94,6 +94,12 @@ impl Nuts {
     /// Chooses the metric (default diagonal).
     pub fn with_metric(mut self, metric: MetricKind) -> Self {
         self.adapt.metric = metric;
+        self
+    }
+
+    /// Chooses how the metric adapts during warm-up (default: Stan's windows).
+    pub fn with_metric_adaptation(mut self, adaptation: MetricAdaptation) -> Self {
+        self.adapt.metric_adaptation = adaptation;
         self
     }
 }

@@ -214,7 +214,7 @@ impl PosteriorFigure<'_> {
     }
 
     fn header_height(&self) -> u32 {
-        TITLE_HEIGHT + legend_height(&self.legend_items())
+        header_height(&self.legend_items())
     }
 }
 

@@ -61,6 +61,52 @@ pub trait Figure {
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> DrawResult;
 }
 
+/// A figure of equal-height panels stacked under a centred title and a legend strip; a type
+/// that implements this is a [`Figure`] (size, header and panel layout come for free).
+pub trait StackedFigure {
+    /// One panel's precomputed data.
+    type Panel;
+    /// The title line.
+    fn title(&self) -> String;
+    /// The legend strip's entries.
+    fn legend(&self) -> Vec<(String, RGBAColor)>;
+    /// The panels, top to bottom.
+    fn panels(&self) -> &[Self::Panel];
+    /// Height of one panel in pixels.
+    fn panel_height(&self) -> u32;
+    /// Draws one panel into its area.
+    fn draw_panel<DB: DrawingBackend>(
+        &self,
+        area: &DrawingArea<DB, Shift>,
+        panel: &Self::Panel,
+    ) -> DrawResult;
+}
+
+impl<F: StackedFigure> Figure for F {
+    fn size(&self) -> (u32, u32) {
+        let panels = self.panels().len() as u32;
+        (
+            FIG_WIDTH,
+            header_height(&self.legend()) + self.panel_height() * panels,
+        )
+    }
+
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> DrawResult {
+        let legend = self.legend();
+        let body = draw_header(root, header_height(&legend), &self.title(), &legend)?;
+        let areas = body.split_evenly((self.panels().len(), 1));
+        for (panel, area) in self.panels().iter().zip(areas.iter()) {
+            self.draw_panel(area, panel)?;
+        }
+        Ok(())
+    }
+}
+
+/// Height of a figure's title line plus its legend strip.
+pub fn header_height(legend: &[(String, RGBAColor)]) -> u32 {
+    TITLE_HEIGHT + legend_height(legend)
+}
+
 /// Registers DejaVu Sans (regular and bold) as `"sans-serif"` once per process; `false` if
 /// the font could not be loaded, which only a corrupt `dejavu` crate could cause.
 fn font_ready() -> bool {
@@ -91,18 +137,16 @@ fn panic_text(payload: Box<dyn std::any::Any + Send>) -> String {
     }
 }
 
-/// Writes `bytes` to `path` via a `.tmp` sibling and a rename, so `path` is either absent,
-/// the old file, or complete.
+/// Writes `bytes` to `path` atomically through [`crate::output::write_atomic`], which
+/// removes its temporary file whatever step fails (a full disk used to leave a 0-byte
+/// `.svg.tmp` behind), so `path` is either absent, the old file, or complete.
 fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), PlotError> {
-    let tmp = with_suffix(path, ".tmp");
-    let io_err = |source| PlotError::Io {
-        path: path.to_path_buf(),
-        source,
-    };
-    fs::write(&tmp, bytes).map_err(io_err)?;
-    fs::rename(&tmp, path).map_err(|e| {
-        let _ = fs::remove_file(&tmp);
-        io_err(e)
+    crate::output::write_atomic(path, bytes).map_err(|e| match e {
+        crate::OutputError::Io { path, source } => PlotError::Io { path, source },
+        other => PlotError::Io {
+            path: path.to_path_buf(),
+            source: std::io::Error::other(other.to_string()),
+        },
     })
 }
 

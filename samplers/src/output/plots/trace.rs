@@ -172,37 +172,36 @@ struct TraceFigure<'a> {
     part: Option<String>,
 }
 
-impl TraceFigure<'_> {
-    fn legend_items(&self) -> Vec<(String, RGBAColor)> {
-        capped_legend(self.n_chains.max(1), "chain", 1.0)
-    }
+impl StackedFigure for TraceFigure<'_> {
+    type Panel = TraceRow;
 
-    fn header_height(&self) -> u32 {
-        TITLE_HEIGHT + legend_height(&self.legend_items())
-    }
-}
-
-impl Figure for TraceFigure<'_> {
-    fn size(&self) -> (u32, u32) {
-        (
-            FIG_WIDTH,
-            self.header_height() + TRACE_ROW_HEIGHT * self.rows.len() as u32,
-        )
-    }
-
-    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> DrawResult {
-        let title = match &self.part {
+    fn title(&self) -> String {
+        match &self.part {
             Some(p) => {
                 format!("Trace plot ({p}): density per chain (left), draws per chain (right)")
             }
             None => "Trace plot: density per chain (left), draws per chain (right)".to_string(),
-        };
-        let body = draw_header(root, self.header_height(), &title, &self.legend_items())?;
-        let areas = body.split_evenly((self.rows.len(), 1));
-        for (row, area) in self.rows.iter().zip(areas.iter()) {
-            draw_trace_row(area, row)?;
         }
-        Ok(())
+    }
+
+    fn legend(&self) -> Vec<(String, RGBAColor)> {
+        capped_legend(self.n_chains.max(1), "chain", 1.0)
+    }
+
+    fn panels(&self) -> &[TraceRow] {
+        self.rows
+    }
+
+    fn panel_height(&self) -> u32 {
+        TRACE_ROW_HEIGHT
+    }
+
+    fn draw_panel<DB: DrawingBackend>(
+        &self,
+        area: &DrawingArea<DB, Shift>,
+        row: &TraceRow,
+    ) -> DrawResult {
+        draw_trace_row(area, row)
     }
 }
 

@@ -1,0 +1,205 @@
+//! Every zoo family's fused emission Jacobian ([`FusedEmission`], sparse for per-state
+//! families): at random valid parameters and random small simulated data sets, the model's
+//! HMM log-likelihood through the fused path equals the generic path (every density one tape
+//! node, the emission wrapped so that it offers no fast path) — values to 1e-14 relative,
+//! gradients to 1e-12 — and equals finite differences and forward mode (`check_gradient`).
+//! The sparse form's dense rendering (`log_densities_with_jacobian`) is checked against it.
+
+use proptest::prelude::*;
+use trellis_ad::{check_gradient, reverse, testing, GradientCheck, Scalar, ScalarFn};
+use trellis_models::hmm::{self, Sequences};
+use trellis_models::zoo::*;
+use trellis_models::{BayesianModel, Emission, FusedEmission};
+
+/// An emission with its fast path hidden: reverse mode records one node per density.
+struct Generic<'e, E>(&'e E);
+
+impl<T: Scalar, E: Emission<T>> Emission<T> for Generic<'_, E> {
+    type Obs = E::Obs;
+    fn n_states(&self) -> usize {
+        self.0.n_states()
+    }
+    fn log_densities(&self, seq: &[E::Obs], t: usize, out: &mut [T]) {
+        self.0.log_densities(seq, t, out);
+    }
+}
+
+/// The model's HMM log-likelihood at the unconstrained point, through the fused path or
+/// (`generic`) the per-density nodes.
+struct LogLikelihood<'m, F: Family> {
+    model: &'m HmmModel<F>,
+    generic: bool,
+}
+
+impl<F: Family> ScalarFn for LogLikelihood<'_, F> {
+    fn eval<T: Scalar>(&self, u: &[T]) -> T {
+        let layout = self.model.layout();
+        let mut buffer = Vec::new();
+        let params = layout.constrain_params(u, &mut buffer).unwrap();
+        let log_of = |name: &str| params.log_of(layout.handle(name).unwrap()).unwrap();
+        let (li, lt) = (log_of("p_initial_state"), log_of("p_transition"));
+        let emission = self.model.emission(&params);
+        let data = self.model.data();
+        let ll = if self.generic {
+            hmm::batch_log_likelihood(li, lt, &Generic(&emission), data)
+        } else {
+            hmm::batch_log_likelihood(li, lt, &emission, data)
+        };
+        ll.unwrap()
+    }
+}
+
+/// Simulates a data set from the family at `u_data`, then compares the paths at `u_eval`.
+fn check_family<F: Family + Clone>(
+    family: F,
+    dummy: Sequences<F::Obs>,
+    u_data: &[f64],
+    u_eval: &[f64],
+    shape: (usize, usize, u64),
+) -> Result<(), TestCaseError>
+where
+    for<'a> F::Emission<'a, f64>: FusedEmission<f64>,
+{
+    let template = HmmModel::new(family.clone(), dummy).unwrap();
+    let dim = template.layout().dim();
+    let (n_seq, len, seed) = shape;
+    let truth = template.constrained(&u_data[..dim]).unwrap();
+    let sim = template.simulate(&truth, n_seq, len, seed).unwrap();
+    let model = HmmModel::new(family, sim.observations).unwrap();
+    let u = &u_eval[..dim];
+    let fused = LogLikelihood {
+        model: &model,
+        generic: false,
+    };
+    let generic = LogLikelihood {
+        model: &model,
+        generic: true,
+    };
+    let (v_fused, g_fused) = reverse::value_and_gradient(&fused, u);
+    let (v_generic, g_generic) = reverse::value_and_gradient(&generic, u);
+    prop_assert!(
+        (v_fused - v_generic).abs() <= 1e-14 * v_generic.abs().max(1.0),
+        "value: fused {v_fused} vs generic {v_generic}"
+    );
+    for (i, (a, b)) in g_fused.iter().zip(&g_generic).enumerate() {
+        prop_assert!(
+            (a - b).abs() <= 1e-12 * b.abs().max(1.0),
+            "∂/∂u[{i}]: fused {a} vs generic {b}"
+        );
+    }
+    let opts = GradientCheck {
+        step: 2e-4,
+        ..GradientCheck::default()
+    };
+    check_gradient(&fused, u, &opts).map_err(|e| TestCaseError::fail(format!("fused: {e}")))?;
+    check_dense_form(&model, u)
+}
+
+/// The dense Jacobian that the sparse form renders equals the sparse pairs scattered, and
+/// the values equal the plain densities, at every step of the data.
+fn check_dense_form<F: Family>(model: &HmmModel<F>, u: &[f64]) -> Result<(), TestCaseError>
+where
+    for<'a> F::Emission<'a, f64>: FusedEmission<f64>,
+{
+    let mut buffer = Vec::new();
+    let params = model.layout().constrain_params(u, &mut buffer).unwrap();
+    let emission = model.emission(&params);
+    let k = emission.n_states();
+    let mut theta = Vec::new();
+    emission.parameters(&mut theta);
+    let np = theta.len();
+    let width = emission.jacobian_width().unwrap_or(np);
+    for seq in model.data() {
+        for t in 0..seq.len() {
+            let (mut values, mut dense) = (vec![0.0; k], vec![0.0; k * np]);
+            emission.log_densities_with_jacobian(seq, t, &mut values, &mut dense);
+            let (mut sparse_values, mut idx, mut part) =
+                (vec![0.0; k], vec![0usize; k * width], vec![0.0; k * width]);
+            emission.log_densities_with_sparse_jacobian(
+                seq,
+                t,
+                &mut sparse_values,
+                &mut idx,
+                &mut part,
+            );
+            let mut scattered = vec![0.0; k * np];
+            for (i, (&p, &d)) in idx.iter().zip(&part).enumerate() {
+                prop_assert!(p < np, "index {p} ≥ P = {np}");
+                scattered[(i / width) * np + p] += d;
+            }
+            prop_assert_eq!(&values, &sparse_values);
+            prop_assert_eq!(&dense, &scattered);
+            let mut plain = vec![0.0; k];
+            emission.log_densities(seq, t, &mut plain);
+            // The plain f64 densities use the generic formula: equal up to rounding.
+            for (v, p) in values.iter().zip(&plain) {
+                prop_assert!(
+                    (v - p).abs() <= 1e-14 * p.abs().max(1.0),
+                    "{v} vs plain {p}"
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+fn real_dummy() -> Sequences<f64> {
+    Sequences::new(vec![vec![0.5]]).unwrap()
+}
+
+fn shape() -> impl Strategy<Value = (usize, usize, u64)> {
+    (1usize..4, 1usize..7, any::<u64>())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+
+    #[test]
+    fn gaussian(ud in testing::bounded_vec(24, 1.5), ue in testing::bounded_vec(24, 1.5), s in shape()) {
+        check_family(GaussianFamily::new(3), real_dummy(), &ud, &ue, s)?;
+    }
+
+    #[test]
+    fn shared_signal(ud in testing::bounded_vec(24, 1.5), ue in testing::bounded_vec(24, 1.5), s in shape()) {
+        check_family(SharedSignalFamily::new(3), real_dummy(), &ud, &ue, s)?;
+    }
+
+    #[test]
+    fn poisson(ud in testing::bounded_vec(24, 1.5), ue in testing::bounded_vec(24, 1.5), s in shape()) {
+        let dummy = Sequences::new(vec![vec![1u32]]).unwrap();
+        check_family(PoissonFamily::new(3), dummy, &ud, &ue, s)?;
+    }
+
+    #[test]
+    fn categorical(ud in testing::bounded_vec(24, 1.5), ue in testing::bounded_vec(24, 1.5), s in shape()) {
+        let dummy = Sequences::new(vec![vec![0usize]]).unwrap();
+        check_family(CategoricalFamily::new(2, 4), dummy, &ud, &ue, s)?;
+    }
+
+    #[test]
+    fn student_t_shared_nu(ud in testing::bounded_vec(24, 1.5), ue in testing::bounded_vec(24, 1.5), s in shape()) {
+        check_family(StudentTFamily::new(2), real_dummy(), &ud, &ue, s)?;
+    }
+
+    #[test]
+    fn student_t_per_state_nu(ud in testing::bounded_vec(24, 1.5), ue in testing::bounded_vec(24, 1.5), s in shape()) {
+        let family = StudentTFamily { shared_nu: false, ..StudentTFamily::new(3) };
+        check_family(family, real_dummy(), &ud, &ue, s)?;
+    }
+
+    #[test]
+    fn ar1(ud in testing::bounded_vec(24, 1.5), ue in testing::bounded_vec(24, 1.5), s in shape()) {
+        check_family(Ar1Family::new(2), real_dummy(), &ud, &ue, s)?;
+    }
+
+    #[test]
+    fn diagonal_mvn(ud in testing::bounded_vec(24, 1.5), ue in testing::bounded_vec(24, 1.5), s in shape()) {
+        let dummy = Sequences::new(vec![vec![vec![0.0; 3]]]).unwrap();
+        check_family(DiagonalMvnFamily::new(2, 3), dummy, &ud, &ue, s)?;
+    }
+
+    #[test]
+    fn exponential(ud in testing::bounded_vec(24, 1.5), ue in testing::bounded_vec(24, 1.5), s in shape()) {
+        check_family(ExponentialFamily::new(3), real_dummy(), &ud, &ue, s)?;
+    }
+}
