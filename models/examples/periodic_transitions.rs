@@ -28,7 +28,7 @@ impl Periodic {
                 let w = &theta[3 * i..3 * i + 3];
                 let leave = w[0] + w[1] * angle.cos() + w[2] * angle.sin();
                 // ln(1 / (1 + e^η)) and ln(e^η / (1 + e^η)), stably.
-                let norm = T::log_sum_exp(&[T::cst(0.0), leave]);
+                let norm = T::log_sum_exp(&[T::constant(0.0), leave]);
                 let (stay, go) = (-norm, leave - norm);
                 if i == 0 {
                     out.extend([stay, go]);
@@ -43,9 +43,9 @@ impl Periodic {
 
 impl ScalarFn for Periodic {
     fn eval<T: Scalar>(&self, theta: &[T]) -> T {
-        let log_init = [T::cst(0.5f64.ln()); 2];
+        let log_init = [T::constant(0.5f64.ln()); 2];
         let log_trans = self.log_transitions(theta);
-        let log_emission: Vec<T> = self.log_emission.iter().map(|&x| T::cst(x)).collect();
+        let log_emission: Vec<T> = self.log_emission.iter().map(|&x| T::constant(x)).collect();
         forward_log_likelihood_with(
             &log_init,
             Transitions::PerStep(&log_trans),

@@ -248,10 +248,10 @@ struct Covariates {
 impl ScalarFn for Covariates {
     fn eval<T: Scalar>(&self, coef: &[T]) -> T {
         let n = self.design.len() / self.c;
-        let mut lt = vec![T::cst(0.0); (n - 1) * self.k * self.k];
+        let mut lt = vec![T::constant(0.0); (n - 1) * self.k * self.k];
         covariate_log_transitions(coef, self.k, self.c, &self.design, &mut lt).unwrap();
-        let li: Vec<T> = self.li.iter().map(|&x| T::cst(x)).collect();
-        let le: Vec<T> = self.le.iter().map(|&x| T::cst(x)).collect();
+        let li: Vec<T> = self.li.iter().map(|&x| T::constant(x)).collect();
+        let le: Vec<T> = self.le.iter().map(|&x| T::constant(x)).collect();
         forward_log_likelihood_with(&li, Transitions::PerStep(&lt), &le, self.k).unwrap()
     }
 }

@@ -76,13 +76,13 @@ pub fn covariate_log_transitions<T: Scalar>(
     }
     scratch::with_vec(|eta: &mut Vec<T>| {
         eta.clear();
-        eta.resize(k, T::cst(0.0));
+        eta.resize(k, T::constant(0.0));
         for t in 0..steps {
             let z = &design[t * c..(t + 1) * c];
             for i in 0..k {
                 for (j, e) in eta.iter_mut().enumerate() {
                     *e = if j == i {
-                        T::cst(0.0)
+                        T::constant(0.0)
                     } else {
                         let w = &coef[(i * k + j) * c..(i * k + j + 1) * c];
                         let mut s = w[0] * z[0];

@@ -144,7 +144,7 @@ pub fn forward_log_likelihood_with<T: Scalar>(
     k: usize,
 ) -> Result<T, HmmError> {
     let log_trans = check_inputs(log_init, transitions, log_emission, k)?;
-    Ok(if T::PREFERS_CUSTOM {
+    Ok(if T::CUSTOM_IS_CHEAPER {
         reverse::fused(log_init, log_trans, log_emission, k)
     } else {
         recursion::log_likelihood(log_init, log_trans, log_emission, k)
