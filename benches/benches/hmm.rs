@@ -7,8 +7,8 @@
 //! - `hmm/reference/*`, single thread: the value; value + gradient by generic reverse mode
 //!   (the library's path: one fused node per sequence, the emission's Jacobian folded in
 //!   through `Emission::fused`), by forward mode (`DualVec<f64, 8>`, two
-//!   passes), and by a hand-written scaled forward–backward gradient (the yardstick, written
-//!   here for the benchmark only, with K fixed at compile time and at run time); and, for
+//!   passes), and by a hand-written scaled forward–backward gradient (the yardstick,
+//!   `trellis_benches::hand_written`, shared with `peer_fit`; K fixed at compile time and at run time); and, for
 //!   comparison, reverse mode with one tape node per emission density, with emission
 //!   densities recorded operation by operation, and through the generic recursion (no fused
 //!   HMM node).
@@ -34,6 +34,7 @@ use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use trellis_ad::{forward, reverse, Scalar, ScalarFn};
+use trellis_benches::hand_written::HandWrittenHmm;
 use trellis_models::hmm::{self, Sequences};
 use trellis_models::{zoo, BayesianModel, Emission, FusedEmission};
 
@@ -177,129 +178,6 @@ impl ScalarFn for GenericModel {
     }
 }
 
-/// The yardstick: value and gradient of the reference model by a hand-written scaled
-/// forward–backward pass in `f64`, buffers preallocated, no AD at all. `K > 0`: the number
-/// of states is a compile-time constant (loops unroll); `K = 0`: it is `k`, at run time.
-struct HandWritten<const K: usize> {
-    data: Sequences<f64>,
-    k: usize,
-    z: Vec<f64>,
-    e: Vec<f64>,
-    a: Vec<f64>,
-    inv_c: Vec<f64>,
-}
-
-impl<const K: usize> HandWritten<K> {
-    fn new(data: Sequences<f64>, k: usize) -> Self {
-        assert!(K == 0 || K == k);
-        let n = data.max_len();
-        Self {
-            data,
-            k,
-            z: vec![0.0; n * k],
-            e: vec![0.0; n * k],
-            a: vec![0.0; n * k],
-            inv_c: vec![0.0; n],
-        }
-    }
-
-    fn value_and_gradient(&mut self, x: &[f64], grad: &mut [f64]) -> f64 {
-        let k = if K > 0 { K } else { self.k };
-        let (signal, noise) = (x[0], x[1]);
-        let inv_sd = 1.0 / noise;
-        let ln_sd = noise.ln();
-        let mut pi = [0.0; 32];
-        let mut p = [0.0; 32 * 32];
-        for i in 0..k {
-            pi[i] = x[2 + i].exp();
-        }
-        for i in 0..k * k {
-            p[i] = x[2 + k + i].exp();
-        }
-        grad.fill(0.0);
-        let mut total = 0.0;
-        let (mut b, mut b_next, mut w) = ([0.0; 32], [0.0; 32], [0.0; 32]);
-        for seq in &self.data {
-            let n = seq.len();
-            let mut log_acc = 0.0;
-            let mut prod = 1.0;
-            for (t, &y) in seq.iter().enumerate() {
-                let zt = &mut self.z[t * k..(t + 1) * k];
-                let et = &mut self.e[t * k..(t + 1) * k];
-                let mut m = f64::NEG_INFINITY;
-                for j in 0..k {
-                    zt[j] = (y - (j + 1) as f64 * signal) * inv_sd;
-                    let l = -0.5 * zt[j] * zt[j];
-                    et[j] = l;
-                    m = m.max(l);
-                }
-                let mut c = 0.0;
-                for j in 0..k {
-                    let pred = if t == 0 {
-                        pi[j]
-                    } else {
-                        let prev = &self.a[(t - 1) * k..t * k];
-                        (0..k).map(|i| prev[i] * p[i * k + j]).sum()
-                    };
-                    et[j] = (et[j] - m).exp();
-                    let v = pred * et[j];
-                    self.a[t * k + j] = v;
-                    c += v;
-                }
-                let inv = 1.0 / c;
-                for v in &mut self.a[t * k..(t + 1) * k] {
-                    *v *= inv;
-                }
-                self.inv_c[t] = inv;
-                log_acc += m;
-                prod *= c;
-                if !(1e-100..=1e100).contains(&prod) {
-                    log_acc += prod.ln();
-                    prod = 1.0;
-                }
-            }
-            total += log_acc + prod.ln() + n as f64 * (-ln_sd - HALF_LN_2PI);
-            // Backward: γ = α̂ β̂; the emission partials through γ.
-            let mut d_signal = 0.0;
-            let mut d_noise = 0.0;
-            b[..k].fill(1.0);
-            for t in (0..n).rev() {
-                let at = &self.a[t * k..(t + 1) * k];
-                let zt = &self.z[t * k..(t + 1) * k];
-                for j in 0..k {
-                    let g = at[j] * b[j];
-                    d_signal += g * zt[j] * (j + 1) as f64;
-                    d_noise += g * zt[j] * zt[j];
-                }
-                if t == 0 {
-                    for j in 0..k {
-                        grad[2 + j] += at[j] * b[j];
-                    }
-                    break;
-                }
-                let et = &self.e[t * k..(t + 1) * k];
-                for j in 0..k {
-                    w[j] = et[j] * b[j] * self.inv_c[t];
-                }
-                let prev = &self.a[(t - 1) * k..t * k];
-                for i in 0..k {
-                    let mut s = 0.0;
-                    for j in 0..k {
-                        let pw = p[i * k + j] * w[j];
-                        s += pw;
-                        grad[2 + k + i * k + j] += prev[i] * pw;
-                    }
-                    b_next[i] = s;
-                }
-                b[..k].copy_from_slice(&b_next[..k]);
-            }
-            grad[0] += d_signal * inv_sd;
-            grad[1] += (d_noise - n as f64) * inv_sd;
-        }
-        total
-    }
-}
-
 fn reference_point() -> (Sequences<f64>, Vec<f64>) {
     let seed = hmm::seed_dataset();
     let mut x = vec![seed.emission_signal, seed.emission_noise];
@@ -333,8 +211,8 @@ fn reference(c: &mut Criterion) {
         k: 3,
     };
     let generic = GenericModel { data: data.clone() };
-    let mut hand = HandWritten::<3>::new(data.clone(), 3);
-    let mut hand_dyn = HandWritten::<0>::new(data, 3);
+    let mut hand = HandWrittenHmm::<3>::new(data.clone(), 3);
+    let mut hand_dyn = HandWrittenHmm::<0>::new(data, 3);
     let mut grad = vec![0.0; x.len()];
 
     // Cross-check before timing: every route computes the same value and gradient.
