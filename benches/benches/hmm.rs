@@ -8,7 +8,8 @@
 //!   (the library's path: one fused node per sequence, the emission's Jacobian folded in
 //!   through `Emission::fused`), by forward mode (`DualVec<f64, 8>`, two
 //!   passes), and by a hand-written scaled forward–backward gradient (the yardstick,
-//!   `trellis_benches::hand_written`, shared with `peer_fit`; K fixed at compile time and at run time); and, for
+//!   `trellis_benches::hand_written`, shared with `peer_fit`; K fixed at compile time and
+//!   at run time); and, for
 //!   comparison, reverse mode with one tape node per emission density, with emission
 //!   densities recorded operation by operation, and through the generic recursion (no fused
 //!   HMM node).
