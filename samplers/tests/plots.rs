@@ -78,9 +78,11 @@ fn realistic_figures() {
         // One caption per panel: KDE and draws.
         assert_eq!(svg.matches(&format!(">\n{name}\n<")).count(), 2, "{name}");
     }
-    for c in 0..4 {
+    // Chains are numbered from 1, as their CSV files.
+    for c in 1..=4 {
         assert!(svg.contains(&format!("chain {c}")));
     }
+    assert!(!svg.contains("chain 0"));
     assert!(svg.contains("iteration") && svg.contains("density"));
     let size = png_size(&dir.join("trace.png"));
     assert_eq!(size, svg_size(&svg));
@@ -295,4 +297,61 @@ fn kde_of_standard_normal_peaks_near_its_density() {
     assert!(gaussian_kde(&[], 200).is_none());
     let spike = gaussian_kde(&[5.0; 10], 200).unwrap();
     assert!(spike.x[0] < 5.0 && spike.x[199] > 5.0 && spike.bandwidth > 0.0);
+}
+
+#[test]
+fn compact_layout_puts_a_vector_parameter_on_one_row() {
+    use trellis_samplers::plots::{trace_plot_with, TraceLayout};
+    let dir = out_dir("compact");
+    // An HMM-shaped set: two scalars, a 3-vector and a 3 × 3 matrix (14 scalars).
+    let mut arrays: Vec<(String, Array2<f64>)> = Vec::new();
+    let wave = |k: usize| {
+        Array2::from_shape_fn((2, 120), move |(c, i)| {
+            0.1 + 0.05 * k as f64 + 0.01 * ((i * 7 + c * 3 + k) % 11) as f64
+        })
+    };
+    arrays.push(("emission_signal".into(), wave(0)));
+    arrays.push(("emission_noise".into(), wave(1)));
+    for i in 0..3 {
+        arrays.push((format!("p_initial_state[{i}]"), wave(2 + i)));
+    }
+    for i in 0..3 {
+        for j in 0..3 {
+            arrays.push((format!("p_transition[{i},{j}]"), wave(5 + 3 * i + j)));
+        }
+    }
+    let params: Vec<(&str, _)> = arrays.iter().map(|(n, a)| (n.as_str(), a.view())).collect();
+    let out = trace_plot_with(&dir.join("trace"), &params, TraceLayout::Compact).unwrap();
+    assert_eq!(
+        out.files,
+        vec![dir.join("trace.svg"), dir.join("trace.png")]
+    );
+    let svg = std::fs::read_to_string(dir.join("trace.svg")).unwrap();
+    // Four rows, each captioned once per panel by the parameter's name.
+    for name in [
+        "emission_signal",
+        "emission_noise",
+        "p_initial_state",
+        "p_transition",
+    ] {
+        assert_eq!(svg.matches(&format!(">\n{name}\n<")).count(), 2, "{name}");
+    }
+    // Element strips name the elements; no element gets a row of its own.
+    for label in ["[2]", "[0,0]", "[2,2]"] {
+        assert!(svg.contains(&format!(">\n{label}\n<")), "{label}");
+    }
+    assert!(!svg.contains(">\np_transition[0,1]\n<"));
+    let (w, h) = svg_size(&svg);
+    assert_eq!(w, 1200);
+    // 4 rows, far below the per-element layout's 14.
+    assert!((4 * 258..6 * 258).contains(&h), "{h}");
+    let per_element = trace_plot_with(&dir.join("long"), &params, TraceLayout::PerElement).unwrap();
+    let long = std::fs::read_to_string(&per_element.files[0]).unwrap();
+    assert!(
+        2 * svg_size(&long).1 > 5 * h,
+        "{:?} vs {h}",
+        svg_size(&long)
+    );
+    assert!(leftovers(&dir).is_empty(), "{:?}", leftovers(&dir));
+    cleanup(&dir);
 }

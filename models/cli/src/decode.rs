@@ -3,7 +3,7 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
-use crate::plots;
+use crate::plots::{self, DecodedSequence};
 use serde_json::Value;
 use trellis_models::hmm::{self, seed_dataset};
 use trellis_models::zoo::{Family, HmmModel};
@@ -91,8 +91,9 @@ where
             path.log_probability
         );
     }
-    if input.raw.is_none() {
-        let truth = seed_dataset().hidden_states;
+    // The built-in dataset knows its hidden states.
+    let truth = input.raw.is_none().then(|| seed_dataset().hidden_states);
+    if let Some(truth) = &truth {
         let (mut agree, mut total) = (0usize, 0usize);
         for ((path, _), states) in decoded.iter().zip(truth.iter()) {
             agree += path
@@ -119,12 +120,19 @@ where
         .take(PLOTTED_SEQUENCES)
         .map(|seq| seq.iter().map(CliObs::plot_value).collect())
         .collect();
-    let panels: Vec<(&[f64], &[usize])> = observed
+    let panels: Vec<DecodedSequence<'_>> = observed
         .iter()
         .zip(&decoded)
-        .map(|(y, (path, _))| (y.as_slice(), path.states.as_slice()))
+        .enumerate()
+        .map(|(s, (y, (path, smoothed)))| DecodedSequence {
+            observations: y,
+            states: &path.states,
+            smoothed: smoothed.as_slice(),
+            truth: truth.as_ref().and_then(|t| t.get(s)),
+        })
         .collect();
-    match plots::state_band_plot(&args.out.join("states"), &panels, k, "Viterbi paths") {
+    let title = "Viterbi paths (bands) and smoothed state probabilities";
+    match plots::decode_plot(&args.out.join("states"), &panels, k, title) {
         Ok(output) => {
             files.extend(output.files.iter().map(|p| p.display().to_string()));
             for notice in output.notices {

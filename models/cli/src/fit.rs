@@ -6,8 +6,8 @@ use serde_json::{json, Value};
 use trellis_models::zoo::{Family, HmmModel};
 use trellis_models::ModelDensity;
 use trellis_samplers::{
-    plots, sample, InitialMetric, Mala, MetricKind, Nuts, RandomWalk, RunConfig, Sampler,
-    StaticHmc, Summary, Trace,
+    plots, plots::TraceLayout, sample, InitialMetric, Mala, MetricKind, Nuts, RandomWalk,
+    RunConfig, Sampler, StaticHmc, Summary, Trace,
 };
 
 use crate::input::Input;
@@ -317,7 +317,7 @@ fn write_plots(
         .collect();
     let mut files = Vec::new();
     let results = [
-        plots::trace_plot(&out.join("trace"), &traced),
+        plots::trace_plot_with(&out.join("trace"), &traced, TraceLayout::Compact),
         plots::posterior_plot(&out.join("posterior"), &with_truth, summary.hdi_prob()),
     ];
     for result in results {

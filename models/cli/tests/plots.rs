@@ -10,7 +10,26 @@ mod plot_files;
 mod plots;
 
 use plot_files::{cleanup, leftovers, out_dir, png_size, svg_size};
-use plots::state_band_plot;
+use plots::{decode_plot, DecodedSequence};
+
+/// The figure of decoded paths alone (no smoothed probabilities, no truth).
+fn state_band_plot(
+    stem: &std::path::Path,
+    sequences: &[(&[f64], &[usize])],
+    n_states: usize,
+    title: &str,
+) -> Result<trellis_samplers::plots::PlotOutput, trellis_samplers::plots::PlotError> {
+    let decoded: Vec<DecodedSequence<'_>> = sequences
+        .iter()
+        .map(|&(observations, states)| DecodedSequence {
+            observations,
+            states,
+            smoothed: None,
+            truth: None,
+        })
+        .collect();
+    decode_plot(stem, &decoded, n_states, title)
+}
 
 /// Three sequences of 51 observations with a persistent hidden state.
 fn synthetic_sequences() -> Vec<(Vec<f64>, Vec<usize>)> {
@@ -114,5 +133,52 @@ fn unwritable_folder_is_an_error_naming_the_path() {
     let missing = dir.join("does-not-exist").join("states");
     let err = state_band_plot(&missing, &[(&[1.0][..], &[0][..])], 1, "t").unwrap_err();
     assert!(err.to_string().contains("does-not-exist"));
+    cleanup(&dir);
+}
+
+#[test]
+fn decode_figure_has_smoothed_probabilities_and_true_states() {
+    let dir = out_dir("decode_figure");
+    let seqs = synthetic_sequences();
+    // Smoothed probabilities that put 0.8 on the decoded state, 0.1 on each other.
+    let smoothed: Vec<Vec<f64>> = seqs
+        .iter()
+        .map(|(_, states)| {
+            states
+                .iter()
+                .flat_map(|&s| (0..3).map(move |k| if k == s { 0.8 } else { 0.1 }))
+                .collect()
+        })
+        .collect();
+    let decoded: Vec<DecodedSequence<'_>> = seqs
+        .iter()
+        .zip(&smoothed)
+        .map(|((obs, states), p)| DecodedSequence {
+            observations: obs,
+            states,
+            smoothed: Some(p),
+            truth: Some(states),
+        })
+        .collect();
+    let out = decode_plot(&dir.join("states"), &decoded, 3, "Decoded").unwrap();
+    assert!(out.notices.is_empty(), "{:?}", out.notices);
+    let svg = std::fs::read_to_string(dir.join("states.svg")).unwrap();
+    assert_eq!(svg.matches("P(state | all data)").count(), 3);
+    assert_eq!(svg.matches("top strip: true states").count(), 3);
+    // Title and legend, then 240 + 150 px per sequence.
+    let (_, h) = svg_size(&svg);
+    assert!((3 * 390..3 * 390 + 120).contains(&h), "{h}");
+    // A smoothed array of the wrong size is a notice, not a panic.
+    let short = [0.5; 4];
+    let bad = [DecodedSequence {
+        smoothed: Some(&short),
+        ..decoded[0]
+    }];
+    let out = decode_plot(&dir.join("bad"), &bad, 3, "t").unwrap();
+    assert!(
+        out.notices.iter().any(|n| n.contains("not drawn")),
+        "{:?}",
+        out.notices
+    );
     cleanup(&dir);
 }

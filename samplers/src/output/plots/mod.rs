@@ -35,7 +35,7 @@ pub use plotters;
 
 pub use kde::{gaussian_kde, Kde, KDE_GRID_POINTS};
 pub use posterior::posterior_plot;
-pub use trace::{trace_plot, MAX_TRACE_ROWS};
+pub use trace::{trace_plot, trace_plot_with, TraceLayout, MAX_TRACE_ROWS};
 
 /// What a plotting function produced.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

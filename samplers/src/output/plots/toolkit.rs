@@ -104,7 +104,11 @@ impl<F: StackedFigure> Figure for F {
 
 /// Height of a figure's title line plus its legend strip.
 pub fn header_height(legend: &[(String, RGBAColor)]) -> u32 {
-    TITLE_HEIGHT + legend_height(legend)
+    if legend.is_empty() {
+        TITLE_HEIGHT + 6
+    } else {
+        TITLE_HEIGHT + legend_height(legend)
+    }
 }
 
 /// Registers DejaVu Sans (regular and bold) as `"sans-serif"` once per process; `false` if
@@ -324,7 +328,6 @@ pub fn fmt_num(v: f64, scale: f64) -> String {
     }
 }
 
-/// Draws a centred legend strip of coloured swatches and labels, wrapping into lines.
 /// Clears a figure, draws its centred title and legend strip in the top `header_height`
 /// pixels, and returns the area below them for the panels.
 pub fn draw_header<DB: DrawingBackend>(
@@ -347,7 +350,9 @@ pub fn draw_header<DB: DrawingBackend>(
     Ok(body)
 }
 
-fn draw_legend<DB: DrawingBackend>(
+/// Draws a centred strip of coloured swatches and labels into `area`, wrapping into lines
+/// (a fully transparent entry is plain text).
+pub fn draw_legend<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     items: &[(String, RGBAColor)],
 ) -> DrawResult {
@@ -454,6 +459,25 @@ pub fn draw_empty_panel<DB: DrawingBackend>(
         message.to_string(),
         (w as i32 / 2, h as i32 / 2),
         text(15.0).pos(Pos::new(HPos::Center, VPos::Center)),
+    ))
+    .map_err(msg)
+}
+
+/// Writes an axis description for the y axis of `chart` horizontally, just above the top of
+/// its tick labels. plotters draws a rotated `y_desc` glyph by glyph, and in the PNG the
+/// rounding of each glyph's position breaks a word apart ("ob ser vati on"); horizontal text
+/// is laid out as one run and reads cleanly in both formats.
+pub fn y_axis_label<DB: DrawingBackend, X: Ranged, Y: Ranged>(
+    area: &DrawingArea<DB, Shift>,
+    chart: &ChartContext<'_, DB, Cartesian2d<X, Y>>,
+    label: &str,
+) -> DrawResult {
+    let (_, area_y) = area.get_base_pixel();
+    let (_, plot_y) = chart.plotting_area().get_base_pixel();
+    area.draw(&Text::new(
+        label.to_string(),
+        (6, plot_y - area_y - 9),
+        text(AXIS_FONT - 1.0).pos(Pos::new(HPos::Left, VPos::Bottom)),
     ))
     .map_err(msg)
 }
