@@ -49,6 +49,9 @@ Examples:
   trellis fit --model gaussian --states 3 --data obs.csv --chains 4 --warmup 1000 \\
       --draws 1000 --seed 7 --sampler nuts --target-accept 0.9 --max-depth 12 --dense \\
       --threads 2 --quiet --out fit
+  # Run control: replace that run, reusing its adaptation without warm-up, every 5th draw
+  trellis fit --warmup 0 --metric fit/metric.json --thin 5 --init 0 --save-warmup \
+      --overwrite --out fit
 
 Each command's options: trellis <COMMAND> --help";
 
@@ -182,10 +185,11 @@ struct FitArgs {
     /// (one object for every chain, or an array of objects, one per chain numbered from 1);
     /// `0` for the zero point of the unconstrained space; or a number R for uniform(−R, R)
     /// there, as CmdStan's init. Default: uniform(−1, 1).
-    #[arg(long, value_name = "FILE|0|R")]
+    // Hyphen values are taken so that `--init -1` is refused by name, not as an option.
+    #[arg(long, value_name = "FILE|0|R", allow_hyphen_values = true)]
     init: Option<String>,
     /// Step size to start from; with --warmup 0 it is used as it is.
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     step_size: Option<f64>,
     /// Inverse metric to start from: the metric.json a fit writes (or CmdStan's metric
     /// file), or a CmdStan CSV's adaptation block. Its step size is used too unless

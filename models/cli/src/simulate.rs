@@ -28,18 +28,24 @@ where
     if args.sequences == 0 || args.length == 0 {
         return Err("--sequences and --length must be at least 1".into());
     }
+    // Only the vector family has more than one value per observation.
+    let width = if kind == ModelKind::DiagGaussian {
+        dim
+    } else {
+        1
+    };
     let values = args
         .sequences
         .checked_mul(args.length)
-        .and_then(|n| n.checked_mul(dim.max(1)));
+        .and_then(|n| n.checked_mul(width.max(1)));
     if !values.is_some_and(|n| n <= MAX_SIMULATED_VALUES) {
         return Err(format!(
             "--sequences {} × --length {}{} is more than {MAX_SIMULATED_VALUES} simulated \
              values; simulate less at a time",
             args.sequences,
             args.length,
-            if dim > 1 {
-                format!(" × {dim} values per observation")
+            if width > 1 {
+                format!(" × {width} values per observation")
             } else {
                 String::new()
             }

@@ -143,6 +143,16 @@ impl ChainFile {
         let synced = self.file.sync_all();
         synced.map_err(self.io())?;
         std::fs::rename(&self.partial, &self.done).map_err(self.io())?;
-        Ok(self.done)
+        Ok(self.done.clone())
+    }
+}
+
+impl Drop for ChainFile {
+    /// A chain that stops early (its run failed) still writes the rows it made, so its
+    /// `.partial` file holds every draw up to the failure.
+    fn drop(&mut self) {
+        if !self.pending.is_empty() {
+            let _ = self.file.write_all(self.pending.as_bytes());
+        }
     }
 }
