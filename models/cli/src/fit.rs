@@ -150,25 +150,26 @@ fn report<F: Family>(
     args: &FitArgs,
     out: &std::path::Path,
 ) -> Result<(), String> {
-    let provenance = crate::summary::provenance(model, args);
+    let provenance = crate::provenance::lines(model, &args.model)?;
     let csv = trace
         .write_cmdstan_csv_with(out, "chain", &provenance)
         .map_err(output_error)?;
     let mut written: Vec<String> = csv.iter().map(|p| p.display().to_string()).collect();
-    written.extend(summarise(trace, truth, seconds, out, true)?);
+    written.extend(summarise(trace, truth, seconds, out, true, &provenance)?);
     say!("\nWrote {}", written.join(", "));
     Ok(())
 }
 
 /// Prints the summary table and warnings of `trace` and writes `summary.json` (and the plots
-/// if `with_plots`) to `out`; returns the files written. `fit` and `summary` share it, so a
-/// merged run reports exactly as a single one.
+/// if `with_plots`) to `out`, with `provenance` (what produced the run); returns the files
+/// written. `fit` and `summary` share it, so a merged run reports exactly as a single one.
 pub fn summarise(
     trace: &Trace,
     truth: Option<&[f64]>,
     seconds: f64,
     out: &std::path::Path,
     with_plots: bool,
+    provenance: &[(String, String)],
 ) -> Result<Vec<String>, String> {
     let names = &trace.names;
     let chains = trace.num_chains();
@@ -219,6 +220,10 @@ pub fn summarise(
         object.insert("sampling_seconds".into(), json!(seconds));
         object.insert("gradient_evaluations".into(), json!(gradient_evaluations));
         object.insert("warnings".into(), json!(warnings));
+        object.insert(
+            crate::provenance::JSON_KEY.into(),
+            crate::provenance::to_json(provenance),
+        );
         object.insert(
             "run".into(),
             serde_json::to_value(&run).map_err(|e| e.to_string())?,

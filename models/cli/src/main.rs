@@ -19,6 +19,7 @@ mod logp;
 mod obs;
 mod output_dir;
 mod plots;
+mod provenance;
 mod simulate;
 mod summary;
 mod text;

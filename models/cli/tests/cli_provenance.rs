@@ -1,0 +1,218 @@
+//! Provenance: every CSV header and `summary.json` say what produced the run (family, K,
+//! priors, the data file with its SHA-256 and size, version, command line), and `decode
+//! --fit` and `summary` refuse a fit of another model, K or data with one line naming it.
+
+mod cli_common;
+
+use std::path::Path;
+use std::process::Command;
+
+use cli_common::{assert_error, assert_success, read_json, stdout, trellis, Scratch};
+use serde_json::Value;
+
+/// Counts valid for both the Poisson and the exponential family: 4 sequences, 34
+/// observations (wide layout, ragged).
+const COUNTS: &str = "1,2,3,9,8,7,1,2,3,9,8\n2,2,1,1,7,8,9,9\n3,1,2,8,9,7,2\n1,1,9,8,9,2,3,1\n";
+const OBSERVATIONS: usize = 34;
+
+/// A very short fit: provenance does not depend on how well it mixed.
+const SHORT: [&str; 7] = [
+    "--chains", "1", "--warmup", "30", "--draws", "20", "--quiet",
+];
+
+fn fit(dir: &Scratch, model: &str, states: &str, data: &str, out: &str) {
+    let mut args = vec![
+        "fit", "--model", model, "--states", states, "--data", data, "--out", out,
+    ];
+    args.extend(SHORT);
+    assert_success(&trellis(dir.path(), &args), "fit");
+}
+
+/// SHA-256 of `path` by the system's `sha256sum` when there is one (an implementation
+/// independent of ours), else by the `sha2` crate.
+fn independent_sha256(path: &Path) -> String {
+    if let Ok(out) = Command::new("sha256sum").arg(path).output() {
+        if out.status.success() {
+            let text = String::from_utf8(out.stdout).unwrap();
+            return text.split_whitespace().next().unwrap().to_string();
+        }
+    }
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(std::fs::read(path).unwrap());
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The `key = value` lines at the top of a chain file, before the sampler's own settings.
+fn header_provenance(path: &Path) -> Vec<(String, String)> {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map_while(|l| l.strip_prefix("# "))
+        .take_while(|l| !l.starts_with("trellis_samplers_version"))
+        .map(|l| {
+            let (k, v) = l.split_once(" = ").unwrap();
+            (k.to_string(), v.to_string())
+        })
+        .collect()
+}
+
+#[test]
+fn headers_and_summary_record_what_produced_the_run() {
+    let dir = Scratch::new("provenance");
+    let data = dir.write("counts.csv", COUNTS);
+    fit(&dir, "poisson", "2", "counts.csv", "fit");
+    let lines = header_provenance(&dir.join("fit").join("chain_1.csv"));
+    let value = |key: &str| -> &str {
+        &lines
+            .iter()
+            .find(|(k, _)| k == key)
+            .unwrap_or_else(|| panic!("no {key} in {lines:?}"))
+            .1
+    };
+    assert_eq!(
+        lines[0],
+        ("model".to_string(), "trellis_poisson_2".to_string()),
+        "CmdStan's model line comes first"
+    );
+    assert_eq!(value("trellis_family"), "poisson");
+    assert_eq!(value("trellis_states"), "2");
+    assert_eq!(value("trellis_data"), "counts.csv");
+    assert_eq!(value("trellis_data_sha256"), independent_sha256(&data));
+    let counted = COUNTS.split([',', '\n']).filter(|c| !c.is_empty()).count();
+    assert_eq!(counted, OBSERVATIONS);
+    assert_eq!(value("trellis_observations"), OBSERVATIONS.to_string());
+    assert_eq!(value("trellis_sequences"), "4");
+    // The family's priors as the model declares them (PoissonFamily: Gamma(2, 0.1) rates,
+    // Dirichlet(1) rows of the chain).
+    assert_eq!(
+        value("trellis_param_rate"),
+        "Vector(2), PositiveOrdered, prior Gamma { shape: 2.0, rate: 0.1 }"
+    );
+    assert_eq!(
+        value("trellis_param_p_transition"),
+        "Matrix(2, 2), Simplex, prior Dirichlet { alpha: [1.0, 1.0] }"
+    );
+    assert_eq!(value("trellis_version"), env!("CARGO_PKG_VERSION"));
+    let command = value("command_line");
+    assert!(command.ends_with(
+        " fit --model poisson --states 2 --data counts.csv --out fit --chains 1 --warmup 30 \
+         --draws 20 --quiet"
+    ));
+
+    // summary.json holds the same lines.
+    let json = read_json(&dir.join("fit").join("summary.json"));
+    let recorded = json["provenance"].as_object().expect("a provenance object");
+    assert_eq!(recorded.len(), lines.len());
+    for (k, v) in &lines {
+        assert_eq!(recorded[k], Value::String(v.clone()), "{k}");
+    }
+
+    // `summary` records the fit's provenance and its own command line.
+    let out = trellis(dir.path(), &["summary", "fit", "--out", "merged"]);
+    assert_success(&out, "summary");
+    let merged = read_json(&dir.join("merged").join("summary.json"));
+    let merged = merged["provenance"].as_object().unwrap();
+    for (k, v) in &lines {
+        assert_eq!(merged[k], Value::String(v.clone()), "{k}");
+    }
+    assert!(merged["summary_command_line"]
+        .as_str()
+        .unwrap()
+        .ends_with(" summary fit --out merged"));
+}
+
+#[test]
+fn decode_refuses_a_fit_of_another_model_k_or_data() {
+    let dir = Scratch::new("decode-mismatch");
+    dir.write("counts.csv", COUNTS);
+    // The same counts with one changed: same size, other data.
+    dir.write("other.csv", COUNTS.replacen('9', "4", 1));
+    fit(&dir, "poisson", "2", "counts.csv", "fit");
+    let decode = |model: &str, states: &str, data: &str| {
+        trellis(
+            dir.path(),
+            &[
+                "decode", "--model", model, "--states", states, "--data", data, "--fit", "fit",
+                "--out", "decoded",
+            ],
+        )
+    };
+    assert_error(
+        &decode("exponential", "2", "counts.csv"),
+        "fit/summary.json is a fit of model 'poisson', not 'exponential' (--model)",
+    );
+    assert_error(
+        &decode("poisson", "3", "counts.csv"),
+        "fit/summary.json is a fit of K = 2 states, not 3 (--states)",
+    );
+    let sha = |name: &str| independent_sha256(&dir.join(name));
+    assert_error(
+        &decode("poisson", "2", "other.csv"),
+        &format!(
+            "fit/summary.json is a fit of other data: SHA-256 {} of 'counts.csv', not {} of \
+             'other.csv' (--data)",
+            sha("counts.csv"),
+            sha("other.csv")
+        ),
+    );
+    assert!(
+        !dir.join("decoded").exists(),
+        "a refused decode writes nothing"
+    );
+
+    // The same data under another name is the same data.
+    std::fs::copy(dir.join("counts.csv"), dir.join("copy.csv")).unwrap();
+    let out = decode("poisson", "2", "copy.csv");
+    assert_success(&out, "decode of the fitted data");
+    assert!(stdout(&out).contains("at posterior means from fit"));
+    let viterbi = std::fs::read_to_string(dir.join("decoded").join("viterbi.csv")).unwrap();
+    assert_eq!(viterbi.lines().count(), 4, "one path per sequence");
+}
+
+#[test]
+fn summary_refuses_chains_of_another_model_k_or_data() {
+    let dir = Scratch::new("summary-mismatch");
+    dir.write("counts.csv", COUNTS);
+    dir.write("other.csv", COUNTS.replacen('9', "4", 1));
+    fit(&dir, "poisson", "2", "counts.csv", "poisson");
+    fit(&dir, "exponential", "2", "counts.csv", "exponential");
+    fit(&dir, "poisson", "3", "counts.csv", "three");
+    fit(&dir, "poisson", "2", "other.csv", "other");
+    let summary = |other: &str| {
+        trellis(
+            dir.path(),
+            &["summary", "poisson/chain_1.csv", other, "--out", "merged"],
+        )
+    };
+    let mixed = "poisson/chain_1.csv and {other} come from different runs";
+    let named = |other: &str, what: &str| format!("{}: {what}", mixed.replace("{other}", other));
+    assert_error(
+        &summary("exponential/chain_1.csv"),
+        &named(
+            "exponential/chain_1.csv",
+            "model = trellis_poisson_2 in one, trellis_exponential_2 in the other",
+        ),
+    );
+    assert_error(
+        &summary("three/chain_1.csv"),
+        &named(
+            "three/chain_1.csv",
+            "model = trellis_poisson_2 in one, trellis_poisson_3 in the other",
+        ),
+    );
+    assert_error(
+        &summary("other/chain_1.csv"),
+        &named(
+            "other/chain_1.csv",
+            &format!(
+                "trellis_data_sha256 = {} in one, {} in the other",
+                independent_sha256(&dir.join("counts.csv")),
+                independent_sha256(&dir.join("other.csv"))
+            ),
+        ),
+    );
+    assert!(
+        !dir.join("merged").exists(),
+        "a refused summary writes nothing"
+    );
+}
