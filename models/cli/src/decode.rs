@@ -45,15 +45,17 @@ where
             model
                 .data()
                 .iter()
-                .map(|seq| {
-                    let path = hmm::viterbi(chain, emission, seq)?;
-                    let smoothed = hmm::smooth(chain, emission, seq)?;
-                    Ok((path, smoothed))
+                .enumerate()
+                .map(|(s, seq)| {
+                    let decoded = hmm::viterbi(chain, emission, seq)
+                        .and_then(|path| Ok((path, hmm::smooth(chain, emission, seq)?)));
+                    // The per-sequence routines number the sequence 0.
+                    decoded.map_err(|e| e.in_sequence(s))
                 })
                 .collect::<Result<Vec<_>, hmm::HmmError>>()
         })
         .map_err(|e| e.to_string())?
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| input.hmm_error(&e))?;
 
     let mut viterbi_csv = String::new();
     let mut smoothed_csv = String::from("sequence,time");

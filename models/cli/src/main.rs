@@ -277,6 +277,11 @@ fn run(command: Command, started: Instant) -> Result<(), String> {
     match command {
         Command::Fit(args) => {
             let input = Input::read(&args.model, None)?;
+            input.sizes.check_memory(Some(&input::RunSizes {
+                chains: args.chains,
+                draws: args.draws.saturating_add(args.warmup),
+                dense: args.dense,
+            }))?;
             with_family!(input.family_choice(), fit::run, &input, &args, started)
         }
         Command::Logp(args) => {

@@ -1,6 +1,8 @@
-//! Provenance: every CSV header and `summary.json` say what produced the run (family, K,
-//! priors, the data file with its SHA-256 and size, version, command line), and `decode
-//! --fit` and `summary` refuse a fit of another model, K or data with one line naming it.
+//! Provenance and refusals: every CSV header and `summary.json` say what produced the run
+//! (family, K, priors, the data file with its SHA-256 and size, version, command line);
+//! `decode --fit` and `summary` refuse a fit of another model, K or data with one line
+//! naming it; sizes that cannot fit in memory are refused before anything is allocated; a
+//! −inf log-likelihood names the observation responsible.
 
 mod cli_common;
 
@@ -215,4 +217,117 @@ fn summary_refuses_chains_of_another_model_k_or_data() {
         !dir.join("merged").exists(),
         "a refused summary writes nothing"
     );
+}
+
+/// Physical memory as the CLI reads it, formatted as its messages are ("25.3 GB"); `None`
+/// where `/proc/meminfo` is missing (the check is then skipped, and so is the test).
+fn machine_memory() -> Option<String> {
+    let text = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let kib: f64 = text
+        .lines()
+        .find(|l| l.starts_with("MemTotal:"))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()?;
+    Some(format!("{:.1} GB", kib * 1024.0 / 1e9))
+}
+
+#[test]
+fn sizes_that_cannot_fit_in_memory_are_refused_before_allocating() {
+    let Some(memory) = machine_memory() else {
+        eprintln!("no /proc/meminfo: the memory check is not made here");
+        return;
+    };
+    let dir = Scratch::new("too-large");
+    let refused = |args: &[&str], message: &str| {
+        assert_error(
+            &trellis(dir.path(), args),
+            &format!("too large for this machine: {message}, and it has {memory}"),
+        );
+    };
+    // K = 100000: 1e10 transition probabilities. The floor of the estimate: 16 vectors of
+    // (K + K² + 2) parameters and 3 values per observation and state, 8 bytes each.
+    let k = 100_000f64;
+    let bytes = 8.0 * (16.0 * (k + k * k + 2.0) + 3.0 * 3570.0 * k);
+    let need = format!("{:.1} GB", bytes / 1e9);
+    assert_eq!(need, "1288.6 GB");
+    let states = format!("K = 100000 states (1.0e10 parameters) need at least {need} of memory");
+    refused(&["fit", "--states", "100000", "--out", "x"], &states);
+    refused(&["logp", "--states", "100000"], &states);
+    // 64 chains of 1e8 draws (+ 1000 warm-up) of 14 values and 7 statistics.
+    let draws = 64.0 * 100_001_000.0 * 21.0;
+    let bytes = 64.0 * 8.0 * (16.0 * 14.0 + 3.0 * 3570.0 * 3.0) + 8.0 * draws;
+    refused(
+        &[
+            "fit",
+            "--draws",
+            "100000000",
+            "--chains",
+            "64",
+            "--out",
+            "x",
+        ],
+        &format!(
+            "K = 3 states (14 parameters), 64 chains × 100001000 draws kept ({draws:.1e} \
+             values) need at least {:.1} GB of memory",
+            bytes / 1e9
+        ),
+    );
+    refused(
+        &["fit", "--draws", "18446744073709551615", "--out", "x"],
+        "K = 3 states (14 parameters), 4 chains × 18446744073709551615 draws kept (1.5e21 \
+         values) need at least 1.2e13 GB of memory",
+    );
+    // A symbol of 4e9 makes 4e9 + 1 categories: 2 × (4e9 + 1) emission probabilities.
+    dir.write("symbols.csv", "0,1,4000000000\n1,0\n");
+    refused(
+        &[
+            "fit",
+            "--model",
+            "categorical",
+            "--states",
+            "2",
+            "--data",
+            "symbols.csv",
+            "--out",
+            "x",
+        ],
+        "K = 2 states, 4000000001 symbols (1.2e10 parameters) need at least 1536.0 GB of memory",
+    );
+    assert!(!dir.join("x").exists(), "nothing was written");
+}
+
+#[test]
+fn a_minus_infinite_log_likelihood_names_the_observation_responsible() {
+    let dir = Scratch::new("minus-inf");
+    // (1e200 − μ)² overflows: the Gaussian log-density of the observation is −inf in every
+    // state, so no hidden path explains sequence 1 from its observation 1 on.
+    dir.write("data.csv", "0.1,0.2,0.3\n0.5,1e200,0.1,0.2\n0.3,0.1\n");
+    dir.write(
+        "params.json",
+        r#"{"mu": [0, 1], "sigma": [1, 1], "p_initial_state": [0.5, 0.5],
+            "p_transition": [[0.5, 0.5], [0.5, 0.5]]}"#,
+    );
+    let common = [
+        "--model",
+        "gaussian",
+        "--states",
+        "2",
+        "--data",
+        "data.csv",
+        "--params",
+        "params.json",
+    ];
+    let reason = "sequence 1 has probability zero under the model (no hidden path explains \
+                  observations 0..=1); observation 1 of sequence 1 is 1e200 at data.csv:2:2";
+    let mut logp = vec!["logp"];
+    logp.extend(common);
+    assert_error(
+        &trellis(dir.path(), &logp),
+        &format!("the log-likelihood is -inf at these parameters: {reason}"),
+    );
+    let mut decode = vec!["decode", "--out", "decoded"];
+    decode.extend(common);
+    assert_error(&trellis(dir.path(), &decode), reason);
 }
