@@ -151,7 +151,7 @@ fn posterior_means<F: Family>(
     let path = dir.join("summary.json");
     let json = read_json(&path, "fit summary")?;
     let source = path.display().to_string();
-    let expected = provenance::lines(model, args)?;
+    let expected = provenance::lines(model, args, None)?;
     let recorded = provenance::from_summary_json(&json);
     if let Some(note) = provenance::check_same_fit(&recorded, &expected, &source)? {
         say!("note: {note}");

@@ -150,7 +150,7 @@ fn report<F: Family>(
     args: &FitArgs,
     out: &std::path::Path,
 ) -> Result<(), String> {
-    let provenance = crate::provenance::lines(model, &args.model)?;
+    let provenance = crate::provenance::lines(model, &args.model, truth)?;
     let csv = trace
         .write_cmdstan_csv_with(out, "chain", &provenance)
         .map_err(output_error)?;

@@ -26,6 +26,9 @@ const DATA_FILE: &str = "trellis_data";
 const DATA_SHA256: &str = "trellis_data_sha256";
 /// Prefix of one line per declared parameter: shape, transform and prior.
 const PARAM_PREFIX: &str = "trellis_param_";
+/// Key of the true parameter values, when the fit knew them (built-in dataset, or a
+/// `params.json` from `trellis simulate` beside the data): constrained, in column order.
+const TRUE_VALUES: &str = "trellis_true_values";
 /// Key of the Trellis version.
 const VERSION: &str = "trellis_version";
 /// Key of the full command line.
@@ -40,10 +43,12 @@ pub const JSON_KEY: &str = "provenance";
 /// The provenance lines of a run of `model` on the data of `args`: CmdStan's `model`, the
 /// family, K, the data file with its SHA-256 and size, one line per parameter (shape,
 /// transform, prior as the model declares them), any masks or covariates the model has, the
-/// Trellis version and the full command line.
+/// true parameter values when known (`truth`, so that `summary` shows them as `fit` does),
+/// the Trellis version and the full command line.
 pub fn lines<F: Family>(
     model: &HmmModel<F>,
     args: &ModelArgs,
+    truth: Option<&[f64]>,
 ) -> Result<Vec<(String, String)>, String> {
     let family = args.model.name();
     let (data_file, sha256) = match &args.data {
@@ -78,6 +83,11 @@ pub fn lines<F: Family>(
         ));
     }
     lines.extend(model_extras(model));
+    if let Some(truth) = truth {
+        // `{:?}` is the shortest text that reads back to the same f64.
+        let values: Vec<String> = truth.iter().map(|v| format!("{v:?}")).collect();
+        lines.push((TRUE_VALUES.to_string(), values.join(", ")));
+    }
     lines.push((VERSION.to_string(), env!("CARGO_PKG_VERSION").to_string()));
     lines.push((COMMAND_LINE.to_string(), command_line()));
     Ok(lines)
@@ -166,11 +176,22 @@ pub fn from_csv_settings(settings: &[(String, String)]) -> Vec<(String, String)>
         .collect()
 }
 
+/// The true values a fit recorded, if it recorded `expected` of them (one per column).
+pub fn true_values(lines: &[(String, String)], expected: usize) -> Option<Vec<f64>> {
+    let (_, text) = lines.iter().find(|(k, _)| k == TRUE_VALUES)?;
+    let values: Vec<f64> = text
+        .split(", ")
+        .map(str::parse)
+        .collect::<Result<_, _>>()
+        .ok()?;
+    (values.len() == expected).then_some(values)
+}
+
 /// Whether `key` identifies what was fitted (family, K, data, parameters and their priors),
 /// as opposed to where and how the run was made (data path, version, command line).
 fn identifies_fit(key: &str) -> bool {
     key.starts_with("trellis_")
-        && ![DATA_FILE, VERSION].contains(&key)
+        && ![DATA_FILE, VERSION, TRUE_VALUES].contains(&key)
         && !key.ends_with("command_line")
 }
 

@@ -112,13 +112,22 @@ pub fn run(args: &SummaryArgs) -> Result<(), String> {
             ""
         }
     );
+    // The true values, when the fit knew them: the same `true` column as `fit`'s table.
+    let truth = provenance::true_values(&lines, trace.names.len());
     // The run's wall time is that of its slowest chain.
     let seconds = trace
         .chains
         .iter()
         .map(|c| c.warmup_seconds + c.sampling_seconds)
         .fold(0.0, f64::max);
-    let written = crate::fit::summarise(&trace, None, seconds, out.path(), args.plots, &lines)?;
+    let written = crate::fit::summarise(
+        &trace,
+        truth.as_deref(),
+        seconds,
+        out.path(),
+        args.plots,
+        &lines,
+    )?;
     say!("\nWrote {}", written.join(", "));
     out.keep();
     Ok(())

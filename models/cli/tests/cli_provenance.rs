@@ -5,6 +5,9 @@
 //! −inf log-likelihood names the observation responsible.
 
 mod cli_common;
+#[path = "../../../samplers/tests/plot_files/mod.rs"]
+#[allow(dead_code)] // the folder helpers are for tests that keep images
+mod plot_files;
 
 use std::path::Path;
 use std::process::Command;
@@ -330,4 +333,161 @@ fn a_minus_infinite_log_likelihood_names_the_observation_responsible() {
     let mut decode = vec!["decode", "--out", "decoded"];
     decode.extend(common);
     assert_error(&trellis(dir.path(), &decode), reason);
+}
+
+/// The summary table of a `fit` or `summary` run's output: from its header line to the
+/// first blank line after it.
+fn table(text: &str) -> Vec<String> {
+    text.lines()
+        .skip_while(|l| !l.contains(" mean ") || !l.contains("r_hat"))
+        .take_while(|l| !l.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+/// Checks that `svg` is well-formed XML as far as its tags go: every element opened is
+/// closed in order, and the root is `<svg>`.
+fn assert_well_formed_svg(svg: &str, name: &str) {
+    let mut open: Vec<&str> = Vec::new();
+    let mut rest = svg;
+    let mut root = None;
+    while let Some(start) = rest.find('<') {
+        let end = start
+            + rest[start..]
+                .find('>')
+                .unwrap_or_else(|| panic!("{name}: unclosed <"));
+        let tag = &rest[start + 1..end];
+        rest = &rest[end + 1..];
+        if tag.starts_with('?') || tag.starts_with('!') {
+            continue;
+        }
+        let tag_name = |t: &str| t.split_whitespace().next().unwrap_or_default().to_string();
+        if let Some(closing) = tag.strip_prefix('/') {
+            assert_eq!(
+                open.pop(),
+                Some(closing.trim()),
+                "{name}: </{closing}> closes another element"
+            );
+        } else {
+            let element = tag.split_whitespace().next().unwrap_or_default();
+            root.get_or_insert_with(|| tag_name(tag));
+            if !tag.ends_with('/') {
+                open.push(element);
+            }
+        }
+    }
+    assert!(open.is_empty(), "{name}: elements left open: {open:?}");
+    assert_eq!(root.as_deref(), Some("svg"), "{name}");
+}
+
+#[test]
+fn summary_shows_the_true_values_wall_time_and_plots_as_fit_does() {
+    let dir = Scratch::new("summary-truth");
+    let sim = trellis(
+        dir.path(),
+        &[
+            "simulate",
+            "--model",
+            "poisson",
+            "--states",
+            "2",
+            "--sequences",
+            "5",
+            "--length",
+            "30",
+            "--out",
+            "sim",
+        ],
+    );
+    assert_success(&sim, "simulate");
+    let args = [
+        "fit",
+        "--model",
+        "poisson",
+        "--states",
+        "2",
+        "--data",
+        "sim/data.csv",
+        "--out",
+        "fit",
+        "--chains",
+        "2",
+        "--warmup",
+        "30",
+        "--draws",
+        "20",
+        "--quiet",
+    ];
+    let fitted = trellis(dir.path(), &args);
+    assert_success(&fitted, "fit");
+    let out = trellis(
+        dir.path(),
+        &["summary", "fit", "--plots", "--out", "merged"],
+    );
+    assert_success(&out, "summary --plots");
+
+    // The same table, `true` column included, and the values are simulate's.
+    let fit_table = table(&stdout(&fitted));
+    assert!(fit_table[0].ends_with("true"), "{fit_table:?}");
+    assert_eq!(table(&stdout(&out)), fit_table);
+    let truth = read_json(&dir.join("sim").join("params.json"));
+    let merged = read_json(&dir.join("merged").join("summary.json"));
+    let rates = truth["rate"].as_array().unwrap();
+    for (i, rate) in rates.iter().enumerate() {
+        let row = &merged[format!("rate[{i}]")];
+        assert_eq!(row["true"].as_f64(), rate.as_f64(), "rate[{i}]");
+        assert!(rate.as_f64().is_some());
+    }
+
+    // Wall time: the slowest chain's, from the files' timing footers.
+    let total = |chain: usize| -> f64 {
+        let text = std::fs::read_to_string(dir.join(&format!("fit/chain_{chain}.csv"))).unwrap();
+        let line = text
+            .lines()
+            .find(|l| l.ends_with("seconds (Total)"))
+            .unwrap();
+        line.trim_start_matches('#')
+            .split_whitespace()
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    let wall = total(1).max(total(2));
+    assert!(
+        stdout(&out).contains(&format!("\nSampling took {wall:.2} s wall: ")),
+        "{}",
+        stdout(&out)
+    );
+
+    // The plots: the files `fit` drew, the SVGs byte for byte (same draws, same truth
+    // markers), well-formed, each PNG the size of its SVG.
+    let images = |folder: &str| -> Vec<String> {
+        cli_common::entries(&dir.join(folder))
+            .into_iter()
+            .filter(|n| n.ends_with(".svg") || n.ends_with(".png"))
+            .collect()
+    };
+    let written = images("merged");
+    assert_eq!(written, images("fit"));
+    assert!(
+        written.contains(&"posterior.svg".to_string()),
+        "{written:?}"
+    );
+    for name in written.iter().filter(|n| n.ends_with(".svg")) {
+        let svg = std::fs::read_to_string(dir.join("merged").join(name)).unwrap();
+        assert_eq!(
+            svg,
+            std::fs::read_to_string(dir.join("fit").join(name)).unwrap(),
+            "{name}"
+        );
+        assert_well_formed_svg(&svg, name);
+        let png = dir.join("merged").join(name.replace(".svg", ".png"));
+        assert_eq!(
+            plot_files::png_size(&png),
+            plot_files::svg_size(&svg),
+            "{name}"
+        );
+    }
+    assert!(plot_files::leftovers(&dir.join("merged")).is_empty());
 }
