@@ -126,12 +126,18 @@ fn headers_and_summary_record_what_produced_the_run() {
         .ends_with(" summary fit --out merged"));
 }
 
+/// A scratch folder with `counts.csv` and `other.csv`: the same counts with one changed
+/// (same size, other data).
+fn two_data_files(tag: &str) -> Scratch {
+    let dir = Scratch::new(tag);
+    dir.write("counts.csv", COUNTS);
+    dir.write("other.csv", COUNTS.replacen('9', "4", 1));
+    dir
+}
+
 #[test]
 fn decode_refuses_a_fit_of_another_model_k_or_data() {
-    let dir = Scratch::new("decode-mismatch");
-    dir.write("counts.csv", COUNTS);
-    // The same counts with one changed: same size, other data.
-    dir.write("other.csv", COUNTS.replacen('9', "4", 1));
+    let dir = two_data_files("decode-mismatch");
     fit(&dir, "poisson", "2", "counts.csv", "fit");
     let decode = |model: &str, states: &str, data: &str| {
         trellis(
@@ -176,9 +182,7 @@ fn decode_refuses_a_fit_of_another_model_k_or_data() {
 
 #[test]
 fn summary_refuses_chains_of_another_model_k_or_data() {
-    let dir = Scratch::new("summary-mismatch");
-    dir.write("counts.csv", COUNTS);
-    dir.write("other.csv", COUNTS.replacen('9', "4", 1));
+    let dir = two_data_files("summary-mismatch");
     fit(&dir, "poisson", "2", "counts.csv", "poisson");
     fit(&dir, "exponential", "2", "counts.csv", "exponential");
     fit(&dir, "poisson", "3", "counts.csv", "three");
@@ -284,18 +288,11 @@ fn sizes_that_cannot_fit_in_memory_are_refused_before_allocating() {
     );
     // A symbol of 4e9 makes 4e9 + 1 categories: 2 × (4e9 + 1) emission probabilities.
     dir.write("symbols.csv", "0,1,4000000000\n1,0\n");
+    let args: Vec<&str> = "fit --model categorical --states 2 --data symbols.csv --out x"
+        .split(' ')
+        .collect();
     refused(
-        &[
-            "fit",
-            "--model",
-            "categorical",
-            "--states",
-            "2",
-            "--data",
-            "symbols.csv",
-            "--out",
-            "x",
-        ],
+        &args,
         "K = 2 states, 4000000001 symbols (1.2e10 parameters) need at least 1536.0 GB of memory",
     );
     assert!(!dir.join("x").exists(), "nothing was written");
@@ -307,11 +304,11 @@ fn a_minus_infinite_log_likelihood_names_the_observation_responsible() {
     // (1e200 − μ)² overflows: the Gaussian log-density of the observation is −inf in every
     // state, so no hidden path explains sequence 1 from its observation 1 on.
     dir.write("data.csv", "0.1,0.2,0.3\n0.5,1e200,0.1,0.2\n0.3,0.1\n");
-    dir.write(
-        "params.json",
-        r#"{"mu": [0, 1], "sigma": [1, 1], "p_initial_state": [0.5, 0.5],
-            "p_transition": [[0.5, 0.5], [0.5, 0.5]]}"#,
-    );
+    let half = [0.5, 0.5];
+    let params = serde_json::json!({
+        "mu": [0, 1], "sigma": [1, 1], "p_initial_state": half, "p_transition": [half, half],
+    });
+    dir.write("params.json", params.to_string());
     let common = [
         "--model",
         "gaussian",
