@@ -89,12 +89,20 @@ pub enum Shape {
 }
 
 impl Shape {
-    /// Number of elements.
+    /// Number of elements, saturating at `usize::MAX` for a shape too large to hold (which
+    /// [`ParamLayout::declare`] refuses; [`Shape::checked_len`] tells the two apart). Never
+    /// wraps around to a small size, never panics:
+    ///
+    /// ```
+    /// # use trellis_models::Shape;
+    /// assert_eq!(Shape::Matrix(4, 3).len(), 12);
+    /// assert_eq!(Shape::Matrix(usize::MAX, 3).len(), usize::MAX);
+    /// ```
     pub fn len(&self) -> usize {
         match *self {
             Self::Scalar => 1,
             Self::Vector(n) => n,
-            Self::Matrix(r, c) => r * c,
+            Self::Matrix(r, c) => r.saturating_mul(c),
         }
     }
 

@@ -14,7 +14,8 @@ use crate::input::Input;
 use crate::io::{read_json, write_file};
 use crate::obs::CliObs;
 use crate::output_dir::OutputDir;
-use crate::DecodeArgs;
+use crate::provenance;
+use crate::{DecodeArgs, ModelArgs};
 
 /// How many sequences the state plot shows.
 const PLOTTED_SEQUENCES: usize = 3;
@@ -26,7 +27,7 @@ where
     let model = input.model(family)?;
     let (values, origin) = match &args.fit {
         Some(dir) => (
-            posterior_means(&model, dir)?,
+            posterior_means(&model, &args.model, dir)?,
             format!("posterior means from {}", dir.display()),
         ),
         None => (
@@ -44,15 +45,17 @@ where
             model
                 .data()
                 .iter()
-                .map(|seq| {
-                    let path = hmm::viterbi(chain, emission, seq)?;
-                    let smoothed = hmm::smooth(chain, emission, seq)?;
-                    Ok((path, smoothed))
+                .enumerate()
+                .map(|(s, seq)| {
+                    let decoded = hmm::viterbi(chain, emission, seq)
+                        .and_then(|path| Ok((path, hmm::smooth(chain, emission, seq)?)));
+                    // The per-sequence routines number the sequence 0.
+                    decoded.map_err(|e| e.in_sequence(s))
                 })
                 .collect::<Result<Vec<_>, hmm::HmmError>>()
         })
         .map_err(|e| e.to_string())?
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| input.hmm_error(&e))?;
 
     let mut viterbi_csv = String::new();
     let mut smoothed_csv = String::from("sequence,time");
@@ -147,11 +150,20 @@ where
 }
 
 /// Posterior means of every parameter element from a `trellis fit` output folder, in layout
-/// order.
-fn posterior_means<F: Family>(model: &HmmModel<F>, dir: &Path) -> Result<Vec<f64>, String> {
+/// order; refused when the fit's provenance shows another model, K or data than `args`.
+fn posterior_means<F: Family>(
+    model: &HmmModel<F>,
+    args: &ModelArgs,
+    dir: &Path,
+) -> Result<Vec<f64>, String> {
     let path = dir.join("summary.json");
     let json = read_json(&path, "fit summary")?;
     let source = path.display().to_string();
+    let expected = provenance::lines(model, args, None)?;
+    let recorded = provenance::from_summary_json(&json);
+    if let Some(note) = provenance::check_same_fit(&recorded, &expected, &source)? {
+        say!("note: {note}");
+    }
     let values = model
         .layout()
         .element_names()

@@ -110,8 +110,8 @@ where
             out.target().display()
         );
     }
-    let provenance = crate::summary::provenance(&model, args);
-    let stream = CsvStream::new(out.path(), "chain", provenance);
+    let provenance = crate::provenance::lines(&model, &args.model, truth.as_deref())?;
+    let stream = CsvStream::new(out.path(), "chain", provenance.clone());
     let density = ModelDensity::new(model);
     let clock = Instant::now();
     let trace = match args.sampler {
@@ -153,7 +153,14 @@ where
         write_file(&path, text.as_bytes())?;
         written.push(shown(&path));
     }
-    let summarised = summarise(&trace, truth.as_deref(), seconds, out.path(), true)?;
+    let summarised = summarise(
+        &trace,
+        truth.as_deref(),
+        seconds,
+        out.path(),
+        true,
+        &provenance,
+    )?;
     written.extend(summarised.iter().map(|p| shown(Path::new(p))));
     out.commit()?;
     say!("\nWrote {}", written.join(", "));
@@ -222,14 +229,15 @@ fn run_sampler<D: trellis_samplers::LogDensity, S: Sampler>(
 }
 
 /// Prints the summary table and warnings of `trace` and writes `summary.json` (and the plots
-/// if `with_plots`) to `out`; returns the files written. `fit` and `summary` share it, so a
-/// merged run reports exactly as a single one.
+/// if `with_plots`) to `out`, with `provenance` (what produced the run); returns the files
+/// written. `fit` and `summary` share it, so a merged run reports exactly as a single one.
 pub fn summarise(
     trace: &Trace,
     truth: Option<&[f64]>,
     seconds: f64,
     out: &std::path::Path,
     with_plots: bool,
+    provenance: &[(String, String)],
 ) -> Result<Vec<String>, String> {
     let names = &trace.names;
     let chains = trace.num_chains();
@@ -280,6 +288,10 @@ pub fn summarise(
         object.insert("sampling_seconds".into(), json!(seconds));
         object.insert("gradient_evaluations".into(), json!(gradient_evaluations));
         object.insert("warnings".into(), json!(warnings));
+        object.insert(
+            crate::provenance::JSON_KEY.into(),
+            crate::provenance::to_json(provenance),
+        );
         object.insert(
             "run".into(),
             serde_json::to_value(&run).map_err(|e| e.to_string())?,

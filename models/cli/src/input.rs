@@ -26,6 +26,8 @@ pub struct Input {
     pub params: Option<(Value, String)>,
     /// Where to look for true parameters written by `trellis simulate`.
     pub truth_file: Option<PathBuf>,
+    /// The sizes that set the memory a command needs.
+    pub sizes: ModelSizes,
 }
 
 impl Input {
@@ -66,6 +68,16 @@ impl Input {
                 return Err(format!("--symbols must be at least 2, got {m}"));
             }
         }
+        let sizes = ModelSizes {
+            kind: model.model,
+            states: model.states,
+            symbols: symbols.unwrap_or(2),
+            dim: raw.as_ref().map_or(1, |r| r.dim),
+            observations: raw.as_ref().map_or(BUILTIN_OBSERVATIONS, |r| {
+                r.sequences.iter().map(|s| s.steps.len()).sum()
+            }),
+        };
+        sizes.check_memory(None)?;
         let truth_file = model
             .data
             .as_deref()
@@ -81,6 +93,7 @@ impl Input {
             },
             params,
             truth_file,
+            sizes,
         })
     }
 
@@ -218,23 +231,46 @@ impl Input {
             ..
         }) = e
         {
-            let cell = raw
-                .sequences
-                .get(*sequence)
-                .and_then(|s| s.steps.get(*position))
-                .and_then(|cells| cells.first());
-            if let Some(cell) = cell {
+            if let Some((place, value)) = self.cell(*sequence, *position) {
                 return format!(
-                    "{}:{}:{}: {} is not a valid observation for model '{}': {reason}",
-                    raw.source,
-                    cell.line,
-                    cell.column,
-                    cell.value,
+                    "{place}: {value} is not a valid observation for model '{}': {reason}",
                     self.kind.name()
                 );
             }
         }
         format!("{}: {e}", raw.source)
+    }
+
+    /// `file:line:column` and the text of observation `position` of sequence `sequence` in
+    /// the data file (its first value, for vector observations); `None` for the built-in
+    /// dataset.
+    fn cell(&self, sequence: usize, position: usize) -> Option<(String, f64)> {
+        let raw = self.raw.as_ref()?;
+        let cell = raw.sequences.get(sequence)?.steps.get(position)?.first()?;
+        Some((
+            format!("{}:{}:{}", raw.source, cell.line, cell.column),
+            cell.value,
+        ))
+    }
+
+    /// An HMM error as a message, with the data file's cell when it names an observation
+    /// the model gives probability zero (the first one responsible for a −inf
+    /// log-likelihood).
+    pub fn hmm_error(&self, e: &HmmError) -> String {
+        if let HmmError::ZeroProbability { sequence, position } = e {
+            if let Some((place, value)) = self.cell(*sequence, *position) {
+                // Display writes 1e200 with all its 201 digits.
+                let value = if value.abs() < 1e15 {
+                    format!("{value}")
+                } else {
+                    format!("{value:e}")
+                };
+                return format!(
+                    "{e}; observation {position} of sequence {sequence} is {value} at {place}"
+                );
+            }
+        }
+        e.to_string()
     }
 
     fn builtin_truth<F: Family>(&self, model: &HmmModel<F>) -> Option<Vec<f64>> {
@@ -243,6 +279,132 @@ impl Input {
         }
         let truth = trellis_models::reference::seed_true_constrained();
         (truth.len() == model.layout().constrained_len()).then_some(truth)
+    }
+}
+
+/// Observations in the built-in reference dataset (70 sequences of 51).
+const BUILTIN_OBSERVATIONS: usize = 70 * 51;
+
+/// Parameter-sized vectors a sampler chain keeps at once (position, momentum, gradient,
+/// metric, the NUTS tree's ends and proposal, the adaptation's sums…): a floor for the
+/// memory estimate, not an exact count.
+const VECTORS_PER_CHAIN: f64 = 16.0;
+/// Values per observation and state the forward–backward recursion keeps (emission
+/// log-densities, forward weights, their adjoints).
+const VALUES_PER_OBSERVATION_AND_STATE: f64 = 3.0;
+
+/// The sizes that set a command's memory, known before the model is built (building it
+/// already allocates K × symbols for a categorical prior).
+pub struct ModelSizes {
+    pub kind: ModelKind,
+    pub states: usize,
+    pub symbols: usize,
+    pub dim: usize,
+    pub observations: usize,
+}
+
+/// The run a memory estimate is for: how many chains keep how many draws each.
+pub struct RunSizes {
+    pub chains: usize,
+    /// Draws kept per chain (warm-up included when it is kept).
+    pub draws: usize,
+    /// Whether the metric is dense (parameters² values per chain).
+    pub dense: bool,
+}
+
+impl ModelSizes {
+    /// Constrained parameters of the model: K initial probabilities, K² transition
+    /// probabilities and the family's emission parameters (an upper bound for families with
+    /// shared parameters). In f64, so that absurd sizes are estimated, not overflowed.
+    fn parameters(&self) -> f64 {
+        let k = self.states as f64;
+        let emission = match self.kind {
+            ModelKind::GaussianShared => 2.0,
+            ModelKind::Poisson | ModelKind::Exponential => k,
+            ModelKind::Gaussian => 2.0 * k,
+            ModelKind::StudentT | ModelKind::Ar1 => 3.0 * k + 1.0,
+            ModelKind::Categorical => k * self.symbols as f64 + self.symbols as f64,
+            ModelKind::DiagGaussian => 2.0 * k * self.dim as f64,
+        };
+        k + k * k + emission
+    }
+
+    /// Refuses, before anything is allocated, a model (and with `run`, a fit) whose memory
+    /// estimate exceeds the machine's physical memory, with a line naming the sizes and the
+    /// estimate. The estimate is a floor: the parameter vectors, the recursion's workspace
+    /// and the draws kept, 8 bytes a value.
+    pub fn check_memory(&self, run: Option<&RunSizes>) -> Result<(), String> {
+        let Some(available) = physical_memory() else {
+            return Ok(());
+        };
+        let parameters = self.parameters();
+        let model_bytes = 8.0
+            * (VECTORS_PER_CHAIN * parameters
+                + VALUES_PER_OBSERVATION_AND_STATE * self.observations as f64 * self.states as f64);
+        let (bytes, what) = match run {
+            None => (model_bytes, String::new()),
+            Some(run) => {
+                let chains = run.chains as f64;
+                let metric = if run.dense {
+                    parameters * parameters
+                } else {
+                    0.0
+                };
+                let draws = chains * run.draws as f64 * (parameters + 7.0);
+                (
+                    chains * (model_bytes + 8.0 * metric) + 8.0 * draws,
+                    format!(
+                        ", {} × {} draws kept ({} values)",
+                        crate::text::plural(run.chains, "chain"),
+                        run.draws,
+                        count_text(draws)
+                    ),
+                )
+            }
+        };
+        if bytes <= available as f64 {
+            return Ok(());
+        }
+        let symbols = match self.kind {
+            ModelKind::Categorical => format!(", {} symbols", self.symbols),
+            _ => String::new(),
+        };
+        Err(format!(
+            "too large for this machine: K = {} states{symbols} ({} parameters){what} need at \
+             least {} of memory, and it has {}",
+            self.states,
+            count_text(parameters),
+            bytes_text(bytes),
+            bytes_text(available as f64)
+        ))
+    }
+}
+
+/// Physical memory in bytes (Linux `/proc/meminfo`), or `None` where it is not known.
+fn physical_memory() -> Option<u64> {
+    let text = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = text.lines().find(|l| l.starts_with("MemTotal:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    kib.checked_mul(1024)
+}
+
+/// A count as a whole number, or in scientific notation from a million up ("1.2e10").
+fn count_text(count: f64) -> String {
+    if count < 1e6 {
+        format!("{count:.0}")
+    } else {
+        format!("{count:.1e}")
+    }
+}
+
+/// A byte count in MB, GB, or scientific-notation GB past a petabyte, e.g. "80.0 GB".
+fn bytes_text(bytes: f64) -> String {
+    if bytes >= 1e15 {
+        format!("{:.1e} GB", bytes / 1e9)
+    } else if bytes >= 1e9 {
+        format!("{:.1} GB", bytes / 1e9)
+    } else {
+        format!("{:.0} MB", bytes / 1e6)
     }
 }
 

@@ -95,7 +95,8 @@ where
     let per_sequence = per_sequence(&model, &values)?;
     if !total.is_finite() {
         return Err(format!(
-            "the log-likelihood is {total} at these parameters (an observation has zero probability under them)"
+            "the log-likelihood is {total} at these parameters: {}",
+            first_impossible(&model, &values, &per_sequence, input)
         ));
     }
 
@@ -166,6 +167,28 @@ where
         say!("\n{skipped}");
     }
     Ok(())
+}
+
+/// Why the log-likelihood is not finite: the first sequence with log-likelihood −inf (or
+/// NaN) and, from the forward filter, the first of its observations no hidden path explains.
+fn first_impossible<F: Family>(
+    model: &HmmModel<F>,
+    values: &[f64],
+    per_sequence: &[f64],
+    input: &Input,
+) -> String {
+    let Some(s) = per_sequence.iter().position(|lp| !lp.is_finite()) else {
+        return "no sequence is responsible (the priors' support?)".to_string();
+    };
+    let sequence = &model.data()[s];
+    let filtered = model.at_point(values, |chain, emission| {
+        hmm::filter(chain, emission, sequence)
+    });
+    match filtered {
+        Ok(Err(e)) => input.hmm_error(&e.in_sequence(s)),
+        Ok(Ok(_)) => format!("sequence {s} has log-likelihood {}", per_sequence[s]),
+        Err(e) => e.to_string(),
+    }
 }
 
 /// Log-likelihood of each sequence at `values` (constrained, as given).

@@ -19,6 +19,7 @@ mod logp;
 mod obs;
 mod output_dir;
 mod plots;
+mod provenance;
 mod simulate;
 mod start;
 mod summary;
@@ -310,6 +311,11 @@ fn run(command: Command, started: Instant) -> Result<(), String> {
     match command {
         Command::Fit(args) => {
             let input = Input::read(&args.model, None)?;
+            input.sizes.check_memory(Some(&input::RunSizes {
+                chains: args.chains,
+                draws: args.draws.saturating_add(args.warmup),
+                dense: args.dense,
+            }))?;
             with_family!(input.family_choice(), fit::run, &input, &args, started)
         }
         Command::Logp(args) => {

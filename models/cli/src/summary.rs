@@ -1,15 +1,13 @@
 //! `trellis summary`: merge the chain files of one run (e.g. written by separate processes with
-//! `fit --chain-id`) and report them exactly as `fit` does; plus the chain-id range check and
-//! the provenance lines `fit` writes into every CSV header.
+//! `fit --chain-id`) and report them exactly as `fit` does; plus the chain-id range check.
 
 use std::path::{Path, PathBuf};
 
 use clap::Args;
-use trellis_models::zoo::{Family, HmmModel};
 use trellis_samplers::Trace;
 
 use crate::output_dir::OutputDir;
-use crate::FitArgs;
+use crate::provenance;
 
 /// Highest chain number `fit --chain-id` accepts: chain N's stream is N jumps of the seed's
 /// generator, so the bound keeps the set-up instant while leaving room for any cluster.
@@ -42,41 +40,6 @@ pub fn check_chain_id(chain_id: usize, chains: usize) -> Result<(), String> {
         ));
     }
     Ok(())
-}
-
-/// The lines `fit` puts at the top of every CSV header: CmdStan's `model`, then what
-/// produced the run (family, K, data file and size, Trellis version, command line), under
-/// names CmdStan does not use. `summary` refuses to merge files whose lines differ (except
-/// the command line, which differs by `--chain-id`).
-pub fn provenance<F: Family>(model: &HmmModel<F>, args: &FitArgs) -> Vec<(String, String)> {
-    let family = args.model.model.name();
-    let data = match &args.model.data {
-        Some(path) => path.display().to_string(),
-        None => "built-in".to_string(),
-    };
-    let command_line: Vec<String> = std::env::args().collect();
-    vec![
-        (
-            "model".to_string(),
-            format!("trellis_{}_{}", family.replace('-', "_"), args.model.states),
-        ),
-        ("trellis_family".to_string(), family.to_string()),
-        ("trellis_states".to_string(), args.model.states.to_string()),
-        ("trellis_data".to_string(), data),
-        (
-            "trellis_observations".to_string(),
-            model.data().total_len().to_string(),
-        ),
-        (
-            "trellis_sequences".to_string(),
-            model.data().len().to_string(),
-        ),
-        (
-            "trellis_version".to_string(),
-            env!("CARGO_PKG_VERSION").to_string(),
-        ),
-        ("command_line".to_string(), command_line.join(" ")),
-    ]
 }
 
 /// The chain files named by `inputs`: files as given, folders expanded to their
@@ -123,7 +86,14 @@ fn is_chain_file(path: &Path, partial: bool) -> bool {
 /// Runs `trellis summary`.
 pub fn run(args: &SummaryArgs) -> Result<(), String> {
     let files = chain_files(&args.files, args.partial)?;
-    let trace = Trace::from_cmdstan_csv(&files, args.partial).map_err(|e| e.to_string())?;
+    let (trace, settings) =
+        Trace::from_cmdstan_csv_with_settings(&files, args.partial).map_err(|e| e.to_string())?;
+    // What produced the fit (as its first chain's header records it), and this command.
+    let mut lines = provenance::from_csv_settings(&settings);
+    lines.push((
+        provenance::SUMMARY_COMMAND_LINE.to_string(),
+        provenance::command_line(),
+    ));
     let out = OutputDir::prepare(&args.out)?;
     let ids: Vec<String> = trace
         .chains
@@ -142,13 +112,22 @@ pub fn run(args: &SummaryArgs) -> Result<(), String> {
             ""
         }
     );
+    // The true values, when the fit knew them: the same `true` column as `fit`'s table.
+    let truth = provenance::true_values(&lines, trace.names.len());
     // The run's wall time is that of its slowest chain.
     let seconds = trace
         .chains
         .iter()
         .map(|c| c.warmup_seconds + c.sampling_seconds)
         .fold(0.0, f64::max);
-    let written = crate::fit::summarise(&trace, None, seconds, out.path(), args.plots)?;
+    let written = crate::fit::summarise(
+        &trace,
+        truth.as_deref(),
+        seconds,
+        out.path(),
+        args.plots,
+        &lines,
+    )?;
     say!("\nWrote {}", written.join(", "));
     out.keep();
     Ok(())

@@ -526,8 +526,9 @@ fn zero_likelihood_and_unusable_fit_folder() {
             "logp", "--model", "gaussian", "--states", "2", "--data", "huge.csv", "--params",
             "p.json",
         ],
-        "the log-likelihood is -inf at these parameters (an observation has zero probability \
-         under them)",
+        "the log-likelihood is -inf at these parameters: sequence 0 has probability zero under \
+         the model (no hidden path explains observations 0..=0); observation 0 of sequence 0 \
+         is 1e308 at huge.csv:1:1",
     );
     std::fs::create_dir(dir.join("fitted")).unwrap();
     dir.write("fitted/summary.json", r#"{"mu[0]": {"mean": 1.0}}"#);

@@ -22,13 +22,19 @@ fn draw_rows(path: &std::path::Path) -> Vec<String> {
         .collect()
 }
 
-/// `summary.json` without what differs between runs of identical draws: wall times, and the
-/// true values only `fit` on the built-in dataset knows.
+/// `summary.json` without what differs between runs of identical draws: wall times, the
+/// true values only `fit` on the built-in dataset knows, and the command lines.
 fn comparable(mut json: Value) -> Value {
     fn strip(v: &mut Value) {
         match v {
             Value::Object(map) => {
-                for key in ["sampling_seconds", "warmup_seconds", "true"] {
+                for key in [
+                    "sampling_seconds",
+                    "warmup_seconds",
+                    "true",
+                    "command_line",
+                    "summary_command_line",
+                ] {
                     map.remove(key);
                 }
                 map.values_mut().for_each(strip);

@@ -3,6 +3,7 @@
 //! adaptation block (step size, inverse metric) and the timing footer — into a [`Trace`] that
 //! the same summary, warnings and plots can be built from as after a fit.
 
+use std::io::BufRead;
 use std::path::{Path, PathBuf};
 
 use thiserror::Error;
@@ -22,8 +23,16 @@ const STAT_COLUMNS: [&str; 7] = [
 ];
 
 /// Header settings that differ between chains of one run (or between the processes of one
-/// run spread by chain id) and so are not compared when files are merged.
-const PER_CHAIN_SETTINGS: [&str; 4] = ["id", "num_chains", "init_attempts", "command_line"];
+/// run spread by chain id) and so are not compared when files are merged. The data file's
+/// path (`trellis_data`) is among them: the jobs of one run may read copies of the data at
+/// different paths, and the data's SHA-256 (`trellis_data_sha256`) is compared instead.
+const PER_CHAIN_SETTINGS: [&str; 5] = [
+    "id",
+    "num_chains",
+    "init_attempts",
+    "command_line",
+    "trellis_data",
+];
 
 /// Why CmdStan CSV files could not be read or merged.
 #[derive(Debug, Error)]
@@ -104,13 +113,15 @@ fn parse_number(text: &str) -> Option<f64> {
     }
 }
 
-/// Reads one CmdStan CSV file.
+/// Reads one CmdStan CSV file, line by line: the draws go straight into the chain's arrays,
+/// so memory holds one line of text at a time, not the file (a large CSV takes about its
+/// size in memory or less).
 pub fn read_cmdstan_csv(path: &Path) -> Result<CsvChain, ReadError> {
-    let text = std::fs::read_to_string(path).map_err(|source| ReadError::Io {
+    let file = std::fs::File::open(path).map_err(|source| ReadError::Io {
         path: path.to_path_buf(),
         source,
     })?;
-    parse_cmdstan_csv(path, &text)
+    parse_cmdstan_reader(path, std::io::BufReader::with_capacity(1 << 16, file))
 }
 
 /// Where the parser is in the file.
@@ -124,12 +135,17 @@ enum Section {
 
 /// Parses the text of one CmdStan CSV file (`path` is used in messages).
 pub fn parse_cmdstan_csv(path: &Path, text: &str) -> Result<CsvChain, ReadError> {
+    parse_cmdstan_reader(path, text.as_bytes())
+}
+
+/// Parses one CmdStan CSV file from `reader`, a line at a time (`path` is used in messages).
+/// Lines end in `\n` or `\r\n`; a UTF-8 byte-order mark before the first line is skipped.
+pub fn parse_cmdstan_reader<R: BufRead>(path: &Path, mut reader: R) -> Result<CsvChain, ReadError> {
     let fail = |line: usize, reason: String| ReadError::Format {
         path: path.to_path_buf(),
         line,
         reason,
     };
-    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut settings = Vec::new();
     let mut columns: Vec<String> = Vec::new();
     let mut section = Section::Header;
@@ -141,8 +157,25 @@ pub fn parse_cmdstan_csv(path: &Path, text: &str) -> Result<CsvChain, ReadError>
     let (mut warmup_seconds, mut sampling_seconds) = (0.0, 0.0);
     let mut max_depth = u32::MAX;
     let mut values = Vec::new();
-    for (i, raw) in text.lines().enumerate() {
-        let line_no = i + 1;
+    let mut buffer = String::new();
+    let mut line_no = 0;
+    loop {
+        buffer.clear();
+        let read = reader
+            .read_line(&mut buffer)
+            .map_err(|source| ReadError::Io {
+                path: path.to_path_buf(),
+                source,
+            })?;
+        if read == 0 {
+            break;
+        }
+        line_no += 1;
+        let raw = buffer.strip_suffix('\n').unwrap_or(&buffer);
+        let raw = match line_no {
+            1 => raw.strip_prefix('\u{feff}').unwrap_or(raw),
+            _ => raw,
+        };
         let line = raw.trim_end_matches('\r');
         if let Some(comment) = line.strip_prefix('#') {
             let body = comment.trim();
@@ -279,7 +312,7 @@ pub fn parse_cmdstan_csv(path: &Path, text: &str) -> Result<CsvChain, ReadError>
         }
     }
     if columns.is_empty() && section == Section::Header {
-        return Err(fail(text.lines().count(), "no column header".into()));
+        return Err(fail(line_no, "no column header".into()));
     }
     if !metric_rows.is_empty() {
         tuning.inv_metric = Some(if dense {
@@ -336,6 +369,16 @@ impl Trace {
     /// appears twice. `allow_short` accepts files with fewer draws than their header says (the
     /// `.partial` files of an unfinished run), cut to the shortest.
     pub fn from_cmdstan_csv(paths: &[PathBuf], allow_short: bool) -> Result<Trace, ReadError> {
+        Self::from_cmdstan_csv_with_settings(paths, allow_short).map(|(trace, _)| trace)
+    }
+
+    /// [`Trace::from_cmdstan_csv`], also returning the header settings of the first chain
+    /// (in chain-number order): the lines every file shares, plus that chain's own `id`,
+    /// `command_line`, ….
+    pub fn from_cmdstan_csv_with_settings(
+        paths: &[PathBuf],
+        allow_short: bool,
+    ) -> Result<(Trace, Vec<(String, String)>), ReadError> {
         let mut files = paths
             .iter()
             .map(|p| read_cmdstan_csv(p))
@@ -416,7 +459,7 @@ impl Trace {
                 "no draws after warm-up in at least one file".into(),
             ));
         }
-        let settings = &first.settings;
+        let settings = first.settings.clone();
         let sampler_start = settings.iter().position(|(k, _)| k == "sampler");
         let sampler_end = settings.iter().position(|(k, _)| k == "num_chains");
         let sampler_settings = match (sampler_start, sampler_end) {
@@ -450,14 +493,15 @@ impl Trace {
                 chain
             })
             .collect();
-        Ok(Trace {
+        let trace = Trace {
             sampler,
             sampler_settings,
             names,
             dim,
             config,
             chains,
-        })
+        };
+        Ok((trace, settings))
     }
 }
 
