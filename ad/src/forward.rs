@@ -25,13 +25,19 @@ pub fn jvp<F: VectorFn + ?Sized>(f: &F, x: &[f64], v: &[f64]) -> (Vec<f64>, Vec<
 }
 
 /// `(f(x), ∇f(x))` in `⌈n / CHUNK⌉` forward passes, the gradient written into `grad`.
+///
+/// Each pass multiplies tangents plainly (`DualVec<f64, CHUNK, false>`); a pass whose
+/// derivatives come out NaN is redone with zero-safe products, so the result is that of
+/// zero-safe duals at the cost of plain ones (see [`DualVec`]'s notes).
 pub fn value_and_gradient_into<F: ScalarFn + ?Sized>(f: &F, x: &[f64], grad: &mut [f64]) -> f64 {
     assert_eq!(x.len(), grad.len(), "one gradient slot per input");
-    let mut inputs: Vec<DualVec<f64, CHUNK>> = x.iter().map(|&v| DualVec::constant(v)).collect();
+    let mut inputs: Vec<DualVec<f64, CHUNK, false>> =
+        x.iter().map(|&v| DualVec::constant(v)).collect();
     let mut value = f64::NAN;
     if x.is_empty() {
         return f.eval(&inputs).re;
     }
+    let mut zero_safe: Vec<DualVec<f64, CHUNK>> = Vec::new();
     for start in (0..x.len()).step_by(CHUNK) {
         let end = (start + CHUNK).min(x.len());
         for (k, input) in inputs[start..end].iter_mut().enumerate() {
@@ -39,7 +45,23 @@ pub fn value_and_gradient_into<F: ScalarFn + ?Sized>(f: &F, x: &[f64], grad: &mu
         }
         let y = f.eval(&inputs);
         value = y.re;
-        grad[start..end].copy_from_slice(&y.eps[..end - start]);
+        if y.eps[..end - start].iter().any(|e| e.is_nan()) {
+            // A zero tangent may have met an infinite partial: redo this pass zero-safe.
+            if zero_safe.is_empty() {
+                zero_safe = x.iter().map(|&v| DualVec::constant(v)).collect();
+            }
+            for (k, input) in zero_safe[start..end].iter_mut().enumerate() {
+                input.eps[k] = 1.0;
+            }
+            let y = f.eval(&zero_safe);
+            value = y.re;
+            grad[start..end].copy_from_slice(&y.eps[..end - start]);
+            for input in &mut zero_safe[start..end] {
+                input.eps = [0.0; CHUNK];
+            }
+        } else {
+            grad[start..end].copy_from_slice(&y.eps[..end - start]);
+        }
         for input in &mut inputs[start..end] {
             input.eps = [0.0; CHUNK];
         }
