@@ -134,25 +134,32 @@ impl Tape {
     fn push(&mut self, node: Node) -> u32 {
         let index = self.nodes.len();
         if index >= self.limit {
-            self.make_room(&node);
+            self.make_room(node.lhs, node.rhs);
         }
         // SAFETY: `index < limit <= capacity`: `make_room` returns only with room, and every
         // change of the capacity or of the session list resets `limit` (`refresh_limit`).
+        // Field by field: a node assembled on the stack and copied in 16-byte pieces would
+        // load across two 8-byte stores, which store forwarding cannot serve (a stall per
+        // node that doubled the gradient's time at equal instruction counts).
         unsafe {
-            self.nodes.as_mut_ptr().add(index).write(node);
+            let slot = self.nodes.as_mut_ptr().add(index);
+            std::ptr::addr_of_mut!((*slot).lhs).write(node.lhs);
+            std::ptr::addr_of_mut!((*slot).rhs).write(node.rhs);
+            std::ptr::addr_of_mut!((*slot).d_lhs).write(node.d_lhs);
+            std::ptr::addr_of_mut!((*slot).d_rhs).write(node.d_rhs);
             self.nodes.set_len(index + 1);
         }
         // `limit <= MAX_NODES`, so the index fits.
         index as u32
     }
 
-    /// The slow side of [`Tape::push`]: no live session (then `node`'s operands are
-    /// misused), a full tape, or a full buffer (grown).
+    /// The slow side of [`Tape::push`]: no live session (then the operand words `lhs`,
+    /// `rhs` are misused), a full tape, or a full buffer (grown).
     #[cold]
     #[inline(never)]
-    fn make_room(&mut self, node: &Node) {
+    fn make_room(&mut self, lhs: u64, rhs: u64) {
         if self.sessions.is_empty() {
-            let word = if node.lhs != 0 { node.lhs } else { node.rhs };
+            let word = if lhs != 0 { lhs } else { rhs };
             if let Err(misuse) = live_operand(word, &[], 0, &self.tags) {
                 var_misuse(misuse);
             }
@@ -455,9 +462,10 @@ fn tape_ptr() -> *mut Tape {
 ///
 /// `Copy` and 16 bytes. Create inputs through the functions of [`crate::reverse`] (or
 /// [`Recording`] for low-level use); every operation on `Var`s records a node. A `Var` must
-/// not outlive the recording it belongs to, nor move to another thread: either misuse panics
-/// at the next operation that records it, with a message saying which (see the module notes
-/// on how this is checked at one compare per operand).
+/// not outlive the recording it belongs to, nor move to another thread: either misuse panics,
+/// with a message saying which, when a gradient is taken through it (or earlier: in an n-ary
+/// operation, or when no recording is live), and never contributes to a gradient (see the
+/// module notes on how the sweep checks this at one test per node).
 ///
 /// Custom operations: [`Scalar::custom`] (or [`Var::custom_op`]) records a function of many
 /// inputs whose value and partial derivatives you supply as one node:
@@ -628,6 +636,15 @@ impl Chain for Var {
     #[inline]
     fn chain2(self, other: Self, value: f64, d_self: f64, d_other: f64) -> Self {
         self.binary(other, value, d_self, d_other)
+    }
+    /// `v ± c` records nothing: its adjoint is `v`'s, so it keeps `v`'s node (and tag: a
+    /// misused `v` is caught where the result is used).
+    #[inline]
+    fn shift(self, value: f64) -> Self {
+        Self {
+            word: self.word,
+            value,
+        }
     }
 }
 
