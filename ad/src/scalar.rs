@@ -94,6 +94,28 @@ pub trait Scalar:
     /// `Σ xᵢ yᵢ` as one operation. Panics if the lengths differ.
     fn dot(xs: &[Self], ys: &[Self]) -> Self;
 
+    /// `Σ xᵢ²` as one operation (one tape node in reverse mode): sums of squared residuals
+    /// without a node per square and per addition.
+    fn sum_of_squares(xs: &[Self]) -> Self {
+        let mut acc = Self::constant(0.0);
+        for &x in xs {
+            acc += x * x;
+        }
+        acc
+    }
+
+    /// `Σ ln σ(xᵢ)`, σ the logistic sigmoid, as one operation (one tape node in reverse
+    /// mode): the log-likelihood of successes with logits `xᵢ` (a failure with logit `η`
+    /// contributes `ln σ(-η)`: negate its logit, or its predictor's weights). Stable like
+    /// [`Scalar::log_logistic`].
+    fn sum_log_logistic(xs: &[Self]) -> Self {
+        let mut acc = Self::constant(0.0);
+        for &x in xs {
+            acc += x.log_logistic();
+        }
+        acc
+    }
+
     /// `Σ wᵢ xᵢ` with constant weights, as one operation. Panics if the lengths differ.
     fn weighted_sum(xs: &[Self], weights: &[f64]) -> Self;
 
@@ -250,6 +272,19 @@ pub(crate) fn softplus_f64(x: f64) -> f64 {
     } else {
         x.exp().ln_1p()
     }
+}
+
+/// `(ln σ(x), σ(-x))`, the log-logistic and its derivative, sharing one exponential; the
+/// same values as `-softplus_f64(-x)` and `logistic_f64(-x)`.
+#[inline]
+pub(crate) fn log_logistic_and_slope_f64(x: f64) -> (f64, f64) {
+    let e = (-x.abs()).exp();
+    let slope = if x > 0.0 {
+        e / (1.0 + e)
+    } else {
+        1.0 / (1.0 + e)
+    };
+    (x.min(0.0) - e.ln_1p(), slope)
 }
 
 /// Stable logistic sigmoid on plain values.

@@ -592,6 +592,16 @@ impl Var {
         })
     }
 
+    /// The same variable with value `value` (for a node whose value is known only after
+    /// its operands were recorded).
+    #[inline]
+    fn with_value(self, value: f64) -> Self {
+        Self {
+            word: self.word,
+            value,
+        }
+    }
+
     /// One node for a function of `inputs` computed by `kernel`, which receives the input
     /// values and must write `∂f/∂xᵢ` into its second argument and return `f(x)`.
     ///
@@ -706,6 +716,24 @@ impl Scalar for Var {
                 .zip(ys)
                 .flat_map(|(x, y)| [(*x, y.value), (*y, x.value)]),
         )
+    }
+
+    fn sum_of_squares(xs: &[Self]) -> Self {
+        let value = xs.iter().map(|x| x.value * x.value).sum();
+        Self::nary(value, xs.iter().map(|x| (*x, 2.0 * x.value)))
+    }
+
+    fn sum_log_logistic(xs: &[Self]) -> Self {
+        let mut value = 0.0;
+        Self::nary(
+            0.0,
+            xs.iter().map(|x| {
+                let (log_p, slope) = crate::scalar::log_logistic_and_slope_f64(x.value);
+                value += log_p;
+                (*x, slope)
+            }),
+        )
+        .with_value(value)
     }
 
     fn weighted_sum(xs: &[Self], weights: &[f64]) -> Self {

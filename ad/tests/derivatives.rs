@@ -291,6 +291,8 @@ enum Nary {
     SumOf,
     Dot,
     WeightedSum,
+    SumOfSquares,
+    SumLogLogistic,
 }
 
 struct NaryFn(Nary);
@@ -305,6 +307,8 @@ impl ScalarFn for NaryFn {
                 let w: Vec<f64> = (0..x.len()).map(|i| i as f64 - 1.5).collect();
                 T::weighted_sum(x, &w)
             }
+            Nary::SumOfSquares => T::sum_of_squares(x),
+            Nary::SumLogLogistic => T::sum_log_logistic(x),
         }
     }
 }
@@ -358,7 +362,14 @@ proptest! {
 
     #[test]
     fn nary_functions_agree(x in proptest::collection::vec(-30.0f64..30.0, 1..12)) {
-        for op in [Nary::LogSumExp, Nary::SumOf, Nary::Dot, Nary::WeightedSum] {
+        for op in [
+            Nary::LogSumExp,
+            Nary::SumOf,
+            Nary::Dot,
+            Nary::WeightedSum,
+            Nary::SumOfSquares,
+            Nary::SumLogLogistic,
+        ] {
             check(&NaryFn(op), &x).map_err(|e| TestCaseError::fail(format!("{op:?}: {e}")))?;
         }
     }

@@ -13,42 +13,38 @@
 //!   densities operation by operation. The hand-written side is the benches' scaled
 //!   forward–backward yardstick (`trellis_benches::hand_written`).
 //!
+//! Each tape function also comes written array-style (`…/tape_slices`), with the one-node
+//! slice operations `sum_of_squares`, `sum_log_logistic` and `weighted_sum`, and `v ± c`
+//! (which records no node): Rosenbrock as `100·Σaᵢ² + Σ(xᵢ - 1)²`, the hierarchical model
+//! with its two sums of squares as slices, the logistic regression with each row's weights
+//! signed by its label and one `sum_log_logistic` over the 1000 linear predictors.
+//!
 //! Run: `cargo bench -p trellis-benches --bench tape_lean`.
 
 use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
-use trellis_ad::{reverse, Scalar, ScalarFn};
+use trellis_ad::{reverse, scratch, Scalar, ScalarFn};
+use trellis_benches::gradient_functions::{rosenbrock_hand, rosenbrock_point, Rosenbrock};
 use trellis_benches::hand_written::HandWrittenHmm;
 use trellis_models::hmm::{self, Sequences};
 
 const HALF_LN_2PI: f64 = 0.918_938_533_204_672_8;
 
-/// Extended Rosenbrock as a user writes it.
-struct Rosenbrock;
-impl ScalarFn for Rosenbrock {
+/// Extended Rosenbrock array-style: two sums of squares.
+struct RosenbrockSlices;
+impl ScalarFn for RosenbrockSlices {
     fn eval<T: Scalar>(&self, x: &[T]) -> T {
-        let mut acc = T::constant(0.0);
-        for i in 0..x.len() - 1 {
-            let a = x[i + 1] - x[i] * x[i];
-            let b = -x[i] + 1.0;
-            acc += a * a * 100.0 + b * b;
-        }
-        acc
+        scratch::with_vec(|a: &mut Vec<T>| {
+            scratch::with_vec(|b: &mut Vec<T>| {
+                for i in 0..x.len() - 1 {
+                    a.push(x[i + 1] - x[i] * x[i]);
+                    b.push(x[i] - 1.0);
+                }
+                T::sum_of_squares(a) * 100.0 + T::sum_of_squares(b)
+            })
+        })
     }
-}
-
-fn rosenbrock_hand(x: &[f64], grad: &mut [f64]) -> f64 {
-    grad.fill(0.0);
-    let mut acc = 0.0;
-    for i in 0..x.len() - 1 {
-        let a = x[i + 1] - x[i] * x[i];
-        let b = 1.0 - x[i];
-        acc += 100.0 * a * a + b * b;
-        grad[i] += -400.0 * a * x[i] - 2.0 * b;
-        grad[i + 1] += 200.0 * a;
-    }
-    acc
 }
 
 /// The non-centred hierarchical normal; parameters `(μ, log τ, η₁ … η_J)`.
@@ -109,6 +105,24 @@ impl ScalarFn for Hierarchical {
             lp += -(eta * eta) * 0.5 - z * z * 0.5;
         }
         lp
+    }
+}
+
+/// The hierarchical model array-style: the standardised residuals in a slice, both sums of
+/// squares as one node each.
+struct HierarchicalSlices<'a>(&'a Hierarchical);
+impl ScalarFn for HierarchicalSlices<'_> {
+    fn eval<T: Scalar>(&self, x: &[T]) -> T {
+        let (mu, log_tau) = (x[0], x[1]);
+        let tau = log_tau.exp();
+        let r = tau / 5.0;
+        let prior = -(mu / 5.0) * (mu / 5.0) * 0.5 - (r * r).ln_1p() + log_tau;
+        scratch::with_vec(|z: &mut Vec<T>| {
+            for (j, (&y, &s)) in self.0.y.iter().zip(&self.0.sigma).enumerate() {
+                z.push((tau * x[2 + j] + mu - y) / s);
+            }
+            prior - (T::sum_of_squares(&x[2..]) + T::sum_of_squares(z)) * 0.5
+        })
     }
 }
 
@@ -176,6 +190,40 @@ impl ScalarFn for Logistic {
     }
 }
 
+/// The logistic regression array-style: each row's weights signed by its label (ln σ(-η)
+/// for a failure), one `sum_log_logistic` over the linear predictors.
+struct LogisticSlices {
+    signed_rows: Vec<Vec<f64>>,
+}
+
+impl LogisticSlices {
+    fn new(model: &Logistic) -> Self {
+        let signed_rows = model
+            .rows
+            .iter()
+            .zip(&model.labels)
+            .map(|(row, &label)| {
+                let sign = if label { 1.0 } else { -1.0 };
+                row.iter().map(|x| sign * x).collect()
+            })
+            .collect();
+        Self { signed_rows }
+    }
+}
+
+impl ScalarFn for LogisticSlices {
+    fn eval<T: Scalar>(&self, beta: &[T]) -> T {
+        scratch::with_vec(|etas: &mut Vec<T>| {
+            etas.extend(
+                self.signed_rows
+                    .iter()
+                    .map(|row| T::weighted_sum(beta, row)),
+            );
+            T::sum_log_logistic(etas)
+        })
+    }
+}
+
 /// The seed HMM's log-likelihood in log space, naively; parameters `(signal, noise,
 /// log p_init (K), log p_trans (K × K))` (unnormalised, as the yardstick takes them).
 struct NaiveHmm {
@@ -191,7 +239,7 @@ impl ScalarFn for NaiveHmm {
         let log_trans = &x[2 + k..2 + k + k * k];
         let log_noise = noise.ln();
         let emission = |y: f64, state: usize| {
-            let z = (y - signal * (state as f64 + 1.0)) / noise;
+            let z = (signal * (state as f64 + 1.0) - y) / noise;
             -(z * z) * 0.5 - log_noise - HALF_LN_2PI
         };
         let mut total = T::constant(0.0);
@@ -217,10 +265,25 @@ impl ScalarFn for NaiveHmm {
     }
 }
 
+/// The seed HMM's point, its hand-written yardstick and the naive tape model.
+fn seed_hmm() -> (Vec<f64>, HandWrittenHmm<0>, NaiveHmm) {
+    let seed = hmm::seed_dataset();
+    let mut x = vec![seed.emission_signal, seed.emission_noise];
+    x.extend(seed.p_initial_state.iter().map(|p| p.ln()));
+    x.extend(seed.p_transition.iter().map(|p| p.ln()));
+    let k = seed.p_initial_state.len();
+    let hand = HandWrittenHmm::<0>::new(seed.sequences.clone(), k);
+    let naive = NaiveHmm {
+        data: seed.sequences,
+        k,
+    };
+    (x, hand, naive)
+}
+
 fn bench(c: &mut Criterion) {
     let mut group = c.benchmark_group("tape_lean");
 
-    let x: Vec<f64> = (0..1000).map(|i| 0.5 + 0.3 * (i as f64).sin()).collect();
+    let x = rosenbrock_point(1000);
     let mut grad = vec![0.0; x.len()];
     group.bench_with_input(BenchmarkId::new("rosenbrock/hand", 1000), &(), |b, _| {
         b.iter(|| rosenbrock_hand(black_box(&x), &mut grad))
@@ -228,6 +291,13 @@ fn bench(c: &mut Criterion) {
     group.bench_with_input(BenchmarkId::new("rosenbrock/tape", 1000), &(), |b, _| {
         b.iter(|| reverse::value_and_gradient_into(&Rosenbrock, black_box(&x), &mut grad))
     });
+    group.bench_with_input(
+        BenchmarkId::new("rosenbrock/tape_slices", 1000),
+        &(),
+        |b, _| {
+            b.iter(|| reverse::value_and_gradient_into(&RosenbrockSlices, black_box(&x), &mut grad))
+        },
+    );
 
     let model = Hierarchical::new(100);
     let x = model.point();
@@ -238,6 +308,12 @@ fn bench(c: &mut Criterion) {
     group.bench_with_input(BenchmarkId::new("hierarchical/tape", 100), &(), |b, _| {
         b.iter(|| reverse::value_and_gradient_into(&model, black_box(&x), &mut grad))
     });
+    let slices = HierarchicalSlices(&model);
+    group.bench_with_input(
+        BenchmarkId::new("hierarchical/tape_slices", 100),
+        &(),
+        |b, _| b.iter(|| reverse::value_and_gradient_into(&slices, black_box(&x), &mut grad)),
+    );
 
     let model = Logistic::new(1000, 10);
     let x = model.point();
@@ -248,17 +324,14 @@ fn bench(c: &mut Criterion) {
     group.bench_with_input(BenchmarkId::new("logistic/tape", "1000x10"), &(), |b, _| {
         b.iter(|| reverse::value_and_gradient_into(&model, black_box(&x), &mut grad))
     });
+    let slices = LogisticSlices::new(&model);
+    group.bench_with_input(
+        BenchmarkId::new("logistic/tape_slices", "1000x10"),
+        &(),
+        |b, _| b.iter(|| reverse::value_and_gradient_into(&slices, black_box(&x), &mut grad)),
+    );
 
-    let seed = hmm::seed_dataset();
-    let mut x = vec![seed.emission_signal, seed.emission_noise];
-    x.extend(seed.p_initial_state.iter().map(|p| p.ln()));
-    x.extend(seed.p_transition.iter().map(|p| p.ln()));
-    let k = seed.p_initial_state.len();
-    let mut hand = HandWrittenHmm::<0>::new(seed.sequences.clone(), k);
-    let naive = NaiveHmm {
-        data: seed.sequences,
-        k,
-    };
+    let (x, mut hand, naive) = seed_hmm();
     let mut grad = vec![0.0; x.len()];
     group.bench_with_input(BenchmarkId::new("hmm_naive/hand", "seed"), &(), |b, _| {
         b.iter(|| hand.value_and_gradient(black_box(&x), &mut grad))
@@ -280,12 +353,15 @@ fn check_hand_gradients() {
             );
         }
     };
-    let x: Vec<f64> = (0..1000).map(|i| 0.5 + 0.3 * (i as f64).sin()).collect();
+    let x = rosenbrock_point(1000);
     let mut g = vec![0.0; x.len()];
     let v = rosenbrock_hand(&x, &mut g);
     let (tv, tg) = reverse::value_and_gradient(&Rosenbrock, &x);
     close(&[v], &[tv], "rosenbrock value");
     close(&g, &tg, "rosenbrock");
+    let (sv, sg) = reverse::value_and_gradient(&RosenbrockSlices, &x);
+    close(&[sv], &[tv], "rosenbrock slices value");
+    close(&sg, &tg, "rosenbrock slices");
 
     let model = Hierarchical::new(100);
     let x = model.point();
@@ -294,6 +370,9 @@ fn check_hand_gradients() {
     let (tv, tg) = reverse::value_and_gradient(&model, &x);
     close(&[v], &[tv], "hierarchical value");
     close(&g, &tg, "hierarchical");
+    let (sv, sg) = reverse::value_and_gradient(&HierarchicalSlices(&model), &x);
+    close(&[sv], &[tv], "hierarchical slices value");
+    close(&sg, &tg, "hierarchical slices");
 
     let model = Logistic::new(1000, 10);
     let x = model.point();
@@ -302,19 +381,13 @@ fn check_hand_gradients() {
     let (tv, tg) = reverse::value_and_gradient(&model, &x);
     close(&[v], &[tv], "logistic value");
     close(&g, &tg, "logistic");
+    let (sv, sg) = reverse::value_and_gradient(&LogisticSlices::new(&model), &x);
+    close(&[sv], &[tv], "logistic slices value");
+    close(&sg, &tg, "logistic slices");
 
-    let seed = hmm::seed_dataset();
-    let mut x = vec![seed.emission_signal, seed.emission_noise];
-    x.extend(seed.p_initial_state.iter().map(|p| p.ln()));
-    x.extend(seed.p_transition.iter().map(|p| p.ln()));
-    let k = seed.p_initial_state.len();
-    let mut hand = HandWrittenHmm::<0>::new(seed.sequences.clone(), k);
+    let (x, mut hand, naive) = seed_hmm();
     let mut g = vec![0.0; x.len()];
     let v = hand.value_and_gradient(&x, &mut g);
-    let naive = NaiveHmm {
-        data: seed.sequences,
-        k,
-    };
     let (tv, tg) = reverse::value_and_gradient(&naive, &x);
     close(&[v], &[tv], "hmm value");
     close(&g, &tg, "hmm");

@@ -1,6 +1,6 @@
 #!/bin/sh
 # Instructions per gradient for every benchmark of `gradient_cost.rs`: the callgrind count of
-# 200 runs minus that of 100, over 100. Usage: ad/examples/gradient_cost.sh [binary]
+# 200 runs minus that of 100, over 100. Usage: benches/examples/gradient_cost.sh [binary]
 # (default: target/release/examples/gradient_cost; build it first, see gradient_cost.rs).
 bin=${1:-target/release/examples/gradient_cost}
 count() {
