@@ -104,6 +104,30 @@ pub trait Scalar:
         acc
     }
 
+    /// `ln Σ exp(xᵢ + yᵢ)` as one operation (one tape node in reverse mode, over both
+    /// slices): one state of a log-space forward recursion, `xᵢ` the previous step's log
+    /// probabilities and `yᵢ` a column of log transition probabilities, without a node per
+    /// sum. The conventions of [`Scalar::log_sum_exp`] apply to the sums. Panics if the
+    /// lengths differ.
+    fn log_sum_exp_of_sums(xs: &[Self], ys: &[Self]) -> Self {
+        assert_eq!(
+            xs.len(),
+            ys.len(),
+            "log_sum_exp_of_sums: slices of different lengths"
+        );
+        crate::scratch::with_vec(|sums: &mut Vec<Self>| {
+            sums.extend(xs.iter().zip(ys).map(|(&x, &y)| x + y));
+            Self::log_sum_exp(sums)
+        })
+    }
+
+    /// `ln N(y; mean, sd)`, the normal log-density of an observation `y`, as one operation
+    /// (one tape node in reverse mode, for both parameters).
+    fn normal_ln_pdf(y: f64, mean: Self, sd: Self) -> Self {
+        let z = (mean - y) / sd;
+        -(z * z) * 0.5 - sd.ln() - HALF_LN_2PI
+    }
+
     /// `Σ ln σ(xᵢ)`, σ the logistic sigmoid, as one operation (one tape node in reverse
     /// mode): the log-likelihood of successes with logits `xᵢ` (a failure with logit `η`
     /// contributes `ln σ(-η)`: negate its logit, or its predictor's weights). Stable like
@@ -216,6 +240,9 @@ pub trait Scalar:
     #[doc(hidden)]
     fn mills_offset(self) -> Self;
 }
+
+/// ½ ln 2π.
+pub(crate) const HALF_LN_2PI: f64 = 0.918_938_533_204_672_8;
 
 /// `ln(exp(a) + exp(b))` on plain values.
 #[inline]

@@ -718,6 +718,44 @@ impl Scalar for Var {
         )
     }
 
+    fn log_sum_exp_of_sums(xs: &[Self], ys: &[Self]) -> Self {
+        assert_eq!(
+            xs.len(),
+            ys.len(),
+            "log_sum_exp_of_sums: slices of different lengths"
+        );
+        let sum = |i: usize| xs[i].value + ys[i].value;
+        let (max, arg) = crate::scalar::max_with_index((0..xs.len()).map(sum));
+        let Some(arg) = arg else {
+            return Self::constant(f64::NEG_INFINITY);
+        };
+        let both = |i: usize, d: f64| [(xs[i], d), (ys[i], d)];
+        if max.is_nan() {
+            return Self::nary(f64::NAN, (0..xs.len()).flat_map(|i| both(i, f64::NAN)));
+        }
+        if max == f64::INFINITY {
+            return xs[arg].binary(ys[arg], f64::INFINITY, 1.0, 1.0);
+        }
+        if max == f64::NEG_INFINITY {
+            return Self::constant(f64::NEG_INFINITY);
+        }
+        let total: f64 = (0..xs.len()).map(|i| (sum(i) - max).exp()).sum();
+        let value = max + total.ln();
+        let inv = 1.0 / total;
+        Self::nary(
+            value,
+            (0..xs.len()).flat_map(|i| both(i, (sum(i) - max).exp() * inv)),
+        )
+    }
+
+    fn normal_ln_pdf(y: f64, mean: Self, sd: Self) -> Self {
+        // The same operations as the generic form, so the value is the same to the bit.
+        let (m, s) = (mean.value, sd.value);
+        let z = (m - y) / s;
+        let value = -(z * z) * 0.5 - s.ln() - crate::scalar::HALF_LN_2PI;
+        mean.binary(sd, value, -z / s, (z * z - 1.0) / s)
+    }
+
     fn sum_of_squares(xs: &[Self]) -> Self {
         let value = xs.iter().map(|x| x.value * x.value).sum();
         Self::nary(value, xs.iter().map(|x| (*x, 2.0 * x.value)))

@@ -293,6 +293,8 @@ enum Nary {
     WeightedSum,
     SumOfSquares,
     SumLogLogistic,
+    LogSumExpOfSums,
+    NormalLnPdf,
 }
 
 struct NaryFn(Nary);
@@ -309,6 +311,13 @@ impl ScalarFn for NaryFn {
             }
             Nary::SumOfSquares => T::sum_of_squares(x),
             Nary::SumLogLogistic => T::sum_log_logistic(x),
+            // Each entry in two sums (with the reversed slice): never empty.
+            Nary::LogSumExpOfSums => {
+                let reversed: Vec<T> = x.iter().rev().copied().collect();
+                T::log_sum_exp_of_sums(x, &reversed)
+            }
+            // The standard deviation kept in [e⁻³, e³] over the domain.
+            Nary::NormalLnPdf => T::normal_ln_pdf(0.7, x[0], (x[x.len() - 1] * 0.1).exp()),
         }
     }
 }
@@ -369,6 +378,8 @@ proptest! {
             Nary::WeightedSum,
             Nary::SumOfSquares,
             Nary::SumLogLogistic,
+            Nary::LogSumExpOfSums,
+            Nary::NormalLnPdf,
         ] {
             check(&NaryFn(op), &x).map_err(|e| TestCaseError::fail(format!("{op:?}: {e}")))?;
         }
