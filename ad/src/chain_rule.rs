@@ -25,6 +25,12 @@ pub(crate) trait Chain: Copy {
         d_self: Self::Primal,
         d_other: Self::Primal,
     ) -> Self;
+    /// `self + c` for a constant `c`, whose value is `value`: derivative 1, so a tape
+    /// variable can share `self`'s node instead of recording one.
+    #[inline]
+    fn shift(self, value: Self::Primal) -> Self {
+        self.chain(value, <Self::Primal as num_traits::One>::one())
+    }
 }
 
 /// Implements operators, comparisons and the `num-traits` traits (`Float` and what it needs)
@@ -106,8 +112,7 @@ macro_rules! impl_via_chain {
             #[inline]
             fn add(self, rhs: f64) -> Self {
                 use $crate::chain_rule::Chain;
-                let one = <<Self as Chain>::Primal as num_traits::One>::one();
-                self.chain(self.primal() + rhs, one)
+                self.shift(self.primal() + rhs)
             }
         }
         impl<$($g)*> core::ops::Sub<f64> for $ty {
@@ -115,8 +120,7 @@ macro_rules! impl_via_chain {
             #[inline]
             fn sub(self, rhs: f64) -> Self {
                 use $crate::chain_rule::Chain;
-                let one = <<Self as Chain>::Primal as num_traits::One>::one();
-                self.chain(self.primal() - rhs, one)
+                self.shift(self.primal() - rhs)
             }
         }
         impl<$($g)*> core::ops::Mul<f64> for $ty {

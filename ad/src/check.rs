@@ -197,6 +197,17 @@ fn rounding_tolerance(a: f64, b: f64, scale: f64) -> f64 {
 /// Returns the report on success, or the first failing component. Non-finite AD values fail;
 /// so does a coordinate where no finite-difference step kept `f` finite.
 ///
+/// # Return NaN outside the support
+///
+/// The finite differences start wide: the first step of coordinate `i` is
+/// `0.25·max(|xᵢ|, 1)`, halved down to about 1e-11 of that. So `f` is evaluated well away
+/// from `x` (at `x = 0.1` the first points are `-0.15` and `0.35`). Where `f` is not defined,
+/// make it return NaN (or ±∞) rather than a finite value of some other formula, and not
+/// panic: a non-finite value tells the checker that a step left the support, and it
+/// restarts its extrapolation from the smaller steps that stay inside. A finite value
+/// there (a clamped `ln(max(x, 1e-300))`, a density that is 0 and then logged as a large
+/// negative constant) is taken at face value and spoils the estimate.
+///
 /// ```
 /// use trellis_ad::{check_gradient, GradientCheck, Scalar, ScalarFn};
 /// struct F;

@@ -22,8 +22,17 @@ use crate::Scalar;
 /// assert!((f.eps[0] - (2.0 + 0.5f64.cos())).abs() < 1e-15);
 /// assert!((f.eps[1] - 0.5).abs() < 1e-15);
 /// ```
+///
+/// # Zero tangents times infinite partials
+///
+/// With `ZERO_SAFE` (the default), an exactly zero tangent times an infinite or NaN partial
+/// contributes 0, as in reverse mode (`∂(√x + y)/∂y` at `x = 0` is 1, not NaN). That costs a
+/// finiteness test per operation. `DualVec<T, N, false>` multiplies plainly, so such a
+/// product is NaN; it is what [`forward::value_and_gradient_into`](crate::forward) runs
+/// first, redoing a pass with the zero-safe type only when a result is NaN (a plain NaN
+/// reaches every result it feeds, so a result that is not NaN is the zero-safe one).
 #[derive(Clone, Copy)]
-pub struct DualVec<T, const N: usize> {
+pub struct DualVec<T, const N: usize, const ZERO_SAFE: bool = true> {
     /// The primal value.
     pub re: T,
     /// The tangents: `eps[i]` is the derivative along the `i`-th seeded direction.
@@ -33,7 +42,7 @@ pub struct DualVec<T, const N: usize> {
 /// A dual number with one tangent: `f(Dual::variable(x)).tangent()` is `f'(x)`.
 pub type Dual<T> = DualVec<T, 1>;
 
-impl<T: Scalar, const N: usize> DualVec<T, N> {
+impl<T: Scalar, const N: usize, const Z: bool> DualVec<T, N, Z> {
     /// A dual with the given value and tangents.
     #[inline]
     pub fn new(re: T, eps: [T; N]) -> Self {
@@ -77,30 +86,30 @@ fn tangent_times<T: Scalar>(tangent: T, partial: T) -> T {
 }
 
 /// `eps · deriv` lane by lane with [`tangent_times`]; out of line, since it is the rare case.
+/// By value in and out, so the common path keeps its tangents in registers.
 #[cold]
 #[inline(never)]
-fn scale_tangents_zero_safe<T: Scalar, const N: usize>(out: &mut [T; N], eps: [T; N], deriv: T) {
-    for (o, e) in out.iter_mut().zip(eps) {
-        *o = tangent_times(e, deriv);
-    }
+fn scale_tangents_zero_safe<T: Scalar, const N: usize>(eps: [T; N], deriv: T) -> [T; N] {
+    eps.map(|e| tangent_times(e, deriv))
 }
 
 /// `eps · d_self + other · d_other` lane by lane with [`tangent_times`] (the rare case).
 #[cold]
 #[inline(never)]
 fn combine_tangents_zero_safe<T: Scalar, const N: usize>(
-    out: &mut [T; N],
     eps: [T; N],
     d_self: T,
-    other: &[T; N],
+    other: [T; N],
     d_other: T,
-) {
-    for ((out, e), &o) in out.iter_mut().zip(eps).zip(other) {
+) -> [T; N] {
+    let mut out = eps;
+    for ((out, e), o) in out.iter_mut().zip(eps).zip(other) {
         *out = tangent_times(e, d_self) + tangent_times(o, d_other);
     }
+    out
 }
 
-impl<T: Scalar, const N: usize> Chain for DualVec<T, N> {
+impl<T: Scalar, const N: usize, const Z: bool> Chain for DualVec<T, N, Z> {
     type Primal = T;
     #[inline]
     fn primal(self) -> T {
@@ -115,35 +124,41 @@ impl<T: Scalar, const N: usize> Chain for DualVec<T, N> {
     }
     #[inline(always)]
     fn chain(self, value: T, deriv: T) -> Self {
+        // Plain products unless the partial is not finite (only then can a zero tangent
+        // turn into NaN): one predictable branch per operation, the loop stays vectorised,
+        // and the rare case is out of line with its operands passed by value, so the common
+        // path keeps the tangents in registers.
+        if Z && !deriv.is_all_finite() {
+            return Self {
+                re: value,
+                eps: scale_tangents_zero_safe(self.eps, deriv),
+            };
+        }
         let mut eps = self.eps;
-        // The zero-safe product only when a partial is not finite: one predictable branch per
-        // operation, and the plain loop stays vectorised.
-        if deriv.is_all_finite() {
-            for e in &mut eps {
-                *e *= deriv;
-            }
-        } else {
-            scale_tangents_zero_safe(&mut eps, self.eps, deriv);
+        for e in &mut eps {
+            *e *= deriv;
         }
         Self { re: value, eps }
     }
     #[inline(always)]
     fn chain2(self, other: Self, value: T, d_self: T, d_other: T) -> Self {
+        if Z && !(d_self.is_all_finite() && d_other.is_all_finite()) {
+            return Self {
+                re: value,
+                eps: combine_tangents_zero_safe(self.eps, d_self, other.eps, d_other),
+            };
+        }
         let mut eps = self.eps;
-        if d_self.is_all_finite() && d_other.is_all_finite() {
-            for (e, o) in eps.iter_mut().zip(other.eps) {
-                *e = *e * d_self + o * d_other;
-            }
-        } else {
-            combine_tangents_zero_safe(&mut eps, self.eps, d_self, &other.eps, d_other);
+        for (e, o) in eps.iter_mut().zip(other.eps) {
+            *e = *e * d_self + o * d_other;
         }
         Self { re: value, eps }
     }
 }
 
-impl_via_chain!(impl [T: Scalar, const N: usize] DualVec<T, N>);
+impl_via_chain!(impl [T: Scalar, const N: usize, const Z: bool] DualVec<T, N, Z>);
 
-impl<T: Scalar, const N: usize> Scalar for DualVec<T, N> {
+impl<T: Scalar, const N: usize, const Z: bool> Scalar for DualVec<T, N, Z> {
     #[inline]
     fn constant(x: f64) -> Self {
         Self::lift(T::constant(x))
@@ -173,7 +188,7 @@ impl<T: Scalar, const N: usize> Scalar for DualVec<T, N> {
             let mut eps = [T::constant(0.0); N];
             for x in xs {
                 for (e, xe) in eps.iter_mut().zip(x.eps) {
-                    *e += tangent_times(xe, T::constant(f64::NAN));
+                    *e += Self::times(xe, T::constant(f64::NAN));
                 }
             }
             return Self {
@@ -227,7 +242,7 @@ impl<T: Scalar, const N: usize> Scalar for DualVec<T, N> {
                 }
                 let partial = T::custom(primals, partials[i], &hessian[i * n..(i + 1) * n]);
                 for (e, xe) in eps.iter_mut().zip(x.eps) {
-                    *e += tangent_times(xe, partial);
+                    *e += Self::times(xe, partial);
                 }
             }
             Self { re, eps }
@@ -251,7 +266,7 @@ impl<T: Scalar, const N: usize> Scalar for DualVec<T, N> {
         for (x, y) in xs.iter().zip(ys) {
             acc.re += x.re * y.re;
             for ((e, xe), ye) in acc.eps.iter_mut().zip(x.eps).zip(y.eps) {
-                *e += tangent_times(xe, y.re) + tangent_times(ye, x.re);
+                *e += Self::times(xe, y.re) + Self::times(ye, x.re);
             }
         }
         acc
@@ -267,7 +282,7 @@ impl<T: Scalar, const N: usize> Scalar for DualVec<T, N> {
         for (x, &w) in xs.iter().zip(weights) {
             acc.re += x.re * w;
             for (e, xe) in acc.eps.iter_mut().zip(x.eps) {
-                *e += tangent_times(xe, T::constant(w));
+                *e += Self::times(xe, T::constant(w));
             }
         }
         acc
@@ -285,14 +300,25 @@ impl<T: Scalar, const N: usize> Scalar for DualVec<T, N> {
         let mut eps = [T::constant(0.0); N];
         for (x, &d) in inputs.iter().zip(partials) {
             for (e, xe) in eps.iter_mut().zip(x.eps) {
-                *e += tangent_times(xe, T::constant(d));
+                *e += Self::times(xe, T::constant(d));
             }
         }
         Self { re, eps }
     }
 }
 
-impl<T: Scalar, const N: usize> DualVec<T, N> {
+impl<T: Scalar, const N: usize, const Z: bool> DualVec<T, N, Z> {
+    /// `tangent · partial` under this type's rule: [`tangent_times`] when zero-safe, the
+    /// plain product otherwise.
+    #[inline(always)]
+    fn times(tangent: T, partial: T) -> T {
+        if Z {
+            tangent_times(tangent, partial)
+        } else {
+            tangent * partial
+        }
+    }
+
     /// The primal parts of `inputs`, on the stack for up to 32 inputs, passed to `f`.
     fn with_primals<R>(inputs: &[Self], f: impl FnOnce(&[T]) -> R) -> R {
         const STACK: usize = 32;
@@ -309,13 +335,13 @@ impl<T: Scalar, const N: usize> DualVec<T, N> {
     }
 }
 
-impl<T: Scalar, const N: usize> Default for DualVec<T, N> {
+impl<T: Scalar, const N: usize, const Z: bool> Default for DualVec<T, N, Z> {
     fn default() -> Self {
         Self::constant(0.0)
     }
 }
 
-impl<T: Scalar, const N: usize> fmt::Debug for DualVec<T, N> {
+impl<T: Scalar, const N: usize, const Z: bool> fmt::Debug for DualVec<T, N, Z> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("DualVec")
             .field("re", &self.re)
@@ -324,7 +350,7 @@ impl<T: Scalar, const N: usize> fmt::Debug for DualVec<T, N> {
     }
 }
 
-impl<T: Scalar, const N: usize> fmt::Display for DualVec<T, N> {
+impl<T: Scalar, const N: usize, const Z: bool> fmt::Display for DualVec<T, N, Z> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}", self.re)?;
         for (i, e) in self.eps.iter().enumerate() {

@@ -25,9 +25,14 @@ pub fn jvp<F: VectorFn + ?Sized>(f: &F, x: &[f64], v: &[f64]) -> (Vec<f64>, Vec<
 }
 
 /// `(f(x), ∇f(x))` in `⌈n / CHUNK⌉` forward passes, the gradient written into `grad`.
+///
+/// Each pass multiplies tangents plainly (`DualVec<f64, CHUNK, false>`); a pass whose
+/// derivatives come out NaN is redone with zero-safe products, so the result is that of
+/// zero-safe duals at the cost of plain ones (see [`DualVec`]'s notes).
 pub fn value_and_gradient_into<F: ScalarFn + ?Sized>(f: &F, x: &[f64], grad: &mut [f64]) -> f64 {
     assert_eq!(x.len(), grad.len(), "one gradient slot per input");
-    let mut inputs: Vec<DualVec<f64, CHUNK>> = x.iter().map(|&v| DualVec::constant(v)).collect();
+    let mut inputs: Vec<DualVec<f64, CHUNK, false>> =
+        x.iter().map(|&v| DualVec::constant(v)).collect();
     let mut value = f64::NAN;
     if x.is_empty() {
         return f.eval(&inputs).re;
@@ -38,13 +43,34 @@ pub fn value_and_gradient_into<F: ScalarFn + ?Sized>(f: &F, x: &[f64], grad: &mu
             input.eps[k] = 1.0;
         }
         let y = f.eval(&inputs);
-        value = y.re;
-        grad[start..end].copy_from_slice(&y.eps[..end - start]);
+        // Over all lanes, without early exit, so the test vectorises (an unused lane can
+        // only be NaN where a used one may be too; a needless redo costs time, not accuracy).
+        value = if y.eps.iter().fold(false, |any, e| any | e.is_nan()) {
+            // A zero tangent may have met an infinite partial: redo this pass zero-safe.
+            zero_safe_pass(f, x, start, &mut grad[start..end])
+        } else {
+            grad[start..end].copy_from_slice(&y.eps[..end - start]);
+            y.re
+        };
         for input in &mut inputs[start..end] {
             input.eps = [0.0; CHUNK];
         }
     }
     value
+}
+
+/// The forward pass seeding directions `start..start + grad.len()` with zero-safe duals
+/// (the rare case, out of line): writes those derivatives to `grad`, returns the value.
+#[cold]
+#[inline(never)]
+fn zero_safe_pass<F: ScalarFn + ?Sized>(f: &F, x: &[f64], start: usize, grad: &mut [f64]) -> f64 {
+    let mut inputs: Vec<DualVec<f64, CHUNK>> = x.iter().map(|&v| DualVec::constant(v)).collect();
+    for (k, input) in inputs[start..start + grad.len()].iter_mut().enumerate() {
+        input.eps[k] = 1.0;
+    }
+    let y = f.eval(&inputs);
+    grad.copy_from_slice(&y.eps[..grad.len()]);
+    y.re
 }
 
 /// `(f(x), ∇f(x))` by forward mode.

@@ -37,6 +37,7 @@ mod function;
 pub mod reverse;
 mod scalar;
 pub mod scratch;
+mod session_tags;
 pub mod special;
 mod stable_derivatives;
 mod tape;

@@ -94,6 +94,52 @@ pub trait Scalar:
     /// `Σ xᵢ yᵢ` as one operation. Panics if the lengths differ.
     fn dot(xs: &[Self], ys: &[Self]) -> Self;
 
+    /// `Σ xᵢ²` as one operation (one tape node in reverse mode): sums of squared residuals
+    /// without a node per square and per addition.
+    fn sum_of_squares(xs: &[Self]) -> Self {
+        let mut acc = Self::constant(0.0);
+        for &x in xs {
+            acc += x * x;
+        }
+        acc
+    }
+
+    /// `ln Σ exp(xᵢ + yᵢ)` as one operation (one tape node in reverse mode, over both
+    /// slices): one state of a log-space forward recursion, `xᵢ` the previous step's log
+    /// probabilities and `yᵢ` a column of log transition probabilities, without a node per
+    /// sum. The conventions of [`Scalar::log_sum_exp`] apply to the sums. Panics if the
+    /// lengths differ.
+    fn log_sum_exp_of_sums(xs: &[Self], ys: &[Self]) -> Self {
+        assert_eq!(
+            xs.len(),
+            ys.len(),
+            "log_sum_exp_of_sums: slices of different lengths"
+        );
+        crate::scratch::with_vec(|sums: &mut Vec<Self>| {
+            sums.extend(xs.iter().zip(ys).map(|(&x, &y)| x + y));
+            Self::log_sum_exp(sums)
+        })
+    }
+
+    /// `ln N(y; mean, sd)`, the normal log-density of an observation `y`, as one operation
+    /// (one tape node in reverse mode, for both parameters).
+    fn normal_ln_pdf(y: f64, mean: Self, sd: Self) -> Self {
+        let z = (mean - y) / sd;
+        -(z * z) * 0.5 - sd.ln() - HALF_LN_2PI
+    }
+
+    /// `Σ ln σ(xᵢ)`, σ the logistic sigmoid, as one operation (one tape node in reverse
+    /// mode): the log-likelihood of successes with logits `xᵢ` (a failure with logit `η`
+    /// contributes `ln σ(-η)`: negate its logit, or its predictor's weights). Stable like
+    /// [`Scalar::log_logistic`].
+    fn sum_log_logistic(xs: &[Self]) -> Self {
+        let mut acc = Self::constant(0.0);
+        for &x in xs {
+            acc += x.log_logistic();
+        }
+        acc
+    }
+
     /// `Σ wᵢ xᵢ` with constant weights, as one operation. Panics if the lengths differ.
     fn weighted_sum(xs: &[Self], weights: &[f64]) -> Self;
 
@@ -195,6 +241,9 @@ pub trait Scalar:
     fn mills_offset(self) -> Self;
 }
 
+/// ½ ln 2π.
+pub(crate) const HALF_LN_2PI: f64 = 0.918_938_533_204_672_8;
+
 /// `ln(exp(a) + exp(b))` on plain values.
 #[inline]
 pub(crate) fn log_add_exp_f64(a: f64, b: f64) -> f64 {
@@ -250,6 +299,19 @@ pub(crate) fn softplus_f64(x: f64) -> f64 {
     } else {
         x.exp().ln_1p()
     }
+}
+
+/// `(ln σ(x), σ(-x))`, the log-logistic and its derivative, sharing one exponential; the
+/// same values as `-softplus_f64(-x)` and `logistic_f64(-x)`.
+#[inline]
+pub(crate) fn log_logistic_and_slope_f64(x: f64) -> (f64, f64) {
+    let e = (-x.abs()).exp();
+    let slope = if x > 0.0 {
+        e / (1.0 + e)
+    } else {
+        1.0 / (1.0 + e)
+    };
+    (x.min(0.0) - e.ln_1p(), slope)
 }
 
 /// Stable logistic sigmoid on plain values.

@@ -1,10 +1,10 @@
 //! Reverse mode: a thread-local tape of nodes and the [`Var`] that indexes it.
 //!
-//! Every operation on `Var`s appends one node holding the indices of its (at most two)
-//! operands and the local partial derivatives with respect to them, computed while recording.
-//! Operations with many operands (`log_sum_exp`, `sum_of`, `dot`, `weighted_sum`, `custom`)
-//! are one node whose operands live in a side arena. The reverse sweep then only multiplies
-//! and adds: no closure calls, no branches on operation kinds.
+//! Every operation on `Var`s appends one node holding its (at most two) operands and the
+//! local partial derivatives with respect to them, computed while recording. Operations with
+//! many operands (`log_sum_exp`, `sum_of`, `dot`, `weighted_sum`, `custom`) are one node
+//! whose operands live in a side arena. The reverse sweep then only multiplies and adds: no
+//! closure calls, no branches on operation kinds.
 //!
 //! Each thread owns its tape, so gradients run in parallel threads without locks. Recording
 //! sessions nest (a gradient may be taken inside a function being differentiated): each
@@ -15,59 +15,75 @@
 //! # Misuse is caught, never undefined
 //!
 //! A [`Var`] is only meaningful while its [`Recording`] lives, on the thread that made it.
-//! Each recording gets a process-unique 32-bit session tag, and a `Var` packs that tag into the
-//! high half of its index word. Recording an operation checks each operand with one compare,
-//! `(word ^ current_session << 32) < tape length`, which passes exactly when the operand is a
-//! node of the innermost live session; anything else (constants, operands from an enclosing
-//! live session, misuse) takes a cold path that accepts what is valid and panics with a
-//! message naming the misuse: a `Var` whose recording ended, a `Var` from another thread, a
-//! recording used after an enclosing one ended.
+//! Each recording gets a process-unique 32-bit session tag (see `session_tags`), and a `Var`
+//! packs that tag into the high half of its index word. Recording a one- or two-operand node
+//! checks nothing: it stores the operands' words as they are. The sweep, which must
+//! bounds-check the indices it follows anyway, checks both operands of a node at once,
+//! `((lhs | rhs) ^ session) & mask == 0`: every tag has exactly 16 bits set, so this holds
+//! exactly when each operand is a constant or a node of the session being swept, with an
+//! index below a power of two that the adjoint buffer covers. Anything else (n-ary nodes,
+//! operands from an enclosing live session, misuse) takes a cold path that accepts what is
+//! valid and panics with a message naming the misuse: a `Var` whose recording ended, a `Var`
+//! from another thread. So a misused `Var` panics at the latest when a gradient is taken
+//! through it, and never contributes to one. N-ary operations check their operands when they
+//! record (one OR per operand, one test per node), recording with no live session panics
+//! (the tape then has no room), and `Recording::gradient` checks its output and inputs.
 //!
-//! Memory safety does not rest on the tags: every recorded operand index is checked to be
-//! below the index of the node recording it, which is all the unchecked sweep relies on. So
-//! even a tag that recurs (tags wrap after 2³² sessions in one process) can at worst let a
-//! stale `Var` through in that one-in-2³² case, never corrupt memory.
+//! Memory safety does not rest on the tags being unique: every index the sweep follows
+//! without a bounds check has passed the mask test against the adjoint buffer's length. So
+//! a tag that recurs (after 6·10⁸ sessions in one process) can at worst let a stale `Var`
+//! through in that case, never corrupt memory.
 
 use std::cell::UnsafeCell;
 use std::fmt;
 use std::mem::ManuallyDrop;
-use std::sync::atomic::{AtomicU32, Ordering};
 
 use crate::chain_rule::{chain_scalar_methods, impl_via_chain, Chain};
+use crate::session_tags::TagSource;
 use crate::Scalar;
 
 /// Index of the sink node. Constants point here, and so does the unused second operand of a
 /// one-operand node; whatever adjoint flows into it is never read.
 const SINK: u32 = 0;
-/// Marks a node whose operands are in the n-ary arena (`rhs` then holds their count).
-const NARY: u32 = u32::MAX;
-/// Session tags are handed to threads in blocks of this many, so starting a session touches
-/// the shared counter only once per block.
-const TAG_BLOCK: u32 = 1 << 16;
-/// The next block of session tags (its first tag is `block << 16`). Block 0 is never used:
-/// tag 0 means "no session" (and is the tag of constants).
-static NEXT_TAG_BLOCK: AtomicU32 = AtomicU32::new(1);
+/// The tape holds fewer nodes than this, so every index fits in the low half of a word and
+/// differs from the n-ary marker.
+const MAX_NODES: usize = u32::MAX as usize;
+/// The high half of the `lhs` word of an n-ary node (never a session tag, whose weight is
+/// 16): its low half holds the operand count and `rhs` the operands' start in the arena.
+const NARY_MARK: u64 = (u32::MAX as u64) << 32;
 
 #[derive(Clone, Copy, Debug)]
 struct Node {
-    lhs: u32,
-    rhs: u32,
+    /// The operands' `Var` words (session tag and index; 0 for a constant).
+    lhs: u64,
+    rhs: u64,
     d_lhs: f64,
     d_rhs: f64,
 }
 
 const SINK_NODE: Node = Node {
-    lhs: SINK,
-    rhs: SINK,
+    lhs: 0,
+    rhs: 0,
     d_lhs: 0.0,
     d_rhs: 0.0,
 };
 
+/// A live recording session: its tag and the index of its first node.
+#[derive(Clone, Copy, Debug)]
+struct Session {
+    tag: u32,
+    start: usize,
+}
+
 /// The recording of one thread.
 struct Tape {
     nodes: Vec<Node>,
-    /// Operands of n-ary nodes: (parent index, partial), in recording order.
-    nary: Vec<(u32, f64)>,
+    /// Nodes may be appended while `nodes.len() < limit`. It is `nodes.capacity()` (at most
+    /// [`MAX_NODES`]) while a session is live and 0 otherwise, so the one capacity test of a
+    /// push also stops recording without a session.
+    limit: usize,
+    /// Operands of n-ary nodes: (`Var` word, partial), in recording order.
+    nary: Vec<(u64, f64)>,
     adjoints: Vec<f64>,
     /// Reused buffers for the input variables and custom-operation scratch.
     inputs: Vec<Var>,
@@ -76,14 +92,9 @@ struct Tape {
     /// The tag of the innermost live session, shifted into the high half of a `Var` word
     /// (0 when no session is live).
     current: u64,
-    /// Tags of the live sessions, innermost last (tags increase along it).
-    sessions: Vec<u32>,
-    /// The next tag this thread hands out and the end of its block.
-    next_tag: u32,
-    tag_block_end: u32,
-    /// Every tag block this thread was given (`tag >> 16`), to tell a `Var` of an ended
-    /// session of this thread from one made on another thread.
-    tag_blocks: Vec<u32>,
+    /// The live sessions, innermost last.
+    sessions: Vec<Session>,
+    tags: TagSource,
 }
 
 /// What is wrong with an operand that failed the fast check.
@@ -95,10 +106,18 @@ enum Misuse {
     OtherThread,
 }
 
+/// Whether every operand word OR-ed into `words` is a constant or a node of the session whose
+/// shifted tag is `session`, with an index below `bound` (a power of two).
+#[inline(always)]
+fn all_of_session(words: u64, session: u64, bound: usize) -> bool {
+    (words ^ session) & !(bound as u64 - 1) == 0
+}
+
 impl Tape {
     const fn new() -> Self {
         Self {
             nodes: Vec::new(),
+            limit: 0,
             nary: Vec::new(),
             adjoints: Vec::new(),
             inputs: Vec::new(),
@@ -106,151 +125,134 @@ impl Tape {
             scratch_partials: Vec::new(),
             current: 0,
             sessions: Vec::new(),
-            next_tag: 0,
-            tag_block_end: 0,
-            tag_blocks: Vec::new(),
+            tags: TagSource::new(),
         }
     }
 
+    /// Appends `node`; returns its index.
     #[inline(always)]
-    fn next_index(&mut self) -> u32 {
-        if self.nodes.is_empty() {
-            self.nodes.push(SINK_NODE);
-        }
+    fn push(&mut self, node: Node) -> u32 {
         let index = self.nodes.len();
-        assert!(
-            index < NARY as usize,
-            "trellis-ad: the reverse-mode tape exceeded 2^32 - 1 nodes"
-        );
+        if index >= self.limit {
+            self.make_room(node.lhs, node.rhs);
+        }
+        // SAFETY: `index < limit <= capacity`: `make_room` returns only with room, and every
+        // change of the capacity or of the session list resets `limit` (`refresh_limit`).
+        // Field by field: a node assembled on the stack and copied in 16-byte pieces would
+        // load across two 8-byte stores, which store forwarding cannot serve (a stall per
+        // node that doubled the gradient's time at equal instruction counts).
+        unsafe {
+            let slot = self.nodes.as_mut_ptr().add(index);
+            std::ptr::addr_of_mut!((*slot).lhs).write(node.lhs);
+            std::ptr::addr_of_mut!((*slot).rhs).write(node.rhs);
+            std::ptr::addr_of_mut!((*slot).d_lhs).write(node.d_lhs);
+            std::ptr::addr_of_mut!((*slot).d_rhs).write(node.d_rhs);
+            self.nodes.set_len(index + 1);
+        }
+        // `limit <= MAX_NODES`, so the index fits.
         index as u32
     }
 
+    /// The slow side of [`Tape::push`]: no live session (then the operand words `lhs`,
+    /// `rhs` are misused), a full tape, or a full buffer (grown).
+    #[cold]
+    #[inline(never)]
+    fn make_room(&mut self, lhs: u64, rhs: u64) {
+        if self.sessions.is_empty() {
+            let word = if lhs != 0 { lhs } else { rhs };
+            if let Err(misuse) = live_operand(word, &[], 0, &self.tags) {
+                var_misuse(misuse);
+            }
+            panic!("trellis-ad: recording with no live Recording");
+        }
+        let len = self.nodes.len();
+        assert!(
+            len < MAX_NODES,
+            "trellis-ad: the reverse-mode tape exceeded 2^32 - 1 nodes"
+        );
+        self.nodes.reserve(len.max(64));
+        self.refresh_limit();
+    }
+
+    /// Re-derives `limit` from the capacity and the session list.
+    fn refresh_limit(&mut self) {
+        self.limit = if self.sessions.is_empty() {
+            0
+        } else {
+            self.nodes.capacity().min(MAX_NODES)
+        };
+    }
+
+    /// The index of node `index` of the innermost session as a `Var` word.
+    #[inline(always)]
+    fn word(&self, index: u32) -> u64 {
+        self.current | index as u64
+    }
+
     /// The operand index of `var`, checked: it is the sink or a node of a live session of
-    /// this thread's tape, and below the tape length (so below any node recorded next).
+    /// this thread's tape, and below the tape length.
     #[inline(always)]
     fn operand(&self, var: Var) -> u32 {
-        // One compare on the hot path: equal tags make the high half zero, and then the word
-        // is the index itself.
+        // Equal tags make the high half zero, and then the word is the index itself.
         if (var.word ^ self.current) < self.nodes.len() as u64 {
             return var.word as u32;
         }
-        match self.operand_slow(var) {
+        match self.operand_slow(var.word) {
             Ok(index) => index,
             Err(misuse) => var_misuse(misuse),
         }
     }
 
     /// Operands that are not nodes of the innermost session: constants, nodes of an
-    /// enclosing live session, or misuse (which panics).
+    /// enclosing live session, or misuse.
     #[cold]
     #[inline(never)]
-    fn operand_slow(&self, var: Var) -> Result<u32, Misuse> {
-        if var.word == 0 {
-            return Ok(SINK);
-        }
-        let (tag, index) = ((var.word >> 32) as u32, var.word as u32);
-        if self.sessions.contains(&tag) && (index as usize) < self.nodes.len() {
-            return Ok(index);
-        }
-        Err(self.classify(tag))
+    fn operand_slow(&self, word: u64) -> Result<u32, Misuse> {
+        live_operand(word, &self.sessions, self.nodes.len(), &self.tags)
     }
 
-    /// Why a `Var` with session tag `tag` is not usable here.
-    fn classify(&self, tag: u32) -> Misuse {
-        if tag != 0 && self.tag_blocks.contains(&(tag / TAG_BLOCK)) {
-            Misuse::Ended
-        } else {
-            Misuse::OtherThread
-        }
-    }
-
-    /// A fresh session tag, unique in the process until 2³² sessions have started.
-    fn fresh_tag(&mut self) -> u32 {
-        if self.next_tag == self.tag_block_end {
-            let mut block = NEXT_TAG_BLOCK.fetch_add(1, Ordering::Relaxed);
-            if block == 0 || block >= u32::MAX / TAG_BLOCK {
-                // Wrapped around: skip block 0 (tag 0 means "no session").
-                NEXT_TAG_BLOCK.store(2, Ordering::Relaxed);
-                block = 1;
+    /// Checks each n-ary operand recorded from `start` on (their OR failed the one-test
+    /// check): nodes of enclosing live sessions are fine; a misused one panics, after
+    /// dropping the operands so that a caught panic leaves the arena in step.
+    #[cold]
+    #[inline(never)]
+    fn check_nary_operands(&mut self, start: usize) {
+        for &(word, _) in &self.nary[start..] {
+            if let Err(misuse) = self.operand_slow(word) {
+                self.nary.truncate(start);
+                var_misuse(misuse);
             }
-            self.next_tag = block * TAG_BLOCK;
-            self.tag_block_end = self.next_tag + TAG_BLOCK;
-            self.tag_blocks.push(block);
         }
-        let tag = self.next_tag;
-        self.next_tag += 1;
-        tag
     }
 
-    /// Records a node with operand indices `lhs`, `rhs` (checked by [`Tape::operand`]) and
-    /// their partials; returns the new node's `Var` word.
-    #[inline(always)]
-    fn record(&mut self, lhs: u32, rhs: u32, d_lhs: f64, d_rhs: f64) -> u64 {
-        let index = self.push(Node {
-            lhs,
-            rhs,
-            d_lhs,
-            d_rhs,
-        });
-        self.word(index)
-    }
-
-    #[inline(always)]
-    fn push(&mut self, node: Node) -> u32 {
-        let index = self.next_index();
-        self.nodes.push(node);
-        index
-    }
-
-    /// The `Var` word of node `index` of the innermost session.
-    #[inline(always)]
-    fn word(&self, index: u32) -> u64 {
-        self.current | index as u64
-    }
-
-    /// Propagates adjoints from `output` back to the first node of the session `start`.
-    fn sweep(&mut self, start: usize, output: u32) {
+    /// Propagates adjoints from `output` back to the first node of the live session at
+    /// position `session` of the session list.
+    fn sweep(&mut self, session: usize, output: u32) {
         let len = self.nodes.len();
-        self.adjoints.clear();
-        self.adjoints.resize(len.max(1), 0.0);
+        // Indices that pass the mask test are below `bound`, which the buffer covers.
+        let bound = len.next_power_of_two();
+        if self.adjoints.len() < bound {
+            self.adjoints.resize(bound, 0.0);
+        }
+        self.adjoints[..len].fill(0.0);
         if output == SINK {
             return;
         }
         self.adjoints[output as usize] = 1.0;
-        let mut cursor = self.nary.len();
-        let adjoints = self.adjoints.as_mut_ptr();
-        let nodes = &self.nodes;
-        let nary = &self.nary;
-        // From the very end, not from `output`: n-ary nodes recorded after the output still
-        // have to move the arena cursor (their adjoint is zero, so they cost nothing else).
-        for i in (start..len).rev() {
-            let node = nodes[i];
-            // SAFETY: `i < len == adjoints.len()`. A two-operand node at position `i` has
-            // `lhs, rhs < i`: `Tape::operand` checked each below the tape length when the
-            // node was recorded, and that length was `i`; nodes are never modified, and
-            // truncation only removes whole nodes from the end, so this holds for every node
-            // whatever the caller did with `Var`s and `Recording`s. N-ary operands are
-            // indexed with bounds checks (their pairing with nodes rests on truncation
-            // order, which a forgotten or out-of-order `Recording` could disturb).
-            unsafe {
-                let g = *adjoints.add(i);
-                if node.lhs == NARY {
-                    let count = node.rhs as usize;
-                    cursor = cursor
-                        .checked_sub(count)
-                        .expect("trellis-ad: n-ary operand arena out of step with the tape");
-                    if g != 0.0 {
-                        for &(parent, d) in &nary[cursor..cursor + count] {
-                            let parent = parent as usize;
-                            assert!(parent < len, "trellis-ad: n-ary operand out of range");
-                            *adjoints.add(parent) += d * g;
-                        }
-                    }
-                } else if g != 0.0 {
-                    *adjoints.add(node.lhs as usize) += node.d_lhs * g;
-                    *adjoints.add(node.rhs as usize) += node.d_rhs * g;
-                }
-            }
+        let adjoints = &mut self.adjoints[..bound];
+        let ctx = SweepContext {
+            nodes: &self.nodes,
+            nary: &self.nary,
+            sessions: &self.sessions,
+            tags: &self.tags,
+            bound,
+        };
+        // Innermost session first: the nodes of each live session were recorded under its
+        // tag (sessions started inside it and ended have been truncated away).
+        let mut end = len;
+        for s in ctx.sessions[session..].iter().rev() {
+            ctx.sweep_segment(adjoints, s.start..end, (s.tag as u64) << 32);
+            end = s.start;
         }
     }
 
@@ -258,13 +260,14 @@ impl Tape {
     /// every node from `start` on and the n-ary operands recorded with them. A session that
     /// is no longer live (an enclosing one ended first) leaves the tape alone.
     fn end_session(&mut self, tag: u32, start: usize, nary_start: usize) {
-        let Some(position) = self.sessions.iter().rposition(|&t| t == tag) else {
+        let Some(position) = self.sessions.iter().rposition(|s| s.tag == tag) else {
             return;
         };
         self.sessions.truncate(position);
-        self.current = self.sessions.last().map_or(0, |&t| (t as u64) << 32);
+        self.current = self.sessions.last().map_or(0, |s| (s.tag as u64) << 32);
         self.nodes.truncate(start.max(1));
         self.nary.truncate(nary_start);
+        self.refresh_limit();
     }
 
     /// Panics unless `tag` is the innermost live session (the only one that may add inputs).
@@ -272,7 +275,7 @@ impl Tape {
         if (tag as u64) << 32 == self.current {
             return;
         }
-        if self.sessions.contains(&tag) {
+        if self.sessions.iter().any(|s| s.tag == tag) {
             panic!(
                 "trellis-ad: Recording::{what} on a Recording while a Recording started inside \
                  it is still live; inputs belong to the innermost Recording"
@@ -284,15 +287,110 @@ impl Tape {
         );
     }
 
-    /// Panics unless `tag` is a live session.
-    fn expect_live(&self, tag: u32, what: &str) {
-        if !self.sessions.contains(&tag) {
-            panic!(
+    /// Panics unless `tag` is a live session; returns its position in the session list.
+    fn expect_live(&self, tag: u32, what: &str) -> usize {
+        match self.sessions.iter().rposition(|s| s.tag == tag) {
+            Some(position) => position,
+            None => panic!(
                 "trellis-ad: Recording::{what} on a Recording that has ended: an enclosing \
                  Recording ended before it"
-            );
+            ),
         }
     }
+}
+
+/// What the reverse sweep reads besides the adjoints.
+struct SweepContext<'a> {
+    nodes: &'a [Node],
+    nary: &'a [(u64, f64)],
+    sessions: &'a [Session],
+    tags: &'a TagSource,
+    /// The adjoint buffer's length, a power of two at least the tape length.
+    bound: usize,
+}
+
+impl SweepContext<'_> {
+    /// Propagates the adjoints of the nodes `range` (recorded under the shifted tag
+    /// `session`), last node first.
+    #[inline(always)]
+    fn sweep_segment(&self, adjoints: &mut [f64], range: std::ops::Range<usize>, session: u64) {
+        assert!(adjoints.len() == self.bound && range.end <= self.nodes.len());
+        let adjoint = adjoints.as_mut_ptr();
+        let nodes = self.nodes.as_ptr();
+        let mut i = range.end;
+        while i > range.start {
+            i -= 1;
+            // SAFETY: `i < range.end <= nodes.len() <= bound == adjoints.len()` (asserted
+            // above). The two operand indices are the low halves of words that passed
+            // `all_of_session` against `bound`, so they are below `bound` too, whatever
+            // words the caller's `Var`s held; anything else goes to `irregular_node`, which
+            // bounds-checks. No reference into `adjoints` is live meanwhile.
+            unsafe {
+                let g = *adjoint.add(i);
+                if g == 0.0 {
+                    // Also skips zero-adjoint nodes with infinite partials: 0 · ∞ adds nothing.
+                    continue;
+                }
+                let node = &*nodes.add(i);
+                if !all_of_session(node.lhs | node.rhs, session, self.bound) {
+                    self.irregular_node(adjoint, node, g);
+                    continue;
+                }
+                *adjoint.add(node.lhs as u32 as usize) += node.d_lhs * g;
+                *adjoint.add(node.rhs as u32 as usize) += node.d_rhs * g;
+            }
+        }
+    }
+
+    /// A node whose operands are not all of its own session: an n-ary node, one with an
+    /// operand of an enclosing live session, or one with a misused `Var` (which panics).
+    #[cold]
+    #[inline(never)]
+    fn irregular_node(&self, adjoint: *mut f64, node: &Node, g: f64) {
+        // SAFETY: `adjoint` is the start of the sweep's buffer of `bound` adjoints, to which
+        // no other reference is live while this runs.
+        let adjoints = unsafe { std::slice::from_raw_parts_mut(adjoint, self.bound) };
+        if node.lhs & NARY_MARK == NARY_MARK {
+            let (count, start) = (node.lhs as u32 as usize, node.rhs as usize);
+            // Checked at recording; the slicing and indexing check again, cheaply.
+            let operands = self
+                .nary
+                .get(start..start + count)
+                .expect("trellis-ad: n-ary operand arena out of step with the tape");
+            for &(word, d) in operands {
+                adjoints[word as u32 as usize] += d * g;
+            }
+            return;
+        }
+        for (word, d) in [(node.lhs, node.d_lhs), (node.rhs, node.d_rhs)] {
+            match live_operand(word, self.sessions, self.nodes.len(), self.tags) {
+                Ok(index) => adjoints[index as usize] += d * g,
+                Err(misuse) => var_misuse(misuse),
+            }
+        }
+    }
+}
+
+/// The index of operand `word` if it is a constant (the sink) or a node of a live session
+/// below the tape length `len`; otherwise what is wrong with it.
+fn live_operand(
+    word: u64,
+    sessions: &[Session],
+    len: usize,
+    tags: &TagSource,
+) -> Result<u32, Misuse> {
+    if word == 0 {
+        return Ok(SINK);
+    }
+    let (tag, index) = ((word >> 32) as u32, word as u32);
+    if sessions.iter().any(|s| s.tag == tag) && (index as usize) < len {
+        return Ok(index);
+    }
+    Err(if tags.issued_here(tag) {
+        Misuse::Ended
+    } else {
+        Misuse::OtherThread
+    })
 }
 
 /// The panic for a `Var` that is not a node of a live session of this thread.
@@ -364,9 +462,10 @@ fn tape_ptr() -> *mut Tape {
 ///
 /// `Copy` and 16 bytes. Create inputs through the functions of [`crate::reverse`] (or
 /// [`Recording`] for low-level use); every operation on `Var`s records a node. A `Var` must
-/// not outlive the recording it belongs to, nor move to another thread: either misuse panics
-/// at the next operation that records it, with a message saying which (see the module notes
-/// on how this is checked at one compare per operand).
+/// not outlive the recording it belongs to, nor move to another thread: either misuse panics,
+/// with a message saying which, when a gradient is taken through it (or earlier: in an n-ary
+/// operation, or when no recording is live), and never contributes to a gradient (see the
+/// module notes on how the sweep checks this at one test per node).
 ///
 /// Custom operations: [`Scalar::custom`] (or [`Var::custom_op`]) records a function of many
 /// inputs whose value and partial derivatives you supply as one node:
@@ -423,9 +522,17 @@ impl Var {
         // SAFETY: as in `with_tape` (this is its body, written out so that the recording of
         // every operation inlines): the borrow ends in this block and calls no user code.
         let t = unsafe { &mut *tape_ptr() };
-        let lhs = t.operand(self);
-        let word = t.record(lhs, SINK, d, 0.0);
-        Self { word, value }
+        // The operand is checked by the sweep (see the module notes).
+        let index = t.push(Node {
+            lhs: self.word,
+            rhs: 0,
+            d_lhs: d,
+            d_rhs: 0.0,
+        });
+        Self {
+            word: t.word(index),
+            value,
+        }
     }
 
     #[inline(always)]
@@ -435,44 +542,46 @@ impl Var {
         }
         // SAFETY: as in `unary`.
         let t = unsafe { &mut *tape_ptr() };
-        let (lhs, rhs) = (t.operand(self), t.operand(other));
-        let word = t.record(lhs, rhs, d_self, d_other);
-        Self { word, value }
+        let index = t.push(Node {
+            lhs: self.word,
+            rhs: other.word,
+            d_lhs: d_self,
+            d_rhs: d_other,
+        });
+        Self {
+            word: t.word(index),
+            value,
+        }
     }
 
     /// Records one node with the operands and partials produced by `operands`.
     #[inline]
     fn nary(value: f64, operands: impl Iterator<Item = (Var, f64)>) -> Self {
         with_tape(|t| {
-            // Reserve the index first: if the tape is full, panic before any operand is
-            // stored, so the arena never holds operands without their node.
-            let index = t.next_index();
-            let before = t.nary.len();
+            let start = t.nary.len();
+            // The OR of all operand words: one test below checks them all (as in the sweep).
+            let mut words = 0;
             for (v, d) in operands {
-                if v.word == 0 {
-                    continue;
-                }
-                if (v.word ^ t.current) >= index as u64 {
-                    match t.operand_slow(v) {
-                        Ok(parent) => t.nary.push((parent, d)),
-                        Err(misuse) => {
-                            // The arena must not keep operands without their node, in case
-                            // the caller catches the panic and records on.
-                            t.nary.truncate(before);
-                            var_misuse(misuse);
-                        }
-                    }
-                } else {
-                    t.nary.push((v.word as u32, d));
+                if v.word != 0 {
+                    words |= v.word;
+                    t.nary.push((v.word, d));
                 }
             }
-            let len = t.nary.len() - before;
-            if len == 0 {
+            let count = t.nary.len() - start;
+            if count == 0 {
                 return Self::constant(value);
             }
+            let bound = t.nodes.len().next_power_of_two();
+            if !all_of_session(words, t.current, bound) {
+                t.check_nary_operands(start);
+            }
+            assert!(
+                count < MAX_NODES,
+                "trellis-ad: an n-ary operation of 2^32 - 1 operands or more"
+            );
             let index = t.push(Node {
-                lhs: NARY,
-                rhs: len as u32,
+                lhs: NARY_MARK | count as u64,
+                rhs: start as u64,
                 d_lhs: 0.0,
                 d_rhs: 0.0,
             });
@@ -481,6 +590,16 @@ impl Var {
                 value,
             }
         })
+    }
+
+    /// The same variable with value `value` (for a node whose value is known only after
+    /// its operands were recorded).
+    #[inline]
+    fn with_value(self, value: f64) -> Self {
+        Self {
+            word: self.word,
+            value,
+        }
     }
 
     /// One node for a function of `inputs` computed by `kernel`, which receives the input
@@ -527,6 +646,15 @@ impl Chain for Var {
     #[inline]
     fn chain2(self, other: Self, value: f64, d_self: f64, d_other: f64) -> Self {
         self.binary(other, value, d_self, d_other)
+    }
+    /// `v ± c` records nothing: its adjoint is `v`'s, so it keeps `v`'s node (and tag: a
+    /// misused `v` is caught where the result is used).
+    #[inline]
+    fn shift(self, value: f64) -> Self {
+        Self {
+            word: self.word,
+            value,
+        }
     }
 }
 
@@ -588,6 +716,62 @@ impl Scalar for Var {
                 .zip(ys)
                 .flat_map(|(x, y)| [(*x, y.value), (*y, x.value)]),
         )
+    }
+
+    fn log_sum_exp_of_sums(xs: &[Self], ys: &[Self]) -> Self {
+        assert_eq!(
+            xs.len(),
+            ys.len(),
+            "log_sum_exp_of_sums: slices of different lengths"
+        );
+        let sum = |i: usize| xs[i].value + ys[i].value;
+        let (max, arg) = crate::scalar::max_with_index((0..xs.len()).map(sum));
+        let Some(arg) = arg else {
+            return Self::constant(f64::NEG_INFINITY);
+        };
+        let both = |i: usize, d: f64| [(xs[i], d), (ys[i], d)];
+        if max.is_nan() {
+            return Self::nary(f64::NAN, (0..xs.len()).flat_map(|i| both(i, f64::NAN)));
+        }
+        if max == f64::INFINITY {
+            return xs[arg].binary(ys[arg], f64::INFINITY, 1.0, 1.0);
+        }
+        if max == f64::NEG_INFINITY {
+            return Self::constant(f64::NEG_INFINITY);
+        }
+        let total: f64 = (0..xs.len()).map(|i| (sum(i) - max).exp()).sum();
+        let value = max + total.ln();
+        let inv = 1.0 / total;
+        Self::nary(
+            value,
+            (0..xs.len()).flat_map(|i| both(i, (sum(i) - max).exp() * inv)),
+        )
+    }
+
+    fn normal_ln_pdf(y: f64, mean: Self, sd: Self) -> Self {
+        // The same operations as the generic form, so the value is the same to the bit.
+        let (m, s) = (mean.value, sd.value);
+        let z = (m - y) / s;
+        let value = -(z * z) * 0.5 - s.ln() - crate::scalar::HALF_LN_2PI;
+        mean.binary(sd, value, -z / s, (z * z - 1.0) / s)
+    }
+
+    fn sum_of_squares(xs: &[Self]) -> Self {
+        let value = xs.iter().map(|x| x.value * x.value).sum();
+        Self::nary(value, xs.iter().map(|x| (*x, 2.0 * x.value)))
+    }
+
+    fn sum_log_logistic(xs: &[Self]) -> Self {
+        let mut value = 0.0;
+        Self::nary(
+            0.0,
+            xs.iter().map(|x| {
+                let (log_p, slope) = crate::scalar::log_logistic_and_slope_f64(x.value);
+                value += log_p;
+                (*x, slope)
+            }),
+        )
+        .with_value(value)
     }
 
     fn weighted_sum(xs: &[Self], weights: &[f64]) -> Self {
@@ -659,10 +843,14 @@ impl Recording {
     pub fn start() -> Self {
         TAPE_RELEASE.with(|_| {});
         with_tape(|t| {
-            let start = t.next_index() as usize;
-            let tag = t.fresh_tag();
-            t.sessions.push(tag);
+            if t.nodes.is_empty() {
+                t.nodes.push(SINK_NODE);
+            }
+            let start = t.nodes.len();
+            let tag = t.tags.fresh();
+            t.sessions.push(Session { tag, start });
             t.current = (tag as u64) << 32;
+            t.refresh_limit();
             Self {
                 tag,
                 start,
@@ -682,7 +870,13 @@ impl Recording {
             if (self.tag as u64) << 32 != t.current {
                 t.expect_innermost(self.tag, "input");
             }
-            let index = t.push(SINK_NODE);
+            // Operands: the sink, as a word of this session, so the sweep's fast test passes.
+            let index = t.push(Node {
+                lhs: t.current,
+                rhs: t.current,
+                d_lhs: 0.0,
+                d_rhs: 0.0,
+            });
             Var {
                 word: t.word(index),
                 value,
@@ -697,9 +891,9 @@ impl Recording {
     pub fn gradient_into(&self, output: Var, inputs: &[Var], grad: &mut [f64]) {
         assert_eq!(inputs.len(), grad.len(), "one gradient slot per input");
         with_tape(|t| {
-            t.expect_live(self.tag, "gradient");
+            let session = t.expect_live(self.tag, "gradient");
             let output = t.operand(output);
-            t.sweep(self.start, output);
+            t.sweep(session, output);
             for (g, v) in grad.iter_mut().zip(inputs) {
                 let index = t.operand(*v);
                 *g = if index == SINK {

@@ -113,3 +113,20 @@ fn recordings_nest() {
     assert!((g[0] - inner[0]).abs() < 1e-15);
     assert_eq!(g[1], 1.0);
 }
+
+/// `v ± c` shares `v`'s node (its adjoint is `v`'s): nothing recorded, gradients exact.
+#[test]
+fn constant_shifts_record_no_node() {
+    let rec = Recording::start();
+    let x = rec.input(1.5);
+    let y = x * x;
+    let before = rec.len();
+    let shifted = (y + 2.0) - 0.5 + 0.25;
+    let flipped = 3.0 + x;
+    assert_eq!(rec.len(), before, "no node for a constant shift");
+    assert_eq!(shifted.value(), 2.25 + 1.75);
+    let out = shifted * flipped;
+    // d/dx (x² + 1.75)(3 + x) = 2x(3 + x) + x² + 1.75.
+    let expected = 2.0 * 1.5 * 4.5 + 2.25 + 1.75;
+    assert_eq!(rec.gradient(out, &[x]), vec![expected]);
+}

@@ -291,6 +291,10 @@ enum Nary {
     SumOf,
     Dot,
     WeightedSum,
+    SumOfSquares,
+    SumLogLogistic,
+    LogSumExpOfSums,
+    NormalLnPdf,
 }
 
 struct NaryFn(Nary);
@@ -305,6 +309,15 @@ impl ScalarFn for NaryFn {
                 let w: Vec<f64> = (0..x.len()).map(|i| i as f64 - 1.5).collect();
                 T::weighted_sum(x, &w)
             }
+            Nary::SumOfSquares => T::sum_of_squares(x),
+            Nary::SumLogLogistic => T::sum_log_logistic(x),
+            // Each entry in two sums (with the reversed slice): never empty.
+            Nary::LogSumExpOfSums => {
+                let reversed: Vec<T> = x.iter().rev().copied().collect();
+                T::log_sum_exp_of_sums(x, &reversed)
+            }
+            // The standard deviation kept in [e⁻³, e³] over the domain.
+            Nary::NormalLnPdf => T::normal_ln_pdf(0.7, x[0], (x[x.len() - 1] * 0.1).exp()),
         }
     }
 }
@@ -358,7 +371,16 @@ proptest! {
 
     #[test]
     fn nary_functions_agree(x in proptest::collection::vec(-30.0f64..30.0, 1..12)) {
-        for op in [Nary::LogSumExp, Nary::SumOf, Nary::Dot, Nary::WeightedSum] {
+        for op in [
+            Nary::LogSumExp,
+            Nary::SumOf,
+            Nary::Dot,
+            Nary::WeightedSum,
+            Nary::SumOfSquares,
+            Nary::SumLogLogistic,
+            Nary::LogSumExpOfSums,
+            Nary::NormalLnPdf,
+        ] {
             check(&NaryFn(op), &x).map_err(|e| TestCaseError::fail(format!("{op:?}: {e}")))?;
         }
     }

@@ -115,3 +115,40 @@ fn log_add_exp_partials_at_large_magnitudes() {
     assert_eq!(reverse::gradient(&Lae, &[1e15, 1e15]), vec![0.5, 0.5]);
     assert_eq!(forward::gradient(&Lae, &[1e15, 1e15]), vec![0.5, 0.5]);
 }
+
+/// Σ xᵢ + √x_last over 11 inputs: the infinite partial of √ at 0 meets zero tangents in both
+/// forward passes (8 + 3 directions).
+struct SumPlusRootOfLast;
+impl ScalarFn for SumPlusRootOfLast {
+    fn eval<T: Scalar>(&self, x: &[T]) -> T {
+        T::sum_of(x) + x[x.len() - 1].sqrt()
+    }
+}
+
+/// Forward gradients multiply tangents plainly and redo a pass zero-safe when it comes out
+/// NaN: every pass here needs the redo, and the result is the zero-safe (reverse-mode) one.
+#[test]
+fn forward_gradient_redoes_passes_that_meet_an_infinite_partial() {
+    let mut x = vec![0.5; 11];
+    x[10] = 0.0;
+    let mut expected = vec![1.0; 11];
+    expected[10] = f64::INFINITY;
+    assert_eq!(forward::gradient(&SumPlusRootOfLast, &x), expected);
+    assert_eq!(reverse::gradient(&SumPlusRootOfLast, &x), expected);
+    // The plain type alone gives NaN where a zero tangent meets the infinite partial.
+    let plain = trellis_ad::DualVec::<f64, 2, false>::new(0.0, [0.0, 1.0]).sqrt();
+    assert!(plain.eps[0].is_nan());
+    assert_eq!(plain.eps[1], f64::INFINITY);
+    let zero_safe = trellis_ad::DualVec::<f64, 2>::new(0.0, [0.0, 1.0]).sqrt();
+    assert_eq!(zero_safe.eps, [0.0, f64::INFINITY]);
+}
+
+/// A true NaN derivative stays NaN through the redo.
+#[test]
+fn forward_gradient_keeps_a_true_nan_derivative() {
+    let mut x = vec![0.5; 11];
+    x[10] = -1.0;
+    let g = forward::gradient(&SumPlusRootOfLast, &x);
+    assert!(g[10].is_nan());
+    assert!(g[..10].iter().all(|&d| d == 1.0));
+}

@@ -214,7 +214,57 @@ fn panic_inside_eval_leaves_the_tape_usable() {
     assert_eq!(rec.gradient(out, &[a]), vec![2.0 * 3.0 + 3.0 * 9.0]);
 }
 
+/// A stale `Var` recorded while an inner recording is live, swept by the outer gradient (the
+/// inner recording's nodes are checked against its own tag).
+#[test]
+#[should_panic(expected = "a Var was used after its Recording ended")]
+fn stale_var_in_a_live_inner_recording_panics_in_the_outer_gradient() {
+    let stale = stale_var();
+    let outer = Recording::start();
+    let x = outer.input(2.0);
+    let _inner = Recording::start();
+    let y = x * stale;
+    let _ = outer.gradient(y * x, &[x]);
+}
+
+/// The outer gradient taken while an inner recording is live goes through the inner nodes,
+/// whose operands are partly the outer recording's (the sweep's slow path).
+#[test]
+fn outer_gradient_through_a_live_inner_recording_is_exact() {
+    let outer = Recording::start();
+    let x = outer.input(1.5);
+    let sq = x * x;
+    let inner = Recording::start();
+    let z = inner.input(4.0);
+    let w = sq * x + z.ln();
+    let s = Var::sum_of(&[w, x, sq]);
+    // s = x³ + ln z + x + x²; ∂s/∂x = 3x² + 1 + 2x.
+    assert_eq!(outer.gradient(s, &[x]), vec![3.0 * 2.25 + 1.0 + 3.0]);
+    assert_eq!(inner.gradient(s, &[z]), vec![0.25]);
+}
+
+/// A stale `Var` whose node gets no adjoint cannot change the gradient: it is not followed
+/// (the gradient stays exact and nothing panics).
+#[test]
+fn stale_var_off_the_gradient_path_changes_nothing() {
+    let stale = stale_var();
+    let rec = Recording::start();
+    let a = rec.input(3.0);
+    let _unused = a * stale;
+    assert_eq!(rec.gradient(a * a, &[a]), vec![6.0]);
+}
+
 #[test]
 fn var_is_still_sixteen_bytes() {
     assert_eq!(std::mem::size_of::<Var>(), 16);
+}
+
+/// A shifted stale `Var` keeps its node and tag, so it is caught where it is used.
+#[test]
+#[should_panic(expected = "a Var was used after its Recording ended")]
+fn stale_var_shifted_by_a_constant_panics() {
+    let stale = stale_var() + 1.0;
+    let rec = Recording::start();
+    let a = rec.input(2.0);
+    let _ = rec.gradient(a * (stale - 3.0), &[a]);
 }

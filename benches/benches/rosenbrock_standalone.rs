@@ -2,22 +2,12 @@
 //! quiet single number and for profiling (`perf record`):
 //! `cargo bench -p trellis-benches --bench rosenbrock_standalone`.
 
-use trellis_ad::{reverse, Scalar, ScalarFn};
-struct Rosenbrock;
-impl ScalarFn for Rosenbrock {
-    fn eval<T: Scalar>(&self, x: &[T]) -> T {
-        let mut acc = T::constant(0.0);
-        for i in 0..x.len() - 1 {
-            let a = x[i + 1] - x[i] * x[i];
-            let b = -x[i] + 1.0;
-            acc += a * a * 100.0 + b * b;
-        }
-        acc
-    }
-}
+use trellis_ad::reverse;
+use trellis_benches::gradient_functions::{rosenbrock_point, Rosenbrock};
+
 fn main() {
     let n = 1000;
-    let x: Vec<f64> = (0..n).map(|i| 0.5 + 0.3 * (i as f64).sin()).collect();
+    let x = rosenbrock_point(n);
     let mut g = vec![0.0; n];
     let t = std::time::Instant::now();
     let mut s = 0.0;

@@ -1,4 +1,5 @@
 //! Criterion benchmarks live in `benches/benches/`; see `BENCHMARKS.md` for the figures. This
 //! library holds what several benchmarks share.
 
+pub mod gradient_functions;
 pub mod hand_written;

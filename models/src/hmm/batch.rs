@@ -27,6 +27,7 @@ fn is_thread_safe<T: 'static>() -> bool {
         || id == TypeId::of::<DualVec<f64, 2>>()
         || id == TypeId::of::<DualVec<f64, 4>>()
         || id == TypeId::of::<DualVec<f64, 8>>()
+        || id == TypeId::of::<DualVec<f64, 8, false>>()
         || id == TypeId::of::<DualVec<f64, 16>>()
         || id == TypeId::of::<Dual<Dual<f64>>>()
         || id == TypeId::of::<DualVec<Dual<f64>, 8>>()
