@@ -147,7 +147,8 @@ impl ScalarFn for BruteDensity<'_> {
             .unwrap();
         let mut total = brute_log_likelihood(params.values(), &self.chain, self.model.data());
         for i in 0..self.model.layout().params().len() {
-            total += self.model.log_prior(&params, i) + params.log_jacobian(i);
+            total +=
+                trellis_models::model::log_prior(self.model, &params, i) + params.log_jacobian(i);
         }
         total
     }
@@ -410,6 +411,31 @@ mod gradients {
         }
 
         #[test]
+        fn per_element_priors(u in proptest::collection::vec(-1.5f64..1.5, 14)) {
+            let mut family = GaussianFamily::new(K);
+            family.mu_prior = Prior::normal_each(&[-1.0, 0.0, 3.0], &[0.5, 1.0, 2.0]);
+            family.sigma_prior = Prior::PerElement(vec![
+                Prior::HalfNormal { sigma: 1.0 },
+                Prior::Gamma { shape: 2.0, rate: 1.0 },
+                Prior::LogNormal { mu: 0.0, sigma: 0.5 },
+            ]);
+            let model = HmmModel::new(family, data()).unwrap();
+            check(&model, &u[..model.layout().dim()])?;
+            // Per-element priors on covariate coefficients (fixed diagonal skipped).
+            let coef_prior = Prior::PerElement(
+                (0..K * K * 3).map(|i| Prior::Normal { mu: 0.1 * i as f64, sigma: 1.0 + 0.05 * i as f64 }).collect(),
+            );
+            let model = HmmModel::new(GaussianFamily::new(K), data())
+                .unwrap()
+                .with_covariates(covariates())
+                .unwrap()
+                .with_coefficient_prior(coef_prior)
+                .unwrap();
+            let v: Vec<f64> = (0..model.layout().dim()).map(|i| u[i % u.len()]).collect();
+            check(&model, &v)?;
+        }
+
+        #[test]
         fn covariate_model(u in proptest::collection::vec(-1.0f64..1.0, 1 + 1 + 6)) {
             let counts = vec![vec![0, 3, 1, 7, 2, 0, 5], vec![4, 4, 0, 1, 9, 2]];
             let n = 13;
@@ -430,6 +456,55 @@ mod gradients {
             check(&model, &u[..7])?;
         }
     }
+}
+
+/// The per-element prior is the sum of each element's own prior, and an override of the
+/// extra prior term adds to the declared priors instead of replacing them.
+#[test]
+fn per_element_priors_and_extra_terms_add_up() {
+    use trellis_models::{model, ModelError, Prior};
+    let mut family = GaussianFamily::new(K);
+    family.mu_prior = Prior::normal_each(&[-1.0, 0.0, 3.0], &[0.5, 1.0, 2.0]);
+    let model = HmmModel::new(family, data()).unwrap();
+    let x = [
+        -0.8, 0.4, 2.0, 1.0, 1.0, 1.0, 0.2, 0.3, 0.5, 0.4, 0.3, 0.3, 0.2, 0.5, 0.3, 0.1, 0.1, 0.8,
+    ];
+    let mut buffer = Vec::new();
+    let params = model
+        .layout()
+        .params_from_constrained(&x, &mut buffer)
+        .unwrap();
+    let normal = |x: f64, m: f64, s: f64| -0.5 * ((x - m) / s).powi(2) - s.ln() - LN_SQRT_2PI;
+    let expected = normal(-0.8, -1.0, 0.5) + normal(0.4, 0.0, 1.0) + normal(2.0, 3.0, 2.0);
+    assert!((model::log_prior(&model, &params, 0) - expected).abs() < 1e-12);
+    /// A user model adding a term for `mu` only: the chain's Dirichlet priors stay.
+    struct Extra(HmmModel<GaussianFamily>);
+    impl BayesianModel for Extra {
+        fn layout(&self) -> &trellis_models::ParamLayout {
+            self.0.layout()
+        }
+        fn extra_log_prior<T: Scalar>(&self, p: &Params<'_, T>, index: usize) -> T {
+            match index {
+                0 => p.value(0)[0] * 0.5,
+                _ => T::constant(0.0),
+            }
+        }
+        fn log_likelihood<T: Scalar>(&self, p: &Params<'_, T>) -> Result<T, ModelError> {
+            self.0.log_likelihood(p)
+        }
+    }
+    let extra = Extra(model.clone());
+    for i in 0..4 {
+        let shift = if i == 0 { -0.8 * 0.5 } else { 0.0 };
+        let (a, b) = (
+            model::log_prior(&extra, &params, i),
+            model::log_prior(&model, &params, i),
+        );
+        assert!((a - b - shift).abs() < 1e-12, "parameter {i}: {a} vs {b}");
+    }
+    // The chain's Dirichlet(1) priors are not zero at K = 3 (ln Γ(3) = ln 2 per row): they
+    // were added, not dropped.
+    assert!((model::log_prior(&extra, &params, 3) - 3.0 * 2f64.ln()).abs() < 1e-12);
 }
 
 mod probability_space {
