@@ -681,3 +681,70 @@ mod round_trip {
         assert_eq!(ll(&x), at_truth);
     }
 }
+
+/// Bad structure gives one clear typed error each.
+#[test]
+fn bad_masks_and_covariates_are_named() {
+    let model = || HmmModel::new(GaussianFamily::new(K), data()).unwrap();
+    let mut masks = StateMasks::left_to_right(K);
+    masks.transition[2] = vec![false; K];
+    let err = model().with_masks(masks).unwrap_err().to_string();
+    assert!(
+        err.contains("p_transition") && err.contains("row 2"),
+        "{err}"
+    );
+    let mut masks = StateMasks::all_free(K);
+    masks.initial = vec![false; K];
+    let err = model().with_masks(masks).unwrap_err().to_string();
+    assert!(err.contains("p_initial_state"), "{err}");
+    // Covariates with a row per observation of another data set.
+    let short = Covariates::new(vec!["x".into()], vec![0.0; 12], 12).unwrap();
+    let err = model().with_covariates(short).unwrap_err().to_string();
+    assert!(err.contains("13 observations"), "{err}");
+    let err = Covariates::new(vec!["x".into(), "x".into()], vec![0.0; 26], 13).unwrap_err();
+    assert!(err.to_string().contains("named twice"), "{err}");
+    let mut values = vec![0.0; 13];
+    values[5] = f64::INFINITY;
+    let err = Covariates::new(vec!["x".into()], values, 13)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("observation 5"), "{err}");
+    // Transition masks and covariates do not combine.
+    let err = model()
+        .with_covariates(covariates())
+        .unwrap()
+        .with_masks(StateMasks::left_to_right(K))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("transition_coef"), "{err}");
+    // A covariate model has no single transition matrix.
+    let cov_model = model().with_covariates(covariates()).unwrap();
+    let point = cov_model
+        .constrained(&vec![0.0; cov_model.layout().dim()])
+        .unwrap();
+    assert!(cov_model.chain(&point).is_err());
+    // A masked entry given a non-zero value is outside the support.
+    let ltr = model().with_masks(StateMasks::left_to_right(K)).unwrap();
+    let mut x = ltr.constrained(&vec![0.0; ltr.layout().dim()]).unwrap();
+    x[8] = 0.1;
+    x[6] = 0.9;
+    let err = ltr.layout().unconstrain(&x).unwrap_err().to_string();
+    assert!(
+        err.contains("p_initial_state[2]") && err.contains("structural zero"),
+        "{err}"
+    );
+    // A missing-flag vector of the wrong length.
+    let err = Sequences::new(vec![vec![1.0, 2.0]])
+        .unwrap()
+        .with_missing(vec![true])
+        .unwrap_err();
+    assert!(err.to_string().contains("missing flags"), "{err}");
+    // Placeholders at missing steps are not checked against the family's support.
+    let counts = Sequences::new(vec![vec![1u32, 2, 3]]).unwrap();
+    let dummy = Sequences::new(vec![vec![vec![0.0, 0.0], vec![1.0], vec![0.5, 0.5]]])
+        .unwrap()
+        .with_missing(vec![false, true, false])
+        .unwrap();
+    assert!(HmmModel::new(trellis_models::zoo::DiagonalMvnFamily::new(2, 2), dummy).is_ok());
+    assert!(HmmModel::new(trellis_models::zoo::PoissonFamily::new(2), counts).is_ok());
+}
