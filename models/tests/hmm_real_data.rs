@@ -212,11 +212,7 @@ fn check_against_enumeration(model: &HmmModel<GaussianFamily>, chain: Chain<'_>,
         for t in 0..seq.len() {
             // Smoothed: the paths' posterior mass at state k.
             for k in 0..K {
-                let mass: f64 = all
-                    .iter()
-                    .filter(|(p, _)| p[t] == k)
-                    .map(|(_, w)| (w - total).exp())
-                    .sum();
+                let mass = state_mass(&all, total, t, k);
                 let got = post.smoothed[[t, k]];
                 assert!(
                     (got - mass).abs() < 1e-12,
@@ -233,11 +229,7 @@ fn check_against_enumeration(model: &HmmModel<GaussianFamily>, chain: Chain<'_>,
             );
             let prefix_total = f64::log_sum_exp(&prefix.iter().map(|p| p.1).collect::<Vec<_>>());
             for k in 0..K {
-                let mass: f64 = prefix
-                    .iter()
-                    .filter(|(p, _)| p[t] == k)
-                    .map(|(_, w)| (w - prefix_total).exp())
-                    .sum();
+                let mass = state_mass(&prefix, prefix_total, t, k);
                 let got = post.filtered[[t, k]];
                 assert!(
                     (got - mass).abs() < 1e-12,
@@ -252,6 +244,15 @@ fn check_against_enumeration(model: &HmmModel<GaussianFamily>, chain: Chain<'_>,
         assert_eq!(path.states, best.0, "Viterbi path of sequence {s}");
         assert!(close(path.log_probability, best.1, 1e-12));
     }
+}
+
+/// The posterior mass of the paths in state `k` at `t` (`total` = ln Σ of their weights).
+fn state_mass(paths: &[(Vec<usize>, f64)], total: f64, t: usize, k: usize) -> f64 {
+    paths
+        .iter()
+        .filter(|(p, _)| p[t] == k)
+        .map(|(_, w)| (w - total).exp())
+        .sum()
 }
 
 /// A point with every unconstrained coordinate away from 0.
