@@ -8,7 +8,7 @@ use trellis_ad::{scratch, Scalar};
 use super::Family;
 use crate::emission::Emission;
 use crate::hmm::{self, HmmError, HmmParams, MissingSteps, Sequences, Transitions};
-use crate::layout::{LayoutError, NameStyle, ParamHandle, ParamLayout, Params, Shape};
+use crate::layout::{LayoutError, NameStyle, ParamHandle, ParamLayout, Params};
 use crate::model::{BayesianModel, ModelError};
 use crate::priors::Prior;
 use crate::simulate::Simulated;
@@ -153,7 +153,7 @@ impl<F: Family> HmmModel<F> {
         }
         let mut layout = ParamLayout::new();
         let emission_params = family.add_params(&mut layout)?;
-        let (initial, transition) = declare_chain(
+        let (initial, transition) = structure::declare_chain(
             &mut layout,
             k,
             &markov,
@@ -184,7 +184,7 @@ impl<F: Family> HmmModel<F> {
             TransitionParams::Coefficients { covariates, .. } => Some(covariates),
             TransitionParams::Matrix(_) => None,
         };
-        let (initial, transition) = declare_chain(
+        let (initial, transition) = structure::declare_chain(
             &mut layout,
             k,
             &self.markov,
@@ -492,93 +492,6 @@ fn check_observed<F: Family>(family: &F, data: &Sequences<F::Obs>) -> Result<(),
     Ok(())
 }
 
-/// Declares `p_initial_state` and the transition parameters (`p_transition`, or
-/// `transition_coef` with covariates) in `layout`.
-fn declare_chain(
-    layout: &mut ParamLayout,
-    k: usize,
-    markov: &MarkovPriors,
-    masks: Option<&StateMasks>,
-    covariates: Option<&Covariates>,
-    coefficient_prior: &Prior,
-) -> Result<(ParamHandle, TransitionParams), ModelError> {
-    let initial = match masks {
-        Some(m) => layout.declare_masked(
-            "p_initial_state",
-            Shape::Vector(k),
-            markov.transform,
-            markov.initial.clone(),
-            m.initial.clone(),
-        )?,
-        None => layout.declare(
-            "p_initial_state",
-            Shape::Vector(k),
-            markov.transform,
-            markov.initial.clone(),
-        )?,
-    };
-    let transition = match covariates {
-        Some(cov) => {
-            let c = cov.design_len();
-            let free: Vec<bool> = (0..k * k * c).map(|i| i / c / k != i / c % k).collect();
-            let coef = layout.declare_masked(
-                "transition_coef",
-                Shape::Array3(k, k, c),
-                Transform::Identity,
-                coefficient_prior.clone(),
-                free,
-            )?;
-            TransitionParams::Coefficients {
-                coef,
-                covariates: cov.clone(),
-                design: cov.design(),
-            }
-        }
-        None => TransitionParams::Matrix(match masks {
-            Some(m) if !m.transitions_all_free() => layout.declare_masked(
-                "p_transition",
-                Shape::Matrix(k, k),
-                markov.transform,
-                markov.transition.clone(),
-                m.transition_flat(),
-            )?,
-            _ => layout.declare(
-                "p_transition",
-                Shape::Matrix(k, k),
-                markov.transform,
-                markov.transition.clone(),
-            )?,
-        }),
-    };
-    Ok((initial, transition))
-}
-
-/// One sequence of a covariate model through the generic code: `ln Γₜ` from the
-/// coefficients, the emission matrix, then the recursion with per-step transitions.
-fn generic_sequence<T: Scalar, E: Emission<T> + ?Sized>(
-    li: &[T],
-    coef: &[T],
-    design: &[f64],
-    c: usize,
-    emission: &E,
-    seq: &[E::Obs],
-) -> Result<T, HmmError> {
-    let k = li.len();
-    scratch::with_vec(|lt: &mut Vec<T>| {
-        lt.clear();
-        lt.resize((seq.len() - 1) * k * k, T::constant(0.0));
-        hmm::covariate_log_transitions(coef, k, c, design, lt)?;
-        scratch::with_vec(|le: &mut Vec<T>| {
-            le.clear();
-            le.resize(seq.len() * k, T::constant(0.0));
-            for (t, row) in le.chunks_exact_mut(k).enumerate() {
-                emission.log_densities(seq, t, row);
-            }
-            hmm::forward_log_likelihood_with(li, Transitions::PerStep(lt), le, k)
-        })
-    })
-}
-
 impl<F: Family> BayesianModel for HmmModel<F> {
     fn layout(&self) -> &ParamLayout {
         &self.layout
@@ -619,7 +532,7 @@ impl<F: Family> BayesianModel for HmmModel<F> {
                     };
                     let value = match recorded {
                         Some(v) => v,
-                        None => generic_sequence(li, coef, design, c, &view, seq)
+                        None => covariate_node::generic_sequence(li, coef, design, c, &view, seq)
                             .map_err(|e| e.in_sequence(s))?,
                     };
                     values.push(value);

@@ -1,4 +1,5 @@
-//! Reverse mode for covariate-driven transitions: one tape node per sequence over
+//! The log-likelihood of one sequence of a covariate model: through the generic code
+//! ([`generic_sequence`]), and in reverse mode one tape node per sequence over
 //! `[ln p_initial_state | transition_coef | θ]` (θ the emission's fused parameters), from the
 //! `f64` forward–backward adjoint with per-step transitions and the chain rule through the
 //! multinomial logit, instead of a node per transition entry and per emission density.
@@ -9,8 +10,8 @@
 
 use trellis_ad::{scratch, Scalar};
 
-use crate::emission::FusedEmission;
-use crate::hmm::{adjoint, covariate_log_transitions, HmmError, Transitions};
+use crate::emission::{Emission, FusedEmission};
+use crate::hmm::{self, adjoint, covariate_log_transitions, HmmError, Transitions};
 
 /// One sequence of a covariate model in reverse mode through its fused emission: the
 /// recorded log-likelihood, or `None` when probability space cannot be trusted (the caller
@@ -114,6 +115,32 @@ pub(super) fn fused_sequence<T: Scalar, O>(
                     Ok(Some(T::custom(inputs, value, grad)))
                 })
             })
+        })
+    })
+}
+
+/// One sequence of a covariate model through the generic code: `ln Γₜ` from the
+/// coefficients, the emission matrix, then the recursion with per-step transitions.
+pub(super) fn generic_sequence<T: Scalar, E: Emission<T> + ?Sized>(
+    li: &[T],
+    coef: &[T],
+    design: &[f64],
+    c: usize,
+    emission: &E,
+    seq: &[E::Obs],
+) -> Result<T, HmmError> {
+    let k = li.len();
+    scratch::with_vec(|lt: &mut Vec<T>| {
+        lt.clear();
+        lt.resize((seq.len() - 1) * k * k, T::constant(0.0));
+        hmm::covariate_log_transitions(coef, k, c, design, lt)?;
+        scratch::with_vec(|le: &mut Vec<T>| {
+            le.clear();
+            le.resize(seq.len() * k, T::constant(0.0));
+            for (t, row) in le.chunks_exact_mut(k).enumerate() {
+                emission.log_densities(seq, t, row);
+            }
+            hmm::forward_log_likelihood_with(li, Transitions::PerStep(lt), le, k)
         })
     })
 }

@@ -1,8 +1,11 @@
 //! The structure of an HMM's Markov chain beyond a free transition matrix: structural zeros
 //! ([`StateMasks`]) and covariate-driven transitions ([`Covariates`]).
 
-use crate::layout::LayoutError;
+use super::{MarkovPriors, TransitionParams};
+use crate::layout::{LayoutError, ParamHandle, ParamLayout, Shape};
 use crate::model::ModelError;
+use crate::priors::Prior;
+use crate::transforms::Transform;
 
 /// Which entries of `p_initial_state` and `p_transition` are free (`true`) and which are
 /// structural zeros (`false`), for [`HmmModel::with_masks`](super::HmmModel::with_masks).
@@ -213,4 +216,65 @@ impl Covariates {
             .flat_map(|row| std::iter::once(1.0).chain(row.iter().copied()))
             .collect()
     }
+}
+
+/// Declares `p_initial_state` and the transition parameters (`p_transition`, or
+/// `transition_coef` with covariates) in `layout`.
+pub(super) fn declare_chain(
+    layout: &mut ParamLayout,
+    k: usize,
+    markov: &MarkovPriors,
+    masks: Option<&StateMasks>,
+    covariates: Option<&Covariates>,
+    coefficient_prior: &Prior,
+) -> Result<(ParamHandle, TransitionParams), ModelError> {
+    let initial = match masks {
+        Some(m) => layout.declare_masked(
+            "p_initial_state",
+            Shape::Vector(k),
+            markov.transform,
+            markov.initial.clone(),
+            m.initial.clone(),
+        )?,
+        None => layout.declare(
+            "p_initial_state",
+            Shape::Vector(k),
+            markov.transform,
+            markov.initial.clone(),
+        )?,
+    };
+    let transition = match covariates {
+        Some(cov) => {
+            let c = cov.design_len();
+            let free: Vec<bool> = (0..k * k * c).map(|i| i / c / k != i / c % k).collect();
+            let coef = layout.declare_masked(
+                "transition_coef",
+                Shape::Array3(k, k, c),
+                Transform::Identity,
+                coefficient_prior.clone(),
+                free,
+            )?;
+            TransitionParams::Coefficients {
+                coef,
+                covariates: cov.clone(),
+                design: cov.design(),
+            }
+        }
+        None => TransitionParams::Matrix(match masks {
+            Some(m) if !m.transitions_all_free() => layout.declare_masked(
+                "p_transition",
+                Shape::Matrix(k, k),
+                markov.transform,
+                markov.transition.clone(),
+                m.transition_flat(),
+            )?,
+            _ => layout.declare(
+                "p_transition",
+                Shape::Matrix(k, k),
+                markov.transform,
+                markov.transition.clone(),
+            )?,
+        }),
+    };
+    Ok((initial, transition))
 }
