@@ -110,7 +110,7 @@ pub trait BayesianModel: Sync {
     /// let m = Hier { layout };
     /// let mut buffer = Vec::new();
     /// let params = m.layout().params_from_constrained(&[1.0, 0.0], &mut buffer)?;
-    /// let half_normal = 0.5f64.ln() - 0.5 * (2.0 * std::f64::consts::PI).ln() + 2f64.ln();
+    /// let half_normal = 2f64.ln() - 0.5 * (2.0 * std::f64::consts::PI).ln() - 0.5;
     /// assert!((model::log_prior(&m, &params, 0) - half_normal).abs() < 1e-12);
     /// # Ok::<(), trellis_models::ModelError>(())
     /// ```
