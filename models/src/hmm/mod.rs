@@ -18,8 +18,15 @@
 //! - [`inference`]: filtered and smoothed state probabilities (the recursion's forward pass
 //!   and the adjoint's backward pass), Viterbi decoding, posterior path sampling,
 //!   per-sequence log-likelihoods and simulation, on validated [`HmmParams`].
+//!   The routines take a [`SequenceChain`] (`&HmmParams` converts), which may carry one
+//!   transition matrix per step.
 //! - [`covariate_log_transitions`]: per-step transition matrices as a multinomial logit of
 //!   covariates, for [`Transitions::PerStep`].
+//! - Missing observations: [`Sequences::with_missing`] flags them; the batch likelihoods
+//!   marginalise them, and [`MissingSteps`] is the emission view that does it (log-density 0
+//!   at a missing step, the placeholder never read) for one sequence, e.g. for inference.
+//! - [`probability_gradient`], [`batch_probability_gradient`]: `∂ ln L` with respect to the
+//!   probabilities as given, finite at exact zeros.
 //! - [`data`]: [`Sequences`], the [`Observation`] check, and the built-in
 //!   [`seed_dataset`].
 //! - [`error`]: [`HmmError`], the typed error of all of the above.
@@ -58,6 +65,7 @@
 
 pub mod adjoint;
 mod batch;
+mod chain;
 mod checks;
 mod covariates;
 pub mod data;
@@ -65,11 +73,14 @@ pub mod error;
 pub mod forward;
 pub mod inference;
 mod log_space;
+mod missing;
+mod probability_gradient;
 mod recursion;
 mod reverse;
 mod scaling;
 
 pub use batch::{per_sequence_log_likelihood_into, PARALLEL_MIN_WORK};
+pub use chain::SequenceChain;
 pub use covariates::covariate_log_transitions;
 pub use data::{seed_dataset, Observation, SeedDataset, Sequences, SequencesIter};
 pub use error::HmmError;
@@ -82,4 +93,8 @@ pub use forward::{
 pub use inference::{
     filter, posterior, sample_path, sample_paths, sequence_log_likelihoods, simulate_states,
     smooth, viterbi, HmmParams, Posterior, ViterbiPath, STOCHASTIC_TOLERANCE,
+};
+pub use missing::MissingSteps;
+pub use probability_gradient::{
+    batch_probability_gradient, probability_gradient, ProbabilityGradient,
 };
