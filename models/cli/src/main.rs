@@ -15,6 +15,7 @@ mod family;
 mod fit;
 mod input;
 mod io;
+mod layout_traps;
 mod logp;
 mod obs;
 mod output_dir;

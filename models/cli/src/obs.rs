@@ -163,20 +163,40 @@ impl CliObs for Vec<f64> {
     }
 }
 
-/// Converts every observation of `raw`.
+/// Converts every observation of `raw`. A step whose cells are all `NA` is missing: it holds
+/// the family's placeholder and is flagged in the sequences' missing mask, so the model
+/// marginalises it. Vector observations with only some coordinates `NA` keep NaN there
+/// (the diagonal Gaussian marginalises those coordinates alone).
 pub fn sequences<O: CliObs + trellis_models::hmm::Observation>(
     raw: &RawData,
     context: &ObsContext,
 ) -> Result<Sequences<O>, String> {
     let mut out = Vec::with_capacity(raw.sequences.len());
+    let mut missing = Vec::new();
     for sequence in &raw.sequences {
         let mut values = Vec::with_capacity(sequence.steps.len());
         for cells in &sequence.steps {
-            values.push(O::from_cells(cells, &raw.source, context)?);
+            let is_missing = !cells.is_empty() && cells.iter().all(|c| c.missing);
+            missing.push(is_missing);
+            values.push(if is_missing {
+                O::placeholder(cells.len())
+            } else {
+                O::from_cells(cells, &raw.source, context)?
+            });
         }
         out.push(values);
     }
-    Sequences::new(out).map_err(|e| format!("{}: {e}", raw.source))
+    let sequences = Sequences::new(out).map_err(|e| format!("{}: {e}", raw.source))?;
+    if !missing.contains(&true) {
+        return Ok(sequences);
+    }
+    // TODO(issue 11): `Sequences::with_missing` once the library's missing-data support is
+    // merged; until then a file with NA cells is refused rather than misread.
+    let first = missing.iter().position(|&m| m).unwrap_or(0);
+    Err(format!(
+        "{}: NA cells (missing observations, the first at observation {first}) are not supported by this build yet",
+        raw.source
+    ))
 }
 
 /// The largest symbol in a categorical file, plus one (at least 2).
