@@ -42,6 +42,10 @@ pub struct Cell {
 #[derive(Debug, Clone, PartialEq)]
 pub struct RawSequence {
     pub label: String,
+    /// The time of the first step (0 in the wide layout); the others follow one by one.
+    pub first_time: i64,
+    /// The line of the first step's row.
+    pub first_line: usize,
     pub steps: Vec<Vec<Cell>>,
 }
 
@@ -57,6 +61,8 @@ pub struct RawData {
     pub long: bool,
     /// The header line of the long layout (0 for the wide layout).
     pub header_line: usize,
+    /// The names of the value columns in the long layout's header (empty for the wide one).
+    pub columns: Vec<String>,
 }
 
 /// What is wrong with a data file, and where.
@@ -357,6 +363,8 @@ fn parse_wide(source: &str, rows: &[(usize, Vec<String>)]) -> Result<RawData, Da
         }
         sequences.push(RawSequence {
             label: index.to_string(),
+            first_time: 0,
+            first_line: *line,
             steps,
         });
     }
@@ -366,6 +374,7 @@ fn parse_wide(source: &str, rows: &[(usize, Vec<String>)]) -> Result<RawData, Da
         dim: 1,
         long: false,
         header_line: 0,
+        columns: Vec::new(),
     })
 }
 
@@ -450,8 +459,11 @@ fn parse_long(source: &str, rows: &[(usize, Vec<String>)]) -> Result<RawData, Da
                 });
             }
         }
+        let (first_time, first_line) = steps.first().map_or((0, 0), |(t, l, _)| (*t, *l));
         sequences.push(RawSequence {
             label,
+            first_time,
+            first_line,
             steps: steps.into_iter().map(|(_, _, cells)| cells).collect(),
         });
     }
@@ -461,6 +473,7 @@ fn parse_long(source: &str, rows: &[(usize, Vec<String>)]) -> Result<RawData, Da
         dim,
         long: true,
         header_line: *header_line,
+        columns: header[2..].to_vec(),
     })
 }
 

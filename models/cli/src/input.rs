@@ -8,9 +8,11 @@ use trellis_models::hmm::{seed_dataset, HmmError, Observation, Sequences};
 use trellis_models::zoo::{Family, HmmModel};
 use trellis_models::{BayesianModel, ModelError};
 
+use crate::covariates::{self, CovariateTable, SequenceRows};
 use crate::data::{self, RawData};
 use crate::family::{check_params, params_from_json};
 use crate::io::read_json;
+use crate::masks::ChainMasks;
 use crate::obs::{self, CliObs, ObsContext};
 use crate::text::plural;
 use crate::{FamilyChoice, ModelArgs, ModelKind};
@@ -26,6 +28,10 @@ pub struct Input {
     pub params: Option<(Value, String)>,
     /// Where to look for true parameters written by `trellis simulate`.
     pub truth_file: Option<PathBuf>,
+    /// Structural zeros of the chain (`--transition-mask`, `--initial-mask`, `--structure`).
+    pub masks: Option<ChainMasks>,
+    /// Covariates of the transitions (`--covariates`), matched to the data.
+    pub covariates: Option<CovariateTable>,
 }
 
 impl Input {
@@ -66,6 +72,42 @@ impl Input {
                 return Err(format!("--symbols must be at least 2, got {m}"));
             }
         }
+        let masks = ChainMasks::from_options(
+            model.states,
+            model.structure,
+            model.initial_mask.as_deref(),
+            model.transition_mask.as_deref(),
+        )?;
+        if model.covariates.is_some()
+            && (model.structure.is_some() || model.transition_mask.is_some())
+        {
+            return Err(
+                "--covariates cannot be combined with --transition-mask or --structure: \
+                 covariate-driven transitions have no p_transition to mask"
+                    .into(),
+            );
+        }
+        if let (Some(masks), Some((json, source))) = (&masks, &params) {
+            masks.check_params(json, source)?;
+        }
+        let covariates = match model.covariates.as_deref() {
+            Some(path) => Some(match &raw {
+                Some(raw) => covariates::read(path, &SequenceRows::of(raw), &raw.source)?,
+                None => {
+                    let lengths = seed_dataset()
+                        .sequences
+                        .iter()
+                        .map(<[f64]>::len)
+                        .collect::<Vec<_>>();
+                    covariates::read(
+                        path,
+                        &SequenceRows::numbered(lengths),
+                        "the built-in dataset",
+                    )?
+                }
+            }),
+            None => None,
+        };
         let truth_file = model
             .data
             .as_deref()
@@ -81,6 +123,8 @@ impl Input {
             },
             params,
             truth_file,
+            masks,
+            covariates,
         })
     }
 
@@ -137,10 +181,20 @@ impl Input {
         F::Obs: CliObs,
     {
         let data = self.sequences::<F::Obs>()?;
-        HmmModel::new(family, data).map_err(|e| match &self.raw {
+        let model = HmmModel::new(family, data).map_err(|e| match &self.raw {
             Some(raw) => self.data_error(raw, &e),
             None => e.to_string(),
-        })
+        })?;
+        // TODO(issue 11): `HmmModel::with_masks` / `with_covariates` once the library's side
+        // is merged; until then the options are read and checked, and refused here.
+        if self.masks.is_some() || self.covariates.is_some() {
+            return Err(
+                "--covariates, --transition-mask, --initial-mask and --structure are not \
+                 supported by this build yet"
+                    .into(),
+            );
+        }
+        Ok(model)
     }
 
     /// Parameters given with `--params`, or the built-in dataset's true ones when they fit

@@ -129,3 +129,263 @@ fn data_layout_traps_are_refused_with_a_hint() {
     ];
     run_cases("layout", &cases);
 }
+
+/// Two wide sequences (labels 0 and 1, times 0–2 and 0–1) and covariates that match them.
+const WIDE: (&str, &str) = ("d.csv", "0.5,1.5,2.5\n1.0,2.0\n");
+const COVARIATES: &str =
+    "sequence,time,x1,x2\n0,0,0.1,1\n0,1,0.2,1\n0,2,0.3,0\n1,0,-1,0\n1,1,-2,1\n";
+
+#[test]
+fn covariate_files_must_match_the_data() {
+    let cases = [
+        Case {
+            files: &[
+                WIDE,
+                (
+                    "c.csv",
+                    "sequence,time,x1\n0,0,1\n0,1,1\n0,2,1\n1,0,1\n1,1,1\n1,2,1\n",
+                ),
+            ],
+            args: &[
+                "logp",
+                "--model",
+                "gaussian",
+                "--data",
+                "d.csv",
+                "--covariates",
+                "c.csv",
+            ],
+            message: "c.csv:5: sequence '1' has times 0 to 2 here but times 0 to 1 in the data \
+                      (d.csv): the covariates need the same sequence/time rows as the data",
+        },
+        Case {
+            files: &[WIDE, ("c.csv", "sequence,time,x1\n0,0,1\n0,1,1\n0,2,1\n")],
+            args: &[
+                "decode",
+                "--model",
+                "gaussian",
+                "--data",
+                "d.csv",
+                "--covariates",
+                "c.csv",
+                "--out",
+                "out",
+            ],
+            message: "c.csv: no rows for sequence '1' of the data (d.csv, 2 observations, times \
+                      0 to 1): the covariates need the same sequence/time rows as the data",
+        },
+        Case {
+            files: &[
+                WIDE,
+                (
+                    "c.csv",
+                    "sequence,time,x1\n0,0,1\n0,1,1\n0,2,1\n1,0,1\n1,1,1\n7,0,1\n",
+                ),
+            ],
+            args: &[
+                "fit",
+                "--model",
+                "gaussian",
+                "--data",
+                "d.csv",
+                "--covariates",
+                "c.csv",
+                "--out",
+                "out",
+            ],
+            message: "c.csv:7: sequence '7' is not in the data (d.csv): the covariates need the \
+                      same sequence/time rows as the data",
+        },
+        Case {
+            files: &[
+                WIDE,
+                (
+                    "c.csv",
+                    "sequence,time,x1,x2\n0,0,0.1,1\n0,1,NA,1\n0,2,0.3,0\n1,0,-1,0\n1,1,-2,1\n",
+                ),
+            ],
+            args: &[
+                "logp",
+                "--model",
+                "gaussian",
+                "--data",
+                "d.csv",
+                "--covariates",
+                "c.csv",
+            ],
+            message: "c.csv:3:3: covariate 'x1' is missing (NA): covariates may not be missing",
+        },
+        Case {
+            files: &[WIDE, ("c.csv", "0.1,0.2,0.3\n-1,-2\n")],
+            args: &[
+                "logp",
+                "--model",
+                "gaussian",
+                "--data",
+                "d.csv",
+                "--covariates",
+                "c.csv",
+            ],
+            message: "c.csv: a covariates file needs the long layout: a header \
+                      'sequence,time,x1[,x2…]' naming the covariates, then one row per observation",
+        },
+        Case {
+            files: &[WIDE, ("c.csv", "sequence,time,x1,x1\n0,0,1,1\n")],
+            args: &[
+                "logp",
+                "--model",
+                "gaussian",
+                "--data",
+                "d.csv",
+                "--covariates",
+                "c.csv",
+            ],
+            message: "c.csv:1: covariate 'x1' is named twice in the header",
+        },
+        // The built-in dataset's sequences are 0 … 69, 51 steps each.
+        Case {
+            files: &[("c.csv", "sequence,time,x1\n0,0,1\n")],
+            args: &["logp", "--covariates", "c.csv"],
+            message: "c.csv:2: sequence '0' has times 0 to 0 here but times 0 to 50 in the data \
+                      (the built-in dataset): the covariates need the same sequence/time rows as \
+                      the data",
+        },
+        Case {
+            files: &[WIDE, ("c.csv", COVARIATES)],
+            args: &[
+                "fit",
+                "--model",
+                "gaussian",
+                "--data",
+                "d.csv",
+                "--covariates",
+                "c.csv",
+                "--structure",
+                "left-to-right",
+                "--out",
+                "out",
+            ],
+            message: "--covariates cannot be combined with --transition-mask or --structure: \
+                      covariate-driven transitions have no p_transition to mask",
+        },
+    ];
+    run_cases("covariates", &cases);
+}
+
+#[test]
+fn mask_files_are_checked() {
+    const PARAMS: &str = r#"{"mu": [0, 2], "sigma": [1, 1], "p_initial_state": [0.5, 0.5],
+        "p_transition": [[0.9, 0.1], [0.2, 0.8]]}"#;
+    let cases = [
+        Case {
+            files: &[WIDE, ("m.json", "[[1, 1], [0, 0]]")],
+            args: &[
+                "fit",
+                "--model",
+                "gaussian",
+                "--states",
+                "2",
+                "--data",
+                "d.csv",
+                "--transition-mask",
+                "m.json",
+                "--out",
+                "out",
+            ],
+            message: "m.json: row 1 of the transition mask has no free entry (1): every state \
+                      needs somewhere to go",
+        },
+        Case {
+            files: &[WIDE, ("m.json", "[0, 0]")],
+            args: &[
+                "fit",
+                "--model",
+                "gaussian",
+                "--states",
+                "2",
+                "--data",
+                "d.csv",
+                "--initial-mask",
+                "m.json",
+                "--out",
+                "out",
+            ],
+            message:
+                "m.json: the initial mask has no free entry (1): the chain could start nowhere",
+        },
+        Case {
+            files: &[WIDE, ("m.json", "[[1, 1, 0], [0, 1, 1]]")],
+            args: &[
+                "fit",
+                "--model",
+                "gaussian",
+                "--states",
+                "2",
+                "--data",
+                "d.csv",
+                "--transition-mask",
+                "m.json",
+                "--out",
+                "out",
+            ],
+            message:
+                "m.json: the transition mask must be an array of 2 rows of 2 entries, each 0 or 1",
+        },
+        Case {
+            files: &[WIDE, ("m.json", "[[1, 0.5], [0, 1]]")],
+            args: &[
+                "fit",
+                "--model",
+                "gaussian",
+                "--states",
+                "2",
+                "--data",
+                "d.csv",
+                "--transition-mask",
+                "m.json",
+                "--out",
+                "out",
+            ],
+            message:
+                "m.json: the transition mask must be an array of 2 rows of 2 entries, each 0 or 1",
+        },
+        Case {
+            files: &[WIDE, ("p.json", PARAMS)],
+            args: &[
+                "logp",
+                "--model",
+                "gaussian",
+                "--states",
+                "2",
+                "--data",
+                "d.csv",
+                "--params",
+                "p.json",
+                "--structure",
+                "left-to-right",
+            ],
+            message:
+                "p.json: p_initial_state[1] is 0.5, but --structure left-to-right fixes it at 0",
+        },
+        Case {
+            files: &[WIDE, ("p.json", PARAMS), ("m.json", "[[1, 1], [0, 1]]")],
+            args: &[
+                "decode",
+                "--model",
+                "gaussian",
+                "--states",
+                "2",
+                "--data",
+                "d.csv",
+                "--params",
+                "p.json",
+                "--transition-mask",
+                "m.json",
+                "--out",
+                "out",
+            ],
+            message: "p.json: p_transition[1,0] is 0.2, but m.json fixes it at 0",
+        },
+    ];
+    run_cases("masks", &cases);
+}
