@@ -21,6 +21,11 @@ where
     F::Obs: CliObs,
 {
     let (kind, symbols, dim) = (args.model, args.symbols, args.dim);
+    // TODO(issue 11): wired to the library's simulation with covariates and missing steps
+    // once it is merged.
+    if args.covariates.is_some() || args.missing_rate != 0.0 {
+        return Err("--covariates and --missing-rate are not supported by this build yet".into());
+    }
     if args.sequences == 0 || args.length == 0 {
         return Err("--sequences and --length must be at least 1".into());
     }
