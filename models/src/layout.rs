@@ -34,6 +34,7 @@ use std::fmt;
 use thiserror::Error;
 use trellis_ad::Scalar;
 
+use crate::masked::ZeroMask;
 use crate::priors::Prior;
 use crate::transforms::Transform;
 
@@ -86,6 +87,9 @@ pub enum Shape {
     Vector(usize),
     /// A `rows × cols` matrix, stored row-major.
     Matrix(usize, usize),
+    /// An `a × b × c` array, stored row-major (the last index fastest), e.g. covariate
+    /// transition coefficients `transition_coef[i,j,c]`.
+    Array3(usize, usize, usize),
 }
 
 impl Shape {
@@ -95,6 +99,7 @@ impl Shape {
             Self::Scalar => 1,
             Self::Vector(n) => n,
             Self::Matrix(r, c) => r * c,
+            Self::Array3(a, b, c) => a * b * c,
         }
     }
 
@@ -102,6 +107,7 @@ impl Shape {
     pub fn checked_len(&self) -> Option<usize> {
         match *self {
             Self::Matrix(r, c) => r.checked_mul(c),
+            Self::Array3(a, b, c) => a.checked_mul(b).and_then(|ab| ab.checked_mul(c)),
             _ => Some(self.len()),
         }
     }
@@ -116,7 +122,7 @@ impl Shape {
         match *self {
             Self::Scalar => 1,
             Self::Vector(n) => n,
-            Self::Matrix(_, c) => c,
+            Self::Matrix(_, c) | Self::Array3(_, _, c) => c,
         }
     }
 
@@ -124,6 +130,7 @@ impl Shape {
     pub fn rows(&self) -> usize {
         match *self {
             Self::Matrix(r, _) => r,
+            Self::Array3(a, b, _) => a * b,
             _ => 1,
         }
     }
@@ -134,6 +141,7 @@ impl Shape {
             Self::Scalar => Self::Scalar,
             Self::Vector(_) => Self::Vector(last),
             Self::Matrix(r, _) => Self::Matrix(r, last),
+            Self::Array3(a, b, _) => Self::Array3(a, b, last),
         }
     }
 
@@ -143,6 +151,7 @@ impl Shape {
             Self::Scalar => vec![],
             Self::Vector(_) => vec![i],
             Self::Matrix(_, c) => vec![i / c, i % c],
+            Self::Array3(_, b, c) => vec![i / (b * c), (i / c) % b, i % c],
         }
     }
 }
@@ -203,6 +212,9 @@ pub struct ParamSpec {
     pub unconstrained_len: usize,
     /// Offset of its block in the constrained vector.
     pub constrained_offset: usize,
+    /// The structural zeros of a masked parameter ([`ParamLayout::declare_masked`]), `None`
+    /// for every other parameter.
+    pub mask: Option<ZeroMask>,
 }
 
 impl ParamSpec {
@@ -225,6 +237,24 @@ impl ParamSpec {
     fn unconstrained_shape(&self) -> Shape {
         self.shape
             .with_last(self.transform.unconstrained_len(self.shape.last()))
+    }
+
+    /// The transform (masked where the parameter has a mask) of this parameter's block:
+    /// `values` and `logs` get the constrained values and their logs; returns `log|J|`.
+    fn constrain_block<T: Scalar>(&self, u: &[T], values: &mut [T], logs: &mut [T]) -> T {
+        match &self.mask {
+            Some(mask) => mask.constrain(self.transform, u, values, logs),
+            None => self.transform.constrain(u, self.shape.last(), values, logs),
+        }
+    }
+
+    /// The inverse of [`ParamSpec::constrain_block`]: the index within the block and the
+    /// reason on failure.
+    fn unconstrain_block(&self, block: &[f64]) -> Result<Vec<f64>, (usize, String)> {
+        match &self.mask {
+            Some(mask) => mask.unconstrain(self.transform, block),
+            None => self.transform.unconstrain(block, self.shape.last()),
+        }
     }
 }
 
@@ -383,9 +413,72 @@ impl ParamLayout {
             unconstrained_offset: self.dim,
             unconstrained_len,
             constrained_offset: self.constrained_len,
+            mask: None,
         });
         self.dim = dim;
         self.constrained_len = constrained_len;
+        Ok(handle)
+    }
+
+    /// Declares a parameter with structural zeros: `free` (one flag per element, row-major,
+    /// `true` = free) fixes the other entries at exactly 0. With a simplex `transform` the
+    /// free entries of each row form a simplex of their own size (a row with one free entry
+    /// is the constant 1) and a Dirichlet prior applies to the free entries only (their
+    /// concentrations); with [`Transform::Identity`] each free entry is one unconstrained
+    /// coordinate and an element-wise prior applies to the free entries only. The
+    /// constrained shape stays `shape`, so element names do not change (see
+    /// [`masked`](crate::masked)).
+    ///
+    /// ```
+    /// use trellis_models::{ParamLayout, Prior, Shape, Transform};
+    /// let mut layout = ParamLayout::new();
+    /// let free = vec![true, true, false, true];
+    /// let p = layout.declare_masked("p", Shape::Matrix(2, 2), Transform::Simplex,
+    ///                               Prior::uniform_simplex(2), free)?;
+    /// assert_eq!(layout.dim(), 1); // row 1 is the constant (0, 1)
+    /// let mut buffer = Vec::new();
+    /// let params = layout.constrain_params(&[0.0], &mut buffer)?;
+    /// assert_eq!(params.of(p), &[0.5, 0.5, 0.0, 1.0]);
+    /// assert!(layout.unconstrain(&[0.5, 0.5, 0.1, 0.9]).is_err());
+    /// # Ok::<(), trellis_models::LayoutError>(())
+    /// ```
+    ///
+    /// # Errors
+    /// As [`ParamLayout::declare`]; a transform other than a simplex or the identity; with a
+    /// simplex, a prior other than Dirichlet or flat; a mask of the wrong length or (simplex)
+    /// with a row that has no free entry.
+    pub fn declare_masked(
+        &mut self,
+        name: &str,
+        shape: Shape,
+        transform: Transform,
+        prior: Prior,
+        free: Vec<bool>,
+    ) -> Result<ParamHandle, LayoutError> {
+        let invalid = |reason: String| LayoutError::InvalidParameter {
+            name: name.to_string(),
+            reason,
+        };
+        if transform.is_simplex() && !matches!(prior, Prior::Flat | Prior::Dirichlet { .. }) {
+            return Err(invalid(format!(
+                "a masked simplex takes a Dirichlet or flat prior, not {prior:?}"
+            )));
+        }
+        if shape.checked_len() != Some(free.len()) {
+            return Err(invalid(format!(
+                "the mask has {} entries, the shape {shape:?} has {}",
+                free.len(),
+                shape.checked_len().unwrap_or(usize::MAX)
+            )));
+        }
+        let mask = ZeroMask::new(free, shape.last(), transform).map_err(invalid)?;
+        let handle = self.declare(name, shape, transform, prior)?;
+        // The parameter just declared is the last one: only its own block shrinks.
+        let spec = self.params.last_mut().expect("declared above");
+        let len = mask.unconstrained_len();
+        self.dim = self.dim - spec.unconstrained_len + len;
+        spec.unconstrained_len = len;
+        spec.mask = Some(mask);
         Ok(handle)
     }
 
@@ -453,6 +546,14 @@ impl ParamLayout {
                     Some(s) => format!("{}_{s}__", p.name),
                     None => p.name.clone(),
                 };
+                if let Some(mask) = &p.mask {
+                    // Row, then position among the row's free entries.
+                    return mask
+                        .unconstrained_index()
+                        .iter()
+                        .map(|index| self.style.element(&name, index))
+                        .collect::<Vec<_>>();
+                }
                 let shape = p.unconstrained_shape();
                 (0..p.unconstrained_len)
                     .map(move |i| self.style.element(&name, &shape.index(i)))
@@ -485,12 +586,7 @@ impl ParamLayout {
                 let c = p.constrained_range();
                 logs.clear();
                 logs.resize(c.len(), T::constant(0.0));
-                log_jac += p.transform.constrain(
-                    &u[p.unconstrained_range()],
-                    p.shape.last(),
-                    &mut out[c],
-                    logs,
-                );
+                log_jac += p.constrain_block(&u[p.unconstrained_range()], &mut out[c], logs);
             }
         });
         Ok(log_jac)
@@ -511,9 +607,8 @@ impl ParamLayout {
         let (logs, jacobians) = rest.split_at_mut(n);
         for (p, jac) in self.params.iter().zip(jacobians.iter_mut()) {
             let c = p.constrained_range();
-            *jac = p.transform.constrain(
+            *jac = p.constrain_block(
                 &u[p.unconstrained_range()],
-                p.shape.last(),
                 &mut values[c.clone()],
                 &mut logs[c],
             );
@@ -574,14 +669,13 @@ impl ParamLayout {
         let mut u = Vec::with_capacity(self.dim);
         for p in &self.params {
             let block = &constrained[p.constrained_range()];
-            let part = p
-                .transform
-                .unconstrain(block, p.shape.last())
-                .map_err(|(i, reason)| LayoutError::OutOfSupport {
-                    element: self.style.element(&p.name, &p.shape.index(i)),
-                    value: block[i],
-                    reason,
-                })?;
+            let part =
+                p.unconstrain_block(block)
+                    .map_err(|(i, reason)| LayoutError::OutOfSupport {
+                        element: self.style.element(&p.name, &p.shape.index(i)),
+                        value: block[i],
+                        reason,
+                    })?;
             u.extend(part);
         }
         Ok(u)
@@ -591,8 +685,17 @@ impl ParamLayout {
     /// [`Prior`].
     pub fn log_prior<T: Scalar>(&self, params: &Params<'_, T>, index: usize) -> T {
         let p = &self.params[index];
-        p.prior
-            .log_density(params.value(index), params.log_value(index), p.shape.last())
+        match (&p.mask, &p.prior, params.log_value(index)) {
+            (Some(mask), Prior::Dirichlet { alpha }, Some(logs)) => {
+                mask.dirichlet_log_density(alpha, logs)
+            }
+            (Some(_), Prior::Flat | Prior::Dirichlet { .. }, _) => T::constant(0.0),
+            // Element-wise priors on the free entries only (fixed zeros are not random).
+            (Some(mask), prior, _) => prior.log_density_of_free(params.value(index), mask.free()),
+            _ => p
+                .prior
+                .log_density(params.value(index), params.log_value(index), p.shape.last()),
+        }
     }
 }
 

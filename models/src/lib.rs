@@ -13,6 +13,7 @@ pub use hmm::{HmmError, HmmParams, Sequences};
 
 pub mod distributions;
 pub mod layout;
+pub mod masked;
 pub mod model;
 pub mod priors;
 pub mod reference;

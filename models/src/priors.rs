@@ -207,6 +207,16 @@ impl Prior {
         }
     }
 
+    /// Log prior density of the entries of `values` flagged `true` in `free` (an
+    /// element-wise prior; a parameter with fixed zeros). Not for Dirichlet priors.
+    pub(crate) fn log_density_of_free<T: Scalar>(&self, values: &[T], free: &[bool]) -> T {
+        trellis_ad::scratch::with_vec(|sub: &mut Vec<T>| {
+            sub.clear();
+            sub.extend(values.iter().zip(free).filter(|(_, &f)| f).map(|(&v, _)| v));
+            self.log_density(sub, None, 1)
+        })
+    }
+
     /// Log prior density of a parameter block: `values` are the constrained values, `logs`
     /// their exact logarithms when the transform provides them (used by the positive and
     /// simplex distributions so underflow stays exact), `last` the length of the last axis.

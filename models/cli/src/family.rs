@@ -82,6 +82,24 @@ pub fn params_from_json(
                     }
                 }
             }
+            Shape::Array3(a, b, c) => {
+                let planes = entry
+                    .as_array()
+                    .filter(|p| p.len() == a)
+                    .ok_or_else(wrong)?;
+                for plane in planes {
+                    let rows = plane
+                        .as_array()
+                        .filter(|r| r.len() == b)
+                        .ok_or_else(wrong)?;
+                    for row in rows {
+                        let row = row.as_array().filter(|r| r.len() == c).ok_or_else(wrong)?;
+                        for item in row {
+                            values.push(number(item)?);
+                        }
+                    }
+                }
+            }
         }
     }
     Ok(values)
@@ -132,6 +150,9 @@ fn describe(shape: Shape) -> String {
         Shape::Scalar => "a number".to_string(),
         Shape::Vector(n) => format!("an array of {n} numbers"),
         Shape::Matrix(r, c) => format!("an array of {r} rows of {c} numbers"),
+        Shape::Array3(a, b, c) => {
+            format!("an array of {a} arrays of {b} rows of {c} numbers")
+        }
     }
 }
 
@@ -144,6 +165,10 @@ pub fn params_to_json(layout: &ParamLayout, values: &[f64]) -> Map<String, Value
             Shape::Scalar => json!(block[0]),
             Shape::Vector(_) => json!(block),
             Shape::Matrix(_, c) => json!(block.chunks(c).collect::<Vec<_>>()),
+            Shape::Array3(_, b, c) => json!(block
+                .chunks(b * c)
+                .map(|plane| plane.chunks(c).collect::<Vec<_>>())
+                .collect::<Vec<_>>()),
         };
         object.insert(spec.name.clone(), value);
     }

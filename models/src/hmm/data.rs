@@ -61,9 +61,13 @@ impl<const N: usize> Observation for [f64; N] {
     }
 }
 
+/// A NaN component is a missing coordinate (marginalised by the diagonal-Gaussian family,
+/// [`DiagonalMvn`](crate::zoo::DiagonalMvn)); infinite components are errors.
 impl Observation for Vec<f64> {
     fn check(&self, sequence: usize, position: usize) -> Result<(), HmmError> {
-        self.iter().try_for_each(|&v| finite(v, sequence, position))
+        self.iter()
+            .filter(|v| !v.is_nan())
+            .try_for_each(|&v| finite(v, sequence, position))
     }
 }
 
@@ -104,6 +108,8 @@ pub struct Sequences<O> {
     data: Vec<O>,
     /// `offsets[i]..offsets[i + 1]` is sequence `i`; `offsets[0] == 0`.
     offsets: Vec<usize>,
+    /// One flag per observation (flat order), `true` = missing; `None` when none is.
+    missing: Option<Vec<bool>>,
 }
 
 impl<O: Observation> Sequences<O> {
@@ -175,7 +181,42 @@ impl<O: Observation> Sequences<O> {
                 o.check(s, t)?;
             }
         }
-        Ok(Self { data, offsets })
+        Ok(Self {
+            data,
+            offsets,
+            missing: None,
+        })
+    }
+
+    /// Marks observations as missing: `missing` has one flag per observation in flat order
+    /// ([`Sequences::flat`]), `true` = missing. The value stored at a missing step is a
+    /// placeholder that no emission reads: the step contributes log-density 0 to every state
+    /// (it is marginalised), in value and gradient, for every family, and filtering,
+    /// smoothing, Viterbi and posterior sampling still give its states. All flags `false`
+    /// is the same as no mask.
+    ///
+    /// ```
+    /// use trellis_models::hmm::Sequences;
+    /// let data = Sequences::new(vec![vec![0.1, 0.0, 2.0], vec![1.5]])?
+    ///     .with_missing(vec![false, true, false, false])?;
+    /// assert!(data.is_missing(1) && !data.is_missing(2));
+    /// assert_eq!(data.missing_of(0), Some(&[false, true, false][..]));
+    /// assert_eq!(data.n_missing(), 1);
+    /// # Ok::<(), trellis_models::hmm::HmmError>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`HmmError::WrongLength`] unless there is one flag per observation.
+    pub fn with_missing(mut self, missing: Vec<bool>) -> Result<Self, HmmError> {
+        if missing.len() != self.data.len() {
+            return Err(HmmError::WrongLength {
+                what: "missing flags (one per observation, flat order)",
+                expected: self.data.len(),
+                found: missing.len(),
+            });
+        }
+        self.missing = missing.contains(&true).then_some(missing);
+        Ok(self)
     }
 }
 
@@ -232,6 +273,36 @@ impl<O> Sequences<O> {
     #[inline]
     pub fn offsets(&self) -> &[usize] {
         &self.offsets
+    }
+
+    /// The missing flags (flat order, `true` = missing), `None` when no observation is
+    /// missing (see [`Sequences::with_missing`]).
+    #[inline]
+    pub fn missing(&self) -> Option<&[bool]> {
+        self.missing.as_deref()
+    }
+
+    /// Whether the observation at `flat_index` (in [`Sequences::flat`]) is missing; `false`
+    /// past the end.
+    #[inline]
+    pub fn is_missing(&self, flat_index: usize) -> bool {
+        self.missing
+            .as_ref()
+            .is_some_and(|m| m.get(flat_index).copied().unwrap_or(false))
+    }
+
+    /// The missing flags of sequence `i`, `None` when no observation of the batch is missing
+    /// or `i` is out of range.
+    pub fn missing_of(&self, i: usize) -> Option<&[bool]> {
+        let m = self.missing.as_ref()?;
+        (i < self.len()).then(|| &m[self.offsets[i]..self.offsets[i + 1]])
+    }
+
+    /// Number of missing observations.
+    pub fn n_missing(&self) -> usize {
+        self.missing
+            .as_ref()
+            .map_or(0, |m| m.iter().filter(|&&x| x).count())
     }
 }
 

@@ -15,6 +15,7 @@ use super::error::HmmError;
 use trellis_ad::{reverse, Scalar, ScalarFn};
 
 use super::adjoint;
+use super::chain::SequenceChain;
 use super::checks::check_emission_values;
 use super::forward::{fill_emission, per_sequence_log_likelihood};
 use super::log_space;
@@ -173,16 +174,23 @@ impl HmmParams {
     }
 }
 
-/// The `T × K` emission log-density matrix of `seq`, checked.
+/// The `T × K` emission log-density matrix of `seq`, checked (and the chain against it).
 fn emission_matrix<E: Emission<f64> + ?Sized>(
-    params: &HmmParams,
+    params: &SequenceChain<'_>,
     emission: &E,
     seq: &[E::Obs],
 ) -> Result<Vec<f64>, HmmError> {
-    params.check_emission(emission)?;
+    if emission.n_states() != params.k {
+        return Err(HmmError::WrongLength {
+            what: "emission states (emission.n_states())",
+            expected: params.k,
+            found: emission.n_states(),
+        });
+    }
     if seq.is_empty() {
         return Err(HmmError::EmptySequence { sequence: 0 });
     }
+    params.check_len(seq.len())?;
     let k = params.k;
     let mut le = vec![0.0; seq.len() * k];
     fill_emission(emission, seq, &mut le);
@@ -192,13 +200,13 @@ fn emission_matrix<E: Emission<f64> + ?Sized>(
 
 /// Filtering is the scaled recursion's forward pass: the weights its trace kept, each row
 /// divided by its sum, are `p(zₜ = k | y₁..yₜ)` (`T × K`, row-major).
-fn forward_filter(params: &HmmParams, le: &[f64]) -> Result<Vec<f64>, HmmError> {
+fn forward_filter(params: &SequenceChain<'_>, le: &[f64]) -> Result<Vec<f64>, HmmError> {
     let (k, n) = (params.k, le.len() / params.k);
     let mut buf = vec![0.0; Kept::len(n, k)];
     let (mut trace, _) = Kept::new(&mut buf, n, k);
     let forward = with_probs(
-        &params.log_init,
-        &params.log_trans,
+        params.log_init,
+        params.log_trans,
         |probs| with_const_states!(k, scaled::<f64, @>(probs, le, k, &mut trace)),
     );
     match forward {
@@ -224,11 +232,11 @@ fn row_normalised(k: usize, mut weights: Vec<f64>) -> Vec<f64> {
 
 /// Filtering by the log-space recursion, where probability space cannot be trusted: no
 /// state is lost to underflow, however peaked the emissions.
-fn log_space_filter(params: &HmmParams, le: &[f64]) -> Result<Vec<f64>, HmmError> {
+fn log_space_filter(params: &SequenceChain<'_>, le: &[f64]) -> Result<Vec<f64>, HmmError> {
     let k = params.k;
     let mut filtered = vec![0.0; le.len()];
     let mut impossible = None;
-    log_space::recursion(&params.log_init, &params.log_trans, le, k, |t, la| {
+    log_space::recursion(params.log_init, params.log_trans, le, k, |t, la| {
         let norm = f64::log_sum_exp(la);
         if norm == f64::NEG_INFINITY {
             impossible.get_or_insert(t);
@@ -249,7 +257,7 @@ fn log_space_filter(params: &HmmParams, le: &[f64]) -> Result<Vec<f64>, HmmError
 /// The log-likelihood as a function of the emission log-densities (`T × K`), the transition
 /// parameters fixed: its gradient is the smoothed probabilities.
 struct EmissionLogLikelihood<'a> {
-    params: &'a HmmParams,
+    params: &'a SequenceChain<'a>,
 }
 
 impl ScalarFn for EmissionLogLikelihood<'_> {
@@ -274,13 +282,16 @@ impl ScalarFn for EmissionLogLikelihood<'_> {
 /// the forward–backward adjoint (`γ = ∂ ln L / ∂ℓ`), filtering its forward pass. Where
 /// probability space cannot be trusted, reverse mode through the generic recursion (which
 /// then runs in log space) gives `γ`.
-fn forward_backward(params: &HmmParams, le: &[f64]) -> Result<(Vec<f64>, Vec<f64>, f64), HmmError> {
+fn forward_backward(
+    params: &SequenceChain<'_>,
+    le: &[f64],
+) -> Result<(Vec<f64>, Vec<f64>, f64), HmmError> {
     let (k, n) = (params.k, le.len() / params.k);
     let mut buf = vec![0.0; Kept::len(n, k) + 2 * k + k + k * k];
     let (mut trace, rest) = Kept::new(&mut buf, n, k);
     let (b, d_params) = rest.split_at_mut(2 * k);
     let mut smoothed = vec![0.0; n * k];
-    let forward = with_probs(&params.log_init, &params.log_trans, |probs| {
+    let forward = with_probs(params.log_init, params.log_trans, |probs| {
         with_const_states!(
             k,
             adjoint::forward_backward::<@>(probs, le, k, &mut trace, b, d_params, &mut smoothed)
@@ -316,11 +327,12 @@ fn to_array(k: usize, flat: Vec<f64>) -> Array2<f64> {
 /// [`HmmError::ZeroProbability`] if the sequence is impossible under the model; an empty
 /// sequence; a NaN or `+inf` emission log-density; an emission with the wrong number of
 /// states.
-pub fn filter<E: Emission<f64> + ?Sized>(
-    params: &HmmParams,
+pub fn filter<'c, E: Emission<f64> + ?Sized>(
+    params: impl Into<SequenceChain<'c>>,
     emission: &E,
     seq: &[E::Obs],
 ) -> Result<Array2<f64>, HmmError> {
+    let params = &params.into();
     let le = emission_matrix(params, emission, seq)?;
     Ok(to_array(params.k, forward_filter(params, &le)?))
 }
@@ -329,8 +341,8 @@ pub fn filter<E: Emission<f64> + ?Sized>(
 ///
 /// # Errors
 /// As [`filter`].
-pub fn smooth<E: Emission<f64> + ?Sized>(
-    params: &HmmParams,
+pub fn smooth<'c, E: Emission<f64> + ?Sized>(
+    params: impl Into<SequenceChain<'c>>,
     emission: &E,
     seq: &[E::Obs],
 ) -> Result<Array2<f64>, HmmError> {
@@ -353,11 +365,12 @@ pub struct Posterior {
 ///
 /// # Errors
 /// As [`filter`].
-pub fn posterior<E: Emission<f64> + ?Sized>(
-    params: &HmmParams,
+pub fn posterior<'c, E: Emission<f64> + ?Sized>(
+    params: impl Into<SequenceChain<'c>>,
     emission: &E,
     seq: &[E::Obs],
 ) -> Result<Posterior, HmmError> {
+    let params = &params.into();
     let le = emission_matrix(params, emission, seq)?;
     let (filtered, smoothed, log_likelihood) = forward_backward(params, &le)?;
     Ok(Posterior {
@@ -381,11 +394,12 @@ pub struct ViterbiPath {
 ///
 /// # Errors
 /// As [`filter`].
-pub fn viterbi<E: Emission<f64> + ?Sized>(
-    params: &HmmParams,
+pub fn viterbi<'c, E: Emission<f64> + ?Sized>(
+    params: impl Into<SequenceChain<'c>>,
     emission: &E,
     seq: &[E::Obs],
 ) -> Result<ViterbiPath, HmmError> {
+    let params = &params.into();
     let le = emission_matrix(params, emission, seq)?;
     let k = params.k;
     let n = seq.len();
@@ -394,11 +408,12 @@ pub fn viterbi<E: Emission<f64> + ?Sized>(
     let mut back = vec![0usize; n * k];
     for t in 0..n {
         if t > 0 {
+            let log_trans = params.trans(t);
             for j in 0..k {
                 let mut best = f64::NEG_INFINITY;
                 let mut arg = 0;
                 for (i, &d) in delta.iter().enumerate() {
-                    let v = d + params.log_trans[i * k + j];
+                    let v = d + log_trans[i * k + j];
                     if v > best {
                         best = v;
                         arg = i;
@@ -464,13 +479,14 @@ fn draw_log<R: Rng + ?Sized>(log_weights: &[f64], rng: &mut R) -> usize {
 ///
 /// # Errors
 /// As [`filter`].
-pub fn sample_paths<E: Emission<f64> + ?Sized, R: Rng + ?Sized>(
-    params: &HmmParams,
+pub fn sample_paths<'c, E: Emission<f64> + ?Sized, R: Rng + ?Sized>(
+    params: impl Into<SequenceChain<'c>>,
     emission: &E,
     seq: &[E::Obs],
     n_draws: usize,
     rng: &mut R,
 ) -> Result<Array2<usize>, HmmError> {
+    let params = &params.into();
     let le = emission_matrix(params, emission, seq)?;
     let log_alpha: Vec<f64> = forward_filter(params, &le)?
         .iter()
@@ -478,13 +494,13 @@ pub fn sample_paths<E: Emission<f64> + ?Sized, R: Rng + ?Sized>(
         .collect();
     let k = params.k;
     let n = seq.len();
-    let lt = &params.log_trans;
     let mut paths = Array2::zeros((n_draws, n));
     let mut w = vec![0.0; k];
     for mut path in paths.rows_mut() {
         let mut z = draw_log(&log_alpha[(n - 1) * k..], rng);
         path[n - 1] = z;
         for t in (0..n - 1).rev() {
+            let lt = params.trans(t + 1);
             for i in 0..k {
                 w[i] = log_alpha[t * k + i] + lt[i * k + z];
             }
@@ -499,8 +515,8 @@ pub fn sample_paths<E: Emission<f64> + ?Sized, R: Rng + ?Sized>(
 ///
 /// # Errors
 /// As [`filter`].
-pub fn sample_path<E: Emission<f64> + ?Sized, R: Rng + ?Sized>(
-    params: &HmmParams,
+pub fn sample_path<'c, E: Emission<f64> + ?Sized, R: Rng + ?Sized>(
+    params: impl Into<SequenceChain<'c>>,
     emission: &E,
     seq: &[E::Obs],
     rng: &mut R,
@@ -509,15 +525,26 @@ pub fn sample_path<E: Emission<f64> + ?Sized, R: Rng + ?Sized>(
 }
 
 /// A hidden path of length `len` simulated from the prior (the Markov chain alone).
-pub fn simulate_states<R: Rng + ?Sized>(params: &HmmParams, len: usize, rng: &mut R) -> Vec<usize> {
+///
+/// With per-step transitions ([`SequenceChain`]) the chain must have at least `len − 1`
+/// matrices.
+///
+/// # Panics
+/// If a per-step chain has fewer than `len − 1` matrices.
+pub fn simulate_states<'c, R: Rng + ?Sized>(
+    params: impl Into<SequenceChain<'c>>,
+    len: usize,
+    rng: &mut R,
+) -> Vec<usize> {
+    let params = params.into();
     let k = params.k;
     let mut states = Vec::with_capacity(len);
     for t in 0..len {
         let z = if t == 0 {
-            draw_log(&params.log_init, rng)
+            draw_log(params.log_init, rng)
         } else {
             let prev = states[t - 1];
-            draw_log(&params.log_trans[prev * k..(prev + 1) * k], rng)
+            draw_log(&params.trans(t)[prev * k..(prev + 1) * k], rng)
         };
         states.push(z);
     }

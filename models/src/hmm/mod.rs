@@ -58,6 +58,7 @@
 
 pub mod adjoint;
 mod batch;
+mod chain;
 mod checks;
 mod covariates;
 pub mod data;
@@ -65,11 +66,14 @@ pub mod error;
 pub mod forward;
 pub mod inference;
 mod log_space;
+mod missing;
+mod probability_gradient;
 mod recursion;
 mod reverse;
 mod scaling;
 
 pub use batch::{per_sequence_log_likelihood_into, PARALLEL_MIN_WORK};
+pub use chain::SequenceChain;
 pub use covariates::covariate_log_transitions;
 pub use data::{seed_dataset, Observation, SeedDataset, Sequences, SequencesIter};
 pub use error::HmmError;
@@ -82,4 +86,8 @@ pub use forward::{
 pub use inference::{
     filter, posterior, sample_path, sample_paths, sequence_log_likelihoods, simulate_states,
     smooth, viterbi, HmmParams, Posterior, ViterbiPath, STOCHASTIC_TOLERANCE,
+};
+pub use missing::MissingSteps;
+pub use probability_gradient::{
+    batch_probability_gradient, probability_gradient, ProbabilityGradient,
 };

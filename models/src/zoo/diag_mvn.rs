@@ -24,6 +24,10 @@ use crate::transforms::Transform;
 /// observation with the wrong number of components gives NaN, reported by the forward
 /// algorithm as a typed error; [`DiagonalMvnFamily`]'s data check names it directly.
 ///
+/// A NaN component is a missing coordinate: it is marginalised (contributes 0 to every
+/// state's log-density, with zero derivatives), so an all-NaN observation is a wholly
+/// missing step.
+///
 /// ```
 /// use trellis_models::{zoo::DiagonalMvn, Emission};
 /// let (means, sds) = ([0.0, 0.0, 5.0, 5.0], [1.0, 1.0, 1.0, 1.0]);
@@ -64,7 +68,8 @@ impl<'a, T: Scalar> DiagonalMvn<'a, T> {
 }
 
 /// State row `(mus, sigmas)`'s log-density of `y` in `f64`, with `∂/∂mus[i]` in
-/// `partials[i]` and `∂/∂sigmas[i]` in `partials[D + i]`.
+/// `partials[i]` and `∂/∂sigmas[i]` in `partials[D + i]` (left as they are, zero, for a
+/// missing coordinate).
 fn row_value_and_partials<T: Scalar>(
     y: &[f64],
     mus: &[T],
@@ -73,7 +78,8 @@ fn row_value_and_partials<T: Scalar>(
 ) -> f64 {
     let d = mus.len();
     let mut value = 0.0;
-    for i in 0..d {
+    // A NaN coordinate is missing: marginalised, it contributes 0.
+    for i in (0..d).filter(|&i| !y[i].is_nan()) {
         let (m, s) = (mus[i].value(), sigmas[i].value());
         let z = (y[i] - m) / s;
         value += -0.5 * z * z - s.ln() - LN_SQRT_2PI;
@@ -115,7 +121,7 @@ impl<T: Scalar> Emission<T> for DiagonalMvn<'_, T> {
         } else {
             for (o, (mus, sigmas)) in out.iter_mut().zip(rows) {
                 let mut lp = T::constant(0.0);
-                for i in 0..d {
+                for i in (0..d).filter(|&i| !y[i].is_nan()) {
                     let z = (-mus[i] + y[i]) / sigmas[i];
                     lp += -(z * z) * 0.5 - sigmas[i].ln() - LN_SQRT_2PI;
                 }

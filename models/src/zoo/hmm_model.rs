@@ -1,15 +1,31 @@
 //! The Bayesian HMM over a zoo family: the family's parameters, then the Markov chain's,
-//! with the forward algorithm's marginal likelihood.
+//! with the forward algorithm's marginal likelihood; structural zeros ([`StateMasks`]),
+//! missing observations ([`Sequences::with_missing`]) and covariate-driven transitions
+//! ([`Covariates`]).
 
-use trellis_ad::Scalar;
+use trellis_ad::{scratch, Scalar};
 
 use super::Family;
-use crate::hmm::{self, HmmError, HmmParams, Sequences};
+use crate::emission::Emission;
+use crate::hmm::{self, HmmError, HmmParams, MissingSteps, Sequences, Transitions};
 use crate::layout::{LayoutError, NameStyle, ParamHandle, ParamLayout, Params, Shape};
 use crate::model::{BayesianModel, ModelError};
 use crate::priors::Prior;
-use crate::simulate::{simulate_hmm, Simulated};
+use crate::simulate::Simulated;
 use crate::transforms::Transform;
+
+mod simulation;
+mod structure;
+
+pub use structure::{Covariates, StateMasks};
+
+/// The default prior of each free covariate transition coefficient: `Normal(0, 2)`, wide on
+/// the logit scale (a coefficient of ±4 changes the odds of a move by a factor of e⁴ ≈ 55
+/// per unit of the covariate).
+pub const DEFAULT_COEFFICIENT_PRIOR: Prior = Prior::Normal {
+    mu: 0.0,
+    sigma: 2.0,
+};
 
 /// Priors and transform of the Markov chain of an [`HmmModel`].
 #[derive(Debug, Clone, PartialEq)]
@@ -37,6 +53,20 @@ impl MarkovPriors {
     }
 }
 
+/// How the transitions are parameterised.
+#[derive(Debug, Clone)]
+enum TransitionParams {
+    /// `p_transition`, `K × K`, rows simplexes (masked or not).
+    Matrix(ParamHandle),
+    /// `transition_coef`, `K × K × C`, diagonal fixed at 0; `design` holds every
+    /// observation's design vector (`N × C`, flat order of the data).
+    Coefficients {
+        coef: ParamHandle,
+        covariates: Covariates,
+        design: Vec<f64>,
+    },
+}
+
 /// A Bayesian hidden Markov model with emissions from a zoo [`Family`].
 ///
 /// Parameters, in this order: the family's, then `p_initial_state` (`K`, simplex) and
@@ -44,6 +74,33 @@ impl MarkovPriors {
 /// `hmm_loglike` is the marginal likelihood of all sequences (forward algorithm, summed over
 /// sequences), evaluated with log-probabilities taken straight from the simplex transforms'
 /// log-softmax.
+///
+/// Beyond that:
+/// - [`HmmModel::with_masks`]: structural zeros in `p_initial_state` and `p_transition`
+///   (exact zeros; the free entries of each row form a simplex of their own size);
+/// - missing observations, flagged in the data ([`Sequences::with_missing`]): each missing
+///   step contributes log-density 0 to every state;
+/// - [`HmmModel::with_covariates`]: `p_transition` is replaced by `transition_coef`
+///   (`K × K × C`), a multinomial logit of the from-time's covariates
+///   ([`hmm::covariate_log_transitions`]), diagonal fixed at 0, prior
+///   [`DEFAULT_COEFFICIENT_PRIOR`] on the free coefficients.
+///
+/// ```
+/// use trellis_models::zoo::{Covariates, GaussianFamily, HmmModel, StateMasks};
+/// use trellis_models::{hmm::Sequences, BayesianModel};
+/// let data = Sequences::new(vec![vec![0.1, 0.0, 2.2, 2.0], vec![1.9, 0.2]])?
+///     .with_missing(vec![false, true, false, false, false, false])?;
+/// let masked = HmmModel::new(GaussianFamily::new(2), data.clone())?
+///     .with_masks(StateMasks::left_to_right(2))?;
+/// // mu (2) + sigma (2) + p_initial_state (constant) + p_transition (row 0 only)
+/// assert_eq!(masked.layout().dim(), 5);
+/// let cov = Covariates::new(vec!["x".into()], vec![0.5, 1.0, -1.0, 0.0, 2.0, 1.5], 6)?;
+/// let with_cov = HmmModel::new(GaussianFamily::new(2), data)?.with_covariates(cov)?;
+/// assert_eq!(with_cov.layout().element_names()[6], "transition_coef[0,0,0]");
+/// let (lp, grad) = with_cov.log_density_and_gradient(&with_cov.layout().initial_point())?;
+/// assert!(lp.is_finite() && grad.iter().all(|g| g.is_finite()));
+/// # Ok::<(), trellis_models::ModelError>(())
+/// ```
 #[derive(Debug, Clone)]
 pub struct HmmModel<F: Family> {
     family: F,
@@ -51,9 +108,12 @@ pub struct HmmModel<F: Family> {
     layout: ParamLayout,
     /// The family's parameters in `layout`.
     emission_params: F::Handles,
-    /// `p_initial_state` and `p_transition` in `layout`.
+    /// `p_initial_state` in `layout`.
     initial: ParamHandle,
-    transition: ParamHandle,
+    transition: TransitionParams,
+    markov: MarkovPriors,
+    masks: Option<StateMasks>,
+    coefficient_prior: Prior,
 }
 
 impl<F: Family> HmmModel<F> {
@@ -79,7 +139,7 @@ impl<F: Family> HmmModel<F> {
         if k == 0 {
             return Err(HmmError::NoStates.into());
         }
-        family.check_data(&data)?;
+        check_observed(&family, &data)?;
         if !markov.transform.is_simplex() {
             return Err(LayoutError::InvalidParameter {
                 name: "p_initial_state".into(),
@@ -92,17 +152,13 @@ impl<F: Family> HmmModel<F> {
         }
         let mut layout = ParamLayout::new();
         let emission_params = family.add_params(&mut layout)?;
-        let initial = layout.declare(
-            "p_initial_state",
-            Shape::Vector(k),
-            markov.transform,
-            markov.initial,
-        )?;
-        let transition = layout.declare(
-            "p_transition",
-            Shape::Matrix(k, k),
-            markov.transform,
-            markov.transition,
+        let (initial, transition) = declare_chain(
+            &mut layout,
+            k,
+            &markov,
+            None,
+            None,
+            &DEFAULT_COEFFICIENT_PRIOR,
         )?;
         Ok(Self {
             family,
@@ -111,7 +167,108 @@ impl<F: Family> HmmModel<F> {
             emission_params,
             initial,
             transition,
+            markov,
+            masks: None,
+            coefficient_prior: DEFAULT_COEFFICIENT_PRIOR,
         })
+    }
+
+    /// Rebuilds the layout after a change of structure, keeping the name style.
+    fn rebuild(mut self) -> Result<Self, ModelError> {
+        let k = self.family.n_states();
+        let style = self.layout.name_style();
+        let mut layout = ParamLayout::new();
+        self.emission_params = self.family.add_params(&mut layout)?;
+        let covariates = match &self.transition {
+            TransitionParams::Coefficients { covariates, .. } => Some(covariates),
+            TransitionParams::Matrix(_) => None,
+        };
+        let (initial, transition) = declare_chain(
+            &mut layout,
+            k,
+            &self.markov,
+            self.masks.as_ref(),
+            covariates,
+            &self.coefficient_prior,
+        )?;
+        self.layout = layout.with_name_style(style);
+        self.initial = initial;
+        self.transition = transition;
+        Ok(self)
+    }
+
+    /// Fixes the entries of `p_initial_state` and `p_transition` that `masks` flags `false`
+    /// at exactly 0; the free entries of each row form a simplex of their own size (a row
+    /// with one free entry is the constant 1), and the Dirichlet priors apply to the free
+    /// entries only. The constrained parameters keep their shapes (`K` and `K × K`), so
+    /// element names and CSV columns stay the same.
+    ///
+    /// With covariates, only `p_initial_state` may be masked.
+    ///
+    /// # Errors
+    /// A mask of the wrong shape or with a row that has no free entry (named); a transition
+    /// mask on a covariate model.
+    pub fn with_masks(mut self, masks: StateMasks) -> Result<Self, ModelError> {
+        masks.validate(self.family.n_states())?;
+        if matches!(self.transition, TransitionParams::Coefficients { .. })
+            && !masks.transitions_all_free()
+        {
+            return Err(LayoutError::InvalidParameter {
+                name: "transition_coef".into(),
+                reason: "a transition mask cannot be combined with covariate-driven transitions \
+                         (mask p_initial_state only)"
+                    .into(),
+            }
+            .into());
+        }
+        self.masks = Some(masks);
+        self.rebuild()
+    }
+
+    /// Replaces `p_transition` by `transition_coef` (`K × K × C`, `C = 1 +` covariates,
+    /// intercept first; elements `transition_coef[i,j,c]`): the transition from `t` to
+    /// `t + 1` is `softmax` over `j` of `ηₜ[i][j] = Σ_c transition_coef[i][j][c] · zₜ[c]`,
+    /// with `zₜ = (1, x1ₜ, …)` the covariates of the from-time `t` and `ηₜ[i][i] = 0`
+    /// (staying is the reference category). The diagonal coefficients are fixed at 0: not
+    /// sampled, reported as 0. Each free coefficient has the prior
+    /// [`DEFAULT_COEFFICIENT_PRIOR`], `Normal(0, 2)` (see
+    /// [`HmmModel::with_coefficient_prior`]).
+    ///
+    /// # Errors
+    /// Covariates that do not have one row per observation of the data, or that are not
+    /// finite; a model with a transition mask.
+    pub fn with_covariates(mut self, covariates: Covariates) -> Result<Self, ModelError> {
+        covariates.check(self.data.total_len())?;
+        if self
+            .masks
+            .as_ref()
+            .is_some_and(|m| !m.transitions_all_free())
+        {
+            return Err(LayoutError::InvalidParameter {
+                name: "transition_coef".into(),
+                reason: "covariate-driven transitions cannot be combined with a transition mask"
+                    .into(),
+            }
+            .into());
+        }
+        let design = covariates.design();
+        // A placeholder handle: `rebuild` declares the coefficients and sets the real one.
+        self.transition = TransitionParams::Coefficients {
+            coef: self.initial,
+            covariates,
+            design,
+        };
+        self.rebuild()
+    }
+
+    /// Sets the prior of each free covariate transition coefficient (an element-wise prior,
+    /// e.g. [`Prior::Normal`]; the default is [`DEFAULT_COEFFICIENT_PRIOR`]).
+    ///
+    /// # Errors
+    /// A prior that is not element-wise (Dirichlet) or has invalid hyperparameters.
+    pub fn with_coefficient_prior(mut self, prior: Prior) -> Result<Self, ModelError> {
+        self.coefficient_prior = prior;
+        self.rebuild()
     }
 
     /// Uses `style` for element names (e.g. 1-based for posteriordb).
@@ -130,7 +287,21 @@ impl<F: Family> HmmModel<F> {
         &self.data
     }
 
-    /// Index of `p_initial_state` in the layout (`p_transition` follows it).
+    /// The structural zeros, if any ([`HmmModel::with_masks`]).
+    pub fn masks(&self) -> Option<&StateMasks> {
+        self.masks.as_ref()
+    }
+
+    /// The transition covariates, if any ([`HmmModel::with_covariates`]).
+    pub fn covariates(&self) -> Option<&Covariates> {
+        match &self.transition {
+            TransitionParams::Coefficients { covariates, .. } => Some(covariates),
+            TransitionParams::Matrix(_) => None,
+        }
+    }
+
+    /// Index of `p_initial_state` in the layout (`p_transition` or `transition_coef` follows
+    /// it).
     pub fn initial_index(&self) -> usize {
         self.initial.index()
     }
@@ -140,12 +311,24 @@ impl<F: Family> HmmModel<F> {
         self.family.emission(&self.emission_params, params)
     }
 
-    /// `(ln p_initial_state, ln p_transition)` from the simplex transforms' exact logs.
-    fn log_chain<'a, T: Scalar>(&self, params: &Params<'a, T>) -> (&'a [T], &'a [T]) {
+    /// `ln p_initial_state` from the simplex transform's exact logs.
+    fn log_initial<'a, T: Scalar>(&self, params: &Params<'a, T>) -> &'a [T] {
         // HmmModel only admits simplex transforms, which always provide logs.
-        let li = params.log_of(self.initial).unwrap_or(&[]);
-        let lt = params.log_of(self.transition).unwrap_or(&[]);
-        (li, lt)
+        params.log_of(self.initial).unwrap_or(&[])
+    }
+
+    /// Sequence `s`'s design vectors (`Tₛ × C`) and `C`, with covariates.
+    fn design_of(&self, s: usize) -> Option<(&[f64], usize)> {
+        match &self.transition {
+            TransitionParams::Coefficients {
+                design, covariates, ..
+            } => {
+                let c = covariates.design_len();
+                let offsets = self.data.offsets();
+                Some((&design[offsets[s] * c..offsets[s + 1] * c], c))
+            }
+            TransitionParams::Matrix(_) => None,
+        }
     }
 
     /// Runs `f` on the [`Params`] view of the constrained values `constrained` (layout
@@ -162,18 +345,35 @@ impl<F: Family> HmmModel<F> {
     }
 
     /// The Markov chain at constrained values `constrained` (in layout order), validated.
+    ///
+    /// # Errors
+    /// Values outside the support; a covariate model (its transitions differ from step to
+    /// step: see [`HmmModel::at_sequence`]).
     pub fn chain(&self, constrained: &[f64]) -> Result<HmmParams, ModelError> {
         self.with_point(constrained, |params| self.chain_at(params))
     }
 
     fn chain_at(&self, params: &Params<'_, f64>) -> Result<HmmParams, ModelError> {
-        let (li, lt) = self.log_chain(params);
-        Ok(HmmParams::from_log_probabilities(li, lt)?)
+        let li = self.log_initial(params);
+        match &self.transition {
+            TransitionParams::Matrix(handle) => {
+                let lt = params.log_of(*handle).unwrap_or(&[]);
+                Ok(HmmParams::from_log_probabilities(li, lt)?)
+            }
+            TransitionParams::Coefficients { .. } => Err(LayoutError::InvalidParameter {
+                name: "transition_coef".into(),
+                reason: "with covariates the transition matrix differs from step to step: use \
+                         HmmModel::at_sequence"
+                    .into(),
+            }
+            .into()),
+        }
     }
 
     /// Runs `f` with the Markov chain and the emission view at the constrained values
     /// `constrained` (layout order): the entry point for decoding, filtering and smoothing
-    /// with the functions of [`hmm`](crate::hmm) at a posterior draw.
+    /// with the functions of [`hmm`](crate::hmm) at a posterior draw. For data with missing
+    /// observations or a covariate model use [`HmmModel::at_sequence`].
     ///
     /// ```
     /// use trellis_models::{hmm, reference::{seed_reference_model, seed_true_constrained}};
@@ -186,7 +386,7 @@ impl<F: Family> HmmModel<F> {
     /// ```
     ///
     /// # Errors
-    /// Values outside the support or of the wrong length.
+    /// Values outside the support or of the wrong length; a covariate model.
     pub fn at_point<R>(
         &self,
         constrained: &[f64],
@@ -198,11 +398,68 @@ impl<F: Family> HmmModel<F> {
         })
     }
 
-    /// Simulates `n_sequences` sequences of `length` observations from the model at the
-    /// constrained values `constrained` (layout order), bit-reproducibly for `seed`.
+    /// Runs `f` with sequence `s`'s own chain (its per-step transitions with covariates) and
+    /// emission view (its missing steps masked) at the constrained values `constrained`:
+    /// filtering, smoothing, Viterbi and posterior sampling of one sequence of any model.
+    ///
+    /// ```
+    /// use trellis_models::{hmm, zoo::{GaussianFamily, HmmModel}, hmm::Sequences};
+    /// let data = Sequences::new(vec![vec![0.1, 9.9, 2.2]])?
+    ///     .with_missing(vec![false, true, false])?;
+    /// let model = HmmModel::new(GaussianFamily::new(2), data)?;
+    /// let point = [0.0, 2.0, 1.0, 1.0, 0.5, 0.5, 0.8, 0.2, 0.3, 0.7];
+    /// let path = model.at_sequence(&point, 0, |chain, emission, seq| {
+    ///     hmm::viterbi(chain, emission, seq)
+    /// })??;
+    /// assert_eq!(path.states.len(), 3);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     ///
     /// # Errors
-    /// Values outside the support or of the wrong length; zero sequences or length.
+    /// Values outside the support or of the wrong length; `s` out of range.
+    pub fn at_sequence<R>(
+        &self,
+        constrained: &[f64],
+        s: usize,
+        f: impl FnOnce(hmm::SequenceChain<'_>, &MissingSteps<'_, F::Emission<'_, f64>>, &[F::Obs]) -> R,
+    ) -> Result<R, ModelError> {
+        let Some(seq) = self.data.get(s) else {
+            return Err(ModelError::WrongLength {
+                what: format!("sequence index {s} (the data's number of sequences)"),
+                expected: self.data.len(),
+                found: s,
+            });
+        };
+        self.with_point(constrained, |params| {
+            let emission = self.emission(params);
+            let view = MissingSteps::new(&emission, self.data.missing_of(s));
+            let li = self.log_initial(params);
+            match &self.transition {
+                TransitionParams::Matrix(handle) => {
+                    let lt = params.log_of(*handle).unwrap_or(&[]);
+                    let chain = hmm::SequenceChain::new(li, Transitions::Homogeneous(lt))?;
+                    Ok(f(chain, &view, seq))
+                }
+                TransitionParams::Coefficients { coef, .. } => {
+                    let (design, c) = self.design_of(s).expect("a covariate model");
+                    let k = self.family.n_states();
+                    let mut lt = vec![0.0; (seq.len() - 1) * k * k];
+                    hmm::covariate_log_transitions(params.of(*coef), k, c, design, &mut lt)?;
+                    let chain = hmm::SequenceChain::new(li, Transitions::PerStep(&lt))?;
+                    Ok(f(chain, &view, seq))
+                }
+            }
+        })
+    }
+
+    /// Simulates `n_sequences` sequences of `length` observations from the model at the
+    /// constrained values `constrained` (layout order), bit-reproducibly for `seed`. A
+    /// covariate model simulates the data's own sequences (see
+    /// [`HmmModel::simulate_like_data`]): `n_sequences` and `length` must then match them.
+    ///
+    /// # Errors
+    /// Values outside the support or of the wrong length; zero sequences or length; a
+    /// covariate model whose data has another shape.
     pub fn simulate(
         &self,
         constrained: &[f64],
@@ -210,11 +467,89 @@ impl<F: Family> HmmModel<F> {
         length: usize,
         seed: u64,
     ) -> Result<Simulated<F::Obs>, ModelError> {
-        self.with_point(constrained, |params| {
-            let chain = self.chain_at(params)?;
-            simulate_hmm(&chain, &self.emission(params), n_sequences, length, seed)
-        })
+        self.simulate_with_missing(constrained, n_sequences, length, 0.0, seed)
     }
+}
+
+/// Checks the observed (not missing) observations against the family's support: the
+/// placeholders at missing steps are never read, so they are not checked.
+fn check_observed<F: Family>(family: &F, data: &Sequences<F::Obs>) -> Result<(), HmmError> {
+    if data.missing().is_none() {
+        return family.check_data(data);
+    }
+    let offsets = data.offsets();
+    for (s, seq) in data.iter().enumerate() {
+        for (t, o) in seq.iter().enumerate() {
+            if data.is_missing(offsets[s] + t) {
+                continue;
+            }
+            if let Some(reason) = family.invalid_observation(o) {
+                return Err(super::invalid_obs(s, t, format!("{o:?}"), reason));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Declares `p_initial_state` and the transition parameters (`p_transition`, or
+/// `transition_coef` with covariates) in `layout`.
+fn declare_chain(
+    layout: &mut ParamLayout,
+    k: usize,
+    markov: &MarkovPriors,
+    masks: Option<&StateMasks>,
+    covariates: Option<&Covariates>,
+    coefficient_prior: &Prior,
+) -> Result<(ParamHandle, TransitionParams), ModelError> {
+    let initial = match masks {
+        Some(m) => layout.declare_masked(
+            "p_initial_state",
+            Shape::Vector(k),
+            markov.transform,
+            markov.initial.clone(),
+            m.initial.clone(),
+        )?,
+        None => layout.declare(
+            "p_initial_state",
+            Shape::Vector(k),
+            markov.transform,
+            markov.initial.clone(),
+        )?,
+    };
+    let transition = match covariates {
+        Some(cov) => {
+            let c = cov.design_len();
+            let free: Vec<bool> = (0..k * k * c).map(|i| i / c / k != i / c % k).collect();
+            let coef = layout.declare_masked(
+                "transition_coef",
+                Shape::Array3(k, k, c),
+                Transform::Identity,
+                coefficient_prior.clone(),
+                free,
+            )?;
+            TransitionParams::Coefficients {
+                coef,
+                covariates: cov.clone(),
+                design: cov.design(),
+            }
+        }
+        None => TransitionParams::Matrix(match masks {
+            Some(m) if !m.transitions_all_free() => layout.declare_masked(
+                "p_transition",
+                Shape::Matrix(k, k),
+                markov.transform,
+                markov.transition.clone(),
+                m.transition_flat(),
+            )?,
+            _ => layout.declare(
+                "p_transition",
+                Shape::Matrix(k, k),
+                markov.transform,
+                markov.transition.clone(),
+            )?,
+        }),
+    };
+    Ok((initial, transition))
 }
 
 impl<F: Family> BayesianModel for HmmModel<F> {
@@ -223,9 +558,39 @@ impl<F: Family> BayesianModel for HmmModel<F> {
     }
 
     fn log_likelihood<T: Scalar>(&self, params: &Params<'_, T>) -> Result<T, ModelError> {
-        let (li, lt) = self.log_chain(params);
+        let li = self.log_initial(params);
         let emission = self.emission(params);
-        Ok(hmm::batch_log_likelihood(li, lt, &emission, &self.data)?)
+        let coef = match &self.transition {
+            TransitionParams::Matrix(handle) => {
+                let lt = params.log_of(*handle).unwrap_or(&[]);
+                return Ok(hmm::batch_log_likelihood(li, lt, &emission, &self.data)?);
+            }
+            TransitionParams::Coefficients { coef, .. } => params.of(*coef),
+        };
+        let k = self.family.n_states();
+        scratch::with_vec(|values: &mut Vec<T>| {
+            values.clear();
+            for (s, seq) in self.data.iter().enumerate() {
+                let view = MissingSteps::new(&emission, self.data.missing_of(s));
+                let (design, c) = self.design_of(s).expect("a covariate model");
+                let value = scratch::with_vec(|lt: &mut Vec<T>| {
+                    lt.clear();
+                    lt.resize((seq.len() - 1) * k * k, T::constant(0.0));
+                    hmm::covariate_log_transitions(coef, k, c, design, lt)?;
+                    scratch::with_vec(|le: &mut Vec<T>| {
+                        le.clear();
+                        le.resize(seq.len() * k, T::constant(0.0));
+                        for (t, row) in le.chunks_exact_mut(k).enumerate() {
+                            view.log_densities(seq, t, row);
+                        }
+                        hmm::forward_log_likelihood_with(li, Transitions::PerStep(lt), le, k)
+                    })
+                })
+                .map_err(|e| e.in_sequence(s))?;
+                values.push(value);
+            }
+            Ok(T::sum_of(values))
+        })
     }
 
     fn likelihood_name(&self) -> &str {

@@ -59,7 +59,7 @@ pub(crate) use checks::{
     check_len, check_per_state, check_values, finite, invalid_obs, positive, Support, FINITE,
     POSITIVE,
 };
-pub use hmm_model::{HmmModel, MarkovPriors};
+pub use hmm_model::{Covariates, HmmModel, MarkovPriors, StateMasks, DEFAULT_COEFFICIENT_PRIOR};
 
 pub use ar1::{Ar1Family, Ar1Gaussian, Ar1Handles};
 pub use categorical::{Categorical, CategoricalFamily};

@@ -1,0 +1,175 @@
+//! Missing observations: an emission view that gives log-density 0 to every state at the
+//! missing steps of one sequence (the step is marginalised) and never reads their
+//! placeholder values.
+//!
+//! Wrapping the family's emission keeps every route of the forward algorithm — generic
+//! recursion, fused adjoint with or without the emission's Jacobian, inference — unchanged:
+//! the rows of a missing step are exact zeros with zero derivatives, and a missing step
+//! costs no emission evaluation at all.
+
+use trellis_ad::Scalar;
+
+use crate::emission::{Emission, FusedEmission};
+
+/// `inner` with the steps flagged in `missing` (one flag per step of the sequence it is used
+/// with, `true` = missing) given log-density 0 for every state.
+///
+/// ```
+/// use trellis_models::{hmm::{self, MissingSteps}, zoo::Gaussian, Emission};
+/// let (means, sds) = ([0.0, 3.0], [1.0, 1.0]);
+/// let gaussian = Gaussian::new(&means, &sds)?;
+/// let missing = [false, true, false];
+/// let masked = MissingSteps::new(&gaussian, Some(&missing));
+/// let mut out = [1.0; 2];
+/// // The placeholder 1e9 at step 1 is never read.
+/// masked.log_densities(&[0.1, 1e9, 2.9], 1, &mut out);
+/// assert_eq!(out, [0.0, 0.0]);
+/// # Ok::<(), trellis_models::ModelError>(())
+/// ```
+#[derive(Debug, Clone, Copy)]
+pub struct MissingSteps<'a, E: ?Sized> {
+    inner: &'a E,
+    missing: Option<&'a [bool]>,
+}
+
+impl<'a, E: ?Sized> MissingSteps<'a, E> {
+    /// `inner` with the missing steps `missing` (`None`: nothing missing).
+    pub fn new(inner: &'a E, missing: Option<&'a [bool]>) -> Self {
+        Self { inner, missing }
+    }
+
+    /// Whether step `t` is missing.
+    ///
+    /// # Panics
+    /// If the flags are shorter than the sequence (the flags of another sequence).
+    #[inline]
+    fn is_missing(&self, t: usize) -> bool {
+        self.missing.is_some_and(|m| {
+            *m.get(t).unwrap_or_else(|| {
+                panic!(
+                    "MissingSteps: step {t} of a sequence with {} missing flags",
+                    m.len()
+                )
+            })
+        })
+    }
+
+    /// The wrapped emission.
+    pub fn inner(&self) -> &'a E {
+        self.inner
+    }
+}
+
+impl<T: Scalar, E: Emission<T> + ?Sized> Emission<T> for MissingSteps<'_, E> {
+    type Obs = E::Obs;
+
+    fn n_states(&self) -> usize {
+        self.inner.n_states()
+    }
+
+    #[inline]
+    fn log_densities(&self, seq: &[E::Obs], t: usize, out: &mut [T]) {
+        if self.is_missing(t) {
+            out.fill(T::constant(0.0));
+        } else {
+            self.inner.log_densities(seq, t, out);
+        }
+    }
+
+    fn fused(&self) -> Option<&dyn FusedEmission<T, Obs = E::Obs>> {
+        self.inner
+            .fused()
+            .map(|_| self as &dyn FusedEmission<T, Obs = E::Obs>)
+    }
+}
+
+/// The inner emission's fast path; only reached through [`Emission::fused`], which offers
+/// the view's fast path only when the inner one exists.
+fn inner_fused<T: Scalar, E: Emission<T> + ?Sized>(
+    inner: &E,
+) -> &dyn FusedEmission<T, Obs = E::Obs> {
+    inner
+        .fused()
+        .expect("MissingSteps offers the fused path only when its inner emission does")
+}
+
+/// The inner emission's fast path at observed steps; zero values and partials (the buffers
+/// arrive zeroed) at missing ones.
+impl<T: Scalar, E: Emission<T> + ?Sized> FusedEmission<T> for MissingSteps<'_, E> {
+    fn parameters(&self, out: &mut Vec<T>) {
+        inner_fused(self.inner).parameters(out);
+    }
+
+    fn log_densities_with_jacobian(
+        &self,
+        seq: &[E::Obs],
+        t: usize,
+        values: &mut [f64],
+        jacobian: &mut [f64],
+    ) {
+        if !self.is_missing(t) {
+            inner_fused(self.inner).log_densities_with_jacobian(seq, t, values, jacobian);
+        }
+    }
+
+    fn jacobian_width(&self) -> Option<usize> {
+        inner_fused(self.inner).jacobian_width()
+    }
+
+    fn log_densities_with_sparse_jacobian(
+        &self,
+        seq: &[E::Obs],
+        t: usize,
+        values: &mut [f64],
+        indices: &mut [usize],
+        partials: &mut [f64],
+    ) {
+        // Zeroed indices are valid (index 0 with partial 0 adds nothing).
+        if !self.is_missing(t) {
+            inner_fused(self.inner)
+                .log_densities_with_sparse_jacobian(seq, t, values, indices, partials);
+        }
+    }
+
+    fn sequence_with_sparse_jacobian(
+        &self,
+        seq: &[E::Obs],
+        values: &mut [f64],
+        indices: &mut [usize],
+        partials: &mut [f64],
+    ) {
+        let fused = inner_fused(self.inner);
+        if self.missing.is_none() {
+            return fused.sequence_with_sparse_jacobian(seq, values, indices, partials);
+        }
+        let k = self.n_states();
+        let per_step = partials.len().checked_div(seq.len()).unwrap_or(0);
+        for t in (0..seq.len()).filter(|&t| !self.is_missing(t)) {
+            let pairs = t * per_step..(t + 1) * per_step;
+            fused.log_densities_with_sparse_jacobian(
+                seq,
+                t,
+                &mut values[t * k..(t + 1) * k],
+                &mut indices[pairs.clone()],
+                &mut partials[pairs],
+            );
+        }
+    }
+
+    fn sequence_with_jacobian(&self, seq: &[E::Obs], values: &mut [f64], jacobian: &mut [f64]) {
+        let fused = inner_fused(self.inner);
+        if self.missing.is_none() {
+            return fused.sequence_with_jacobian(seq, values, jacobian);
+        }
+        let k = self.n_states();
+        let per_step = jacobian.len().checked_div(seq.len()).unwrap_or(0);
+        for t in (0..seq.len()).filter(|&t| !self.is_missing(t)) {
+            fused.log_densities_with_jacobian(
+                seq,
+                t,
+                &mut values[t * k..(t + 1) * k],
+                &mut jacobian[t * per_step..(t + 1) * per_step],
+            );
+        }
+    }
+}
