@@ -10,6 +10,9 @@
 use std::collections::HashMap;
 use std::path::Path;
 
+use serde_json::{json, Value};
+use trellis_models::layout::{ParamLayout, Shape};
+
 use crate::data::{self, shown, RawData};
 use crate::text::plural;
 
@@ -70,7 +73,6 @@ pub struct CovariateTable {
 
 /// Reads `path` without matching it to any data (for `simulate`, where the covariates define
 /// the sequences).
-#[allow(dead_code)] // TODO(issue 11): simulate --covariates, once the library side is merged
 pub fn read_unmatched(path: &Path) -> Result<CovariateTable, String> {
     let raw = data::read(path).map_err(|e| e.to_string())?;
     let table = check_file(&raw)?;
@@ -191,4 +193,59 @@ fn check_file(raw: &RawData) -> Result<Vec<String>, String> {
         ));
     }
     Ok(raw.columns.clone())
+}
+
+/// The name of the covariate transition coefficients in parameter files.
+pub const COEFFICIENTS: &str = "transition_coef";
+
+/// Refuses parameter values (layout order) with a non-zero diagonal coefficient: the
+/// diagonal of `transition_coef` is fixed at 0 (staying is the reference category).
+pub fn check_coefficient_diagonal(
+    layout: &ParamLayout,
+    values: &[f64],
+    source: &str,
+) -> Result<(), String> {
+    for spec in layout.params().iter().filter(|s| s.name == COEFFICIENTS) {
+        let Shape::Array3(k, _, c) = spec.shape else {
+            continue;
+        };
+        let block = &values[spec.constrained_offset..spec.constrained_offset + spec.shape.len()];
+        for i in 0..k {
+            for z in 0..c {
+                let v = block[(i * k + i) * c + z];
+                if v != 0.0 {
+                    return Err(format!(
+                        "{source}: {COEFFICIENTS}[{i},{i},{z}] is {v}, but the diagonal \
+                         coefficients must be 0 (staying in a state is the reference category)"
+                    ));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Default coefficients for `simulate --covariates` (`K × K × C` as JSON): intercepts that
+/// give the default sticky chain (0.9 on the diagonal) at covariates 0, and slopes of ±0.8
+/// (alternating with i + j + c) so that each covariate moves every transition.
+pub fn default_coefficients(k: usize, c: usize) -> Value {
+    let leave = 0.1 / (k as f64 - 1.0);
+    let intercept = (leave / 0.9).ln();
+    let coef: Vec<Vec<Vec<f64>>> = (0..k)
+        .map(|i| {
+            (0..k)
+                .map(|j| {
+                    (0..c)
+                        .map(|z| match (i == j, z) {
+                            (true, _) => 0.0,
+                            (false, 0) => intercept,
+                            (false, z) if (i + j + z) % 2 == 0 => 0.8,
+                            (false, _) => -0.8,
+                        })
+                        .collect()
+                })
+                .collect()
+        })
+        .collect();
+    json!(coef)
 }

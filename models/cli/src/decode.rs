@@ -39,20 +39,20 @@ where
     };
     let out = OutputDir::prepare(&args.out)?;
     let k = input.states;
-    let decoded = model
-        .at_point(&values, |chain, emission| {
+    // Sequence by sequence: each has its own chain with covariates, and its missing steps
+    // masked (they get states too).
+    let decoded = (0..model.data().len())
+        .map(|s| {
             model
-                .data()
-                .iter()
-                .map(|seq| {
+                .at_sequence(&values, s, |chain, emission, seq| {
                     let path = hmm::viterbi(chain, emission, seq)?;
                     let smoothed = hmm::smooth(chain, emission, seq)?;
                     Ok((path, smoothed))
                 })
-                .collect::<Result<Vec<_>, hmm::HmmError>>()
+                .map_err(|e| e.to_string())?
+                .map_err(|e: hmm::HmmError| e.to_string())
         })
-        .map_err(|e| e.to_string())?
-        .map_err(|e| e.to_string())?;
+        .collect::<Result<Vec<_>, String>>()?;
 
     let mut viterbi_csv = String::new();
     let mut smoothed_csv = String::from("sequence,time");

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 use trellis_models::hmm::{seed_dataset, HmmError, Observation, Sequences};
-use trellis_models::zoo::{Family, HmmModel};
+use trellis_models::zoo::{Covariates, Family, HmmModel};
 use trellis_models::{BayesianModel, ModelError};
 
 use crate::covariates::{self, CovariateTable, SequenceRows};
@@ -90,6 +90,11 @@ impl Input {
         if let (Some(masks), Some((json, source))) = (&masks, &params) {
             masks.check_params(json, source)?;
         }
+        // Exact zeros in the given probabilities are structural zeros.
+        let masks = match &params {
+            Some((json, source)) => ChainMasks::with_zeros_of(masks, model.states, json, source)?,
+            None => masks,
+        };
         let covariates = match model.covariates.as_deref() {
             Some(path) => Some(match &raw {
                 Some(raw) => covariates::read(path, &SequenceRows::of(raw), &raw.source)?,
@@ -185,15 +190,23 @@ impl Input {
             Some(raw) => self.data_error(raw, &e),
             None => e.to_string(),
         })?;
-        // TODO(issue 11): `HmmModel::with_masks` / `with_covariates` once the library's side
-        // is merged; until then the options are read and checked, and refused here.
-        if self.masks.is_some() || self.covariates.is_some() {
-            return Err(
-                "--covariates, --transition-mask, --initial-mask and --structure are not \
-                 supported by this build yet"
-                    .into(),
-            );
-        }
+        let model = match &self.covariates {
+            Some(table) => {
+                let n_obs = model.data().total_len();
+                let covariates = Covariates::new(table.names.clone(), table.values.clone(), n_obs)
+                    .map_err(|e| format!("{}: {e}", table.source))?;
+                model
+                    .with_covariates(covariates)
+                    .map_err(|e| format!("{}: {e}", table.source))?
+            }
+            None => model,
+        };
+        let model = match &self.masks {
+            Some(masks) => model
+                .with_masks(masks.state_masks())
+                .map_err(|e| format!("{}: {e}", masks.transition_source))?,
+            None => model,
+        };
         Ok(model)
     }
 
@@ -218,6 +231,7 @@ impl Input {
             .params
             .as_ref()
             .map_or("built-in parameters", |(_, s)| s.as_str());
+        covariates::check_coefficient_diagonal(model.layout(), &values, source)?;
         check_params(model.layout(), &values, source)?;
         Ok(values)
     }

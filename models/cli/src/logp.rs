@@ -79,9 +79,18 @@ where
     let model = input.model(family)?;
     let values = input.given_params(&model, "--params")?;
     let f = AsGiven { model: &model };
-    let (total, grad_reverse) = reverse::value_and_gradient(&f, &values);
+    let (total, mut grad_reverse) = reverse::value_and_gradient(&f, &values);
+    let zeros = zero_entry_gradient(&model, &values, &mut grad_reverse)?;
     let columns = Columns::new(values.len(), args);
-    let grad_forward = columns.forward.then(|| forward::gradient(&f, &values));
+    // Forward mode goes through the logarithms, which cannot see a zero entry's partial:
+    // n/a there (the reverse column has it from probability space).
+    let grad_forward = columns.forward.then(|| {
+        let mut g = forward::gradient(&f, &values);
+        for &i in &zeros {
+            g[i] = f64::NAN;
+        }
+        g
+    });
     // Richardson-extrapolated central differences with a step chosen per coordinate (and
     // shrunk to the scale of a small probability), each with an error estimate; a coordinate
     // whose every step leaves the support has no estimate (NaN in the column, `null` in JSON,
@@ -168,20 +177,71 @@ where
     Ok(())
 }
 
-/// Log-likelihood of each sequence at `values` (constrained, as given).
+/// Log-likelihood of each sequence at `values` (constrained, as given), with the sequence's
+/// own chain (covariates) and missing steps.
 fn per_sequence<F: Family>(model: &HmmModel<F>, values: &[f64]) -> Result<Vec<f64>, String> {
+    (0..model.data().len())
+        .map(|s| {
+            model
+                .at_sequence(values, s, |chain, emission, seq| {
+                    hmm::posterior(chain, emission, seq).map(|p| p.log_likelihood)
+                })
+                .map_err(|e| e.to_string())?
+                .map_err(|e| e.to_string())
+        })
+        .collect()
+}
+
+/// The gradient entries of `p_initial_state` and `p_transition` that are exact zeros, which
+/// the log-probability route cannot give (`∂ ln L/∂ ln p = 0` there, and `1/p` is infinite):
+/// computed in probability space instead (`hmm::batch_probability_gradient`, finite at
+/// zeros), written into `grad`. Only the homogeneous chain has a `p_transition`; with
+/// covariates the zero entries of `p_initial_state` are left as they are (NaN, shown n/a).
+/// Returns the indices of the zero entries.
+fn zero_entry_gradient<F: Family>(
+    model: &HmmModel<F>,
+    values: &[f64],
+    grad: &mut [f64],
+) -> Result<Vec<usize>, String> {
+    let layout = model.layout();
+    let (Some(initial), Some(transition)) = (
+        layout.params().iter().find(|p| p.name == "p_initial_state"),
+        layout.params().iter().find(|p| p.name == "p_transition"),
+    ) else {
+        return Ok(Vec::new());
+    };
+    let range = |spec: &trellis_models::layout::ParamSpec| {
+        spec.constrained_offset..spec.constrained_offset + spec.shape.len()
+    };
+    let (ri, rt) = (range(initial), range(transition));
+    let zeros: Vec<usize> = ri
+        .clone()
+        .chain(rt.clone())
+        .filter(|&i| values[i] == 0.0)
+        .collect();
+    if zeros.is_empty() {
+        return Ok(zeros);
+    }
     let mut buffer = Vec::new();
-    let params = model
-        .layout()
+    let params = layout
         .params_from_constrained(values, &mut buffer)
         .map_err(|e| e.to_string())?;
-    let i = model.initial_index();
-    let (Some(log_init), Some(log_trans)) = (params.log_value(i), params.log_value(i + 1)) else {
-        return Err("the Markov chain's parameters have no log-probabilities".into());
-    };
     let emission = model.emission(&params);
-    hmm::per_sequence_log_likelihood(log_init, log_trans, &emission, model.data())
-        .map_err(|e| e.to_string())
+    let g = hmm::batch_probability_gradient(
+        &values[ri.clone()],
+        &values[rt.clone()],
+        &emission,
+        model.data(),
+    )
+    .map_err(|e| e.to_string())?;
+    for (range, partials) in [(ri, &g.initial), (rt, &g.transition)] {
+        for (i, &partial) in range.zip(partials) {
+            if values[i] == 0.0 {
+                grad[i] = partial;
+            }
+        }
+    }
+    Ok(zeros)
 }
 
 /// One line comparing reverse mode with the finite-difference estimates: the largest

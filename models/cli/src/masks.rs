@@ -11,6 +11,7 @@
 use std::path::Path;
 
 use serde_json::Value;
+use trellis_models::zoo::StateMasks;
 
 use crate::io::read_json;
 
@@ -72,6 +73,65 @@ impl ChainMasks {
             masks.transition_source = source;
         }
         Ok(Some(masks))
+    }
+
+    /// The masks with every exact zero of the parameter file `json` (in `p_initial_state` or
+    /// `p_transition`) fixed as well, or `None` when there are neither masks nor zeros: a
+    /// model evaluated at parameters with structural zeros needs them masked (an unmasked
+    /// simplex has no zeros in its support). A row of zeros is refused.
+    pub fn with_zeros_of(
+        masks: Option<Self>,
+        k: usize,
+        json: &Value,
+        source: &str,
+    ) -> Result<Option<Self>, String> {
+        let zero = |v: Option<&Value>| v.and_then(Value::as_f64) == Some(0.0);
+        let initial: Vec<bool> = (0..k)
+            .map(|i| zero(json.get("p_initial_state").and_then(|p| p.get(i))))
+            .collect();
+        let transition: Vec<Vec<bool>> = (0..k)
+            .map(|i| {
+                let row = json.get("p_transition").and_then(|p| p.get(i));
+                (0..k).map(|j| zero(row.and_then(|r| r.get(j)))).collect()
+            })
+            .collect();
+        if initial.iter().all(|&z| z) {
+            return Err(format!(
+                "{source}: p_initial_state is all zeros: probabilities must sum to 1"
+            ));
+        }
+        if let Some(i) = transition.iter().position(|row| row.iter().all(|&z| z)) {
+            return Err(format!(
+                "{source}: p_transition[{i},:] is all zeros: probabilities must sum to 1"
+            ));
+        }
+        let any_zero = initial.contains(&true) || transition.iter().flatten().any(|&z| z);
+        if !any_zero {
+            return Ok(masks);
+        }
+        let mut masks = masks.unwrap_or_else(|| Self {
+            initial: vec![true; k],
+            transition: vec![vec![true; k]; k],
+            initial_source: format!("{source} (its zeros)"),
+            transition_source: format!("{source} (its zeros)"),
+        });
+        for (m, z) in masks.initial.iter_mut().zip(&initial) {
+            *m &= !z;
+        }
+        for (row, zeros) in masks.transition.iter_mut().zip(&transition) {
+            for (m, z) in row.iter_mut().zip(zeros) {
+                *m &= !z;
+            }
+        }
+        Ok(Some(masks))
+    }
+
+    /// The library's form of the masks.
+    pub fn state_masks(&self) -> StateMasks {
+        StateMasks {
+            initial: self.initial.clone(),
+            transition: self.transition.clone(),
+        }
     }
 
     /// Refuses a parameter file that gives a non-zero probability where a mask fixes 0.
