@@ -80,6 +80,11 @@ where
     let values = input.given_params(&model, "--params")?;
     let f = AsGiven { model: &model };
     let (total, mut grad_reverse) = reverse::value_and_gradient(&f, &values);
+    if !total.is_finite() {
+        return Err(format!(
+            "the log-likelihood is {total} at these parameters (an observation has zero probability under them)"
+        ));
+    }
     let zeros = zero_entry_gradient(&model, &values, &mut grad_reverse)?;
     let columns = Columns::new(values.len(), args);
     // Forward mode goes through the logarithms, which cannot see a zero entry's partial:
@@ -102,11 +107,6 @@ where
         .as_ref()
         .map(|e| e.iter().map(|e| e.value.unwrap_or(f64::NAN)).collect());
     let per_sequence = per_sequence(&model, &values)?;
-    if !total.is_finite() {
-        return Err(format!(
-            "the log-likelihood is {total} at these parameters (an observation has zero probability under them)"
-        ));
-    }
 
     let layout = model.layout();
     if args.json {
