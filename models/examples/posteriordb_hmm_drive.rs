@@ -9,7 +9,7 @@
 //! `cargo run --release -p trellis-models --example posteriordb_hmm_drive`
 
 use trellis_ad::Scalar;
-use trellis_models::distributions::{exponential_lpdf, normal_lpdf};
+use trellis_models::distributions::exponential_lpdf;
 use trellis_models::hmm::{self, Sequences};
 use trellis_models::{
     BayesianModel, Emission, ModelDensity, ModelError, NameStyle, ParamLayout, Params, Prior,
@@ -55,8 +55,14 @@ impl HmmDrive {
         let dirichlet = |row: &[f64]| Prior::Dirichlet {
             alpha: row.to_vec(),
         };
+        // Stan's x[1] ~ normal(0, 1); x[2] ~ normal(3, 1) for x = phi, lambda.
         let rate = |layout: ParamLayout, name| {
-            layout.add(name, Shape::Vector(2), Transform::PositiveOrdered)
+            layout.add_with_prior(
+                name,
+                Shape::Vector(2),
+                Transform::PositiveOrdered,
+                Prior::normal_each(&[0.0, 3.0], &[1.0, 1.0]),
+            )
         };
         let layout = ParamLayout::new()
             .add_with_prior(
@@ -80,17 +86,6 @@ impl HmmDrive {
 impl BayesianModel for HmmDrive {
     fn layout(&self) -> &ParamLayout {
         &self.layout
-    }
-
-    fn log_prior<T: Scalar>(&self, params: &Params<'_, T>, index: usize) -> T {
-        match self.layout.params()[index].name.as_str() {
-            "phi" | "lambda" => {
-                let x = params.value(index);
-                normal_lpdf(x[0], T::constant(0.0), T::constant(1.0))
-                    + normal_lpdf(x[1], T::constant(3.0), T::constant(1.0))
-            }
-            _ => self.layout.log_prior(params, index),
-        }
     }
 
     fn log_likelihood<T: Scalar>(&self, params: &Params<'_, T>) -> Result<T, ModelError> {

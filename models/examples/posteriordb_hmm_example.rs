@@ -47,7 +47,13 @@ impl HmmExample {
         let layout = ParamLayout::new()
             .add_with_prior("theta1", Shape::Vector(2), Transform::Simplex, Prior::Flat)?
             .add_with_prior("theta2", Shape::Vector(2), Transform::Simplex, Prior::Flat)?
-            .add("mu", Shape::Vector(2), Transform::PositiveOrdered)?
+            // Stan's mu[1] ~ normal(3, 1); mu[2] ~ normal(10, 1): one prior per element.
+            .add_with_prior(
+                "mu",
+                Shape::Vector(2),
+                Transform::PositiveOrdered,
+                Prior::normal_each(&[3.0, 10.0], &[1.0, 1.0]),
+            )?
             .with_name_style(NameStyle::OneBased);
         Ok(Self {
             y: Sequences::single(y)?,
@@ -59,17 +65,6 @@ impl HmmExample {
 impl BayesianModel for HmmExample {
     fn layout(&self) -> &ParamLayout {
         &self.layout
-    }
-
-    fn log_prior<T: Scalar>(&self, params: &Params<'_, T>, index: usize) -> T {
-        match self.layout.params()[index].name.as_str() {
-            "mu" => {
-                let mu = params.value(index);
-                normal_lpdf(mu[0], T::constant(3.0), T::constant(1.0))
-                    + normal_lpdf(mu[1], T::constant(10.0), T::constant(1.0))
-            }
-            _ => self.layout.log_prior(params, index),
-        }
     }
 
     fn log_likelihood<T: Scalar>(&self, params: &Params<'_, T>) -> Result<T, ModelError> {

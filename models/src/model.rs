@@ -78,11 +78,45 @@ pub trait BayesianModel: Sync {
     /// The parameters.
     fn layout(&self) -> &ParamLayout;
 
-    /// Log prior density (constrained space, no Jacobian) of parameter `index`. The default
-    /// uses the [`Prior`](crate::Prior) declared in the layout; override it for priors whose
-    /// hyperparameters are other parameters.
-    fn log_prior<T: Scalar>(&self, params: &Params<'_, T>, index: usize) -> T {
-        self.layout().log_prior(params, index)
+    /// Log prior terms of parameter `index` (constrained space, no Jacobian) *added to* the
+    /// [`Prior`](crate::Prior) declared for it in the layout: 0 by default. Override it for
+    /// priors whose hyperparameters are other parameters (declare such a parameter with
+    /// [`Prior::Flat`](crate::Prior::Flat)); per-element constants need no override
+    /// ([`Prior::PerElement`](crate::Prior::PerElement)). Because the declared priors are
+    /// always added, an override cannot drop them (e.g. the Dirichlet priors of a chain) by
+    /// forgetting a fallback arm; the full prior is [`log_prior`].
+    ///
+    /// ```
+    /// use trellis_ad::Scalar;
+    /// use trellis_models::{model, BayesianModel, ModelError, ParamLayout, Params, Prior, Shape, Transform};
+    /// use trellis_models::distributions::normal_lpdf;
+    /// /// x ~ Normal(0, tau), tau ~ HalfNormal(1).
+    /// struct Hier { layout: ParamLayout }
+    /// impl BayesianModel for Hier {
+    ///     fn layout(&self) -> &ParamLayout { &self.layout }
+    ///     fn extra_log_prior<T: Scalar>(&self, p: &Params<'_, T>, index: usize) -> T {
+    ///         match index {
+    ///             1 => normal_lpdf(p.value(1)[0], T::constant(0.0), p.value(0)[0]),
+    ///             _ => T::constant(0.0), // tau's HalfNormal is added anyway
+    ///         }
+    ///     }
+    ///     fn log_likelihood<T: Scalar>(&self, _: &Params<'_, T>) -> Result<T, ModelError> {
+    ///         Ok(T::constant(0.0))
+    ///     }
+    /// }
+    /// let layout = ParamLayout::new()
+    ///     .add_with_prior("tau", Shape::Scalar, Transform::Log, Prior::HalfNormal { sigma: 1.0 })?
+    ///     .add("x", Shape::Scalar, Transform::Identity)?;
+    /// let m = Hier { layout };
+    /// let mut buffer = Vec::new();
+    /// let params = m.layout().params_from_constrained(&[1.0, 0.0], &mut buffer)?;
+    /// let half_normal = 0.5f64.ln() - 0.5 * (2.0 * std::f64::consts::PI).ln() + 2f64.ln();
+    /// assert!((model::log_prior(&m, &params, 0) - half_normal).abs() < 1e-12);
+    /// # Ok::<(), trellis_models::ModelError>(())
+    /// ```
+    fn extra_log_prior<T: Scalar>(&self, params: &Params<'_, T>, index: usize) -> T {
+        let _ = (params, index);
+        T::constant(0.0)
     }
 
     /// The log-likelihood of the data (and any other potential) at `params`.
@@ -100,7 +134,7 @@ pub trait BayesianModel: Sync {
             let params = self.layout().constrain_params(u, buffer)?;
             let mut total = self.log_likelihood(&params)?;
             for i in 0..self.layout().params().len() {
-                total += self.log_prior(&params, i) + params.log_jacobian(i);
+                total += log_prior(self, &params, i) + params.log_jacobian(i);
             }
             Ok(total)
         })
@@ -117,7 +151,7 @@ pub trait BayesianModel: Sync {
             .iter()
             .enumerate()
             .map(|(i, p)| {
-                let lp = self.log_prior(&params, i) + params.log_jacobian(i);
+                let lp = log_prior(self, &params, i) + params.log_jacobian(i);
                 (p.name.clone(), lp)
             })
             .collect();
@@ -178,8 +212,8 @@ impl<M: BayesianModel> BayesianModel for &M {
     fn layout(&self) -> &ParamLayout {
         (**self).layout()
     }
-    fn log_prior<T: Scalar>(&self, params: &Params<'_, T>, index: usize) -> T {
-        (**self).log_prior(params, index)
+    fn extra_log_prior<T: Scalar>(&self, params: &Params<'_, T>, index: usize) -> T {
+        (**self).extra_log_prior(params, index)
     }
     fn log_likelihood<T: Scalar>(&self, params: &Params<'_, T>) -> Result<T, ModelError> {
         (**self).log_likelihood(params)
@@ -187,6 +221,17 @@ impl<M: BayesianModel> BayesianModel for &M {
     fn likelihood_name(&self) -> &str {
         (**self).likelihood_name()
     }
+}
+
+/// The full log prior density (constrained space, no Jacobian) of parameter `index` of
+/// `model`: its declared [`Prior`](crate::Prior) plus
+/// [`BayesianModel::extra_log_prior`].
+pub fn log_prior<M: BayesianModel + ?Sized, T: Scalar>(
+    model: &M,
+    params: &Params<'_, T>,
+    index: usize,
+) -> T {
+    model.layout().log_prior(params, index) + model.extra_log_prior(params, index)
 }
 
 /// A model seen as a function of the unconstrained vector: a [`ScalarFn`] for `trellis-ad`

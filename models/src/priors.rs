@@ -2,10 +2,31 @@
 //!
 //! A [`Prior`] has constant hyperparameters and applies element by element (independent and
 //! identically distributed), except [`Prior::Dirichlet`], which applies to each vector along
-//! the last axis (each row of a transition matrix). Priors whose hyperparameters are other
-//! parameters (hierarchical models) are written in
-//! [`BayesianModel::log_prior`](crate::BayesianModel::log_prior) with the functions of
-//! [`distributions`](crate::distributions) instead.
+//! the last axis (each row of a transition matrix, with one concentration vector per row if
+//! wanted), and [`Prior::PerElement`], which gives each element its own prior (Stan's
+//! `mu[1] ~ normal(0, 1); mu[2] ~ normal(3, 1)`), e.g. [`Prior::normal_each`]. Priors whose
+//! hyperparameters are other parameters (hierarchical models) are written in
+//! [`BayesianModel::extra_log_prior`](crate::BayesianModel::extra_log_prior) with the
+//! functions of [`distributions`](crate::distributions) instead; that term is added to the
+//! declared priors, never substituted for them.
+//!
+//! ```
+//! use trellis_models::{ParamLayout, Prior, Shape, Transform};
+//! let prior = Prior::normal_each(&[0.0, 3.0], &[1.0, 1.0]);
+//! let mut layout = ParamLayout::new();
+//! layout.declare("mu", Shape::Vector(2), Transform::Ordered, prior)?;
+//! let mut buffer = Vec::new();
+//! let params = layout.params_from_constrained(&[0.0, 3.0], &mut buffer)?;
+//! // Both elements at their prior means: 2 × ln N(0; 0, 1).
+//! let expected = -2.0 * 0.5 * (2.0 * std::f64::consts::PI).ln();
+//! assert!((layout.log_prior(&params, 0) - expected).abs() < 1e-12);
+//! // One prior per element: a vector of the wrong length is refused.
+//! let err = ParamLayout::new()
+//!     .add_with_prior("x", Shape::Vector(3), Transform::Identity, Prior::normal_each(&[0.0], &[1.0]))
+//!     .unwrap_err();
+//! assert!(err.to_string().contains("3 elements"));
+//! # Ok::<(), trellis_models::LayoutError>(())
+//! ```
 
 use trellis_ad::Scalar;
 
@@ -90,6 +111,11 @@ pub enum Prior {
         /// Concentrations (> 0).
         alpha: Vec<f64>,
     },
+    /// One element-wise prior per element of the parameter (row-major), each with its own
+    /// hyperparameters: vector-valued hyperparameters for every element-wise prior. The
+    /// entries may not be Dirichlet or `PerElement` themselves; the parameter's default
+    /// transform is that of the first entry (the entries should share a support).
+    PerElement(Vec<Prior>),
 }
 
 impl Prior {
@@ -98,6 +124,53 @@ impl Prior {
         Self::Dirichlet {
             alpha: vec![1.0; k],
         }
+    }
+
+    /// `Normal(mu[i], sigma[i])` on element `i` ([`Prior::PerElement`]).
+    ///
+    /// # Panics
+    /// If `mu` and `sigma` differ in length (a caller's bug, not input).
+    pub fn normal_each(mu: &[f64], sigma: &[f64]) -> Self {
+        assert_eq!(
+            mu.len(),
+            sigma.len(),
+            "Prior::normal_each: mu and sigma differ in length"
+        );
+        Self::PerElement(
+            mu.iter()
+                .zip(sigma)
+                .map(|(&mu, &sigma)| Self::Normal { mu, sigma })
+                .collect(),
+        )
+    }
+
+    /// `HalfNormal(sigma[i])` on element `i` ([`Prior::PerElement`]).
+    pub fn half_normal_each(sigma: &[f64]) -> Self {
+        Self::PerElement(
+            sigma
+                .iter()
+                .map(|&sigma| Self::HalfNormal { sigma })
+                .collect(),
+        )
+    }
+
+    /// `Gamma(shape[i], rate[i])` on element `i` ([`Prior::PerElement`]).
+    ///
+    /// # Panics
+    /// If `shape` and `rate` differ in length.
+    pub fn gamma_each(shape: &[f64], rate: &[f64]) -> Self {
+        assert_eq!(
+            shape.len(),
+            rate.len(),
+            "Prior::gamma_each: shape and rate differ in length"
+        );
+        Self::PerElement(
+            shape
+                .iter()
+                .zip(rate)
+                .map(|(&shape, &rate)| Self::Gamma { shape, rate })
+                .collect(),
+        )
     }
 
     /// A Dirichlet prior with one concentration vector per row of a matrix parameter.
@@ -135,6 +208,9 @@ impl Prior {
                 upper: *upper,
             },
             Self::Dirichlet { .. } => Transform::Simplex,
+            Self::PerElement(priors) => priors
+                .first()
+                .map_or(Transform::Identity, Prior::default_transform),
         }
     }
 
@@ -204,6 +280,25 @@ impl Prior {
                     ))
                 }
             }
+            Self::PerElement(priors) => {
+                let n = rows * last;
+                if priors.len() != n {
+                    return Err(format!(
+                        "a per-element prior has {} entries; the parameter has {n} elements",
+                        priors.len()
+                    ));
+                }
+                for (i, p) in priors.iter().enumerate() {
+                    if matches!(p, Self::Dirichlet { .. } | Self::PerElement(_)) {
+                        return Err(format!(
+                            "per-element prior {i} must be element-wise, not {p:?}"
+                        ));
+                    }
+                    p.check(1, 1)
+                        .map_err(|e| format!("per-element prior {i}: {e}"))?;
+                }
+                Ok(())
+            }
         }
     }
 
@@ -212,6 +307,16 @@ impl Prior {
     pub(crate) fn log_density_of_free<T: Scalar>(&self, values: &[T], free: &[bool]) -> T {
         trellis_ad::scratch::with_vec(|sub: &mut Vec<T>| {
             sub.clear();
+            if let Self::PerElement(priors) = self {
+                // Each free element with its own prior.
+                let mut lp = T::constant(0.0);
+                for ((x, &f), p) in values.iter().zip(free).zip(priors) {
+                    if f {
+                        lp += p.log_density(std::slice::from_ref(x), None, 1);
+                    }
+                }
+                return lp;
+            }
             sub.extend(values.iter().zip(free).filter(|(_, &f)| f).map(|(&v, _)| v));
             self.log_density(sub, None, 1)
         })
@@ -278,6 +383,14 @@ impl Prior {
                         Some(l) => d::dirichlet_lpdf_log(&l[r * last..(r + 1) * last], a),
                         None => d::dirichlet_lpdf(row, a),
                     };
+                }
+                lp
+            }
+            Self::PerElement(priors) => {
+                let mut lp = T::constant(0.0);
+                for (i, (x, p)) in values.iter().zip(priors).enumerate() {
+                    let log = logs.map(|l| std::slice::from_ref(&l[i]));
+                    lp += p.log_density(std::slice::from_ref(x), log, 1);
                 }
                 lp
             }

@@ -139,13 +139,13 @@ fn missing_log_jacobian_is_detected() {
         fn layout(&self) -> &ParamLayout {
             self.0.layout()
         }
-        fn log_prior<T: Scalar>(&self, params: &Params<'_, T>, index: usize) -> T {
+        fn extra_log_prior<T: Scalar>(&self, params: &Params<'_, T>, index: usize) -> T {
             let jacobian = if index < 2 {
                 params.log_jacobian(index)
             } else {
                 T::constant(0.0)
             };
-            self.0.log_prior(params, index) - jacobian
+            self.0.extra_log_prior(params, index) - jacobian
         }
         fn log_likelihood<T: Scalar>(&self, params: &Params<'_, T>) -> Result<T, ModelError> {
             self.0.log_likelihood(params)

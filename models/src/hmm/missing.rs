@@ -14,6 +14,10 @@ use crate::emission::{Emission, FusedEmission};
 /// `inner` with the steps flagged in `missing` (one flag per step of the sequence it is used
 /// with, `true` = missing) given log-density 0 for every state.
 ///
+/// An autoregressive emission (e.g. [`Ar1Gaussian`](crate::zoo::Ar1Gaussian)) at the step
+/// after a missing one still reads the missing step's placeholder as its lagged value: its
+/// density there is conditioned on the placeholder, not marginalised over the missing value.
+///
 /// ```
 /// use trellis_models::{hmm::{self, MissingSteps}, zoo::Gaussian, Emission};
 /// let (means, sds) = ([0.0, 3.0], [1.0, 1.0]);

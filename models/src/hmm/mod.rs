@@ -18,8 +18,15 @@
 //! - [`inference`]: filtered and smoothed state probabilities (the recursion's forward pass
 //!   and the adjoint's backward pass), Viterbi decoding, posterior path sampling,
 //!   per-sequence log-likelihoods and simulation, on validated [`HmmParams`].
+//!   The routines take a [`SequenceChain`] (`&HmmParams` converts), which may carry one
+//!   transition matrix per step.
 //! - [`covariate_log_transitions`]: per-step transition matrices as a multinomial logit of
 //!   covariates, for [`Transitions::PerStep`].
+//! - Missing observations: [`Sequences::with_missing`] flags them; the batch likelihoods
+//!   marginalise them, and [`MissingSteps`] is the emission view that does it (log-density 0
+//!   at a missing step, the placeholder never read) for one sequence, e.g. for inference.
+//! - [`probability_gradient`], [`batch_probability_gradient`]: `∂ ln L` with respect to the
+//!   probabilities as given, finite at exact zeros.
 //! - [`data`]: [`Sequences`], the [`Observation`] check, and the built-in
 //!   [`seed_dataset`].
 //! - [`error`]: [`HmmError`], the typed error of all of the above.

@@ -10,7 +10,7 @@
 //!
 //! with `α`, `β` the forward and backward weights and `eₜ(j) = p(yₜ | zₜ = j)`.
 
-use super::checks::check_emission_values;
+use super::checks::{check_emission, check_emission_values};
 use super::data::Sequences;
 use super::error::HmmError;
 use super::forward::fill_emission;
@@ -59,17 +59,7 @@ pub fn probability_gradient(
     k: usize,
 ) -> Result<ProbabilityGradient, HmmError> {
     check_probabilities(p_init, p_trans, k)?;
-    if log_emission.is_empty() {
-        return Err(HmmError::EmptySequence { sequence: 0 });
-    }
-    if log_emission.len() % k != 0 {
-        return Err(HmmError::WrongLength {
-            what: "log_emission (T × K, row-major)",
-            expected: (log_emission.len() / k + 1) * k,
-            found: log_emission.len(),
-        });
-    }
-    check_emission_values(log_emission.iter().copied(), k)?;
+    check_emission(log_emission, k)?;
     let mut out = ProbabilityGradient {
         log_likelihood: 0.0,
         initial: vec![0.0; k],

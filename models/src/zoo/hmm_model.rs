@@ -14,6 +14,7 @@ use crate::priors::Prior;
 use crate::simulate::Simulated;
 use crate::transforms::Transform;
 
+mod covariate_node;
 mod simulation;
 mod structure;
 
@@ -552,6 +553,32 @@ fn declare_chain(
     Ok((initial, transition))
 }
 
+/// One sequence of a covariate model through the generic code: `ln Γₜ` from the
+/// coefficients, the emission matrix, then the recursion with per-step transitions.
+fn generic_sequence<T: Scalar, E: Emission<T> + ?Sized>(
+    li: &[T],
+    coef: &[T],
+    design: &[f64],
+    c: usize,
+    emission: &E,
+    seq: &[E::Obs],
+) -> Result<T, HmmError> {
+    let k = li.len();
+    scratch::with_vec(|lt: &mut Vec<T>| {
+        lt.clear();
+        lt.resize((seq.len() - 1) * k * k, T::constant(0.0));
+        hmm::covariate_log_transitions(coef, k, c, design, lt)?;
+        scratch::with_vec(|le: &mut Vec<T>| {
+            le.clear();
+            le.resize(seq.len() * k, T::constant(0.0));
+            for (t, row) in le.chunks_exact_mut(k).enumerate() {
+                emission.log_densities(seq, t, row);
+            }
+            hmm::forward_log_likelihood_with(li, Transitions::PerStep(lt), le, k)
+        })
+    })
+}
+
 impl<F: Family> BayesianModel for HmmModel<F> {
     fn layout(&self) -> &ParamLayout {
         &self.layout
@@ -567,29 +594,38 @@ impl<F: Family> BayesianModel for HmmModel<F> {
             }
             TransitionParams::Coefficients { coef, .. } => params.of(*coef),
         };
-        let k = self.family.n_states();
-        scratch::with_vec(|values: &mut Vec<T>| {
-            values.clear();
-            for (s, seq) in self.data.iter().enumerate() {
-                let view = MissingSteps::new(&emission, self.data.missing_of(s));
-                let (design, c) = self.design_of(s).expect("a covariate model");
-                let value = scratch::with_vec(|lt: &mut Vec<T>| {
-                    lt.clear();
-                    lt.resize((seq.len() - 1) * k * k, T::constant(0.0));
-                    hmm::covariate_log_transitions(coef, k, c, design, lt)?;
-                    scratch::with_vec(|le: &mut Vec<T>| {
-                        le.clear();
-                        le.resize(seq.len() * k, T::constant(0.0));
-                        for (t, row) in le.chunks_exact_mut(k).enumerate() {
-                            view.log_densities(seq, t, row);
-                        }
-                        hmm::forward_log_likelihood_with(li, Transitions::PerStep(lt), le, k)
-                    })
-                })
-                .map_err(|e| e.in_sequence(s))?;
-                values.push(value);
+        // Reverse mode with a fused emission: one node per sequence (see `covariate_node`).
+        let fused = if T::CUSTOM_IS_CHEAPER {
+            emission.fused()
+        } else {
+            None
+        };
+        scratch::with_vec(|theta: &mut Vec<T>| {
+            theta.clear();
+            if let Some(f) = fused {
+                f.parameters(theta);
             }
-            Ok(T::sum_of(values))
+            scratch::with_vec(|values: &mut Vec<T>| {
+                values.clear();
+                for (s, seq) in self.data.iter().enumerate() {
+                    let view = MissingSteps::new(&emission, self.data.missing_of(s));
+                    let (design, c) = self.design_of(s).expect("a covariate model");
+                    let recorded = match (fused, view.fused()) {
+                        (Some(_), Some(f)) => {
+                            covariate_node::fused_sequence(li, coef, design, c, f, theta, seq)
+                                .map_err(|e| e.in_sequence(s))?
+                        }
+                        _ => None,
+                    };
+                    let value = match recorded {
+                        Some(v) => v,
+                        None => generic_sequence(li, coef, design, c, &view, seq)
+                            .map_err(|e| e.in_sequence(s))?,
+                    };
+                    values.push(value);
+                }
+                Ok(T::sum_of(values))
+            })
         })
     }
 
