@@ -726,3 +726,133 @@ fn left_to_right_round_trip_keeps_masked_entries_at_zero() {
     assert!(draws.len() >= 300, "{} draws", draws.len());
     assert!(draws.iter().all(|&d| d == 0.0));
 }
+
+#[test]
+fn covariate_parameters_are_checked() {
+    const DIAGONAL: &str = r#"{"mu": [0, 2], "sigma": [1, 1], "p_initial_state": [0.5, 0.5],
+        "transition_coef": [[[0, 0.5, 0], [-2, 1, 0]], [[-2, 0, 1], [0, 0, 0]]]}"#;
+    const MATRIX: &str = r#"{"mu": [0, 2], "sigma": [1, 1], "p_initial_state": [0.5, 0.5],
+        "p_transition": [[0.9, 0.1], [0.2, 0.8]]}"#;
+    let cases = [
+        Case {
+            files: &[WIDE, ("c.csv", COVARIATES), ("p.json", DIAGONAL)],
+            args: &[
+                "logp",
+                "--model",
+                "gaussian",
+                "--states",
+                "2",
+                "--data",
+                "d.csv",
+                "--covariates",
+                "c.csv",
+                "--params",
+                "p.json",
+            ],
+            message: "p.json: transition_coef[0,0,1] is 0.5, but the diagonal coefficients must \
+                      be 0 (staying in a state is the reference category)",
+        },
+        Case {
+            files: &[WIDE, ("c.csv", COVARIATES), ("p.json", MATRIX)],
+            args: &[
+                "decode",
+                "--model",
+                "gaussian",
+                "--states",
+                "2",
+                "--data",
+                "d.csv",
+                "--covariates",
+                "c.csv",
+                "--params",
+                "p.json",
+                "--out",
+                "out",
+            ],
+            message: "p.json: missing parameter 'transition_coef' (an array of 2 arrays of 2 rows \
+                      of 3 numbers)",
+        },
+        Case {
+            files: &[("p.json", DIAGONAL)],
+            args: &[
+                "simulate", "--model", "gaussian", "--states", "2", "--params", "p.json", "--out",
+                "out",
+            ],
+            message: "p.json: transition_coef belongs to a model with covariate-driven \
+                      transitions: simulating it needs --covariates FILE",
+        },
+        Case {
+            files: &[("c.csv", COVARIATES), ("p.json", DIAGONAL)],
+            args: &[
+                "simulate",
+                "--model",
+                "gaussian",
+                "--states",
+                "2",
+                "--params",
+                "p.json",
+                "--covariates",
+                "c.csv",
+                "--out",
+                "out",
+            ],
+            message: "p.json: transition_coef[0,0,1] is 0.5, but the diagonal coefficients must \
+                      be 0 (staying in a state is the reference category)",
+        },
+        Case {
+            files: &[],
+            args: &["simulate", "--missing-rate", "1", "--out", "out"],
+            message: "--missing-rate must be at least 0 and below 1, got 1",
+        },
+        Case {
+            files: &[("c.csv", "sequence,time,x1\na,0,1\na,1,NA\n")],
+            args: &["simulate", "--covariates", "c.csv", "--out", "out"],
+            message: "c.csv:3:3: covariate 'x1' is missing (NA): covariates may not be missing",
+        },
+    ];
+    run_cases("coefficients", &cases);
+}
+
+/// `NA` cells are read as missing observations and marginalised: with both states' emissions
+/// identical the chain does not matter, and ln L is the sum of the observed steps'
+/// log-probabilities, whatever is missing in between.
+#[test]
+fn missing_cells_are_marginalised() {
+    let dir = Scratch::new("na");
+    dir.write("full.csv", "0,1\n");
+    dir.write("wide.csv", "0,NA,1\n");
+    dir.write("long.csv", "sequence,time,value\nq,7,0\nq,8,NA\nq,9,1\n");
+    dir.write(
+        "p.json",
+        r#"{"p_emission": [[0.2, 0.8], [0.2, 0.8]], "p_initial_state": [0.5, 0.5],
+            "p_transition": [[0.9, 0.1], [0.3, 0.7]]}"#,
+    );
+    let logp = |data: &str| {
+        let out = trellis(
+            dir.path(),
+            &[
+                "logp",
+                "--json",
+                "--model",
+                "categorical",
+                "--states",
+                "2",
+                "--data",
+                data,
+                "--params",
+                "p.json",
+            ],
+        );
+        cli_common::assert_success(&out, data);
+        let json: serde_json::Value = serde_json::from_str(&cli_common::stdout(&out)).unwrap();
+        json["logp"].as_f64().unwrap()
+    };
+    let expected = 0.2f64.ln() + 0.8f64.ln();
+    for data in ["full.csv", "wide.csv", "long.csv"] {
+        let found = logp(data);
+        assert!(
+            (found - expected).abs() < 1e-12,
+            "{data}: {found} vs {expected}"
+        );
+    }
+}
