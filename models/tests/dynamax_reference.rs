@@ -8,10 +8,14 @@
 //! the reference model on the seed dataset with 25 % missing and one sequence missing all but
 //! its first value. Every number agrees to 1e-9 relative.
 //!
-//! This file checks the hmm-level route: emission log-densities written here (a missing step
-//! is a zero row), `covariate_log_transitions` → `Transitions::PerStep` →
-//! `forward_log_likelihood_with`, reverse-mode gradients with respect to the parameters as
-//! the fixture gives them (probabilities free, entering through their logarithms).
+//! Two routes: the hmm level (emission log-densities written here, a missing step a zero row,
+//! `covariate_log_transitions` → `Transitions::PerStep` → `forward_log_likelihood_with`;
+//! the zero entries' partials, which logarithms cannot give, are left out there), and the
+//! model level (`HmmModel` with `Sequences::with_missing`, `with_covariates`, `with_masks`,
+//! every partial, the zero entries' from `hmm::batch_probability_gradient`). Gradients are
+//! with respect to the parameters as the fixture gives them (probabilities free). The
+//! command's `logp` is checked against the same fixtures in
+//! `models/cli/tests/cli_real_data.rs`.
 
 use std::path::Path;
 
@@ -343,4 +347,137 @@ fn reference_model_with_missing_observations() {
         |s| model.sequence(&values, s),
         |_| true,
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// The same fixtures through `HmmModel`: missing steps as `Sequences::with_missing`, covariates
+// as `HmmModel::with_covariates`, structural zeros masked (`HmmModel::with_masks`) with the
+// zero entries' partials from `hmm::batch_probability_gradient`.
+// ---------------------------------------------------------------------------------------------
+
+use trellis_models::hmm::{batch_probability_gradient, Sequences};
+use trellis_models::zoo::{
+    Covariates, Family, GaussianFamily, HmmModel, PoissonFamily, SharedSignalFamily, StateMasks,
+};
+use trellis_models::BayesianModel;
+
+/// The log-likelihood as a function of the constrained parameters exactly as given.
+struct AsGiven<'m, F: Family> {
+    model: &'m HmmModel<F>,
+}
+
+impl<F: Family> ScalarFn for AsGiven<'_, F> {
+    fn eval<T: Scalar>(&self, x: &[T]) -> T {
+        let mut buffer = Vec::new();
+        let params = self
+            .model
+            .layout()
+            .params_from_constrained(x, &mut buffer)
+            .expect("constrained values");
+        self.model.log_likelihood(&params).expect("log-likelihood")
+    }
+}
+
+/// The fixture's data with missing steps flagged (placeholder 0 there).
+fn fixture_sequences(fixture: &Value) -> Sequences<f64> {
+    let sequences = observations(fixture);
+    let missing: Vec<bool> = sequences.iter().flatten().map(Option::is_none).collect();
+    let values: Vec<Vec<f64>> = sequences
+        .iter()
+        .map(|s| s.iter().map(|y| y.unwrap_or(0.0)).collect())
+        .collect();
+    Sequences::new(values)
+        .and_then(|s| s.with_missing(missing))
+        .expect("fixture data")
+}
+
+/// Compares the model's value and gradient (the zero entries' from probability space) with
+/// the fixture's, parameter by parameter in the layout's order.
+fn check_model<F: Family>(model: &HmmModel<F>, fixture: &Value) {
+    let names: Vec<&str> = model
+        .layout()
+        .params()
+        .iter()
+        .map(|p| p.name.as_str())
+        .collect();
+    let blocks = Blocks::new(fixture, &names);
+    let (value, mut grad) = reverse::value_and_gradient(&AsGiven { model }, &blocks.values);
+    assert_close(
+        value,
+        fixture["log_likelihood"].as_f64().unwrap(),
+        "log-likelihood",
+    );
+    let spec = |name: &str| {
+        model
+            .layout()
+            .params()
+            .iter()
+            .find(|p| p.name == name)
+            .cloned()
+    };
+    if let (Some(pi), Some(tr)) = (spec("p_initial_state"), spec("p_transition")) {
+        let ri = pi.constrained_offset..pi.constrained_offset + pi.shape.len();
+        let rt = tr.constrained_offset..tr.constrained_offset + tr.shape.len();
+        let mut buffer = Vec::new();
+        let params = model
+            .layout()
+            .params_from_constrained(&blocks.values, &mut buffer)
+            .unwrap();
+        let emission = model.emission(&params);
+        let g = batch_probability_gradient(
+            &blocks.values[ri.clone()],
+            &blocks.values[rt.clone()],
+            &emission,
+            model.data(),
+        )
+        .unwrap();
+        assert_close(g.log_likelihood, value, "probability-space log-likelihood");
+        for (range, partials) in [(ri, &g.initial), (rt, &g.transition)] {
+            for (i, &p) in range.zip(partials) {
+                if blocks.values[i] == 0.0 {
+                    grad[i] = p;
+                }
+            }
+        }
+    }
+    for (i, (&g, &r)) in grad
+        .iter()
+        .zip(&blocks.reference_gradient(fixture))
+        .enumerate()
+    {
+        assert_close(g, r, &format!("model-level gradient entry {i}"));
+    }
+}
+
+#[test]
+fn model_level_gaussian_with_covariates_ragged_and_missing() {
+    let fixture = fixture("gaussian_covariates.json");
+    let data = fixture_sequences(&fixture);
+    let n_obs = data.total_len();
+    let values: Vec<f64> = flat(&fixture["covariates"]);
+    let names = vec!["x1".to_string(), "x2".to_string()];
+    let model = HmmModel::new(GaussianFamily::new(3), data)
+        .and_then(|m| m.with_covariates(Covariates::new(names, values, n_obs)?))
+        .unwrap();
+    check_model(&model, &fixture);
+}
+
+#[test]
+fn model_level_poisson_left_to_right() {
+    let fixture = fixture("poisson_left_to_right.json");
+    let counts: Vec<Vec<u32>> = observations(&fixture)
+        .iter()
+        .map(|s| s.iter().map(|y| y.unwrap() as u32).collect())
+        .collect();
+    let model = HmmModel::new(PoissonFamily::new(4), Sequences::new(counts).unwrap())
+        .and_then(|m| m.with_masks(StateMasks::left_to_right(4)))
+        .unwrap();
+    check_model(&model, &fixture);
+}
+
+#[test]
+fn model_level_reference_model_with_missing() {
+    let fixture = fixture("shared_signal_missing.json");
+    let model = HmmModel::new(SharedSignalFamily::new(3), fixture_sequences(&fixture)).unwrap();
+    check_model(&model, &fixture);
 }
