@@ -159,11 +159,12 @@ where
         Some(g) => format!("{:>20.10}", g[i]),
         None => format!("{:>20}", "—"),
     };
+    let reverse_column = Some(grad_reverse.clone());
     for (i, name) in layout.element_names().iter().enumerate() {
         say!(
-            "{name:<22} {:>12.6} {:>20.10} {} {}",
+            "{name:<22} {:>12.6} {} {} {}",
             values[i],
-            grad_reverse[i],
+            cell(&reverse_column, i),
             cell(&grad_forward, i),
             cell(&grad_numeric, i)
         );
@@ -196,7 +197,7 @@ fn per_sequence<F: Family>(model: &HmmModel<F>, values: &[f64]) -> Result<Vec<f6
 /// the log-probability route cannot give (`∂ ln L/∂ ln p = 0` there, and `1/p` is infinite):
 /// computed in probability space instead (`hmm::batch_probability_gradient`, finite at
 /// zeros), written into `grad`. Only the homogeneous chain has a `p_transition`; with
-/// covariates the zero entries of `p_initial_state` are left as they are (NaN, shown n/a).
+/// covariates the zero entries of `p_initial_state` get NaN (shown n/a).
 /// Returns the indices of the zero entries.
 fn zero_entry_gradient<F: Family>(
     model: &HmmModel<F>,
@@ -204,11 +205,18 @@ fn zero_entry_gradient<F: Family>(
     grad: &mut [f64],
 ) -> Result<Vec<usize>, String> {
     let layout = model.layout();
-    let (Some(initial), Some(transition)) = (
-        layout.params().iter().find(|p| p.name == "p_initial_state"),
-        layout.params().iter().find(|p| p.name == "p_transition"),
-    ) else {
+    let Some(initial) = layout.params().iter().find(|p| p.name == "p_initial_state") else {
         return Ok(Vec::new());
+    };
+    let Some(transition) = layout.params().iter().find(|p| p.name == "p_transition") else {
+        // Covariate transitions: no probability-space gradient for a per-step chain yet;
+        // the log route's value at a zero (0) would be wrong, so it is not shown.
+        let range = initial.constrained_offset..initial.constrained_offset + initial.shape.len();
+        let zeros: Vec<usize> = range.filter(|&i| values[i] == 0.0).collect();
+        for &i in &zeros {
+            grad[i] = f64::NAN;
+        }
+        return Ok(zeros);
     };
     let range = |spec: &trellis_models::layout::ParamSpec| {
         spec.constrained_offset..spec.constrained_offset + spec.shape.len()
