@@ -6,7 +6,15 @@
 //! - **Long**: a header `sequence,time,<value>[,<value>…]`, then one row per observation.
 //!   Sequences are identified by any label and ordered by first appearance; rows may come in
 //!   any order and are sorted by `time` within a sequence. Several value columns make vector
-//!   observations (the `diag-gaussian` model).
+//!   observations (the `diag-gaussian` model). The times of a sequence must be consecutive
+//!   whole numbers (any start): a gap (0, 1, 3 or 0, 10, 20) is an error naming the sequence
+//!   and the jump, not silently closed up — a missing observation is a row with `NA` values.
+//!
+//! `NA` in a value cell (either layout) is a missing observation, marginalised by the model;
+//! `NaN`, `inf` and empty cells inside a row stay errors. Files that would be silently
+//! misread as wide data are refused with a hint ([`crate::layout_traps`]): a long-layout file
+//! without its header, a pandas export with its index column, a header row of column
+//! numbers.
 //!
 //! Every value keeps the line and column it came from, so the model-specific checks done
 //! later (counts, symbols) can still point at the cell.
@@ -16,18 +24,28 @@ use std::path::Path;
 
 use thiserror::Error;
 
+/// The text of a value cell that marks a missing observation.
+pub const MISSING: &str = "NA";
+
 /// One parsed cell: its value and where it was.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Cell {
+    /// The number, or NaN for a missing cell.
     pub value: f64,
     pub line: usize,
     pub column: usize,
+    /// Whether the cell was [`MISSING`] (`NA`).
+    pub missing: bool,
 }
 
 /// One sequence: its label and, per time step, the observation's cells.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RawSequence {
     pub label: String,
+    /// The time of the first step (0 in the wide layout); the others follow one by one.
+    pub first_time: i64,
+    /// The line of the first step's row.
+    pub first_line: usize,
     pub steps: Vec<Vec<Cell>>,
 }
 
@@ -43,6 +61,8 @@ pub struct RawData {
     pub long: bool,
     /// The header line of the long layout (0 for the wide layout).
     pub header_line: usize,
+    /// The names of the value columns in the long layout's header (empty for the wide one).
+    pub columns: Vec<String>,
 }
 
 /// What is wrong with a data file, and where.
@@ -107,6 +127,33 @@ pub enum DataError {
         label: String,
         first_line: usize,
     },
+    #[error("{path}:{line}: sequence '{label}' jumps from time {from} to time {to} (line {from_line}): times must be consecutive; write a row with NA values for each missing observation")]
+    TimeGap {
+        path: String,
+        line: usize,
+        label: String,
+        from: i64,
+        to: i64,
+        from_line: usize,
+    },
+    #[error("{path}:{line}:{column}: time 'NA': a time cannot be missing (NA is for values)")]
+    MissingTime {
+        path: String,
+        line: usize,
+        column: usize,
+    },
+    #[error("{path}:{line}: the first cell is empty: this looks like a pandas export with its index column; write it with to_csv(index=False) or delete the first column")]
+    IndexColumn { path: String, line: usize },
+    #[error("{path}:{line}: the first row is {first}, {second}, …, {last}, which looks like a header of column numbers, but the wide layout has no header: delete the line (pandas: to_csv(header=False))")]
+    NumericHeader {
+        path: String,
+        line: usize,
+        first: usize,
+        second: usize,
+        last: usize,
+    },
+    #[error("{path}: this looks like the long layout without its header (column 1 repeats like a sequence label, column 2 counts up like a time): add the header line 'sequence,time,value' (wide data has one sequence per row)")]
+    HeaderlessLong { path: String },
     #[error("{path}: no observations")]
     Empty { path: String },
     #[error("{path}:{line}: a header but no observations after it")]
@@ -174,6 +221,7 @@ pub fn parse(source: &str, bytes: &[u8]) -> Result<RawData, DataError> {
         });
     };
     let is_long = first[0].eq_ignore_ascii_case("sequence");
+    crate::layout_traps::check(source, &rows, is_long)?;
     let data = if is_long {
         parse_long(source, &rows)?
     } else {
@@ -240,7 +288,7 @@ fn csv_reason(e: &csv::Error) -> (usize, String) {
 
 /// Text from the file as shown in a one-line message: control characters escaped, and cut
 /// after 40 characters.
-fn shown(text: &str) -> String {
+pub(crate) fn shown(text: &str) -> String {
     const MAX: usize = 40;
     let escaped: String = text.escape_debug().collect();
     if escaped.chars().count() > MAX {
@@ -251,7 +299,26 @@ fn shown(text: &str) -> String {
     }
 }
 
-fn number(source: &str, text: &str, line: usize, column: usize) -> Result<Cell, DataError> {
+/// A value cell: a finite number, or [`MISSING`].
+fn value_cell(source: &str, text: &str, line: usize, column: usize) -> Result<Cell, DataError> {
+    if text == MISSING {
+        return Ok(Cell {
+            value: f64::NAN,
+            line,
+            column,
+            missing: true,
+        });
+    }
+    number(source, text, line, column)
+}
+
+/// A finite number.
+pub(crate) fn number(
+    source: &str,
+    text: &str,
+    line: usize,
+    column: usize,
+) -> Result<Cell, DataError> {
     let value: f64 = text.parse().map_err(|_| DataError::NotANumber {
         path: source.to_string(),
         line,
@@ -270,6 +337,7 @@ fn number(source: &str, text: &str, line: usize, column: usize) -> Result<Cell, 
         value,
         line,
         column,
+        missing: false,
     })
 }
 
@@ -291,10 +359,12 @@ fn parse_wide(source: &str, rows: &[(usize, Vec<String>)]) -> Result<RawData, Da
                     column: i + 1,
                 });
             }
-            steps.push(vec![number(source, text, *line, i + 1)?]);
+            steps.push(vec![value_cell(source, text, *line, i + 1)?]);
         }
         sequences.push(RawSequence {
             label: index.to_string(),
+            first_time: 0,
+            first_line: *line,
             steps,
         });
     }
@@ -304,6 +374,7 @@ fn parse_wide(source: &str, rows: &[(usize, Vec<String>)]) -> Result<RawData, Da
         dim: 1,
         long: false,
         header_line: 0,
+        columns: Vec::new(),
     })
 }
 
@@ -336,6 +407,13 @@ fn parse_long(source: &str, rows: &[(usize, Vec<String>)]) -> Result<RawData, Da
             });
         }
         let label = fields[0].clone();
+        if fields[1] == MISSING {
+            return Err(DataError::MissingTime {
+                path: source.to_string(),
+                line: *line,
+                column: 2,
+            });
+        }
         let time_cell = number(source, &fields[1], *line, 2)?;
         if time_cell.value.fract() != 0.0 || time_cell.value.abs() > 9.0e15 {
             return Err(DataError::BadTime {
@@ -347,7 +425,7 @@ fn parse_long(source: &str, rows: &[(usize, Vec<String>)]) -> Result<RawData, Da
         }
         let mut cells = Vec::with_capacity(dim);
         for (i, text) in fields[2..].iter().enumerate() {
-            cells.push(number(source, text, *line, i + 3)?);
+            cells.push(value_cell(source, text, *line, i + 3)?);
         }
         let entry = by_label.entry(label.clone()).or_insert_with(|| {
             order.push(label);
@@ -370,9 +448,22 @@ fn parse_long(source: &str, rows: &[(usize, Vec<String>)]) -> Result<RawData, Da
                     first_line: pair[0].1,
                 });
             }
+            if pair[1].0 != pair[0].0 + 1 {
+                return Err(DataError::TimeGap {
+                    path: source.to_string(),
+                    line: pair[1].1,
+                    label: shown(&label),
+                    from: pair[0].0,
+                    to: pair[1].0,
+                    from_line: pair[0].1,
+                });
+            }
         }
+        let (first_time, first_line) = steps.first().map_or((0, 0), |(t, l, _)| (*t, *l));
         sequences.push(RawSequence {
             label,
+            first_time,
+            first_line,
             steps: steps.into_iter().map(|(_, _, cells)| cells).collect(),
         });
     }
@@ -382,6 +473,7 @@ fn parse_long(source: &str, rows: &[(usize, Vec<String>)]) -> Result<RawData, Da
         dim,
         long: true,
         header_line: *header_line,
+        columns: header[2..].to_vec(),
     })
 }
 

@@ -40,22 +40,21 @@ where
     };
     let out = OutputDir::prepare(&args.out)?;
     let k = input.states;
-    let decoded = model
-        .at_point(&values, |chain, emission| {
+    // Sequence by sequence: each has its own chain with covariates, and its missing steps
+    // masked (they get states too).
+    let decoded = (0..model.data().len())
+        .map(|s| {
             model
-                .data()
-                .iter()
-                .enumerate()
-                .map(|(s, seq)| {
-                    let decoded = hmm::viterbi(chain, emission, seq)
-                        .and_then(|path| Ok((path, hmm::smooth(chain, emission, seq)?)));
-                    // The per-sequence routines number the sequence 0.
-                    decoded.map_err(|e| e.in_sequence(s))
+                .at_sequence(&values, s, |chain, emission, seq| {
+                    let path = hmm::viterbi(chain, emission, seq)?;
+                    let smoothed = hmm::smooth(chain, emission, seq)?;
+                    Ok((path, smoothed))
                 })
-                .collect::<Result<Vec<_>, hmm::HmmError>>()
+                .map_err(|e| e.to_string())?
+                // The per-sequence routines number the sequence 0.
+                .map_err(|e: hmm::HmmError| input.hmm_error(&e.in_sequence(s)))
         })
-        .map_err(|e| e.to_string())?
-        .map_err(|e| input.hmm_error(&e))?;
+        .collect::<Result<Vec<_>, String>>()?;
 
     let mut viterbi_csv = String::new();
     let mut smoothed_csv = String::from("sequence,time");

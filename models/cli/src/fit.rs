@@ -308,7 +308,10 @@ pub fn summarise(
 
 fn warnings(trace: &Trace, summary: &Summary, chains: usize, min_ess: f64) -> Vec<String> {
     let mut out = trace.warnings();
-    let rows = summary.rows();
+    // Entries fixed by the model (structural zeros, the diagonal of transition_coef) have
+    // constant draws: no R-hat or ESS to estimate, and nothing to warn about.
+    let rows: Vec<&trellis_samplers::SummaryRow> =
+        summary.rows().iter().filter(|r| r.sd != 0.0).collect();
     let unavailable = rows
         .iter()
         .any(|r| r.ess_bulk.is_nan() || r.ess_tail.is_nan() || (chains > 1 && r.r_hat.is_nan()));

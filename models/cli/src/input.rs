@@ -5,12 +5,14 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 use trellis_models::hmm::{seed_dataset, HmmError, Observation, Sequences};
-use trellis_models::zoo::{Family, HmmModel};
+use trellis_models::zoo::{Covariates, Family, HmmModel};
 use trellis_models::{BayesianModel, ModelError};
 
+use crate::covariates::{self, CovariateTable, SequenceRows};
 use crate::data::{self, RawData};
 use crate::family::{check_params, params_from_json};
 use crate::io::read_json;
+use crate::masks::ChainMasks;
 use crate::obs::{self, CliObs, ObsContext};
 use crate::text::plural;
 use crate::{FamilyChoice, ModelArgs, ModelKind};
@@ -28,6 +30,10 @@ pub struct Input {
     pub truth_file: Option<PathBuf>,
     /// The sizes that set the memory a command needs.
     pub sizes: ModelSizes,
+    /// Structural zeros of the chain (`--transition-mask`, `--initial-mask`, `--structure`).
+    pub masks: Option<ChainMasks>,
+    /// Covariates of the transitions (`--covariates`), matched to the data.
+    pub covariates: Option<CovariateTable>,
 }
 
 impl Input {
@@ -78,6 +84,47 @@ impl Input {
             }),
         };
         sizes.check_memory(None)?;
+        let masks = ChainMasks::from_options(
+            model.states,
+            model.structure,
+            model.initial_mask.as_deref(),
+            model.transition_mask.as_deref(),
+        )?;
+        if model.covariates.is_some()
+            && (model.structure.is_some() || model.transition_mask.is_some())
+        {
+            return Err(
+                "--covariates cannot be combined with --transition-mask or --structure: \
+                 covariate-driven transitions have no p_transition to mask"
+                    .into(),
+            );
+        }
+        if let (Some(masks), Some((json, source))) = (&masks, &params) {
+            masks.check_params(json, source)?;
+        }
+        // Exact zeros in the given probabilities are structural zeros.
+        let masks = match &params {
+            Some((json, source)) => ChainMasks::with_zeros_of(masks, model.states, json, source)?,
+            None => masks,
+        };
+        let covariates = match model.covariates.as_deref() {
+            Some(path) => Some(match &raw {
+                Some(raw) => covariates::read(path, &SequenceRows::of(raw), &raw.source)?,
+                None => {
+                    let lengths = seed_dataset()
+                        .sequences
+                        .iter()
+                        .map(<[f64]>::len)
+                        .collect::<Vec<_>>();
+                    covariates::read(
+                        path,
+                        &SequenceRows::numbered(lengths),
+                        "the built-in dataset",
+                    )?
+                }
+            }),
+            None => None,
+        };
         let truth_file = model
             .data
             .as_deref()
@@ -94,6 +141,8 @@ impl Input {
             params,
             truth_file,
             sizes,
+            masks,
+            covariates,
         })
     }
 
@@ -150,10 +199,28 @@ impl Input {
         F::Obs: CliObs,
     {
         let data = self.sequences::<F::Obs>()?;
-        HmmModel::new(family, data).map_err(|e| match &self.raw {
+        let model = HmmModel::new(family, data).map_err(|e| match &self.raw {
             Some(raw) => self.data_error(raw, &e),
             None => e.to_string(),
-        })
+        })?;
+        let model = match &self.covariates {
+            Some(table) => {
+                let n_obs = model.data().total_len();
+                let covariates = Covariates::new(table.names.clone(), table.values.clone(), n_obs)
+                    .map_err(|e| format!("{}: {e}", table.source))?;
+                model
+                    .with_covariates(covariates)
+                    .map_err(|e| format!("{}: {e}", table.source))?
+            }
+            None => model,
+        };
+        let model = match &self.masks {
+            Some(masks) => model
+                .with_masks(masks.state_masks())
+                .map_err(|e| format!("{}: {e}", masks.transition_source))?,
+            None => model,
+        };
+        Ok(model)
     }
 
     /// Parameters given with `--params`, or the built-in dataset's true ones when they fit
@@ -177,6 +244,7 @@ impl Input {
             .params
             .as_ref()
             .map_or("built-in parameters", |(_, s)| s.as_str());
+        covariates::check_coefficient_diagonal(model.layout(), &values, source)?;
         check_params(model.layout(), &values, source)?;
         Ok(values)
     }

@@ -79,9 +79,24 @@ where
     let model = input.model(family)?;
     let values = input.given_params(&model, "--params")?;
     let f = AsGiven { model: &model };
-    let (total, grad_reverse) = reverse::value_and_gradient(&f, &values);
+    let (total, mut grad_reverse) = reverse::value_and_gradient(&f, &values);
+    if !total.is_finite() {
+        return Err(format!(
+            "the log-likelihood is {total} at these parameters: {}",
+            first_impossible(&model, &values, input)
+        ));
+    }
+    let zeros = zero_entry_gradient(&model, &values, &mut grad_reverse)?;
     let columns = Columns::new(values.len(), args);
-    let grad_forward = columns.forward.then(|| forward::gradient(&f, &values));
+    // Forward mode goes through the logarithms, which cannot see a zero entry's partial:
+    // n/a there (the reverse column has it from probability space).
+    let grad_forward = columns.forward.then(|| {
+        let mut g = forward::gradient(&f, &values);
+        for &i in &zeros {
+            g[i] = f64::NAN;
+        }
+        g
+    });
     // Richardson-extrapolated central differences with a step chosen per coordinate (and
     // shrunk to the scale of a small probability), each with an error estimate; a coordinate
     // whose every step leaves the support has no estimate (NaN in the column, `null` in JSON,
@@ -93,12 +108,6 @@ where
         .as_ref()
         .map(|e| e.iter().map(|e| e.value.unwrap_or(f64::NAN)).collect());
     let per_sequence = per_sequence(&model, &values)?;
-    if !total.is_finite() {
-        return Err(format!(
-            "the log-likelihood is {total} at these parameters: {}",
-            first_impossible(&model, &values, &per_sequence, input)
-        ));
-    }
 
     let layout = model.layout();
     if args.json {
@@ -151,11 +160,12 @@ where
         Some(g) => format!("{:>20.10}", g[i]),
         None => format!("{:>20}", "—"),
     };
+    let reverse_column = Some(grad_reverse.clone());
     for (i, name) in layout.element_names().iter().enumerate() {
         say!(
-            "{name:<22} {:>12.6} {:>20.10} {} {}",
+            "{name:<22} {:>12.6} {} {} {}",
             values[i],
-            grad_reverse[i],
+            cell(&reverse_column, i),
             cell(&grad_forward, i),
             cell(&grad_numeric, i)
         );
@@ -169,42 +179,96 @@ where
     Ok(())
 }
 
-/// Why the log-likelihood is not finite: the first sequence with log-likelihood −inf (or
-/// NaN) and, from the forward filter, the first of its observations no hidden path explains.
-fn first_impossible<F: Family>(
-    model: &HmmModel<F>,
-    values: &[f64],
-    per_sequence: &[f64],
-    input: &Input,
-) -> String {
-    let Some(s) = per_sequence.iter().position(|lp| !lp.is_finite()) else {
-        return "no sequence is responsible (the priors' support?)".to_string();
-    };
-    let sequence = &model.data()[s];
-    let filtered = model.at_point(values, |chain, emission| {
-        hmm::filter(chain, emission, sequence)
-    });
-    match filtered {
-        Ok(Err(e)) => input.hmm_error(&e.in_sequence(s)),
-        Ok(Ok(_)) => format!("sequence {s} has log-likelihood {}", per_sequence[s]),
-        Err(e) => e.to_string(),
+/// Why the log-likelihood is not finite: the first sequence no hidden path explains and,
+/// from its forward filter (with the sequence's own chain and missing steps), the first of
+/// its observations responsible.
+fn first_impossible<F: Family>(model: &HmmModel<F>, values: &[f64], input: &Input) -> String {
+    for s in 0..model.data().len() {
+        let filtered = model.at_sequence(values, s, |chain, emission, seq| {
+            hmm::filter(chain, emission, seq).map(|_| ())
+        });
+        match filtered {
+            // The per-sequence routines number the sequence 0.
+            Ok(Err(e)) => return input.hmm_error(&e.in_sequence(s)),
+            Ok(Ok(())) => {}
+            Err(e) => return e.to_string(),
+        }
     }
+    "no sequence is responsible (the priors' support?)".to_string()
 }
 
-/// Log-likelihood of each sequence at `values` (constrained, as given).
+/// Log-likelihood of each sequence at `values` (constrained, as given), with the sequence's
+/// own chain (covariates) and missing steps.
 fn per_sequence<F: Family>(model: &HmmModel<F>, values: &[f64]) -> Result<Vec<f64>, String> {
+    (0..model.data().len())
+        .map(|s| {
+            model
+                .at_sequence(values, s, |chain, emission, seq| {
+                    hmm::posterior(chain, emission, seq).map(|p| p.log_likelihood)
+                })
+                .map_err(|e| e.to_string())?
+                .map_err(|e| e.to_string())
+        })
+        .collect()
+}
+
+/// The gradient entries of `p_initial_state` and `p_transition` that are exact zeros, which
+/// the log-probability route cannot give (`∂ ln L/∂ ln p = 0` there, and `1/p` is infinite):
+/// computed in probability space instead (`hmm::batch_probability_gradient`, finite at
+/// zeros), written into `grad`. Only the homogeneous chain has a `p_transition`; with
+/// covariates the zero entries of `p_initial_state` get NaN (shown n/a).
+/// Returns the indices of the zero entries.
+fn zero_entry_gradient<F: Family>(
+    model: &HmmModel<F>,
+    values: &[f64],
+    grad: &mut [f64],
+) -> Result<Vec<usize>, String> {
+    let layout = model.layout();
+    let Some(initial) = layout.params().iter().find(|p| p.name == "p_initial_state") else {
+        return Ok(Vec::new());
+    };
+    let Some(transition) = layout.params().iter().find(|p| p.name == "p_transition") else {
+        // Covariate transitions: no probability-space gradient for a per-step chain yet;
+        // the log route's value at a zero (0) would be wrong, so it is not shown.
+        let range = initial.constrained_offset..initial.constrained_offset + initial.shape.len();
+        let zeros: Vec<usize> = range.filter(|&i| values[i] == 0.0).collect();
+        for &i in &zeros {
+            grad[i] = f64::NAN;
+        }
+        return Ok(zeros);
+    };
+    let range = |spec: &trellis_models::layout::ParamSpec| {
+        spec.constrained_offset..spec.constrained_offset + spec.shape.len()
+    };
+    let (ri, rt) = (range(initial), range(transition));
+    let zeros: Vec<usize> = ri
+        .clone()
+        .chain(rt.clone())
+        .filter(|&i| values[i] == 0.0)
+        .collect();
+    if zeros.is_empty() {
+        return Ok(zeros);
+    }
     let mut buffer = Vec::new();
-    let params = model
-        .layout()
+    let params = layout
         .params_from_constrained(values, &mut buffer)
         .map_err(|e| e.to_string())?;
-    let i = model.initial_index();
-    let (Some(log_init), Some(log_trans)) = (params.log_value(i), params.log_value(i + 1)) else {
-        return Err("the Markov chain's parameters have no log-probabilities".into());
-    };
     let emission = model.emission(&params);
-    hmm::per_sequence_log_likelihood(log_init, log_trans, &emission, model.data())
-        .map_err(|e| e.to_string())
+    let g = hmm::batch_probability_gradient(
+        &values[ri.clone()],
+        &values[rt.clone()],
+        &emission,
+        model.data(),
+    )
+    .map_err(|e| e.to_string())?;
+    for (range, partials) in [(ri, &g.initial), (rt, &g.transition)] {
+        for (i, &partial) in range.zip(partials) {
+            if values[i] == 0.0 {
+                grad[i] = partial;
+            }
+        }
+    }
+    Ok(zeros)
 }
 
 /// One line comparing reverse mode with the finite-difference estimates: the largest

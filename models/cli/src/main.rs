@@ -9,13 +9,16 @@ macro_rules! say {
     }};
 }
 
+mod covariates;
 mod data;
 mod decode;
 mod family;
 mod fit;
 mod input;
 mod io;
+mod layout_traps;
 mod logp;
+mod masks;
 mod obs;
 mod output_dir;
 mod plots;
@@ -135,6 +138,24 @@ struct ModelArgs {
     /// Number of categories for `--model categorical` (default: largest symbol + 1).
     #[arg(long)]
     symbols: Option<usize>,
+    /// Covariates of the transitions (CSV, long layout `sequence,time,x1[,x2…]`, one row per
+    /// observation with the data's sequence labels and times; wide data's sequences are
+    /// labelled 0, 1, … and start at time 0). The transition from t to t+1 is a multinomial
+    /// logit of (1, x1_t, x2_t, …): parameter `transition_coef` (K×K×C, diagonal fixed at 0)
+    /// replaces `p_transition`.
+    #[arg(long)]
+    covariates: Option<PathBuf>,
+    /// Transition mask (JSON: K rows of K entries 0 or 1): a 0 fixes p_transition[i,j] at
+    /// exactly 0; each row's free entries form a simplex of their own.
+    #[arg(long, conflicts_with = "structure")]
+    transition_mask: Option<PathBuf>,
+    /// Initial-state mask (JSON: K entries 0 or 1): a 0 fixes p_initial_state[i] at 0.
+    #[arg(long)]
+    initial_mask: Option<PathBuf>,
+    /// Shorthand masks: `left-to-right` = upper-bidiagonal transitions, starting in state 0
+    /// (an --initial-mask given as well replaces the start).
+    #[arg(long, value_enum)]
+    structure: Option<masks::Structure>,
 }
 
 #[derive(Debug, Args)]
@@ -236,6 +257,16 @@ struct SimulateArgs {
     /// Replace an earlier simulation in --out (only its own files).
     #[arg(long)]
     overwrite: bool,
+    /// Covariates (CSV, long layout `sequence,time,x1[,x2…]`): simulate the covariate-driven
+    /// model (parameter `transition_coef`), one sequence per label of the file, with its
+    /// times (in place of --sequences and --length). Required when the parameters have
+    /// `transition_coef`.
+    #[arg(long, conflicts_with_all = ["sequences", "length"])]
+    covariates: Option<PathBuf>,
+    /// Fraction of observations written as NA (missing at random, each independently; the
+    /// first of each sequence is always observed). In [0, 1).
+    #[arg(long, default_value_t = 0.0)]
+    missing_rate: f64,
     /// Output folder: data.csv, states.csv, params.json; new or empty, or an earlier
     /// simulation with --overwrite.
     #[arg(long, default_value = "trellis-sim")]

@@ -3,7 +3,8 @@
 
 use trellis_models::hmm::Sequences;
 
-use crate::data::{Cell, RawData};
+use crate::covariates::SequenceRows;
+use crate::data::{Cell, RawData, MISSING};
 
 /// An observation type the command can read from cells and write back to CSV.
 pub trait CliObs: Sized + Clone {
@@ -163,20 +164,36 @@ impl CliObs for Vec<f64> {
     }
 }
 
-/// Converts every observation of `raw`.
+/// Converts every observation of `raw`. A step whose cells are all `NA` is missing: it holds
+/// the family's placeholder and is flagged in the sequences' missing mask, so the model
+/// marginalises it. Vector observations with only some coordinates `NA` keep NaN there
+/// (the diagonal Gaussian marginalises those coordinates alone).
 pub fn sequences<O: CliObs + trellis_models::hmm::Observation>(
     raw: &RawData,
     context: &ObsContext,
 ) -> Result<Sequences<O>, String> {
     let mut out = Vec::with_capacity(raw.sequences.len());
+    let mut missing = Vec::new();
     for sequence in &raw.sequences {
         let mut values = Vec::with_capacity(sequence.steps.len());
         for cells in &sequence.steps {
-            values.push(O::from_cells(cells, &raw.source, context)?);
+            let is_missing = !cells.is_empty() && cells.iter().all(|c| c.missing);
+            missing.push(is_missing);
+            values.push(if is_missing {
+                O::placeholder(cells.len())
+            } else {
+                O::from_cells(cells, &raw.source, context)?
+            });
         }
         out.push(values);
     }
-    Sequences::new(out).map_err(|e| format!("{}: {e}", raw.source))
+    let sequences = Sequences::new(out).map_err(|e| format!("{}: {e}", raw.source))?;
+    if !missing.contains(&true) {
+        return Ok(sequences);
+    }
+    sequences
+        .with_missing(missing)
+        .map_err(|e| format!("{}: {e}", raw.source))
 }
 
 /// The largest symbol in a categorical file, plus one (at least 2).
@@ -191,31 +208,72 @@ pub fn inferred_symbols(raw: &RawData) -> usize {
     (max + 1).max(2)
 }
 
-/// Writes sequences in the wide layout (scalar observations) or the long one (vectors).
-pub fn to_csv<O: CliObs>(sequences: &[Vec<O>]) -> String {
+/// How [`to_csv`] lays out a file.
+pub struct CsvLayout<'a> {
+    /// Missing flags, one per observation in flat order (written `NA`).
+    pub missing: Option<&'a [bool]>,
+    /// Sequence labels and first times: the long layout with these (e.g. a covariates
+    /// file's), in place of 0, 1, … from time 0.
+    pub rows: Option<&'a [SequenceRows]>,
+    /// The value column's name in the long layout of scalar observations.
+    pub column: &'a str,
+}
+
+/// Writes sequences in the wide layout (scalar observations) or the long one (vectors, or
+/// when `layout.rows` gives labels and times), `NA` at missing steps.
+pub fn to_csv<O: CliObs>(sequences: &[Vec<O>], layout: &CsvLayout) -> String {
     let width = sequences
         .iter()
-        .flat_map(|s| s.first())
+        .flatten()
         .map(CliObs::width)
         .next()
         .unwrap_or(1);
+    let missing = |flat: usize| layout.missing.is_some_and(|m| m[flat]);
+    let fields = |o: &O, flat: usize| {
+        if missing(flat) {
+            vec![MISSING.to_string(); width]
+        } else {
+            o.fields()
+        }
+    };
     let mut out = String::new();
-    if !O::is_vector() {
+    let mut flat = 0;
+    if !O::is_vector() && layout.rows.is_none() {
         for sequence in sequences {
-            let row: Vec<String> = sequence.iter().flat_map(CliObs::fields).collect();
+            let row: Vec<String> = sequence
+                .iter()
+                .flat_map(|o| {
+                    flat += 1;
+                    fields(o, flat - 1)
+                })
+                .collect();
             out.push_str(&row.join(","));
             out.push('\n');
         }
-    } else {
-        out.push_str("sequence,time");
+        return out;
+    }
+    out.push_str("sequence,time");
+    if O::is_vector() {
         for d in 0..width {
             out.push_str(&format!(",y{d}"));
         }
-        out.push('\n');
-        for (s, sequence) in sequences.iter().enumerate() {
-            for (t, o) in sequence.iter().enumerate() {
-                out.push_str(&format!("{s},{t},{}\n", o.fields().join(",")));
-            }
+    } else {
+        out.push_str(&format!(",{}", layout.column));
+    }
+    out.push('\n');
+    for (s, sequence) in sequences.iter().enumerate() {
+        let (label, first_time) = match layout.rows.and_then(|r| r.get(s)) {
+            Some(rows) if rows.label.contains([',', '"', '\n', '\r']) => (
+                format!("\"{}\"", rows.label.replace('"', "\"\"")),
+                rows.first_time,
+            ),
+            Some(rows) => (rows.label.clone(), rows.first_time),
+            None => (s.to_string(), 0),
+        };
+        for (t, o) in sequence.iter().enumerate() {
+            let time = first_time + t as i64;
+            out.push_str(&format!("{label},{time},{}\n", fields(o, flat).join(",")));
+            flat += 1;
         }
     }
     out

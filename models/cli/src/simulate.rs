@@ -2,12 +2,14 @@
 //! parameters, in files `trellis fit --data` reads back (and shows the true values of).
 
 use trellis_models::hmm::Sequences;
-use trellis_models::zoo::{Family, HmmModel};
+use trellis_models::zoo::{Covariates, Family, HmmModel};
 use trellis_models::BayesianModel;
 
+use crate::covariates::{self, COEFFICIENTS};
 use crate::family::{check_params, default_params, params_file, params_from_json};
 use crate::io::write_file;
-use crate::obs::{self, CliObs};
+use crate::masks::ChainMasks;
+use crate::obs::{self, CliObs, CsvLayout};
 use crate::output_dir::{RunDir, SIMULATE_FILES};
 use crate::text::plural;
 use crate::{ModelKind, SimulateArgs};
@@ -25,7 +27,19 @@ where
     F::Obs: CliObs,
 {
     let (kind, symbols, dim) = (args.model, args.symbols, args.dim);
-    if args.sequences == 0 || args.length == 0 {
+    if !(0.0..1.0).contains(&args.missing_rate) {
+        return Err(format!(
+            "--missing-rate must be at least 0 and below 1, got {}",
+            args.missing_rate
+        ));
+    }
+    // With covariates, the covariates file gives the sequences and their times.
+    let table = args
+        .covariates
+        .as_deref()
+        .map(covariates::read_unmatched)
+        .transpose()?;
+    if table.is_none() && (args.sequences == 0 || args.length == 0) {
         return Err("--sequences and --length must be at least 1".into());
     }
     // Only the vector family has more than one value per observation.
@@ -38,7 +52,7 @@ where
         .sequences
         .checked_mul(args.length)
         .and_then(|n| n.checked_mul(width.max(1)));
-    if !values.is_some_and(|n| n <= MAX_SIMULATED_VALUES) {
+    if table.is_none() && !values.is_some_and(|n| n <= MAX_SIMULATED_VALUES) {
         return Err(format!(
             "--sequences {} × --length {}{} is more than {MAX_SIMULATED_VALUES} simulated \
              values; simulate less at a time",
@@ -51,29 +65,92 @@ where
             }
         ));
     }
-    // A model needs data; one placeholder observation stands in, it is never used.
-    let placeholder =
-        Sequences::new(vec![vec![F::Obs::placeholder(dim)]]).map_err(|e| e.to_string())?;
-    let model = HmmModel::new(family, placeholder).map_err(|e| e.to_string())?;
-    let defaults = default_params(kind, args.states, symbols, dim);
+    let mut defaults = default_params(kind, args.states, symbols, dim);
+    if let Some(table) = &table {
+        let object = defaults.as_object_mut().expect("an object");
+        object.remove("p_transition");
+        object.insert(
+            COEFFICIENTS.into(),
+            covariates::default_coefficients(args.states, 1 + table.names.len()),
+        );
+    }
     let (json, source) = match params {
         Some((json, source)) => (json.clone(), source.clone()),
         None => (defaults, "default parameters".to_string()),
     };
+    if table.is_none() && json.get(COEFFICIENTS).is_some() {
+        return Err(format!(
+            "{source}: {COEFFICIENTS} belongs to a model with covariate-driven transitions: \
+             simulating it needs --covariates FILE"
+        ));
+    }
+    // A model needs data; placeholder observations stand in (one, or the covariates'
+    // sequences), they are never used.
+    let lengths: Vec<usize> = match &table {
+        Some(table) => table.sequences.iter().map(|s| s.len).collect(),
+        None => vec![1],
+    };
+    let placeholder = Sequences::new(
+        lengths
+            .iter()
+            .map(|&n| vec![F::Obs::placeholder(dim); n])
+            .collect::<Vec<_>>(),
+    )
+    .map_err(|e| e.to_string())?;
+    let n_obs = placeholder.total_len();
+    let mut model = HmmModel::new(family, placeholder).map_err(|e| e.to_string())?;
+    if let Some(table) = &table {
+        let covariates = Covariates::new(table.names.clone(), table.values.clone(), n_obs)
+            .map_err(|e| format!("{}: {e}", table.source))?;
+        model = model
+            .with_covariates(covariates)
+            .map_err(|e| format!("{}: {e}", table.source))?;
+    }
+    if let Some(masks) = ChainMasks::with_zeros_of(None, args.states, &json, &source)? {
+        model = model
+            .with_masks(masks.state_masks())
+            .map_err(|e| format!("{source}: {e}"))?;
+    }
     let values = params_from_json(model.layout(), &json, &source)?;
+    covariates::check_coefficient_diagonal(model.layout(), &values, &source)?;
     check_params(model.layout(), &values, &source)?;
     let out = RunDir::prepare(&args.out, args.overwrite, &SIMULATE_FILES)?;
-    let simulated = model
-        .simulate(&values, args.sequences, args.length, args.seed)
-        .map_err(|e| e.to_string())?;
+    let simulated = match &table {
+        Some(_) => model.simulate_like_data(&values, args.missing_rate, args.seed),
+        None => model.simulate_with_missing(
+            &values,
+            args.sequences,
+            args.length,
+            args.missing_rate,
+            args.seed,
+        ),
+    }
+    .map_err(|e| e.to_string())?;
 
     let observations: Vec<Vec<F::Obs>> = simulated.observations.iter().map(<[_]>::to_vec).collect();
     let states: Vec<Vec<usize>> = simulated.states.iter().map(<[_]>::to_vec).collect();
+    let rows = table.as_ref().map(|t| t.sequences.as_slice());
+    let data_layout = CsvLayout {
+        missing: simulated.observations.missing(),
+        rows,
+        column: "value",
+    };
+    let states_layout = CsvLayout {
+        missing: None,
+        rows,
+        column: "state",
+    };
     let data_path = out.path().join("data.csv");
     let states_path = out.path().join("states.csv");
     let params_path = out.path().join("params.json");
-    write_file(&data_path, obs::to_csv(&observations).as_bytes())?;
-    write_file(&states_path, obs::to_csv(&states).as_bytes())?;
+    write_file(
+        &data_path,
+        obs::to_csv(&observations, &data_layout).as_bytes(),
+    )?;
+    write_file(
+        &states_path,
+        obs::to_csv(&states, &states_layout).as_bytes(),
+    )?;
     let mut file = params_file(kind, &model, &values);
     if kind == ModelKind::Categorical {
         file["symbols"] = symbols.into();
@@ -85,10 +162,31 @@ where
     let data_path = args.out.join("data.csv");
     let states_path = args.out.join("states.csv");
     let params_path = args.out.join("params.json");
+    let shape = match &table {
+        Some(table) => format!(
+            "{} ({}, covariates {} from {})",
+            plural(simulated.observations.len(), "sequence"),
+            plural(simulated.observations.total_len(), "observation"),
+            table.names.join(", "),
+            table.source
+        ),
+        None => format!(
+            "{} × {}",
+            plural(args.sequences, "sequence"),
+            plural(args.length, "observation")
+        ),
+    };
+    let n_missing = simulated
+        .observations
+        .missing()
+        .map_or(0, |m| m.iter().filter(|&&m| m).count());
+    let missing = if n_missing > 0 {
+        format!(", {n_missing} missing (NA)")
+    } else {
+        String::new()
+    };
     say!(
-        "Simulated {} × {} from {} (K = {}, {source}, seed {})",
-        plural(args.sequences, "sequence"),
-        plural(args.length, "observation"),
+        "Simulated {shape} from {} (K = {}, {source}, seed {}{missing})",
         kind.name(),
         args.states,
         args.seed
@@ -99,8 +197,11 @@ where
         states_path.display(),
         params_path.display()
     );
+    let with_covariates = table
+        .as_ref()
+        .map_or(String::new(), |t| format!(" --covariates {}", t.source));
     say!(
-        "Fit it with: trellis fit --model {} --states {} --data {}",
+        "Fit it with: trellis fit --model {} --states {} --data {}{with_covariates}",
         kind.name(),
         args.states,
         data_path.display()

@@ -454,8 +454,9 @@ fn parameter_files() {
             "p.json: p_initial_state sums to 1.01, not 1: probabilities must sum to 1",
         ),
         (
-            edited("[0.2, 0.1, 0.7]", "[0.3, 0.0, 0.7]"),
-            "p.json: p_transition[2,1] = 0 is outside the support: simplex entries must be \
+            // An exact 0 is a structural zero (issue 11); a negative entry is not.
+            edited("[0.2, 0.1, 0.7]", "[0.3, -0.1, 0.8]"),
+            "p.json: p_transition[2,1] = -0.1 is outside the support: simplex entries must be \
              positive (0 is at infinity on the unconstrained space)",
         ),
         (
