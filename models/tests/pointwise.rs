@@ -80,12 +80,11 @@ fn per_step_is_the_difference_of_prefix_likelihoods_and_sums_to_the_sequence() {
                 normal_log_pdf(seq[t], MU[k], SIGMA[k])
             })
         };
-        for t in 0..seq.len() {
+        for (t, &step) in steps[s].iter().enumerate() {
             let expected = prefix(t + 1) - prefix(t);
             assert!(
-                (steps[s][t] - expected).abs() < 1e-11,
-                "sequence {s}, step {t}: {} vs {expected}",
-                steps[s][t]
+                (step - expected).abs() < 1e-11,
+                "sequence {s}, step {t}: {step} vs {expected}"
             );
         }
         let total: f64 = steps[s].iter().sum();
