@@ -9,16 +9,19 @@ macro_rules! say {
     }};
 }
 
+mod compare;
 mod data;
 mod decode;
 mod family;
 mod fit;
+mod fitted;
 mod input;
 mod io;
 mod logp;
 mod obs;
 mod output_dir;
 mod plots;
+mod ppc;
 mod simulate;
 mod summary;
 mod text;
@@ -82,6 +85,11 @@ enum Command {
     /// Summarise the chain files of one run (e.g. chains fitted by separate processes with
     /// `fit --chain-id`): the same table, warnings and summary.json as `fit`.
     Summary(summary::SummaryArgs),
+    /// Compare fits of models of the same data by PSIS-LOO or WAIC (ArviZ's compare table).
+    Compare(compare::CompareArgs),
+    /// Posterior predictive checks of a fit: replicated data against observed, with p-values
+    /// and a figure.
+    Ppc(ppc::PpcArgs),
 }
 
 /// The emission families of the model zoo.
@@ -287,6 +295,20 @@ fn run(command: Command, started: Instant) -> Result<(), String> {
             with_family!(input.family_choice(), decode::run, &input, &args)
         }
         Command::Summary(args) => summary::run(&args),
+        Command::Compare(args) => compare::run(&args, |fitted| {
+            let input = fitted.input()?;
+            with_family!(
+                input.family_choice(),
+                compare::recomputed_log_lik,
+                &input,
+                fitted
+            )
+        }),
+        Command::Ppc(args) => {
+            let fitted = ppc::read_fit(&args)?;
+            let input = fitted.input()?;
+            with_family!(input.family_choice(), ppc::run, &input, &fitted, &args)
+        }
         Command::Simulate(args) => {
             if args.states < 2 {
                 return Err(format!("--states must be at least 2, got {}", args.states));
