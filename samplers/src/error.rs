@@ -142,6 +142,25 @@ pub enum SampleError {
         /// The density's error.
         source: LogDensityError,
     },
+    /// `LogDensity::write_output` wrote a different number of values than
+    /// `LogDensity::output_names` names (it did not when the run started): the run stopped.
+    #[error(
+        "chain {chain}, {at}: the density wrote {written} output values where its output \
+         names are {names} (LogDensity::write_output and output_names disagree)"
+    )]
+    OutputLength {
+        /// Index of the chain (0-based).
+        chain: usize,
+        /// Where in the chain.
+        at: ChainStage,
+        /// Number of output names.
+        names: usize,
+        /// Number of values written.
+        written: usize,
+    },
+    /// Streaming the draws to disk failed: the run stopped.
+    #[error(transparent)]
+    Output(#[from] OutputError),
 }
 
 /// Where in a chain something happened.

@@ -183,6 +183,13 @@ pub trait Sampler: Clone + Send + Sync {
         Ok(())
     }
 
+    /// Checks the settings against the density's dimension `dim` (e.g. the size of a given
+    /// metric), before any chain starts.
+    fn validate_dim(&self, dim: usize) -> Result<(), ConfigError> {
+        let _ = dim;
+        Ok(())
+    }
+
     /// Settings written to the output header as `key = value` lines.
     fn settings(&self) -> Vec<(String, String)> {
         Vec::new()

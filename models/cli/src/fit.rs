@@ -1,19 +1,23 @@
 //! `trellis fit`: sample the posterior, print the summary, write draws, summary and plots.
 
+use std::path::Path;
 use std::time::Instant;
 
 use serde_json::{json, Value};
-use trellis_models::zoo::{Family, HmmModel};
-use trellis_models::ModelDensity;
+use trellis_models::zoo::Family;
+use trellis_models::{BayesianModel as _, ModelDensity};
+use trellis_samplers::output::stream::CsvStream;
 use trellis_samplers::{
-    plots, plots::TraceLayout, sample, InitialMetric, Mala, MetricKind, Nuts, RandomWalk,
+    plots, plots::TraceLayout, sample_streaming, InitSettings, InitialMetric, Mala, MetricKind,
+    Nuts, RandomWalk,
     RunConfig, Sampler, StaticHmc, Summary, Trace,
 };
 
 use crate::input::Input;
 use crate::io::{output_error, write_file};
 use crate::obs::CliObs;
-use crate::output_dir::OutputDir;
+use crate::output_dir::{RunDir, FIT_FILES};
+use crate::start::{self, Init};
 use crate::text::plural;
 use crate::{FitArgs, SamplerKind};
 
@@ -35,7 +39,27 @@ where
     check_settings(args)?;
     let model = input.model(family)?;
     let (truth, truth_note) = input.truth(&model);
-    let out = OutputDir::prepare(&args.out)?;
+    let layout = model.layout();
+    let mut init = InitSettings::default();
+    let mut chain_initial_points = None;
+    match &args.init {
+        None => {}
+        Some(arg) => match start::read_init(layout, arg, args.chain_id, args.chains)? {
+            Init::Radius(radius) => init.jitter = radius,
+            Init::Points(points) => {
+                // Given starting points are used exactly, as CmdStan does.
+                init.jitter = 0.0;
+                chain_initial_points = Some(points);
+            }
+        },
+    }
+    let start = start::read_start(
+        args.metric.as_deref(),
+        args.step_size,
+        layout.dim(),
+        args.dense,
+    )?;
+    let out = RunDir::prepare(&args.out, args.overwrite, &FIT_FILES)?;
 
     let config = RunConfig {
         chains: args.chains,
@@ -44,8 +68,12 @@ where
         seed: args.seed,
         threads: args.threads.unwrap_or(0),
         progress: !args.quiet,
+        keep_warmup: args.save_warmup,
+        init,
+        initial_point: None,
         first_chain: args.chain_id - 1,
-        ..RunConfig::default()
+        thin: args.thin,
+        chain_initial_points,
     };
     let metric = if args.dense {
         MetricKind::Dense
@@ -58,8 +86,13 @@ where
         input.kind.name(),
         input.states
     );
+    let thinned = if args.thin > 1 {
+        format!(", every {}th kept", args.thin)
+    } else {
+        String::new()
+    };
     say!(
-        "{}, {} × ({} warm-up + {} draws), seed {}; model ready after {:.0} ms",
+        "{}, {} × ({} warm-up + {} draws{thinned}), seed {}; model ready after {:.0} ms",
         args.sampler.label(),
         plural(args.chains, "chain"),
         args.warmup,
@@ -70,6 +103,15 @@ where
     if let Some(note) = truth_note {
         say!("note: {note}");
     }
+    if out.replacing() {
+        say!(
+            "note: writing into '{}'; it replaces '{}' when the run finishes",
+            out.path().display(),
+            out.target().display()
+        );
+    }
+    let provenance = crate::summary::provenance(&model, args);
+    let stream = CsvStream::new(out.path(), "chain", provenance);
     let density = ModelDensity::new(model);
     let clock = Instant::now();
     let trace = match args.sampler {
@@ -78,22 +120,49 @@ where
                 .with_target_accept(args.target_accept)
                 .with_max_depth(args.max_depth as u32)
                 .with_metric(metric)
-                .with_initial_metric(InitialMetric::Gradient);
-            run_sampler(&density, &nuts, &config)?
+                .with_initial_metric(InitialMetric::Gradient)
+                .with_start(start);
+            run_sampler(&density, &nuts, &config, &stream)?
         }
-        SamplerKind::Hmc => run_sampler(&density, &StaticHmc::new().with_metric(metric), &config)?,
-        SamplerKind::Mala => run_sampler(&density, &Mala::new().with_metric(metric), &config)?,
+        SamplerKind::Hmc => {
+            let hmc = StaticHmc::new().with_metric(metric).with_start(start);
+            run_sampler(&density, &hmc, &config, &stream)?
+        }
+        SamplerKind::Mala => {
+            let mala = Mala::new().with_metric(metric).with_start(start);
+            run_sampler(&density, &mala, &config, &stream)?
+        }
         SamplerKind::Rwm => run_sampler(
             &density,
             &RandomWalk::new().with_target_accept(args.target_accept.min(0.234)),
             &config,
+            &stream,
         )?,
     };
     let seconds = clock.elapsed().as_secs_f64();
-    let model = density.model();
-    report(&trace, model, truth.as_deref(), seconds, args, out.path())?;
-    out.keep();
+    // Paths as they are once the run's folder is in place.
+    let shown = |path: &Path| out.target().join(file_name(path)).display().to_string();
+    let mut written: Vec<String> = trace
+        .chains
+        .iter()
+        .map(|c| shown(&stream.path(c.chain)))
+        .collect();
+    if let Some(metric_json) = start::metric_file(&trace, metric.stan_name()) {
+        let text = serde_json::to_string_pretty(&metric_json).map_err(|e| e.to_string())?;
+        let path = out.path().join("metric.json");
+        write_file(&path, text.as_bytes())?;
+        written.push(shown(&path));
+    }
+    let summarised = summarise(&trace, truth.as_deref(), seconds, out.path(), true)?;
+    written.extend(summarised.iter().map(|p| shown(Path::new(p))));
+    out.commit()?;
+    say!("\nWrote {}", written.join(", "));
     Ok(())
+}
+
+/// The last component of `path`.
+fn file_name(path: &Path) -> &std::ffi::OsStr {
+    path.file_name().unwrap_or(path.as_os_str())
 }
 
 impl SamplerKind {
@@ -131,6 +200,12 @@ fn check_settings(args: &FitArgs) -> Result<(), String> {
     if args.threads == Some(0) {
         return Err("--threads must be at least 1".into());
     }
+    if args.thin == 0 {
+        return Err("--thin must be at least 1".into());
+    }
+    if args.sampler == SamplerKind::Rwm && (args.metric.is_some() || args.step_size.is_some()) {
+        return Err("--step-size and --metric apply to nuts, hmc and mala, not rwm".into());
+    }
     Ok(())
 }
 
@@ -138,26 +213,12 @@ fn run_sampler<D: trellis_samplers::LogDensity, S: Sampler>(
     density: &D,
     sampler: &S,
     config: &RunConfig,
+    stream: &CsvStream,
 ) -> Result<Trace, String> {
-    sample(density, sampler, config).map_err(|e| format!("sampling failed: {e}"))
-}
-
-fn report<F: Family>(
-    trace: &Trace,
-    model: &HmmModel<F>,
-    truth: Option<&[f64]>,
-    seconds: f64,
-    args: &FitArgs,
-    out: &std::path::Path,
-) -> Result<(), String> {
-    let provenance = crate::summary::provenance(model, args);
-    let csv = trace
-        .write_cmdstan_csv_with(out, "chain", &provenance)
-        .map_err(output_error)?;
-    let mut written: Vec<String> = csv.iter().map(|p| p.display().to_string()).collect();
-    written.extend(summarise(trace, truth, seconds, out, true)?);
-    say!("\nWrote {}", written.join(", "));
-    Ok(())
+    sample_streaming(density, sampler, config, stream).map_err(|e| match e {
+        trellis_samplers::SampleError::Output(e) => output_error(e),
+        e => format!("sampling failed: {e}"),
+    })
 }
 
 /// Prints the summary table and warnings of `trace` and writes `summary.json` (and the plots
@@ -195,7 +256,7 @@ pub fn summarise(
     say!(
         "\nSampling took {seconds:.2} s wall: {gradient_evaluations} gradient evaluations, \
          {:.0} draws/s, {ess_text}\n",
-        (chains * trace.config.draws) as f64 / seconds,
+        (chains * trace.draws_per_chain()) as f64 / seconds,
     );
     say!("{summary}");
     let min_ess = MIN_ESS_PER_CHAIN * chains as f64;

@@ -23,6 +23,7 @@ mod output_dir;
 mod plots;
 mod ppc;
 mod simulate;
+mod start;
 mod summary;
 mod text;
 
@@ -51,6 +52,9 @@ Examples:
   trellis fit --model gaussian --states 3 --data obs.csv --chains 4 --warmup 1000 \\
       --draws 1000 --seed 7 --sampler nuts --target-accept 0.9 --max-depth 12 --dense \\
       --threads 2 --quiet --out fit
+  # Run control: replace that run, reusing its adaptation without warm-up, every 5th draw
+  trellis fit --warmup 0 --metric fit/metric.json --thin 5 --init 0 --save-warmup \
+      --overwrite --out fit
 
 Each command's options: trellis <COMMAND> --help";
 
@@ -179,7 +183,33 @@ struct FitArgs {
     /// No progress bars.
     #[arg(long)]
     quiet: bool,
-    /// Output folder for draws, summary and plots.
+    /// Keep every N-th iteration (the first, then every N after it), as CmdStan's thin.
+    #[arg(long, default_value_t = 1)]
+    thin: usize,
+    /// Also write the warm-up iterations to the chain files (CmdStan's save_warmup).
+    #[arg(long)]
+    save_warmup: bool,
+    /// Where chains start: a JSON file of constrained parameter values, like params.json
+    /// (one object for every chain, or an array of objects, one per chain numbered from 1);
+    /// `0` for the zero point of the unconstrained space; or a number R for uniform(−R, R)
+    /// there, as CmdStan's init. Default: uniform(−1, 1).
+    // Hyphen values are taken so that `--init -1` is refused by name, not as an option.
+    #[arg(long, value_name = "FILE|0|R", allow_hyphen_values = true)]
+    init: Option<String>,
+    /// Step size to start from; with --warmup 0 it is used as it is.
+    #[arg(long, allow_hyphen_values = true)]
+    step_size: Option<f64>,
+    /// Inverse metric to start from: the metric.json a fit writes (or CmdStan's metric
+    /// file), or a CmdStan CSV's adaptation block. Its step size is used too unless
+    /// --step-size is given, so `--warmup 0 --metric old/metric.json` reuses an adaptation.
+    #[arg(long, value_name = "FILE")]
+    metric: Option<PathBuf>,
+    /// Replace an earlier fit in --out: the new run is written beside it and takes its
+    /// place when it finishes, so no file of the old run survives.
+    #[arg(long)]
+    overwrite: bool,
+    /// Output folder for draws, summary and plots: new or empty, or an earlier fit with
+    /// --overwrite.
     #[arg(long, default_value = "trellis-out")]
     out: PathBuf,
 }
@@ -210,7 +240,11 @@ struct SimulateArgs {
     /// Values per observation for `--model diag-gaussian`.
     #[arg(long, default_value_t = 2)]
     dim: usize,
-    /// Output folder: data.csv, states.csv, params.json.
+    /// Replace an earlier simulation in --out (only its own files).
+    #[arg(long)]
+    overwrite: bool,
+    /// Output folder: data.csv, states.csv, params.json; new or empty, or an earlier
+    /// simulation with --overwrite.
     #[arg(long, default_value = "trellis-sim")]
     out: PathBuf,
 }

@@ -568,6 +568,11 @@ fn failed_fit_leaves_no_files() {
     let mut existing = fit_args(&args);
     existing[n - 1] = "existing";
     let out = trellis(dir.path(), &existing);
-    assert_error(&out, message);
+    // `fit` owns its output folder: one holding other files is refused before any work.
+    assert_error(
+        &out,
+        "output folder 'existing' holds files trellis fit does not write (keep.txt); choose \
+         another --out (--overwrite replaces only an earlier run's own files)",
+    );
     assert_eq!(entries(&dir.join("existing")), vec!["keep.txt"]);
 }

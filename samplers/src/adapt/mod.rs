@@ -19,6 +19,7 @@ pub mod windows;
 use serde::{Deserialize, Serialize};
 
 use crate::error::ConfigError;
+use crate::sampler::InvMetric;
 use draw_grad::{DrawGradAdapter, MetricChange};
 use metric::{InitialMetric, Metric, MetricKind};
 use step_size::{DualAveraging, DualAveragingSettings};
@@ -41,6 +42,101 @@ pub struct AdaptSettings {
     /// How the metric is estimated during warm-up. Default: Stan's windows.
     #[serde(default)]
     pub metric_adaptation: MetricAdaptation,
+}
+
+/// A step size and metric to start from instead of Stan's first-step heuristic and
+/// [`AdaptSettings::initial_metric`] — typically those an earlier run adapted, to sample
+/// again without warm-up (CmdStan's `stepsize` and `metric_file`).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct StartTuning {
+    /// The step size. With warm-up, the heuristic and dual averaging start from it; without
+    /// warm-up it is used as it is.
+    pub step_size: Option<f64>,
+    /// The inverse metric. A diagonal one serves a dense metric as that diagonal matrix; a
+    /// dense one needs [`MetricKind::Dense`].
+    pub inv_metric: Option<InvMetric>,
+}
+
+impl StartTuning {
+    /// Checks the step size, and the metric against the sampler's `kind` and the density's
+    /// dimension `dim`.
+    pub(crate) fn validate(&self, kind: MetricKind, dim: usize) -> Result<(), ConfigError> {
+        if let Some(eps) = self.step_size {
+            if !(eps.is_finite() && eps > 0.0) {
+                return Err(ConfigError::NotPositive {
+                    name: "step_size",
+                    value: eps,
+                });
+            }
+        }
+        let Some(metric) = &self.inv_metric else {
+            return Ok(());
+        };
+        let (given, values) = match metric {
+            InvMetric::Diag(d) => (d.len(), d.as_slice()),
+            InvMetric::Dense { dim, values } => (*dim, values.as_slice()),
+        };
+        let dense = matches!(metric, InvMetric::Dense { .. });
+        if given != dim || (dense && values.len() != given * given) {
+            return Err(ConfigError::Other(format!(
+                "the given inverse metric is {given}-dimensional but the density has dimension {dim}"
+            )));
+        }
+        if let Some((i, v)) = values.iter().enumerate().find(|(_, v)| !v.is_finite()) {
+            return Err(ConfigError::Other(format!(
+                "the given inverse metric has a non-finite element {i} ({v})"
+            )));
+        }
+        match (metric, kind) {
+            (_, MetricKind::Unit) => Err(ConfigError::Other(
+                "a given inverse metric needs a diagonal or dense metric, not unit_e".into(),
+            )),
+            (InvMetric::Dense { .. }, MetricKind::Diag) => Err(ConfigError::Other(
+                "the given inverse metric is dense but the sampler's metric is diagonal \
+                 (use a dense metric)"
+                    .into(),
+            )),
+            (InvMetric::Diag(d), _) => match d.iter().position(|v| *v <= 0.0) {
+                Some(i) => Err(ConfigError::Other(format!(
+                    "the given diagonal inverse metric has a non-positive element {i} ({})",
+                    d[i]
+                ))),
+                None => Ok(()),
+            },
+            (InvMetric::Dense { dim, values }, _) => {
+                if Metric::identity(*dim, true).set_dense(*dim, values) {
+                    Ok(())
+                } else {
+                    Err(ConfigError::Other(
+                        "the given dense inverse metric is not positive definite".into(),
+                    ))
+                }
+            }
+        }
+    }
+
+    /// The metric to start from: the given one (stored as `kind` asks), else `fallback`.
+    pub(crate) fn metric(&self, kind: MetricKind, fallback: Metric) -> Metric {
+        let mut metric = fallback;
+        match &self.inv_metric {
+            Some(InvMetric::Diag(d)) if kind == MetricKind::Dense => {
+                let n = d.len();
+                let mut full = vec![0.0; n * n];
+                for (i, v) in d.iter().enumerate() {
+                    full[i * n + i] = *v;
+                }
+                metric = Metric::identity(n, true);
+                metric.set_dense(n, &full);
+            }
+            Some(InvMetric::Diag(d)) => metric.set_diag(d),
+            Some(InvMetric::Dense { dim, values }) => {
+                metric = Metric::identity(*dim, true);
+                metric.set_dense(*dim, values);
+            }
+            None => {}
+        }
+        metric
+    }
 }
 
 /// How a Hamiltonian sampler estimates its metric during warm-up.

@@ -7,6 +7,7 @@
 pub mod plots;
 pub(crate) mod progress;
 pub mod read;
+pub mod stream;
 
 use std::fmt::Write as _;
 use std::io::Write as _;
@@ -16,8 +17,8 @@ use serde::Serialize;
 
 use crate::diagnostics::summary::{Summary, SummaryError};
 use crate::error::OutputError;
-use crate::runner::{ChainTrace, Draws, Trace};
-use crate::sampler::{InvMetric, Tuning};
+use crate::runner::{ChainTrace, Draws, RunConfig, Trace};
+use crate::sampler::{DrawStats, InvMetric, Tuning};
 
 /// Writes `contents` to `path` atomically: a temporary file in the same directory, flushed to
 /// disk, then renamed over `path`.
@@ -100,22 +101,28 @@ fn fmt_f64(out: &mut String, v: f64) {
 
 fn push_rows(out: &mut String, draws: &Draws) {
     for (i, s) in draws.stats().iter().enumerate() {
-        fmt_f64(out, s.lp);
-        out.push(',');
-        fmt_f64(out, s.accept_stat);
-        out.push(',');
-        fmt_f64(out, s.step_size);
-        let _ = write!(out, ",{},{},{},", s.tree_depth, s.n_grad, s.divergent as u8);
-        fmt_f64(out, s.energy);
-        for &v in draws.draw(i) {
-            out.push(',');
-            fmt_f64(out, v);
-        }
-        out.push('\n');
+        push_row(out, s, draws.draw(i));
     }
 }
 
-fn push_tuning(out: &mut String, tuning: &Tuning) {
+/// Appends one draw's CSV row: the sampler statistics, then the output values.
+pub(crate) fn push_row(out: &mut String, s: &DrawStats, values: &[f64]) {
+    fmt_f64(out, s.lp);
+    out.push(',');
+    fmt_f64(out, s.accept_stat);
+    out.push(',');
+    fmt_f64(out, s.step_size);
+    let _ = write!(out, ",{},{},{},", s.tree_depth, s.n_grad, s.divergent as u8);
+    fmt_f64(out, s.energy);
+    for &v in values {
+        out.push(',');
+        fmt_f64(out, v);
+    }
+    out.push('\n');
+}
+
+/// Appends the adaptation block: CmdStan's step size and inverse metric lines.
+pub(crate) fn push_tuning(out: &mut String, tuning: &Tuning) {
     out.push_str("# Adaptation terminated\n");
     if let Some(eps) = tuning.step_size {
         out.push_str("# Step size = ");
@@ -157,6 +164,96 @@ pub fn cmdstan_csv(trace: &Trace, chain: &ChainTrace) -> String {
     cmdstan_csv_with(trace, chain, &[])
 }
 
+/// What every chain's header says about its run. All of it is known before any chain starts,
+/// so a file streamed while the chain runs ([`stream`]) gets the header the finished file has.
+pub(crate) struct RunHeader<'a> {
+    pub(crate) sampler: &'a str,
+    pub(crate) sampler_settings: &'a [(String, String)],
+    pub(crate) names: &'a [String],
+    pub(crate) dim: usize,
+    pub(crate) config: &'a RunConfig,
+    pub(crate) provenance: &'a [(String, String)],
+}
+
+impl<'a> RunHeader<'a> {
+    /// The header of `trace`'s chains, with `provenance` lines at the top.
+    fn of(trace: &'a Trace, provenance: &'a [(String, String)]) -> Self {
+        Self {
+            sampler: &trace.sampler,
+            sampler_settings: &trace.sampler_settings,
+            names: &trace.names,
+            dim: trace.dim,
+            config: &trace.config,
+            provenance,
+        }
+    }
+
+    /// Appends the comment header and the column header of chain `chain` (0-based), which
+    /// needed `init_attempts` points to start, saving warm-up draws if `save_warmup`.
+    pub(crate) fn push(
+        &self,
+        out: &mut String,
+        chain: usize,
+        init_attempts: usize,
+        save_warmup: bool,
+    ) {
+        let cfg = self.config;
+        for (k, v) in self.provenance {
+            let _ = writeln!(
+                out,
+                "# {} = {}",
+                k.replace(char::is_whitespace, "_"),
+                v.replace(['\n', '\r'], " ")
+            );
+        }
+        let _ = writeln!(
+            out,
+            "# trellis_samplers_version = {}",
+            env!("CARGO_PKG_VERSION")
+        );
+        let _ = writeln!(out, "# trellis_dim = {}", self.dim);
+        out.push_str("# method = sample (Default)\n");
+        out.push_str("#   sample\n");
+        let _ = writeln!(out, "#     num_samples = {}", cfg.draws);
+        let _ = writeln!(out, "#     num_warmup = {}", cfg.warmup);
+        let _ = writeln!(out, "#     save_warmup = {}", save_warmup as u8);
+        let _ = writeln!(out, "#     thin = {}", cfg.thin.max(1));
+        out.push_str("#     adapt\n");
+        let _ = writeln!(out, "#       engaged = {}", (cfg.warmup > 0) as u8);
+        let _ = writeln!(out, "#     sampler = {}", self.sampler);
+        for (k, v) in self.sampler_settings {
+            let _ = writeln!(
+                out,
+                "#       {} = {}",
+                k.replace(char::is_whitespace, "_"),
+                v.replace(char::is_whitespace, "_")
+            );
+        }
+        let _ = writeln!(out, "#     num_chains = {}", cfg.chains);
+        let _ = writeln!(out, "# id = {}", chain + 1);
+        out.push_str("# random\n");
+        let _ = writeln!(out, "#   seed = {}", cfg.seed);
+        let _ = writeln!(out, "# init_attempts = {init_attempts}");
+
+        out.push_str("lp__,accept_stat__,stepsize__,treedepth__,n_leapfrog__,divergent__,energy__");
+        for n in self.names {
+            out.push(',');
+            out.push_str(&cmdstan_name(n));
+        }
+        out.push('\n');
+    }
+}
+
+/// Appends CmdStan's timing footer.
+pub(crate) fn push_footer(out: &mut String, warmup_seconds: f64, sampling_seconds: f64) {
+    let (w, s) = (warmup_seconds, sampling_seconds);
+    out.push_str("# \n");
+    let _ = writeln!(out, "#  Elapsed Time: {w:.6} seconds (Warm-up)");
+    let _ = writeln!(out, "#                {s:.6} seconds (Sampling)");
+    let _ = writeln!(out, "#                {:.6} seconds (Total)", w + s);
+    out.push_str("# \n");
+}
+
 /// The CmdStan CSV text of one chain of `trace`, with `provenance` (name, value) lines at the
 /// top of the header — e.g. CmdStan's `model`, and what produced the run. Names should be
 /// ones CmdStan does not use, except `model`; whitespace in values becomes `_`.
@@ -165,65 +262,15 @@ pub fn cmdstan_csv_with(
     chain: &ChainTrace,
     provenance: &[(String, String)],
 ) -> String {
-    let cfg = &trace.config;
     let save_warmup = !chain.warmup.is_empty();
     let mut out = String::with_capacity(
         64 * (chain.draws.len() + chain.warmup.len()) * (trace.names.len() + 7),
     );
-    for (k, v) in provenance {
-        let _ = writeln!(
-            out,
-            "# {} = {}",
-            k.replace(char::is_whitespace, "_"),
-            v.replace(['\n', '\r'], " ")
-        );
-    }
-    let _ = writeln!(
-        out,
-        "# trellis_samplers_version = {}",
-        env!("CARGO_PKG_VERSION")
-    );
-    let _ = writeln!(out, "# trellis_dim = {}", trace.dim);
-    out.push_str("# method = sample (Default)\n");
-    out.push_str("#   sample\n");
-    let _ = writeln!(out, "#     num_samples = {}", cfg.draws);
-    let _ = writeln!(out, "#     num_warmup = {}", cfg.warmup);
-    let _ = writeln!(out, "#     save_warmup = {}", save_warmup as u8);
-    out.push_str("#     thin = 1\n");
-    out.push_str("#     adapt\n");
-    let _ = writeln!(out, "#       engaged = {}", (cfg.warmup > 0) as u8);
-    let _ = writeln!(out, "#     sampler = {}", trace.sampler);
-    for (k, v) in &trace.sampler_settings {
-        let _ = writeln!(
-            out,
-            "#       {} = {}",
-            k.replace(char::is_whitespace, "_"),
-            v.replace(char::is_whitespace, "_")
-        );
-    }
-    let _ = writeln!(out, "#     num_chains = {}", cfg.chains);
-    let _ = writeln!(out, "# id = {}", chain.chain + 1);
-    out.push_str("# random\n");
-    let _ = writeln!(out, "#   seed = {}", cfg.seed);
-    let _ = writeln!(out, "# init_attempts = {}", chain.init_attempts);
-
-    out.push_str("lp__,accept_stat__,stepsize__,treedepth__,n_leapfrog__,divergent__,energy__");
-    for n in &trace.names {
-        out.push(',');
-        out.push_str(&cmdstan_name(n));
-    }
-    out.push('\n');
-
+    RunHeader::of(trace, provenance).push(&mut out, chain.chain, chain.init_attempts, save_warmup);
     push_rows(&mut out, &chain.warmup);
     push_tuning(&mut out, &chain.tuning);
     push_rows(&mut out, &chain.draws);
-
-    let (w, s) = (chain.warmup_seconds, chain.sampling_seconds);
-    out.push_str("# \n");
-    let _ = writeln!(out, "#  Elapsed Time: {w:.6} seconds (Warm-up)");
-    let _ = writeln!(out, "#                {s:.6} seconds (Sampling)");
-    let _ = writeln!(out, "#                {:.6} seconds (Total)", w + s);
-    out.push_str("# \n");
+    push_footer(&mut out, chain.warmup_seconds, chain.sampling_seconds);
     out
 }
 
@@ -309,7 +356,7 @@ impl Trace {
             })
             .collect();
         let energy = ndarray::Array2::from_shape_vec(
-            (self.chains.len(), self.config.draws),
+            (self.chains.len(), self.draws_per_chain()),
             self.stat(|s| s.energy).concat(),
         )
         .expect("chains have equal lengths");
@@ -318,7 +365,7 @@ impl Trace {
             sampler_settings: self.sampler_settings.iter().cloned().collect(),
             chains: self.config.chains,
             warmup: self.config.warmup,
-            draws: self.config.draws,
+            draws: self.draws_per_chain(),
             seed: self.config.seed,
             dim: self.dim,
             divergences: self.divergences(),

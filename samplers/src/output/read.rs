@@ -399,7 +399,8 @@ impl Trace {
                     ))
                 })
         };
-        let declared = number("num_samples")?;
+        // A thinned run keeps ⌈num_samples / thin⌉ of its iterations (CmdStan's rule).
+        let declared = number("num_samples")?.div_ceil(number("thin").unwrap_or(1).max(1));
         let shortest = files.iter().map(|f| f.chain.draws.len()).min().unwrap_or(0);
         for f in &files {
             let n = f.chain.draws.len();

@@ -22,7 +22,8 @@ pub struct RunConfig {
     /// Worker threads; 0 means one per available core (never more than `chains`). The draws
     /// do not depend on it. Default 0.
     pub threads: usize,
-    /// Show a progress bar per chain (only ever on a terminal). Default true.
+    /// Show progress on standard error: a bar per chain on a terminal, otherwise one plain
+    /// line per chain at every tenth of its iterations. Default true.
     pub progress: bool,
     /// Keep the warm-up draws and their statistics in the trace. Default true.
     pub keep_warmup: bool,
@@ -36,6 +37,20 @@ pub struct RunConfig {
     /// machines and merged afterwards. Default 0.
     #[serde(default)]
     pub first_chain: usize,
+    /// Keep every `thin`-th iteration (the first, then every `thin` after it), of warm-up
+    /// (when kept) and of sampling, as CmdStan's `thin`: `draws` iterations keep
+    /// ⌈draws / thin⌉ draws. At least 1. Default 1.
+    #[serde(default = "one")]
+    pub thin: usize,
+    /// Where each chain of this run starts, one point per chain (entry `k` for chain
+    /// `first_chain + k`); overrides `initial_point`. Jitter applies as usual (set
+    /// [`InitSettings::jitter`] to 0 to start exactly there). Default `None`.
+    #[serde(default)]
+    pub chain_initial_points: Option<Vec<Vec<f64>>>,
+}
+
+fn one() -> usize {
+    1
 }
 
 impl Default for RunConfig {
@@ -51,6 +66,8 @@ impl Default for RunConfig {
             init: InitSettings::default(),
             initial_point: None,
             first_chain: 0,
+            thin: 1,
+            chain_initial_points: None,
         }
     }
 }
@@ -70,7 +87,39 @@ impl RunConfig {
                 self.first_chain, self.chains
             )));
         }
+        if self.thin == 0 {
+            return Err(ConfigError::ZeroCount { name: "thin" });
+        }
+        if self.warmup.checked_add(self.draws).is_none() {
+            return Err(ConfigError::Other(format!(
+                "{} warm-up iterations plus {} draws overflow the iteration counter",
+                self.warmup, self.draws
+            )));
+        }
+        if let Some(points) = &self.chain_initial_points {
+            if points.len() != self.chains {
+                return Err(ConfigError::Other(format!(
+                    "{} initial points for {} chains: give one per chain",
+                    points.len(),
+                    self.chains
+                )));
+            }
+        }
         self.init.validate()
+    }
+
+    /// Draws kept per chain after warm-up: ⌈draws / thin⌉.
+    pub fn kept_draws(&self) -> usize {
+        self.draws.div_ceil(self.thin.max(1))
+    }
+
+    /// Warm-up draws kept per chain: ⌈warmup / thin⌉ if `keep_warmup`, else 0.
+    pub fn kept_warmup(&self) -> usize {
+        if self.keep_warmup {
+            self.warmup.div_ceil(self.thin.max(1))
+        } else {
+            0
+        }
     }
 }
 

@@ -16,7 +16,9 @@ pub use trace::{ChainTrace, Draws, Trace};
 use crate::density::LogDensity;
 use crate::error::{ChainStage, ConfigError, SampleError};
 use crate::output::progress::Progress;
-use crate::sampler::{Chain, ChainStart, Phase, Sampler, Transition};
+use crate::output::stream::{ChainFile, CsvStream};
+use crate::output::RunHeader;
+use crate::sampler::{Chain, ChainStart, DrawStats, Phase, Sampler, Transition};
 use init::initialise;
 
 /// Runs `config.chains` chains of `sampler` on `density` in parallel and returns their draws.
@@ -50,29 +52,88 @@ where
     D: LogDensity + ?Sized,
     S: Sampler,
 {
+    run(density, sampler, config, None)
+}
+
+/// [`sample`], writing each chain's CmdStan CSV as its draws are made: the file grows as
+/// `{stem}_{N}.csv.partial` and is renamed to `{stem}_{N}.csv` when the chain finishes (see
+/// [`CsvStream`]). The finished files are byte for byte what
+/// [`crate::output::cmdstan_csv_with`] makes of the returned trace with the stream's
+/// provenance lines. If the run fails, files of unfinished chains stay `.partial`.
+pub fn sample_streaming<D, S>(
+    density: &D,
+    sampler: &S,
+    config: &RunConfig,
+    stream: &CsvStream,
+) -> Result<Trace, SampleError>
+where
+    D: LogDensity + ?Sized,
+    S: Sampler,
+{
+    run(density, sampler, config, Some(stream))
+}
+
+/// The starting points (before jitter) of the run's chains, checked.
+fn base_points<D: LogDensity + ?Sized>(
+    density: &D,
+    config: &RunConfig,
+) -> Result<Vec<Vec<f64>>, ConfigError> {
+    let dim = density.dim();
+    let points = match (&config.chain_initial_points, &config.initial_point) {
+        (Some(points), _) => points.clone(),
+        (None, Some(p)) => vec![p.clone(); config.chains],
+        (None, None) => vec![density.initial_point(); config.chains],
+    };
+    for base in &points {
+        if base.len() != dim {
+            return Err(ConfigError::InitialPointDim {
+                expected: dim,
+                got: base.len(),
+            });
+        }
+        if let Some((index, &value)) = base.iter().enumerate().find(|(_, v)| !v.is_finite()) {
+            return Err(ConfigError::InitialPointNonFinite { index, value });
+        }
+    }
+    Ok(points)
+}
+
+/// Checks that `kept` draws of `width` values fit in memory at all (a request beyond
+/// `isize::MAX` bytes could never be met and used to panic with "capacity overflow").
+fn check_storage(kept: usize, width: usize, what: &str) -> Result<(), ConfigError> {
+    let bytes = kept
+        .checked_mul(width.max(1))
+        .and_then(|n| n.checked_mul(std::mem::size_of::<f64>()))
+        .filter(|&b| b <= isize::MAX as usize);
+    match bytes {
+        Some(_) => Ok(()),
+        None => Err(ConfigError::Other(format!(
+            "{kept} {what} of {width} output values per chain cannot be held in memory"
+        ))),
+    }
+}
+
+fn run<D, S>(
+    density: &D,
+    sampler: &S,
+    config: &RunConfig,
+    stream: Option<&CsvStream>,
+) -> Result<Trace, SampleError>
+where
+    D: LogDensity + ?Sized,
+    S: Sampler,
+{
     config.validate()?;
     sampler.validate()?;
     let dim = density.dim();
     if dim == 0 {
         return Err(ConfigError::ZeroDimension.into());
     }
-    let base = match &config.initial_point {
-        Some(p) => p.clone(),
-        None => density.initial_point(),
-    };
-    if base.len() != dim {
-        return Err(ConfigError::InitialPointDim {
-            expected: dim,
-            got: base.len(),
-        }
-        .into());
-    }
-    if let Some((index, &value)) = base.iter().enumerate().find(|(_, v)| !v.is_finite()) {
-        return Err(ConfigError::InitialPointNonFinite { index, value }.into());
-    }
+    sampler.validate_dim(dim)?;
+    let bases = base_points(density, config)?;
     let names = density.output_names();
     let mut probe = Vec::new();
-    density.write_output(&base, &mut probe);
+    density.write_output(&bases[0], &mut probe);
     if probe.len() != names.len() {
         return Err(ConfigError::OutputLength {
             names: names.len(),
@@ -80,6 +141,8 @@ where
         }
         .into());
     }
+    check_storage(config.kept_draws(), names.len(), "draws")?;
+    check_storage(config.kept_warmup(), names.len(), "warm-up draws")?;
 
     let cores = std::thread::available_parallelism()
         .map(|n| n.get())
@@ -96,9 +159,24 @@ where
     let progress = Progress::new(
         config.first_chain,
         config.chains,
-        config.warmup + config.draws,
+        config.warmup.saturating_add(config.draws),
         config.progress,
+        threads,
     );
+    let sampler_settings = sampler.settings();
+    let header = RunHeader {
+        sampler: sampler.name(),
+        sampler_settings: &sampler_settings,
+        names: &names,
+        dim,
+        config,
+        provenance: stream.map_or(&[], |s| s.provenance()),
+    };
+    let output = Output {
+        stream,
+        header: &header,
+        width: names.len(),
+    };
     let results: Vec<Mutex<Option<Result<ChainTrace, SampleError>>>> =
         (0..config.chains).map(|_| Mutex::new(None)).collect();
     let next = AtomicUsize::new(0);
@@ -108,7 +186,7 @@ where
         if k >= config.chains {
             break;
         }
-        let r = run_chain(density, sampler, config, &base, names.len(), k, &progress);
+        let r = run_chain(density, sampler, config, &bases[k], &output, k, &progress);
         *results[k].lock().unwrap_or_else(|e| e.into_inner()) = Some(r);
     };
     let work = || {
@@ -137,7 +215,7 @@ where
     }
     let trace = Trace {
         sampler: sampler.name().to_string(),
-        sampler_settings: sampler.settings(),
+        sampler_settings,
         names,
         dim,
         config: config.clone(),
@@ -151,12 +229,49 @@ where
     Ok(trace)
 }
 
+/// Where a chain's draws go besides its [`Draws`]: the streamed file, if any.
+struct Output<'a> {
+    stream: Option<&'a CsvStream>,
+    header: &'a RunHeader<'a>,
+    /// Output values per draw ([`LogDensity::output_names`]).
+    width: usize,
+}
+
+/// One kept draw: checks the output width, stores it and streams it.
+#[allow(clippy::too_many_arguments)]
+fn keep<D: LogDensity + ?Sized>(
+    density: &D,
+    position: &[f64],
+    stats: DrawStats,
+    out: &mut Vec<f64>,
+    width: usize,
+    draws: &mut Draws,
+    file: Option<&mut ChainFile>,
+    chain: usize,
+    at: ChainStage,
+) -> Result<(), SampleError> {
+    density.write_output(position, out);
+    if out.len() != width {
+        return Err(SampleError::OutputLength {
+            chain,
+            at,
+            names: width,
+            written: out.len(),
+        });
+    }
+    if let Some(file) = file {
+        file.row(&stats, out)?;
+    }
+    draws.push(out, stats);
+    Ok(())
+}
+
 fn run_chain<D, S>(
     density: &D,
     sampler: &S,
     config: &RunConfig,
     base: &[f64],
-    width: usize,
+    output: &Output<'_>,
     k: usize,
     progress: &Progress,
 ) -> Result<ChainTrace, SampleError>
@@ -179,9 +294,21 @@ where
         })
         .map_err(ChainStage::Initialisation.fatal(k))?;
 
+    let save_warmup = config.kept_warmup() > 0;
+    let mut file = match output.stream {
+        Some(stream) => Some(ChainFile::create(
+            stream,
+            output.header,
+            k,
+            init_attempts,
+            save_warmup,
+        )?),
+        None => None,
+    };
+    let thin = config.thin.max(1);
+    let width = output.width;
     let mut out = Vec::with_capacity(width);
-    let mut warmup =
-        Draws::with_capacity(width, if config.keep_warmup { config.warmup } else { 0 });
+    let mut warmup = Draws::with_capacity(width, config.kept_warmup());
     bar.phase(true);
     let t0 = Instant::now();
     for iteration in 0..config.warmup {
@@ -189,22 +316,38 @@ where
             iteration,
             total: config.warmup,
         };
+        let at = ChainStage::Warmup(iteration);
         let stats = chain
             .step(Transition::new(density, &mut point, phase, &mut rng))
-            .map_err(ChainStage::Warmup(iteration).fatal(k))?;
-        if config.keep_warmup {
-            density.write_output(&point.position, &mut out);
-            warmup.push(&out, stats);
+            .map_err(at.fatal(k))?;
+        if save_warmup && iteration % thin == 0 {
+            let (position, file) = (&point.position, file.as_mut());
+            keep(
+                density,
+                position,
+                stats,
+                &mut out,
+                width,
+                &mut warmup,
+                file,
+                k,
+                at,
+            )?;
         }
         bar.tick(stats.divergent);
     }
     chain.end_warmup();
     let warmup_seconds = t0.elapsed().as_secs_f64();
+    let tuning = chain.tuning();
+    if let Some(file) = file.as_mut() {
+        file.tuning(&tuning)?;
+    }
 
     bar.phase(false);
     let t1 = Instant::now();
-    let mut draws = Draws::with_capacity(width, config.draws);
+    let mut draws = Draws::with_capacity(width, config.kept_draws());
     for iteration in 0..config.draws {
+        let at = ChainStage::Draw(iteration);
         let stats = chain
             .step(Transition::new(
                 density,
@@ -212,12 +355,19 @@ where
                 Phase::Sampling { iteration },
                 &mut rng,
             ))
-            .map_err(ChainStage::Draw(iteration).fatal(k))?;
-        density.write_output(&point.position, &mut out);
-        draws.push(&out, stats);
+            .map_err(at.fatal(k))?;
+        if iteration % thin == 0 {
+            let (position, file) = (&point.position, file.as_mut());
+            keep(
+                density, position, stats, &mut out, width, &mut draws, file, k, at,
+            )?;
+        }
         bar.tick(stats.divergent);
     }
     let sampling_seconds = t1.elapsed().as_secs_f64();
+    if let Some(file) = file {
+        file.finish(warmup_seconds, sampling_seconds)?;
+    }
     bar.finish();
 
     Ok(ChainTrace {
@@ -226,7 +376,7 @@ where
         initial_position,
         warmup,
         draws,
-        tuning: chain.tuning(),
+        tuning,
         warmup_seconds,
         sampling_seconds,
     })

@@ -6,6 +6,11 @@ use serde::{Deserialize, Serialize};
 use super::config::RunConfig;
 use crate::sampler::{DrawStats, Tuning};
 
+/// Draws reserved up front per chain and phase; beyond it the storage grows as draws come.
+pub(crate) const MAX_RESERVED_DRAWS: usize = 1 << 16;
+/// Output values reserved up front per chain and phase (8 MiB).
+const MAX_RESERVED_VALUES: usize = 1 << 20;
+
 /// Draws of one chain in one phase: output values (row-major, one row per draw) and
 /// statistics.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -16,19 +21,25 @@ pub struct Draws {
 }
 
 impl Draws {
+    /// Room for `draws` draws of `width` values, reserved up to [`MAX_RESERVED_DRAWS`]
+    /// (more grow as they come): a huge request then fails, if ever, when memory runs out
+    /// rather than up front.
     pub(crate) fn with_capacity(width: usize, draws: usize) -> Self {
+        let draws = draws.min(MAX_RESERVED_DRAWS);
         Self {
             width,
-            values: Vec::with_capacity(width * draws),
+            values: Vec::with_capacity(width.saturating_mul(draws).min(MAX_RESERVED_VALUES)),
             stats: Vec::with_capacity(draws),
         }
     }
 
+    /// Appends one draw. The runner checks the width first (a density whose output length
+    /// changes is a typed error there); a mismatch here is a bug in the caller.
     pub(crate) fn push(&mut self, values: &[f64], stats: DrawStats) {
         assert_eq!(
             values.len(),
             self.width,
-            "LogDensity::write_output wrote {} values but output_names has {}",
+            "Draws::push: {} values for a width of {}",
             values.len(),
             self.width
         );
@@ -132,6 +143,11 @@ impl Trace {
         self.chains.len()
     }
 
+    /// Draws kept per chain after warm-up (fewer than [`RunConfig::draws`] when thinned).
+    pub fn draws_per_chain(&self) -> usize {
+        self.chains.first().map_or(0, |c| c.draws.len())
+    }
+
     /// Index of the output value called `name`.
     pub fn index_of(&self, name: &str) -> Option<usize> {
         self.names.iter().position(|n| n == name)
@@ -157,7 +173,7 @@ impl Trace {
 
     /// All draws as an array of shape `(chain, draw, value)`.
     pub fn to_array(&self) -> ndarray::Array3<f64> {
-        let (c, d, w) = (self.chains.len(), self.config.draws, self.names.len());
+        let (c, d, w) = (self.chains.len(), self.draws_per_chain(), self.names.len());
         let flat: Vec<f64> = self
             .chains
             .iter()

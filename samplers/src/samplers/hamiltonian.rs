@@ -3,7 +3,7 @@
 
 use crate::adapt::metric::Metric;
 use crate::adapt::step_size::find_initial_step_size;
-use crate::adapt::{AdaptSettings, HamiltonianAdapter};
+use crate::adapt::{AdaptSettings, HamiltonianAdapter, StartTuning};
 use crate::density::{LogDensity, LogDensityError};
 use crate::error::ConfigError;
 use crate::sampler::{Chain, ChainRng, ChainStart, Point, StepResult, Transition, Tuning};
@@ -182,8 +182,12 @@ pub struct HamiltonianCore {
 
 impl HamiltonianCore {
     /// The initial metric, then Stan's first-step heuristic from `point`.
+    ///
+    /// `given` replaces the initial metric and step size; a given step size without warm-up
+    /// is kept as it is (no heuristic, as CmdStan's non-adaptive sampling).
     pub(crate) fn new<D: LogDensity + ?Sized>(
         settings: &AdaptSettings,
+        given: &StartTuning,
         start: ChainStart<'_, D>,
     ) -> Result<Self, LogDensityError> {
         let ChainStart {
@@ -193,14 +197,17 @@ impl HamiltonianCore {
             rng,
         } = start;
         let dim = point.position.len();
+        let initial = Metric::initial(settings.metric, settings.initial_metric, &point.gradient);
         let mut core = Self {
-            metric: Metric::initial(settings.metric, settings.initial_metric, &point.gradient),
-            eps: settings.initial_step_size,
+            metric: given.metric(settings.metric, initial),
+            eps: given.step_size.unwrap_or(settings.initial_step_size),
             adapter: HamiltonianAdapter::new(settings, dim, num_warmup, 1.0),
             states: [PhaseState::new(dim), PhaseState::new(dim)],
             scratch: vec![0.0; dim],
         };
-        core.restart_step_size(density, point, rng)?;
+        if given.step_size.is_none() || num_warmup > 0 {
+            core.restart_step_size(density, point, rng)?;
+        }
         Ok(core)
     }
 

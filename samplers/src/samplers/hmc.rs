@@ -6,7 +6,7 @@ use rand::Rng;
 use super::hamiltonian::{leapfrog, pair_mut, validate_max_energy_error};
 use super::hamiltonian::{HamiltonianChain, HamiltonianCore};
 use crate::adapt::metric::MetricKind;
-use crate::adapt::AdaptSettings;
+use crate::adapt::{AdaptSettings, StartTuning};
 use crate::density::LogDensity;
 use crate::error::ConfigError;
 use crate::sampler::{ChainRng, ChainStart, DrawStats, NewChain, Point, Sampler, StepResult};
@@ -29,6 +29,8 @@ pub struct StaticHmc {
     pub max_energy_error: f64,
     /// Warm-up adaptation (step size, metric). Target acceptance 0.8 by default.
     pub adapt: AdaptSettings,
+    /// Step size and metric to start from (default: the heuristic and the initial metric).
+    pub start: StartTuning,
 }
 
 impl Default for StaticHmc {
@@ -39,6 +41,7 @@ impl Default for StaticHmc {
             max_steps: 1024,
             max_energy_error: 1000.0,
             adapt: AdaptSettings::default(),
+            start: StartTuning::default(),
         }
     }
 }
@@ -58,6 +61,13 @@ impl StaticHmc {
     /// Chooses the metric (default diagonal).
     pub fn with_metric(mut self, metric: MetricKind) -> Self {
         self.adapt.metric = metric;
+        self
+    }
+
+    /// Starts from a given step size and metric, e.g. an earlier run's adapted ones (see
+    /// [`StartTuning`]).
+    pub fn with_start(mut self, start: StartTuning) -> Self {
+        self.start = start;
         self
     }
 }
@@ -183,6 +193,10 @@ impl Sampler for StaticHmc {
         self.adapt.validate()
     }
 
+    fn validate_dim(&self, dim: usize) -> Result<(), ConfigError> {
+        self.start.validate(self.adapt.metric, dim)
+    }
+
     fn settings(&self) -> Vec<(String, String)> {
         let mut s = vec![
             ("algorithm".into(), "hmc".into()),
@@ -197,7 +211,7 @@ impl Sampler for StaticHmc {
 
     fn new_chain<D: LogDensity + ?Sized>(&self, start: ChainStart<'_, D>) -> NewChain<Self> {
         Ok(HmcChain {
-            core: HamiltonianCore::new(&self.adapt, start)?,
+            core: HamiltonianCore::new(&self.adapt, &self.start, start)?,
             steps: Steps::Jittered {
                 integration_time: self.integration_time,
                 jitter: self.jitter,

@@ -9,7 +9,7 @@ use super::hamiltonian::validate_max_energy_error;
 use super::hamiltonian::HamiltonianCore;
 use super::hmc::{HmcChain, Steps};
 use crate::adapt::metric::MetricKind;
-use crate::adapt::AdaptSettings;
+use crate::adapt::{AdaptSettings, StartTuning};
 use crate::density::LogDensity;
 use crate::error::ConfigError;
 use crate::sampler::{ChainStart, NewChain, Sampler};
@@ -26,6 +26,8 @@ pub struct Mala {
     pub max_energy_error: f64,
     /// Warm-up adaptation; the target acceptance defaults to 0.574 (Roberts & Rosenthal 1998).
     pub adapt: AdaptSettings,
+    /// Step size and metric to start from (default: the heuristic and the initial metric).
+    pub start: StartTuning,
 }
 
 impl Default for Mala {
@@ -34,6 +36,7 @@ impl Default for Mala {
         Self {
             max_energy_error: 1000.0,
             adapt,
+            start: StartTuning::default(),
         }
     }
 }
@@ -47,6 +50,13 @@ impl Mala {
     /// Chooses the metric (preconditioner; default diagonal).
     pub fn with_metric(mut self, metric: MetricKind) -> Self {
         self.adapt.metric = metric;
+        self
+    }
+
+    /// Starts from a given step size and metric, e.g. an earlier run's adapted ones (see
+    /// [`StartTuning`]).
+    pub fn with_start(mut self, start: StartTuning) -> Self {
+        self.start = start;
         self
     }
 }
@@ -64,6 +74,10 @@ impl Sampler for Mala {
         self.adapt.validate()
     }
 
+    fn validate_dim(&self, dim: usize) -> Result<(), ConfigError> {
+        self.start.validate(self.adapt.metric, dim)
+    }
+
     fn settings(&self) -> Vec<(String, String)> {
         let mut s = vec![("algorithm".into(), "mala".into())];
         s.extend(self.adapt.describe());
@@ -72,7 +86,7 @@ impl Sampler for Mala {
 
     fn new_chain<D: LogDensity + ?Sized>(&self, start: ChainStart<'_, D>) -> NewChain<Self> {
         Ok(HmcChain {
-            core: HamiltonianCore::new(&self.adapt, start)?,
+            core: HamiltonianCore::new(&self.adapt, &self.start, start)?,
             steps: Steps::One,
             max_energy_error: self.max_energy_error,
         })

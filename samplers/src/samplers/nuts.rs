@@ -12,7 +12,7 @@ use trellis_ad::Scalar as _;
 use super::hamiltonian::{leapfrog, pair_mut, validate_max_energy_error, PhaseState};
 use super::hamiltonian::{HamiltonianChain, HamiltonianCore};
 use crate::adapt::metric::{InitialMetric, MetricKind};
-use crate::adapt::{AdaptSettings, MetricAdaptation};
+use crate::adapt::{AdaptSettings, MetricAdaptation, StartTuning};
 use crate::density::{LogDensity, LogDensityError};
 use crate::error::ConfigError;
 use crate::sampler::StepResult;
@@ -55,6 +55,8 @@ pub struct Nuts {
     pub max_energy_error: f64,
     /// Warm-up adaptation (step size, metric).
     pub adapt: AdaptSettings,
+    /// Step size and metric to start from (default: the heuristic and the initial metric).
+    pub start: StartTuning,
 }
 
 impl Default for Nuts {
@@ -63,6 +65,7 @@ impl Default for Nuts {
             max_depth: 10,
             max_energy_error: 1000.0,
             adapt: AdaptSettings::default(),
+            start: StartTuning::default(),
         }
     }
 }
@@ -94,6 +97,13 @@ impl Nuts {
     /// Chooses the metric (default diagonal).
     pub fn with_metric(mut self, metric: MetricKind) -> Self {
         self.adapt.metric = metric;
+        self
+    }
+
+    /// Starts from a given step size and metric, e.g. an earlier run's adapted ones (see
+    /// [`StartTuning`]).
+    pub fn with_start(mut self, start: StartTuning) -> Self {
+        self.start = start;
         self
     }
 
@@ -437,6 +447,10 @@ impl Sampler for Nuts {
         self.adapt.validate()
     }
 
+    fn validate_dim(&self, dim: usize) -> Result<(), ConfigError> {
+        self.start.validate(self.adapt.metric, dim)
+    }
+
     fn settings(&self) -> Vec<(String, String)> {
         let mut s = vec![
             ("algorithm".into(), "hmc".into()),
@@ -451,7 +465,7 @@ impl Sampler for Nuts {
     fn new_chain<D: LogDensity + ?Sized>(&self, start: ChainStart<'_, D>) -> NewChain<Self> {
         let dim = start.point.position.len();
         Ok(NutsChain {
-            core: HamiltonianCore::new(&self.adapt, start)?,
+            core: HamiltonianCore::new(&self.adapt, &self.start, start)?,
             max_depth: self.max_depth,
             max_energy_error: self.max_energy_error,
             states: Vec::new(),
