@@ -249,26 +249,29 @@ impl LabelSwitching {
         if switched.is_empty() {
             return None;
         }
+        let reference = self.reference + 1;
         let names: Vec<String> = switched
             .iter()
             .map(|&c| {
+                // States 0-based, as in parameter names (mu[0]); chains 1-based, as in files.
                 let p = &self.chains[c].permutation;
-                let shown: Vec<String> = p.iter().map(|s| (s + 1).to_string()).collect();
+                let theirs: Vec<String> = p.iter().map(usize::to_string).collect();
+                let ours: Vec<String> = (0..p.len()).map(|s| s.to_string()).collect();
                 format!(
-                    "chain {} (its states {} are the reference's 1..{})",
+                    "chain {}'s states {} are chain {reference}'s states {}",
                     c + 1,
-                    shown.join(","),
-                    p.len()
+                    theirs.join(", "),
+                    ours.join(", ")
                 )
             })
             .collect();
         Some(format!(
-            "label switching: {} found the same states as chain {} under other labels, so \
-             R-hat and ESS of state-specific parameters mix the labelings and more draws will \
-             not help. Relabel the chains (--relabel), use a family with ordered parameters, \
-             a different --seed, or more informative priors that tell the states apart.",
-            names.join(", "),
-            self.reference + 1
+            "label switching: {}. The chains found the same states under other labels, so \
+             R-hat and ESS of the state-specific parameters mix labelings and more draws will \
+             not help. Fixes: a family with ordered parameters, a different --seed, priors \
+             that tell the states apart, or relabeling each chain by the permutation above \
+             (trellis_models::relabel).",
+            names.join("; ")
         ))
     }
 }
@@ -381,6 +384,25 @@ pub fn detect_in_draws(params: &StateParams, draws: &[Vec<Vec<f64>>]) -> LabelSw
         .map(|chain| ChainMoments::from_draws(chain.iter().map(Vec::as_slice)))
         .collect();
     detect(params, &moments, 0)
+}
+
+/// [`detect`] on the post-warm-up draws of `trace` for the model with `layout` and `states`
+/// hidden states, chain 0 the reference; `None` with fewer than two chains, no state-indexed
+/// parameters, or a trace that lacks one of the layout's parameters.
+pub fn detect_in_trace(
+    layout: &ParamLayout,
+    states: usize,
+    trace: &Trace,
+) -> Option<LabelSwitching> {
+    let params = StateParams::from_layout(layout, states);
+    if trace.num_chains() < 2 || params.is_empty() {
+        return None;
+    }
+    let columns = crate::pointwise::parameter_columns(layout, trace).ok()?;
+    Some(detect_in_draws(
+        &params,
+        &constrained_draws(trace, &columns),
+    ))
 }
 
 /// Relabels every draw of chain `c` by `permutations[c]` ([`StateParams::permute`]).

@@ -292,3 +292,68 @@ fn bad_inputs_get_one_line_errors() {
     );
     assert_success(&out, "compare with --data");
 }
+
+#[test]
+fn fit_names_label_switching_instead_of_asking_for_more_draws() {
+    // Two categorical states (no ordering) on 10 × 40 symbols: chains settle on different
+    // labelings (seed 1 switches chain 4; checked by the assertion).
+    let dir = Scratch::new("label-switching");
+    let out = trellis(
+        dir.path(),
+        &[
+            "simulate",
+            "--model",
+            "categorical",
+            "--states",
+            "2",
+            "--symbols",
+            "3",
+            "--sequences",
+            "10",
+            "--length",
+            "40",
+            "--seed",
+            "5",
+            "--out",
+            "sim",
+        ],
+    );
+    assert_success(&out, "simulate");
+    let out = trellis(
+        dir.path(),
+        &[
+            "fit",
+            "--model",
+            "categorical",
+            "--states",
+            "2",
+            "--data",
+            "sim/data.csv",
+            "--chains",
+            "4",
+            "--warmup",
+            "300",
+            "--draws",
+            "300",
+            "--seed",
+            "1",
+            "--quiet",
+            "--out",
+            "fit",
+        ],
+    );
+    assert_success(&out, "fit");
+    let text = stdout(&out);
+    assert!(
+        text.contains("warning: label switching: chain ")
+            && text.contains("are chain 1's states 0, 1"),
+        "{text}"
+    );
+    assert!(!text.contains("more --draws would help"), "{text}");
+    let summary = read_json(&dir.join("fit/summary.json"));
+    assert!(summary["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|w| w.as_str().unwrap().starts_with("label switching")));
+}
