@@ -173,3 +173,88 @@ pub fn sequence_log_lik_array<F: Family>(
     Ok(Array3::from_shape_vec((chains, draws, sequences), flat)
         .expect("one value per chain, draw and sequence"))
 }
+
+/// Which pointwise log-likelihood [`WithLogLik`] records with every draw.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogLikUnit {
+    /// One value per sequence, `log_lik[s]` ([`log_lik_per_sequence`]): the unit for LOO.
+    Sequence,
+    /// One value per observation, sequences concatenated ([`log_lik_per_step`]).
+    Step,
+}
+
+/// A model's [`ModelDensity`](crate::ModelDensity) that also records the pointwise
+/// log-likelihood of every draw after its constrained parameters, as columns `log_lik[i]`
+/// (CmdStan's `log_lik.1 …`, which `az.from_cmdstan(…, log_likelihood="log_lik")` reads).
+/// Sampling is unchanged: the columns are computed from each kept draw only.
+#[derive(Debug, Clone)]
+pub struct WithLogLik<F: Family> {
+    inner: crate::ModelDensity<HmmModel<F>>,
+    unit: Option<LogLikUnit>,
+}
+
+impl<F: Family> WithLogLik<F> {
+    /// `density`, recording `unit` (`None`: nothing extra).
+    pub fn new(density: crate::ModelDensity<HmmModel<F>>, unit: Option<LogLikUnit>) -> Self {
+        Self {
+            inner: density,
+            unit,
+        }
+    }
+
+    /// The model.
+    pub fn model(&self) -> &HmmModel<F> {
+        self.inner.model()
+    }
+
+    /// Number of `log_lik` columns.
+    fn columns(&self) -> usize {
+        match self.unit {
+            None => 0,
+            Some(LogLikUnit::Sequence) => self.model().data().len(),
+            Some(LogLikUnit::Step) => self.model().data().total_len(),
+        }
+    }
+}
+
+impl<F: Family> trellis_samplers::LogDensity for WithLogLik<F> {
+    fn dim(&self) -> usize {
+        self.inner.dim()
+    }
+
+    fn logp_and_grad(
+        &self,
+        x: &[f64],
+        grad: &mut [f64],
+    ) -> Result<f64, trellis_samplers::LogDensityError> {
+        self.inner.logp_and_grad(x, grad)
+    }
+
+    fn initial_point(&self) -> Vec<f64> {
+        self.inner.initial_point()
+    }
+
+    fn output_names(&self) -> Vec<String> {
+        let mut names = self.inner.output_names();
+        names.extend((0..self.columns()).map(|i| format!("log_lik[{i}]")));
+        names
+    }
+
+    fn write_output(&self, x: &[f64], out: &mut Vec<f64>) {
+        self.inner.write_output(x, out);
+        let n = self.columns();
+        let values = match self.unit {
+            None => return,
+            Some(LogLikUnit::Sequence) => log_lik_per_sequence(self.model(), out).ok(),
+            Some(LogLikUnit::Step) => log_lik_per_step(self.model(), out)
+                .ok()
+                .map(|steps| steps.concat()),
+        };
+        // A draw the model cannot evaluate (it was accepted, so this is not expected) still
+        // gets its columns, as NaN, so every row has the same width.
+        match values {
+            Some(v) if v.len() == n => out.extend(v),
+            _ => out.extend(std::iter::repeat_n(f64::NAN, n)),
+        }
+    }
+}

@@ -4,6 +4,7 @@ use std::path::Path;
 use std::time::Instant;
 
 use serde_json::{json, Value};
+use trellis_models::pointwise::WithLogLik;
 use trellis_models::zoo::Family;
 use trellis_models::{BayesianModel as _, ModelDensity};
 use trellis_samplers::output::stream::CsvStream;
@@ -111,7 +112,7 @@ where
     }
     let provenance = crate::summary::provenance(&model, args);
     let stream = CsvStream::new(out.path(), "chain", provenance);
-    let density = ModelDensity::new(model);
+    let density = WithLogLik::new(ModelDensity::new(model), args.log_lik.unit());
     let clock = Instant::now();
     let trace = match args.sampler {
         SamplerKind::Nuts => {

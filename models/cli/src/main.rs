@@ -117,6 +117,29 @@ enum ModelKind {
     Exponential,
 }
 
+/// What `fit --log-lik` records with every draw.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum LogLikKind {
+    /// Nothing.
+    None,
+    /// One value per sequence.
+    Sequence,
+    /// One value per observation, conditional on the earlier ones of its sequence.
+    Step,
+}
+
+impl LogLikKind {
+    /// The library's unit, `None` for nothing.
+    fn unit(self) -> Option<trellis_models::pointwise::LogLikUnit> {
+        use trellis_models::pointwise::LogLikUnit;
+        match self {
+            LogLikKind::None => None,
+            LogLikKind::Sequence => Some(LogLikUnit::Sequence),
+            LogLikKind::Step => Some(LogLikUnit::Step),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum SamplerKind {
     Nuts,
@@ -208,6 +231,11 @@ struct FitArgs {
     /// place when it finishes, so no file of the old run survives.
     #[arg(long)]
     overwrite: bool,
+    /// Record the pointwise log-likelihood of every draw as columns log_lik.1 … (for
+    /// `trellis compare` and `az.from_cmdstan(…, log_likelihood="log_lik")`): one per
+    /// sequence (the unit for LOO), or one per observation given the ones before it.
+    #[arg(long, value_enum, default_value = "none")]
+    log_lik: LogLikKind,
     /// Output folder for draws, summary and plots: new or empty, or an earlier fit with
     /// --overwrite.
     #[arg(long, default_value = "trellis-out")]
