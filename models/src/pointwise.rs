@@ -254,7 +254,7 @@ impl<F: Family> trellis_samplers::LogDensity for WithLogLik<F> {
         // gets its columns, as NaN, so every row has the same width.
         match values {
             Some(v) if v.len() == n => out.extend(v),
-            _ => out.extend(std::iter::repeat_n(f64::NAN, n)),
+            _ => out.resize(out.len() + n, f64::NAN),
         }
     }
 }
