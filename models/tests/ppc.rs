@@ -1,8 +1,8 @@
 //! Posterior predictive checks: the statistics on hand-computed examples, and on real fits —
 //! data simulated from the fitted model gives no extreme p-value, while a Poisson fit to
 //! overdispersed (negative-binomial) counts and a 2-state fit to 3-state data are flagged
-//! (some p-value below 0.01: observed
-//! autocorrelation, sd and maximum above nearly every replicate's).
+//! (some p-value below 0.01: observed autocorrelation, sd and maximum above nearly every
+//! replicate's).
 
 use rand::{Rng, SeedableRng};
 use rand_distr::{Distribution, Gamma, Poisson};
