@@ -4,13 +4,13 @@ use std::path::Path;
 use std::time::Instant;
 
 use serde_json::{json, Value};
+use trellis_models::pointwise::WithLogLik;
 use trellis_models::zoo::Family;
 use trellis_models::{BayesianModel as _, ModelDensity};
 use trellis_samplers::output::stream::CsvStream;
 use trellis_samplers::{
     plots, plots::TraceLayout, sample_streaming, InitSettings, InitialMetric, Mala, MetricKind,
-    Nuts, RandomWalk,
-    RunConfig, Sampler, StaticHmc, Summary, Trace,
+    Nuts, RandomWalk, RunConfig, Sampler, StaticHmc, Summary, Trace,
 };
 
 use crate::input::Input;
@@ -112,7 +112,7 @@ where
     }
     let provenance = crate::provenance::lines(&model, &args.model, truth.as_deref())?;
     let stream = CsvStream::new(out.path(), "chain", provenance.clone());
-    let density = ModelDensity::new(model);
+    let density = WithLogLik::new(ModelDensity::new(model), args.log_lik.unit());
     let clock = Instant::now();
     let trace = match args.sampler {
         SamplerKind::Nuts => {
@@ -153,13 +153,18 @@ where
         write_file(&path, text.as_bytes())?;
         written.push(shown(&path));
     }
-    let summarised = summarise(
+    // Label switching is named as such (with its fixes) instead of "more --draws would help".
+    let switching =
+        trellis_models::relabel::detect_in_trace(density.model().layout(), input.states, &trace)
+            .and_then(|found| found.warning());
+    let summarised = summarise_with(
         &trace,
         truth.as_deref(),
         seconds,
         out.path(),
         true,
         &provenance,
+        switching,
     )?;
     written.extend(summarised.iter().map(|p| shown(Path::new(p))));
     out.commit()?;
@@ -239,6 +244,20 @@ pub fn summarise(
     with_plots: bool,
     provenance: &[(String, String)],
 ) -> Result<Vec<String>, String> {
+    summarise_with(trace, truth, seconds, out, with_plots, provenance, None)
+}
+
+/// [`summarise`] with a label-switching warning (from `trellis_models::relabel`), which
+/// replaces the advice to draw more.
+fn summarise_with(
+    trace: &Trace,
+    truth: Option<&[f64]>,
+    seconds: f64,
+    out: &std::path::Path,
+    with_plots: bool,
+    provenance: &[(String, String)],
+    label_switching: Option<String>,
+) -> Result<Vec<String>, String> {
     let names = &trace.names;
     let chains = trace.num_chains();
     let mut summary = trace.summary().map_err(|e| e.to_string())?;
@@ -268,7 +287,16 @@ pub fn summarise(
     );
     say!("{summary}");
     let min_ess = MIN_ESS_PER_CHAIN * chains as f64;
-    let warnings = warnings(trace, &summary, chains, min_ess);
+    let mut warnings = warnings(trace, &summary, chains, min_ess);
+    if let Some(switching) = label_switching {
+        // More draws do not fix a chain stuck in another labeling.
+        for w in warnings.iter_mut() {
+            if let Some(kept) = w.strip_suffix("; more --draws would help") {
+                *w = kept.to_string();
+            }
+        }
+        warnings.push(switching);
+    }
     for warning in &warnings {
         say!("warning: {warning}");
     }

@@ -9,11 +9,13 @@ macro_rules! say {
     }};
 }
 
+mod compare;
 mod covariates;
 mod data;
 mod decode;
 mod family;
 mod fit;
+mod fitted;
 mod input;
 mod io;
 mod layout_traps;
@@ -22,6 +24,7 @@ mod masks;
 mod obs;
 mod output_dir;
 mod plots;
+mod ppc;
 mod provenance;
 mod simulate;
 mod start;
@@ -90,6 +93,11 @@ enum Command {
     /// Summarise the chain files of one run (e.g. chains fitted by separate processes with
     /// `fit --chain-id`): the same table, warnings and summary.json as `fit`.
     Summary(summary::SummaryArgs),
+    /// Compare fits of models of the same data by PSIS-LOO or WAIC (ArviZ's compare table).
+    Compare(compare::CompareArgs),
+    /// Posterior predictive checks of a fit: replicated data against observed, with p-values
+    /// and a figure.
+    Ppc(ppc::PpcArgs),
 }
 
 /// The emission families of the model zoo.
@@ -111,6 +119,29 @@ enum ModelKind {
     DiagGaussian,
     /// Exponential emissions with a rate per state (rates ordered).
     Exponential,
+}
+
+/// What `fit --log-lik` records with every draw.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum LogLikKind {
+    /// Nothing.
+    None,
+    /// One value per sequence.
+    Sequence,
+    /// One value per observation, conditional on the earlier ones of its sequence.
+    Step,
+}
+
+impl LogLikKind {
+    /// The library's unit, `None` for nothing.
+    fn unit(self) -> Option<trellis_models::pointwise::LogLikUnit> {
+        use trellis_models::pointwise::LogLikUnit;
+        match self {
+            LogLikKind::None => None,
+            LogLikKind::Sequence => Some(LogLikUnit::Sequence),
+            LogLikKind::Step => Some(LogLikUnit::Step),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -222,6 +253,11 @@ struct FitArgs {
     /// place when it finishes, so no file of the old run survives.
     #[arg(long)]
     overwrite: bool,
+    /// Record the pointwise log-likelihood of every draw as columns log_lik.1 … (for
+    /// `trellis compare` and `az.from_cmdstan(…, log_likelihood="log_lik")`): one per
+    /// sequence (the unit for LOO), or one per observation given the ones before it.
+    #[arg(long, value_enum, default_value = "none")]
+    log_lik: LogLikKind,
     /// Output folder for draws, summary and plots: new or empty, or an earlier fit with
     /// --overwrite.
     #[arg(long, default_value = "trellis-out")]
@@ -358,6 +394,20 @@ fn run(command: Command, started: Instant) -> Result<(), String> {
             with_family!(input.family_choice(), decode::run, &input, &args)
         }
         Command::Summary(args) => summary::run(&args),
+        Command::Compare(args) => compare::run(&args, |fitted| {
+            let input = fitted.input()?;
+            with_family!(
+                input.family_choice(),
+                compare::recomputed_log_lik,
+                &input,
+                fitted
+            )
+        }),
+        Command::Ppc(args) => {
+            let fitted = ppc::read_fit(&args)?;
+            let input = fitted.input()?;
+            with_family!(input.family_choice(), ppc::run, &input, &fitted, &args)
+        }
         Command::Simulate(args) => {
             if args.states < 2 {
                 return Err(format!("--states must be at least 2, got {}", args.states));

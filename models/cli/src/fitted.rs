@@ -1,0 +1,163 @@
+//! A finished fit read back from its folder: the chain files, the model recorded in their
+//! headers (the provenance lines `fit` writes: family, K, data file), and the input that
+//! rebuilds that model, for the commands that work on a fit (`compare`, `ppc`).
+
+use std::path::{Path, PathBuf};
+
+use clap::ValueEnum;
+use trellis_models::pointwise::parameter_columns;
+use trellis_models::zoo::{Family, HmmModel};
+use trellis_models::BayesianModel;
+use trellis_samplers::output::read::read_cmdstan_csv;
+use trellis_samplers::Trace;
+
+use crate::input::Input;
+use crate::obs::CliObs;
+use crate::{ModelArgs, ModelKind};
+
+/// A fit folder's draws and the model that produced them.
+pub struct Fitted {
+    /// The folder, as given.
+    pub dir: PathBuf,
+    /// The chains' draws.
+    pub trace: Trace,
+    /// The family, K and data file of the model, ready for [`Input::read`].
+    pub model_args: ModelArgs,
+}
+
+impl Fitted {
+    /// Reads the `chain_N.csv` files of `dir` and the model of their header. `data` replaces
+    /// the header's data file (for a fit moved from where it ran).
+    pub fn read(dir: &Path, data: Option<&Path>) -> Result<Self, String> {
+        let files = chain_files(dir)?;
+        let trace = Trace::from_cmdstan_csv(&files, false).map_err(|e| e.to_string())?;
+        let first = read_cmdstan_csv(&files[0]).map_err(|e| e.to_string())?;
+        let setting = |key: &str| {
+            first.setting(key).ok_or_else(|| {
+                format!(
+                    "{}: the header has no '{key}' line (not written by `trellis fit`?)",
+                    files[0].display()
+                )
+            })
+        };
+        let family = setting("trellis_family")?;
+        let model = ModelKind::from_str(family, false).map_err(|_| {
+            format!(
+                "{}: unknown model family '{family}' in the header",
+                files[0].display()
+            )
+        })?;
+        let states: usize = setting("trellis_states")?.parse().map_err(|_| {
+            format!(
+                "{}: trellis_states is not a number of states",
+                files[0].display()
+            )
+        })?;
+        let data = match data {
+            Some(path) => Some(path.to_path_buf()),
+            None => match setting("trellis_data")? {
+                "built-in" => None,
+                recorded => Some(locate_data(dir, Path::new(recorded))?),
+            },
+        };
+        // The number of categories is not in the header: the columns say it (K × M entries of
+        // p_emission), which is what the fit used whatever --symbols was.
+        let emission_columns = trace
+            .names
+            .iter()
+            .filter(|n| n.starts_with("p_emission["))
+            .count();
+        let symbols = (model == ModelKind::Categorical && states > 0)
+            .then_some(emission_columns / states.max(1));
+        Ok(Self {
+            dir: dir.to_path_buf(),
+            trace,
+            model_args: ModelArgs {
+                model,
+                states,
+                data,
+                symbols,
+                // Masks and covariates are not rebuilt from a header yet: such fits are
+                // refused by `model` below (their parameters do not match).
+                transition_mask: None,
+                initial_mask: None,
+                structure: None,
+                covariates: None,
+            },
+        })
+    }
+
+    /// The input that rebuilds the fitted model.
+    pub fn input(&self) -> Result<Input, String> {
+        Input::read(&self.model_args, None).map_err(|e| format!("{}: {e}", self.dir.display()))
+    }
+
+    /// The fitted model and the trace's columns of its parameters (layout order); refuses
+    /// draws that lack one of the model's parameters.
+    pub fn model<F: Family>(
+        &self,
+        input: &Input,
+        family: F,
+    ) -> Result<(HmmModel<F>, Vec<usize>), String>
+    where
+        F::Obs: CliObs,
+    {
+        let model = input.model(family)?;
+        let columns = parameter_columns(model.layout(), &self.trace)
+            .map_err(|e| format!("{}: {e}", self.dir.display()))?;
+        Ok((model, columns))
+    }
+
+    /// A name for tables: the folder as given.
+    pub fn name(&self) -> String {
+        self.dir.display().to_string()
+    }
+}
+
+/// The `chain_N.csv` files of a fit folder, in name order.
+fn chain_files(dir: &Path) -> Result<Vec<PathBuf>, String> {
+    let entries = std::fs::read_dir(dir)
+        .map_err(|e| format!("cannot read fit folder '{}': {e}", dir.display()))?;
+    let mut files: Vec<PathBuf> = entries
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .and_then(|n| n.strip_prefix("chain_"))
+                .and_then(|n| n.strip_suffix(".csv"))
+                .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+        })
+        .collect();
+    if files.is_empty() {
+        return Err(format!(
+            "no chain_N.csv files in '{}' (is it a `trellis fit` output folder?)",
+            dir.display()
+        ));
+    }
+    files.sort();
+    Ok(files)
+}
+
+/// The data file recorded in a fit's header: relative paths are relative to where `fit` ran,
+/// which may not be here, so the fit folder and its parent are tried too.
+fn locate_data(dir: &Path, recorded: &Path) -> Result<PathBuf, String> {
+    let mut candidates = vec![recorded.to_path_buf()];
+    if recorded.is_relative() {
+        candidates.push(dir.join(recorded));
+        if let Some(parent) = dir.parent() {
+            candidates.push(parent.join(recorded));
+            if let Some(name) = recorded.file_name() {
+                candidates.push(parent.join(name));
+            }
+        }
+    }
+    candidates.into_iter().find(|p| p.is_file()).ok_or_else(|| {
+        format!(
+            "{}: the fit's data file '{}' is not found (here, in the fit folder or beside \
+                 it); give it with --data",
+            dir.display(),
+            recorded.display()
+        )
+    })
+}
