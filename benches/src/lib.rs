@@ -1,4 +1,6 @@
 //! Criterion benchmarks live in `benches/benches/`; see `BENCHMARKS.md` for the figures. This
 //! library holds what several benchmarks share.
 
+pub mod family_likelihood;
 pub mod hand_written;
+pub mod shared_signal;

@@ -298,40 +298,10 @@ fn fused_emission_path_falls_back_when_probability_space_fails() {
     assert!((v0 - (-2050.0)).abs() < 1e-9);
 }
 
-/// The fused fast path with no parameters at all (constant emissions).
-struct Constant;
-impl<T: trellis_ad::Scalar> trellis_models::Emission<T> for Constant {
-    type Obs = f64;
-    fn n_states(&self) -> usize {
-        2
-    }
-    fn log_densities(&self, seq: &[f64], t: usize, out: &mut [T]) {
-        out[0] = T::constant(-seq[t]);
-        out[1] = T::constant(seq[t] - 1.0);
-    }
-    fn fused(&self) -> Option<&dyn FusedEmission<T, Obs = f64>> {
-        Some(self)
-    }
-}
-
-impl<T: trellis_ad::Scalar> FusedEmission<T> for Constant {
-    fn parameters(&self, _out: &mut Vec<T>) {}
-    fn log_densities_with_jacobian(
-        &self,
-        seq: &[f64],
-        t: usize,
-        values: &mut [f64],
-        _jacobian: &mut [f64],
-    ) {
-        values[0] = -seq[t];
-        values[1] = seq[t] - 1.0;
-    }
-}
-
 struct ConstantModel(Sequences<f64>);
 impl ScalarFn for ConstantModel {
     fn eval<T: trellis_ad::Scalar>(&self, x: &[T]) -> T {
-        hmm::batch_log_likelihood(&x[..2], &x[2..6], &Constant, &self.0).unwrap()
+        hmm::batch_log_likelihood(&x[..2], &x[2..6], &Constant::VALID, &self.0).unwrap()
     }
 }
 

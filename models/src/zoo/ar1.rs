@@ -3,8 +3,11 @@
 use rand_xoshiro::Xoshiro256PlusPlus;
 use trellis_ad::Scalar;
 
-use super::fused::{dense_from_sparse, grouped, per_state};
-use super::{check_per_state, draw_normal, location_transform, Family, Support, FINITE, POSITIVE};
+use super::fused::{grouped, SparseJacobian, SparseStep};
+use super::{
+    check_per_state, declare_sds, draw_normal, Family, Support, FINITE, LOCATION_PRIOR, MEANS,
+    POSITIVE, SCALE_PRIOR,
+};
 use crate::distributions::LN_SQRT_2PI;
 use crate::emission::{Emission, FusedEmission};
 use crate::layout::{LayoutError, ParamHandle, ParamLayout, Params, Shape};
@@ -80,10 +83,6 @@ fn value_and_partials(seq: &[f64], t: usize, m: f64, p: f64, s: f64) -> (f64, [f
 impl<T: Scalar> Emission<T> for Ar1Gaussian<'_, T> {
     type Obs = f64;
 
-    fn n_states(&self) -> usize {
-        self.means.len()
-    }
-
     fn log_densities(&self, seq: &[f64], t: usize, out: &mut [T]) {
         let y = seq[t];
         for (k, o) in out.iter_mut().enumerate() {
@@ -104,6 +103,10 @@ impl<T: Scalar> Emission<T> for Ar1Gaussian<'_, T> {
         }
     }
 
+    fn n_states(&self) -> usize {
+        self.means.len()
+    }
+
     /// Reverse mode's fast path ([`FusedEmission`], sparse form).
     fn fused(&self) -> Option<&dyn FusedEmission<T, Obs = f64>> {
         Some(self)
@@ -112,40 +115,19 @@ impl<T: Scalar> Emission<T> for Ar1Gaussian<'_, T> {
 
 /// Reverse mode's fast path, sparse: state `k`'s density depends on state `k`'s parameters
 /// only, so the adjoint contracts `3` partials per density whatever `K`.
-impl<T: Scalar> FusedEmission<T> for Ar1Gaussian<'_, T> {
-    fn parameters(&self, out: &mut Vec<T>) {
-        out.extend_from_slice(self.means);
-        out.extend_from_slice(self.phis);
-        out.extend_from_slice(self.sds);
-    }
+impl<T: Scalar> SparseJacobian for Ar1Gaussian<'_, T> {
+    type Num = T;
 
-    fn jacobian_width(&self) -> Option<usize> {
-        Some(3)
-    }
-
-    fn log_densities_with_sparse_jacobian(
-        &self,
-        seq: &[f64],
-        t: usize,
-        values: &mut [f64],
-        indices: &mut [usize],
-        partials: &mut [f64],
-    ) {
+    fn write_step(&self, seq: &[f64], t: usize, out: SparseStep<'_>) {
         let entry = |k: usize| {
             let (m, p) = (self.means[k].value(), self.phis[k].value());
             value_and_partials(seq, t, m, p, self.sds[k].value())
         };
-        per_state(values, indices, partials, entry, grouped(self.means.len()));
+        out.per_state(entry, grouped(self.means.len()));
     }
 
-    fn log_densities_with_jacobian(
-        &self,
-        seq: &[f64],
-        t: usize,
-        values: &mut [f64],
-        jacobian: &mut [f64],
-    ) {
-        dense_from_sparse(self, seq, t, values, jacobian);
+    fn parameter_blocks(&self) -> impl Iterator<Item = &[T]> {
+        [self.means, self.phis, self.sds].into_iter()
     }
 }
 
@@ -186,15 +168,12 @@ impl Ar1Family {
     pub fn new(n_states: usize) -> Self {
         Self {
             n_states,
-            mu_prior: Prior::Normal {
-                mu: 0.0,
-                sigma: 10.0,
-            },
+            mu_prior: LOCATION_PRIOR,
             phi_prior: Prior::Uniform {
                 lower: -1.0,
                 upper: 1.0,
             },
-            sigma_prior: Prior::HalfNormal { sigma: 5.0 },
+            sigma_prior: SCALE_PRIOR,
             ordered: true,
         }
     }
@@ -216,21 +195,16 @@ impl Family for Ar1Family {
     type Handles = Ar1Handles;
     type Emission<'a, T: Scalar> = Ar1Gaussian<'a, T>;
 
-    fn n_states(&self) -> usize {
-        self.n_states
-    }
-
     fn add_params(&self, layout: &mut ParamLayout) -> Result<Ar1Handles, LayoutError> {
         let k = Shape::Vector(self.n_states);
-        let mu_transform = location_transform(self.ordered);
         let interval = Transform::Interval {
             lower: -1.0,
             upper: 1.0,
         };
         Ok(Ar1Handles {
-            mu: layout.declare("mu", k, mu_transform, self.mu_prior.clone())?,
+            mu: MEANS.declare(layout, self.n_states, self.ordered, &self.mu_prior)?,
             phi: layout.declare("phi", k, interval, self.phi_prior.clone())?,
-            sigma: layout.declare("sigma", k, Transform::Log, self.sigma_prior.clone())?,
+            sigma: declare_sds(layout, k, &self.sigma_prior)?,
         })
     }
 
@@ -244,5 +218,9 @@ impl Family for Ar1Family {
             phis: params.of(handles.phi),
             sds: params.of(handles.sigma),
         }
+    }
+
+    fn n_states(&self) -> usize {
+        self.n_states
     }
 }

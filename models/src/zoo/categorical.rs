@@ -4,7 +4,7 @@ use rand::Rng;
 use rand_xoshiro::Xoshiro256PlusPlus;
 use trellis_ad::Scalar;
 
-use super::fused::{dense_from_sparse, per_state};
+use super::fused::{SparseJacobian, SparseStep};
 use super::{check_len, Family};
 use crate::emission::{Emission, FusedEmission};
 use crate::hmm::HmmError;
@@ -83,10 +83,6 @@ impl<'a, T: Scalar> Categorical<'a, T> {
 impl<T: Scalar> Emission<T> for Categorical<'_, T> {
     type Obs = usize;
 
-    fn n_states(&self) -> usize {
-        self.log_probs.len() / self.n_symbols
-    }
-
     fn log_densities(&self, seq: &[usize], t: usize, out: &mut [T]) {
         let y = seq[t];
         for (k, o) in out.iter_mut().enumerate() {
@@ -98,31 +94,22 @@ impl<T: Scalar> Emission<T> for Categorical<'_, T> {
         }
     }
 
+    fn n_states(&self) -> usize {
+        self.log_probs.len() / self.n_symbols
+    }
+
     /// Reverse mode's fast path ([`FusedEmission`], sparse form).
     fn fused(&self) -> Option<&dyn FusedEmission<T, Obs = usize>> {
         Some(self)
     }
 }
 
-/// Reverse mode's fast path, sparse: state `k`'s density depends on state `k`'s parameters
-/// only, so the adjoint contracts `1` partials per density whatever `K`.
-impl<T: Scalar> FusedEmission<T> for Categorical<'_, T> {
-    fn parameters(&self, out: &mut Vec<T>) {
-        out.extend_from_slice(self.log_probs);
-    }
+/// Reverse mode's fast path, sparse: state `k`'s density is one of its own log-probabilities,
+/// so the adjoint contracts `1` partial per density whatever `K`.
+impl<T: Scalar> SparseJacobian for Categorical<'_, T> {
+    type Num = T;
 
-    fn jacobian_width(&self) -> Option<usize> {
-        Some(1)
-    }
-
-    fn log_densities_with_sparse_jacobian(
-        &self,
-        seq: &[usize],
-        t: usize,
-        values: &mut [f64],
-        indices: &mut [usize],
-        partials: &mut [f64],
-    ) {
+    fn write_step(&self, seq: &[usize], t: usize, out: SparseStep<'_>) {
         let (y, m) = (seq[t], self.n_symbols);
         // θ are the log-probabilities themselves: ℓ[t][k] = θ[k·M + y], partial 1. A symbol
         // ≥ M gives NaN (a typed error in the forward algorithm) and points at θ[k·M].
@@ -135,17 +122,11 @@ impl<T: Scalar> FusedEmission<T> for Categorical<'_, T> {
             }
         };
         let index = |k: usize, _| k * m + if known { y } else { 0 };
-        per_state(values, indices, partials, entry, index);
+        out.per_state(entry, index);
     }
 
-    fn log_densities_with_jacobian(
-        &self,
-        seq: &[usize],
-        t: usize,
-        values: &mut [f64],
-        jacobian: &mut [f64],
-    ) {
-        dense_from_sparse(self, seq, t, values, jacobian);
+    fn parameter_blocks(&self) -> impl Iterator<Item = &[T]> {
+        std::iter::once(self.log_probs)
     }
 }
 
@@ -206,10 +187,6 @@ impl Family for CategoricalFamily {
     type Handles = ParamHandle;
     type Emission<'a, T: Scalar> = Categorical<'a, T>;
 
-    fn n_states(&self) -> usize {
-        self.n_states
-    }
-
     fn add_params(&self, layout: &mut ParamLayout) -> Result<ParamHandle, LayoutError> {
         layout.declare(
             "p_emission",
@@ -234,5 +211,9 @@ impl Family for CategoricalFamily {
     fn invalid_observation(&self, &y: &usize) -> Option<String> {
         let m = self.n_symbols;
         (y >= m).then(|| format!("category out of range: there are {m} symbols (0..{m})"))
+    }
+
+    fn n_states(&self) -> usize {
+        self.n_states
     }
 }

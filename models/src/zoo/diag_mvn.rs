@@ -4,8 +4,11 @@
 use rand_xoshiro::Xoshiro256PlusPlus;
 use trellis_ad::{scratch, Scalar};
 
-use super::fused::dense_from_sparse;
-use super::{check_len, check_values, draw_normal, finite, positive, Family, LocationScaleHandles};
+use super::fused::{SparseJacobian, SparseStep};
+use super::{
+    check_len, check_values, declare_sds, draw_normal, finite, positive, Family,
+    LocationScaleHandles, LOCATION_PRIOR, SCALE_PRIOR,
+};
 use crate::distributions::LN_SQRT_2PI;
 use crate::emission::{Emission, FusedEmission};
 use crate::hmm::HmmError;
@@ -86,10 +89,6 @@ fn row_value_and_partials<T: Scalar>(
 impl<T: Scalar> Emission<T> for DiagonalMvn<'_, T> {
     type Obs = Vec<f64>;
 
-    fn n_states(&self) -> usize {
-        self.means.len() / self.dim
-    }
-
     fn log_densities(&self, seq: &[Vec<f64>], t: usize, out: &mut [T]) {
         let y = &seq[t];
         let d = self.dim;
@@ -124,6 +123,10 @@ impl<T: Scalar> Emission<T> for DiagonalMvn<'_, T> {
         }
     }
 
+    fn n_states(&self) -> usize {
+        self.means.len() / self.dim
+    }
+
     /// Reverse mode's fast path ([`FusedEmission`], sparse form).
     fn fused(&self) -> Option<&dyn FusedEmission<T, Obs = Vec<f64>>> {
         Some(self)
@@ -132,33 +135,24 @@ impl<T: Scalar> Emission<T> for DiagonalMvn<'_, T> {
 
 /// Reverse mode's fast path, sparse: state `k`'s density depends on its row of means and of
 /// standard deviations only, so the adjoint contracts `2D` partials per density whatever `K`.
-impl<T: Scalar> FusedEmission<T> for DiagonalMvn<'_, T> {
-    fn parameters(&self, out: &mut Vec<T>) {
-        out.extend_from_slice(self.means);
-        out.extend_from_slice(self.sds);
+impl<T: Scalar> SparseJacobian for DiagonalMvn<'_, T> {
+    type Num = T;
+
+    fn width(&self) -> usize {
+        2 * self.dim
     }
 
-    fn jacobian_width(&self) -> Option<usize> {
-        Some(2 * self.dim)
-    }
-
-    fn log_densities_with_sparse_jacobian(
-        &self,
-        seq: &[Vec<f64>],
-        t: usize,
-        values: &mut [f64],
-        indices: &mut [usize],
-        partials: &mut [f64],
-    ) {
+    fn write_step(&self, seq: &[Vec<f64>], t: usize, out: SparseStep<'_>) {
         let (y, d) = (&seq[t], self.dim);
         // θ = [means (K × D) | sds (K × D)].
         let sds_start = self.means.len();
         let rows = self.means.chunks(d).zip(self.sds.chunks(d));
-        let pairs = indices
+        let pairs = out
+            .indices
             .chunks_exact_mut(2 * d)
-            .zip(partials.chunks_exact_mut(2 * d));
+            .zip(out.partials.chunks_exact_mut(2 * d));
         for (k, ((value, (idx, part)), (mus, sigmas))) in
-            values.iter_mut().zip(pairs).zip(rows).enumerate()
+            out.values.iter_mut().zip(pairs).zip(rows).enumerate()
         {
             for i in 0..d {
                 idx[i] = k * d + i;
@@ -173,14 +167,8 @@ impl<T: Scalar> FusedEmission<T> for DiagonalMvn<'_, T> {
         }
     }
 
-    fn log_densities_with_jacobian(
-        &self,
-        seq: &[Vec<f64>],
-        t: usize,
-        values: &mut [f64],
-        jacobian: &mut [f64],
-    ) {
-        dense_from_sparse(self, seq, t, values, jacobian);
+    fn parameter_blocks(&self) -> impl Iterator<Item = &[T]> {
+        [self.means, self.sds].into_iter()
     }
 }
 
@@ -228,11 +216,8 @@ impl DiagonalMvnFamily {
         Self {
             n_states,
             dim,
-            mu_prior: Prior::Normal {
-                mu: 0.0,
-                sigma: 10.0,
-            },
-            sigma_prior: Prior::HalfNormal { sigma: 5.0 },
+            mu_prior: LOCATION_PRIOR,
+            sigma_prior: SCALE_PRIOR,
             ordered: true,
         }
     }
@@ -243,10 +228,6 @@ impl Family for DiagonalMvnFamily {
     type Handles = LocationScaleHandles;
     type Emission<'a, T: Scalar> = DiagonalMvn<'a, T>;
 
-    fn n_states(&self) -> usize {
-        self.n_states
-    }
-
     fn add_params(&self, layout: &mut ParamLayout) -> Result<Self::Handles, LayoutError> {
         let shape = Shape::Matrix(self.n_states, self.dim);
         let mu_transform = if self.ordered {
@@ -256,7 +237,7 @@ impl Family for DiagonalMvnFamily {
         };
         Ok(LocationScaleHandles {
             mu: layout.declare("mu", shape, mu_transform, self.mu_prior.clone())?,
-            sigma: layout.declare("sigma", shape, Transform::Log, self.sigma_prior.clone())?,
+            sigma: declare_sds(layout, shape, &self.sigma_prior)?,
         })
     }
 
@@ -275,5 +256,9 @@ impl Family for DiagonalMvnFamily {
     fn invalid_observation(&self, y: &Vec<f64>) -> Option<String> {
         let d = self.dim;
         (y.len() != d).then(|| format!("has {} components, expected {d}", y.len()))
+    }
+
+    fn n_states(&self) -> usize {
+        self.n_states
     }
 }
