@@ -63,30 +63,20 @@ impl<T: Scalar> FusedEmission<T> for Constant {
 }
 
 /// The seed log-likelihood as a function of
-/// `(signal, noise, log p_init (3), log p_trans (9, row-major))`; reverse mode through the
-/// fused emission path.
-pub struct RefModel {
+/// `(signal, noise, log p_init (3), log p_trans (9, row-major))`, the emission recorded as
+/// `MODE` says ([`RefModel`], [`RefModelNodes`]).
+pub struct Reference<const MODE: u8> {
     pub data: Sequences<f64>,
 }
 
-impl ScalarFn for RefModel {
-    fn eval<T: Scalar>(&self, x: &[T]) -> T {
-        let emission = SharedSignal::new(x[0], x[1], 3);
-        // Outside the support (a finite-difference step can make the noise negative) the
-        // log-likelihood is NaN, which the gradient checker skips, rather than a panic.
-        hmm::batch_log_likelihood(&x[2..5], &x[5..14], &emission, &self.data)
-            .unwrap_or(T::constant(f64::NAN))
-    }
-}
+/// [`Reference`] with reverse mode through the fused emission path.
+pub type RefModel = Reference<{ shared_signal::FUSED }>;
+/// [`Reference`] with one tape node per emission log-density under reverse mode.
+pub type RefModelNodes = Reference<{ shared_signal::NODES }>;
 
-/// [`RefModel`] with one tape node per emission log-density under reverse mode.
-pub struct RefModelNodes {
-    pub data: Sequences<f64>,
-}
-
-impl ScalarFn for RefModelNodes {
+impl<const MODE: u8> ScalarFn for Reference<MODE> {
     fn eval<T: Scalar>(&self, x: &[T]) -> T {
-        let emission = SharedSignal::per_density_nodes(x[0], x[1], 3);
+        let emission = SharedSignal::<T, MODE>::with_mode(x[0], x[1], 3);
         // Outside the support (a finite-difference step can make the noise negative) the
         // log-likelihood is NaN, which the gradient checker skips, rather than a panic.
         hmm::batch_log_likelihood(&x[2..5], &x[5..14], &emission, &self.data)
