@@ -18,7 +18,7 @@ use trellis_samplers::{Summary, SummaryError};
 
 #[path = "common/fixtures.rs"]
 mod fixtures;
-use fixtures::{arviz_reference, read_fixture};
+use fixtures::{arviz_reference, as_num, read_fixture};
 
 /// Required agreement with ArviZ (relative); the observed worst case is far below it.
 const REL_TOL: f64 = 1e-12;
@@ -109,16 +109,6 @@ fn rel_diff(got: f64, want: f64) -> f64 {
         0.0
     } else {
         (got - want).abs() / want.abs().max(f64::MIN_POSITIVE)
-    }
-}
-
-/// A number from the reference (stored as text, see [`reference`]) or from our own JSON.
-fn as_num(v: &Value) -> f64 {
-    match v {
-        Value::String(s) => s.parse().unwrap_or_else(|_| panic!("{s} is a number")),
-        other => other
-            .as_f64()
-            .unwrap_or_else(|| panic!("{other} is a number")),
     }
 }
 
@@ -541,18 +531,23 @@ fn single_chain_has_nan_rhat_but_finite_ess() {
     assert!(row.r_hat.is_nan() && row.ess_bulk.is_finite());
 }
 
+/// R̂, the ESS and the MCSE of `draws`: the diagnostics that need enough draws per chain.
+fn chain_diagnostics(draws: ndarray::ArrayView2<'_, f64>) -> [f64; 6] {
+    [
+        rhat(draws),
+        ess_bulk(draws),
+        ess_tail(draws),
+        ess_mean(draws),
+        mcse_mean(draws),
+        mcse_sd(draws),
+    ]
+}
+
 #[test]
 fn too_few_draws_give_nan_diagnostics() {
     let draws = array![[0.1, 0.5, -0.2], [0.3, -0.7, 0.9]];
     let v = draws.view();
-    for d in [
-        rhat(v),
-        ess_bulk(v),
-        ess_tail(v),
-        ess_mean(v),
-        mcse_mean(v),
-        mcse_sd(v),
-    ] {
+    for d in chain_diagnostics(v) {
         assert!(d.is_nan());
     }
     // Mean, sd and HDI are still defined.
@@ -574,16 +569,7 @@ fn nan_draws_give_nan_not_panics() {
     let mut draws = iid_draws(4, 100, 37);
     draws[[2, 17]] = f64::NAN;
     let v = draws.view();
-    for d in [
-        rhat(v),
-        ess_bulk(v),
-        ess_tail(v),
-        ess_mean(v),
-        mcse_mean(v),
-        mcse_sd(v),
-        mean(v),
-        sd(v),
-    ] {
+    for d in chain_diagnostics(v).into_iter().chain([mean(v), sd(v)]) {
         assert!(d.is_nan());
     }
     let (lo, hi) = hdi(v, 0.94);

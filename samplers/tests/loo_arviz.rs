@@ -15,7 +15,7 @@ use trellis_samplers::loo::{
 
 #[path = "common/fixtures.rs"]
 mod fixtures;
-use fixtures::{arviz_reference, read_fixture};
+use fixtures::{arviz_reference, as_num, read_fixture};
 
 /// Required agreement with ArviZ, relative.
 const REL_TOL: f64 = 1e-6;
@@ -68,16 +68,6 @@ fn r_eff_of(case: &str) -> f64 {
     let params = posterior(case);
     let views: Vec<_> = params.iter().map(|p| p.view()).collect();
     relative_efficiency(&views).expect("r_eff is defined")
-}
-
-/// A reference number; infinities are stored as the strings "inf" and "-inf".
-fn as_num(v: &Value) -> f64 {
-    match v {
-        Value::String(s) => s.parse().unwrap_or_else(|_| panic!("{s} is a number")),
-        other => other
-            .as_f64()
-            .unwrap_or_else(|| panic!("{other} is a number")),
-    }
 }
 
 fn nums(v: &Value) -> Vec<f64> {

@@ -3,17 +3,16 @@
 use rand_xoshiro::Xoshiro256PlusPlus;
 use trellis_ad::Scalar;
 
-use super::fused::{grouped, SparseJacobian, SparseStep};
+use super::fused::{grouped, SparseStep};
+use super::view::PerStateView;
 use super::{
     check_per_state, declare_sds, draw_normal, Family, Support, FINITE, LOCATION_PRIOR, MEANS,
     POSITIVE, SCALE_PRIOR,
 };
 use crate::distributions::LN_SQRT_2PI;
-use crate::emission::{Emission, FusedEmission};
 use crate::layout::{LayoutError, ParamHandle, ParamLayout, Params, Shape};
 use crate::model::ModelError;
 use crate::priors::Prior;
-use crate::simulate::SampleEmission;
 use crate::transforms::Transform;
 
 /// A switching AR(1) process: in state `k`,
@@ -59,6 +58,11 @@ impl<'a, T: Scalar> Ar1Gaussian<'a, T> {
         ])?;
         Ok(Self { means, phis, sds })
     }
+
+    /// A view without checks (the layout guarantees the lengths and supports).
+    pub(crate) fn from_parts(means: &'a [T], phis: &'a [T], sds: &'a [T]) -> Self {
+        Self { means, phis, sds }
+    }
 }
 
 /// Value and partials `(∂μ, ∂φ, ∂σ)` of state `(m, p, s)`'s density of `seq[t]` in `f64`.
@@ -80,7 +84,8 @@ fn value_and_partials(seq: &[f64], t: usize, m: f64, p: f64, s: f64) -> (f64, [f
     }
 }
 
-impl<T: Scalar> Emission<T> for Ar1Gaussian<'_, T> {
+impl<T: Scalar> PerStateView for Ar1Gaussian<'_, T> {
+    type Num = T;
     type Obs = f64;
 
     fn log_densities(&self, seq: &[f64], t: usize, out: &mut [T]) {
@@ -107,17 +112,8 @@ impl<T: Scalar> Emission<T> for Ar1Gaussian<'_, T> {
         self.means.len()
     }
 
-    /// Reverse mode's fast path ([`FusedEmission`], sparse form).
-    fn fused(&self) -> Option<&dyn FusedEmission<T, Obs = f64>> {
-        Some(self)
-    }
-}
-
-/// Reverse mode's fast path, sparse: state `k`'s density depends on state `k`'s parameters
-/// only, so the adjoint contracts `3` partials per density whatever `K`.
-impl<T: Scalar> SparseJacobian for Ar1Gaussian<'_, T> {
-    type Num = T;
-
+    /// Reverse mode's fast path, sparse: state `k`'s density depends on state `k`'s parameters
+    /// only, so the adjoint contracts `3` partials per density whatever `K`.
     fn write_step(&self, seq: &[f64], t: usize, out: SparseStep<'_>) {
         let entry = |k: usize| {
             let (m, p) = (self.means[k].value(), self.phis[k].value());
@@ -129,9 +125,7 @@ impl<T: Scalar> SparseJacobian for Ar1Gaussian<'_, T> {
     fn parameter_blocks(&self) -> impl Iterator<Item = &[T]> {
         [self.means, self.phis, self.sds].into_iter()
     }
-}
 
-impl<T: Scalar> SampleEmission<T> for Ar1Gaussian<'_, T> {
     fn check_params(&self) -> Result<(), ModelError> {
         Ar1Gaussian::new(self.means, self.phis, self.sds).map(|_| ())
     }
@@ -213,11 +207,8 @@ impl Family for Ar1Family {
         handles: &Ar1Handles,
         params: &Params<'a, T>,
     ) -> Ar1Gaussian<'a, T> {
-        Ar1Gaussian {
-            means: params.of(handles.mu),
-            phis: params.of(handles.phi),
-            sds: params.of(handles.sigma),
-        }
+        let (means, phis) = (params.of(handles.mu), params.of(handles.phi));
+        Ar1Gaussian::from_parts(means, phis, params.of(handles.sigma))
     }
 
     fn n_states(&self) -> usize {

@@ -4,18 +4,16 @@
 use rand_xoshiro::Xoshiro256PlusPlus;
 use trellis_ad::{scratch, Scalar};
 
-use super::fused::{SparseJacobian, SparseStep};
+use super::fused::SparseStep;
+use super::view::PerStateView;
 use super::{
-    check_len, check_values, declare_sds, draw_normal, finite, positive, Family,
+    check_len, check_rows, check_values, declare_sds, draw_normal, finite, positive, Family,
     LocationScaleHandles, LOCATION_PRIOR, SCALE_PRIOR,
 };
 use crate::distributions::LN_SQRT_2PI;
-use crate::emission::{Emission, FusedEmission};
-use crate::hmm::HmmError;
 use crate::layout::{LayoutError, ParamLayout, Params, Shape};
 use crate::model::ModelError;
 use crate::priors::Prior;
-use crate::simulate::SampleEmission;
 use crate::transforms::Transform;
 
 /// `y | state k ~ Normal(means[k, ·], diag(sds[k, ·])²)` for `y ∈ ℝᴰ` (`K × D` row-major
@@ -50,10 +48,7 @@ impl<'a, T: Scalar> DiagonalMvn<'a, T> {
     /// `D = 0`, lengths that are not the same positive multiple of `D`, a non-finite mean, a
     /// standard deviation that is not positive and finite.
     pub fn new(means: &'a [T], sds: &'a [T], dim: usize) -> Result<Self, ModelError> {
-        if dim == 0 || means.is_empty() {
-            return Err(HmmError::NoStates.into());
-        }
-        check_len("means (K × D)", means, means.len().div_ceil(dim) * dim)?;
+        check_rows("means (K × D)", means, dim)?;
         check_len("sds (K × D)", sds, means.len())?;
         check_values("means", means, finite, "must be finite")?;
         check_values("sds", sds, positive, "must be positive and finite")?;
@@ -86,7 +81,8 @@ fn row_value_and_partials<T: Scalar>(
     value
 }
 
-impl<T: Scalar> Emission<T> for DiagonalMvn<'_, T> {
+impl<T: Scalar> PerStateView for DiagonalMvn<'_, T> {
+    type Num = T;
     type Obs = Vec<f64>;
 
     fn log_densities(&self, seq: &[Vec<f64>], t: usize, out: &mut [T]) {
@@ -127,21 +123,8 @@ impl<T: Scalar> Emission<T> for DiagonalMvn<'_, T> {
         self.means.len() / self.dim
     }
 
-    /// Reverse mode's fast path ([`FusedEmission`], sparse form).
-    fn fused(&self) -> Option<&dyn FusedEmission<T, Obs = Vec<f64>>> {
-        Some(self)
-    }
-}
-
-/// Reverse mode's fast path, sparse: state `k`'s density depends on its row of means and of
-/// standard deviations only, so the adjoint contracts `2D` partials per density whatever `K`.
-impl<T: Scalar> SparseJacobian for DiagonalMvn<'_, T> {
-    type Num = T;
-
-    fn width(&self) -> usize {
-        2 * self.dim
-    }
-
+    /// Reverse mode's fast path, sparse: state `k`'s density depends on its row of means and of
+    /// standard deviations only, so the adjoint contracts `2D` partials per density whatever `K`.
     fn write_step(&self, seq: &[Vec<f64>], t: usize, out: SparseStep<'_>) {
         let (y, d) = (&seq[t], self.dim);
         // θ = [means (K × D) | sds (K × D)].
@@ -170,9 +153,11 @@ impl<T: Scalar> SparseJacobian for DiagonalMvn<'_, T> {
     fn parameter_blocks(&self) -> impl Iterator<Item = &[T]> {
         [self.means, self.sds].into_iter()
     }
-}
 
-impl<T: Scalar> SampleEmission<T> for DiagonalMvn<'_, T> {
+    fn width(&self) -> usize {
+        2 * self.dim
+    }
+
     fn check_params(&self) -> Result<(), ModelError> {
         DiagonalMvn::new(self.means, self.sds, self.dim).map(|_| ())
     }

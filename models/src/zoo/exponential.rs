@@ -4,13 +4,12 @@ use rand::Rng;
 use rand_xoshiro::Xoshiro256PlusPlus;
 use trellis_ad::Scalar;
 
-use super::fused::{grouped, SparseJacobian, SparseStep};
+use super::fused::{grouped, SparseStep};
+use super::view::PerStateView;
 use super::{check_per_state, gamma_prior, Family, POSITIVE, RATES};
-use crate::emission::{Emission, FusedEmission};
 use crate::layout::{LayoutError, ParamHandle, ParamLayout, Params};
 use crate::model::ModelError;
 use crate::priors::Prior;
-use crate::simulate::SampleEmission;
 
 /// `y | state k ~ Exponential(rates[k])` (mean `1 / rate`) for `y ≥ 0`.
 ///
@@ -42,7 +41,8 @@ impl<'a, T: Scalar> Exponential<'a, T> {
     }
 }
 
-impl<T: Scalar> Emission<T> for Exponential<'_, T> {
+impl<T: Scalar> PerStateView for Exponential<'_, T> {
+    type Num = T;
     type Obs = f64;
 
     fn log_densities(&self, seq: &[f64], t: usize, out: &mut [T]) {
@@ -65,17 +65,8 @@ impl<T: Scalar> Emission<T> for Exponential<'_, T> {
         self.rates.len()
     }
 
-    /// Reverse mode's fast path ([`FusedEmission`], sparse form).
-    fn fused(&self) -> Option<&dyn FusedEmission<T, Obs = f64>> {
-        Some(self)
-    }
-}
-
-/// Reverse mode's fast path, sparse: state `k`'s density depends on state `k`'s rate only,
-/// so the adjoint contracts `1` partial per density whatever `K`.
-impl<T: Scalar> SparseJacobian for Exponential<'_, T> {
-    type Num = T;
-
+    /// Reverse mode's fast path, sparse: state `k`'s density depends on state `k`'s rate only,
+    /// so the adjoint contracts `1` partial per density whatever `K`.
     fn write_step(&self, seq: &[f64], t: usize, out: SparseStep<'_>) {
         let y = seq[t];
         // Outside the support: NaN, which the forward algorithm reports as a typed error.
@@ -94,9 +85,7 @@ impl<T: Scalar> SparseJacobian for Exponential<'_, T> {
     fn parameter_blocks(&self) -> impl Iterator<Item = &[T]> {
         std::iter::once(self.rates)
     }
-}
 
-impl<T: Scalar> SampleEmission<T> for Exponential<'_, T> {
     fn check_params(&self) -> Result<(), ModelError> {
         Exponential::new(self.rates).map(|_| ())
     }

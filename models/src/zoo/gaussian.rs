@@ -3,17 +3,16 @@
 use rand_xoshiro::Xoshiro256PlusPlus;
 use trellis_ad::Scalar;
 
-use super::fused::{grouped, SparseJacobian, SparseStep};
+use super::fused::{grouped, SparseStep};
+use super::view::PerStateView;
 use super::{
     check_per_state, declare_sds, draw_normal, normal_entry, Family, LocationScaleHandles, FINITE,
     LOCATION_PRIOR, MEANS, POSITIVE, SCALE_PRIOR,
 };
 use crate::distributions::LN_SQRT_2PI;
-use crate::emission::{Emission, FusedEmission};
 use crate::layout::{LayoutError, ParamLayout, Params, Shape};
 use crate::model::ModelError;
 use crate::priors::Prior;
-use crate::simulate::SampleEmission;
 
 /// `y | state k ~ Normal(means[k], sds[k])`.
 ///
@@ -49,7 +48,8 @@ impl<'a, T: Scalar> Gaussian<'a, T> {
     }
 }
 
-impl<T: Scalar> Emission<T> for Gaussian<'_, T> {
+impl<T: Scalar> PerStateView for Gaussian<'_, T> {
+    type Num = T;
     type Obs = f64;
 
     fn log_densities(&self, seq: &[f64], t: usize, out: &mut [T]) {
@@ -63,17 +63,8 @@ impl<T: Scalar> Emission<T> for Gaussian<'_, T> {
         self.means.len()
     }
 
-    /// Reverse mode's fast path ([`FusedEmission`], sparse form).
-    fn fused(&self) -> Option<&dyn FusedEmission<T, Obs = f64>> {
-        Some(self)
-    }
-}
-
-/// Reverse mode's fast path, sparse: state `k`'s density depends on state `k`'s parameters
-/// only, so the adjoint contracts `2` partials per density whatever `K`.
-impl<T: Scalar> SparseJacobian for Gaussian<'_, T> {
-    type Num = T;
-
+    /// Reverse mode's fast path, sparse: state `k`'s density depends on state `k`'s parameters
+    /// only, so the adjoint contracts `2` partials per density whatever `K`.
     fn write_step(&self, seq: &[f64], t: usize, out: SparseStep<'_>) {
         let y = seq[t];
         let entry = |k: usize| {
@@ -88,9 +79,7 @@ impl<T: Scalar> SparseJacobian for Gaussian<'_, T> {
     fn parameter_blocks(&self) -> impl Iterator<Item = &[T]> {
         [self.means, self.sds].into_iter()
     }
-}
 
-impl<T: Scalar> SampleEmission<T> for Gaussian<'_, T> {
     fn check_params(&self) -> Result<(), ModelError> {
         Gaussian::new(self.means, self.sds).map(|_| ())
     }

@@ -54,10 +54,11 @@ mod hmm_model;
 mod poisson;
 mod shared_signal;
 mod student_t;
+mod view;
 
 pub(crate) use checks::{
-    check_len, check_per_state, check_values, finite, invalid_obs, positive, Support, FINITE,
-    POSITIVE,
+    check_len, check_per_state, check_rows, check_values, finite, invalid_obs, positive, Support,
+    FINITE, POSITIVE,
 };
 pub use hmm_model::{HmmModel, MarkovPriors};
 

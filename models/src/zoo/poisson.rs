@@ -4,14 +4,13 @@ use rand::Rng;
 use rand_xoshiro::Xoshiro256PlusPlus;
 use trellis_ad::Scalar;
 
-use super::fused::{grouped, SparseJacobian, SparseStep};
+use super::fused::{grouped, SparseStep};
+use super::view::PerStateView;
 use super::{check_per_state, check_values, gamma_prior, invalid_obs, Family, Support, RATES};
-use crate::emission::{Emission, FusedEmission};
 use crate::hmm::{HmmError, Sequences};
 use crate::layout::{LayoutError, ParamHandle, ParamLayout, Params};
 use crate::model::ModelError;
 use crate::priors::Prior;
-use crate::simulate::SampleEmission;
 
 /// Largest rate accepted for simulation: counts must fit in a `u32`.
 const MAX_SIMULATION_RATE: f64 = 1e9;
@@ -72,7 +71,8 @@ fn entry<T: Scalar>(y: u32, ln_fact: f64, rate: T) -> T {
     }
 }
 
-impl<T: Scalar> Emission<T> for Poisson<'_, T> {
+impl<T: Scalar> PerStateView for Poisson<'_, T> {
+    type Num = T;
     type Obs = u32;
 
     fn log_densities(&self, seq: &[u32], t: usize, out: &mut [T]) {
@@ -87,17 +87,8 @@ impl<T: Scalar> Emission<T> for Poisson<'_, T> {
         self.rates.len()
     }
 
-    /// Reverse mode's fast path ([`FusedEmission`], sparse form).
-    fn fused(&self) -> Option<&dyn FusedEmission<T, Obs = u32>> {
-        Some(self)
-    }
-}
-
-/// Reverse mode's fast path, sparse: state `k`'s density depends on state `k`'s rate only,
-/// so the adjoint contracts `1` partial per density whatever `K`.
-impl<T: Scalar> SparseJacobian for Poisson<'_, T> {
-    type Num = T;
-
+    /// Reverse mode's fast path, sparse: state `k`'s density depends on state `k`'s rate only,
+    /// so the adjoint contracts `1` partial per density whatever `K`.
     fn write_step(&self, seq: &[u32], t: usize, out: SparseStep<'_>) {
         let y = seq[t];
         let ln_fact = trellis_ad::special::ln_gamma(f64::from(y) + 1.0);
@@ -108,9 +99,7 @@ impl<T: Scalar> SparseJacobian for Poisson<'_, T> {
     fn parameter_blocks(&self) -> impl Iterator<Item = &[T]> {
         std::iter::once(self.rates)
     }
-}
 
-impl<T: Scalar> SampleEmission<T> for Poisson<'_, T> {
     fn check_params(&self) -> Result<(), ModelError> {
         Poisson::new(self.rates)?;
         check_values(

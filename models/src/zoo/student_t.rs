@@ -6,17 +6,16 @@ use rand_xoshiro::Xoshiro256PlusPlus;
 use trellis_ad::special::{digamma, ln_gamma};
 use trellis_ad::Scalar;
 
-use super::fused::{SparseJacobian, SparseStep};
+use super::fused::SparseStep;
+use super::view::PerStateView;
 use super::{
     check_len, check_values, declare_sds, finite, gamma_prior, positive, Family, LOCATION_PRIOR,
     MEANS, SCALE_PRIOR,
 };
-use crate::emission::{Emission, FusedEmission};
 use crate::hmm::HmmError;
 use crate::layout::{LayoutError, ParamHandle, ParamLayout, Params, Shape};
 use crate::model::ModelError;
 use crate::priors::Prior;
-use crate::simulate::SampleEmission;
 use crate::transforms::Transform;
 
 /// `ln √π`.
@@ -64,6 +63,11 @@ impl<'a, T: Scalar> StudentT<'a, T> {
         Ok(Self { locs, scales, nus })
     }
 
+    /// A view without checks (the layout guarantees the lengths and supports).
+    pub(crate) fn from_parts(locs: &'a [T], scales: &'a [T], nus: &'a [T]) -> Self {
+        Self { locs, scales, nus }
+    }
+
     fn nu(&self, k: usize) -> T {
         if self.nus.len() == 1 {
             self.nus[0]
@@ -105,7 +109,8 @@ fn fused(y: f64, mu: f64, sigma: f64, nu: f64) -> (f64, [f64; 3]) {
     (value, [d_mu, d_sigma, d_nu])
 }
 
-impl<T: Scalar> Emission<T> for StudentT<'_, T> {
+impl<T: Scalar> PerStateView for StudentT<'_, T> {
+    type Num = T;
     type Obs = f64;
 
     fn log_densities(&self, seq: &[f64], t: usize, out: &mut [T]) {
@@ -125,18 +130,9 @@ impl<T: Scalar> Emission<T> for StudentT<'_, T> {
         self.locs.len()
     }
 
-    /// Reverse mode's fast path ([`FusedEmission`], sparse form).
-    fn fused(&self) -> Option<&dyn FusedEmission<T, Obs = f64>> {
-        Some(self)
-    }
-}
-
-/// Reverse mode's fast path, sparse: state `k`'s density depends on state `k`'s parameters
-/// only (and the shared `ν`, if one), so the adjoint contracts `3` partials per density
-/// whatever `K`.
-impl<T: Scalar> SparseJacobian for StudentT<'_, T> {
-    type Num = T;
-
+    /// Reverse mode's fast path, sparse: state `k`'s density depends on state `k`'s parameters
+    /// only (and the shared `ν`, if one), so the adjoint contracts `3` partials per density
+    /// whatever `K`.
     fn write_step(&self, seq: &[f64], t: usize, out: SparseStep<'_>) {
         let y = seq[t];
         let k_states = self.locs.len();
@@ -159,9 +155,7 @@ impl<T: Scalar> SparseJacobian for StudentT<'_, T> {
     fn parameter_blocks(&self) -> impl Iterator<Item = &[T]> {
         [self.locs, self.scales, self.nus].into_iter()
     }
-}
 
-impl<T: Scalar> SampleEmission<T> for StudentT<'_, T> {
     fn check_params(&self) -> Result<(), ModelError> {
         StudentT::new(self.locs, self.scales, self.nus).map(|_| ())
     }
@@ -241,11 +235,8 @@ impl Family for StudentTFamily {
         handles: &StudentTHandles,
         params: &Params<'a, T>,
     ) -> StudentT<'a, T> {
-        StudentT {
-            locs: params.of(handles.mu),
-            scales: params.of(handles.sigma),
-            nus: params.of(handles.nu),
-        }
+        let (locs, scales) = (params.of(handles.mu), params.of(handles.sigma));
+        StudentT::from_parts(locs, scales, params.of(handles.nu))
     }
 
     fn n_states(&self) -> usize {

@@ -15,6 +15,17 @@ pub fn read_fixture(folder: &str, file: &str) -> String {
     fs::read_to_string(&path).unwrap_or_else(|e| panic!("{} is readable: {e}", path.display()))
 }
 
+/// A number from a reference: a JSON number, or text (numbers kept as text to parse them
+/// correctly rounded; infinities stored as "inf" and "-inf").
+pub fn as_num(v: &Value) -> f64 {
+    match v {
+        Value::String(s) => s.parse().unwrap_or_else(|_| panic!("{s} is a number")),
+        other => other
+            .as_f64()
+            .unwrap_or_else(|| panic!("{other} is a number")),
+    }
+}
+
 /// `arviz_reference.json` of the fixture folder `folder`, its text passed through `prepare`
 /// before parsing.
 pub fn arviz_reference(folder: &str, prepare: impl FnOnce(String) -> String) -> Value {
