@@ -35,107 +35,11 @@ use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use trellis_ad::{forward, reverse, Scalar, ScalarFn};
+use trellis_benches::family_likelihood::{simulated_model, FamilyLikelihood};
 use trellis_benches::hand_written::HandWrittenHmm;
+use trellis_benches::shared_signal::{SharedSignal, FUSED, NODES, OPS};
 use trellis_models::hmm::{self, Sequences};
-use trellis_models::{zoo, BayesianModel, Emission, FusedEmission};
-
-const HALF_LN_2PI: f64 = 0.918_938_533_204_672_8;
-
-/// How the emission records itself under reverse mode.
-const FUSED: u8 = 0; // the fused fast path (`Emission::fused`): no per-density nodes
-const NODES: u8 = 1; // one `T::custom` node per log-density (value and partials in f64)
-const OPS: u8 = 2; // generic arithmetic, one node per operation
-
-/// `ln N(y_t; (k + 1) · signal, noise)` for `k < K`, recorded as `MODE` says.
-struct SharedSignal<T, const MODE: u8> {
-    signal: T,
-    noise: T,
-    k: usize,
-    log_noise: T,
-    inv_noise: T,
-    ln_sd: f64,
-    inv_sd: f64,
-}
-
-impl<T: Scalar, const MODE: u8> SharedSignal<T, MODE> {
-    fn new(signal: T, noise: T, k: usize) -> Self {
-        let plain = MODE != OPS && T::CUSTOM_IS_CHEAPER;
-        let (log_noise, inv_noise) = if plain {
-            (T::constant(0.0), T::constant(0.0))
-        } else {
-            (noise.ln(), T::constant(1.0) / noise)
-        };
-        Self {
-            signal,
-            noise,
-            k,
-            log_noise,
-            inv_noise,
-            ln_sd: noise.value().ln(),
-            inv_sd: 1.0 / noise.value(),
-        }
-    }
-
-    #[inline]
-    fn plain(&self, y: f64, k: usize) -> (f64, f64) {
-        let z = (y - self.signal.value() * ((k + 1) as f64)) * self.inv_sd;
-        (z, -(z * z) * 0.5 - self.ln_sd - HALF_LN_2PI)
-    }
-}
-
-impl<T: Scalar, const MODE: u8> Emission<T> for SharedSignal<T, MODE> {
-    type Obs = f64;
-    fn n_states(&self) -> usize {
-        self.k
-    }
-    #[inline]
-    fn log_densities(&self, seq: &[f64], t: usize, out: &mut [T]) {
-        let y = seq[t];
-        if MODE != OPS && T::CUSTOM_IS_CHEAPER {
-            let inv = self.inv_sd;
-            let inputs = [self.signal, self.noise];
-            for (k, o) in out.iter_mut().enumerate() {
-                let (z, value) = self.plain(y, k);
-                let w = (k + 1) as f64;
-                *o = T::custom(&inputs, value, &[z * inv * w, (z * z - 1.0) * inv]);
-            }
-        } else {
-            for (k, o) in out.iter_mut().enumerate() {
-                let z = (T::constant(y) - self.signal * ((k + 1) as f64)) * self.inv_noise;
-                *o = -(z * z) * 0.5 - self.log_noise - HALF_LN_2PI;
-            }
-        }
-    }
-    fn fused(&self) -> Option<&dyn FusedEmission<T, Obs = f64>> {
-        if MODE == FUSED {
-            Some(self)
-        } else {
-            None
-        }
-    }
-}
-
-impl<T: Scalar, const MODE: u8> FusedEmission<T> for SharedSignal<T, MODE> {
-    fn parameters(&self, out: &mut Vec<T>) {
-        out.extend([self.signal, self.noise]);
-    }
-    #[inline]
-    fn log_densities_with_jacobian(
-        &self,
-        seq: &[f64],
-        t: usize,
-        values: &mut [f64],
-        jacobian: &mut [f64],
-    ) {
-        let inv = self.inv_sd;
-        for k in 0..self.k {
-            let (z, value) = self.plain(seq[t], k);
-            values[k] = value;
-            jacobian[2 * k] = z * inv * ((k + 1) as f64);
-            jacobian[2 * k + 1] = (z * z - 1.0) * inv;
-        }
-    }
-}
+use trellis_models::{zoo, BayesianModel, Emission};
 
 /// The log-likelihood of `(signal, noise, log p_init (K), log p_trans (K²))`.
 struct Model<const MODE: u8> {
@@ -146,7 +50,7 @@ struct Model<const MODE: u8> {
 impl<const MODE: u8> ScalarFn for Model<MODE> {
     fn eval<T: Scalar>(&self, x: &[T]) -> T {
         let k = self.k;
-        let emission = SharedSignal::<T, MODE>::new(x[0], x[1], k);
+        let emission = SharedSignal::<T, MODE>::with_mode(x[0], x[1], k);
         hmm::batch_log_likelihood(
             &x[2..2 + k],
             &x[2 + k..2 + k + k * k],
@@ -164,7 +68,7 @@ struct GenericModel {
 
 impl ScalarFn for GenericModel {
     fn eval<T: Scalar>(&self, x: &[T]) -> T {
-        let emission = SharedSignal::<T, NODES>::new(x[0], x[1], 3);
+        let emission = SharedSignal::<T, NODES>::with_mode(x[0], x[1], 3);
         let mut total = T::constant(0.0);
         let mut le = Vec::new();
         for seq in &self.data {
@@ -367,58 +271,16 @@ fn scaling(c: &mut Criterion) {
     group.finish();
 }
 
-/// An emission with its fast path hidden: reverse mode records one node per density.
-struct PerDensityNodes<'e, E>(&'e E);
-
-impl<T: Scalar, E: Emission<T>> Emission<T> for PerDensityNodes<'_, E> {
-    type Obs = E::Obs;
-    fn n_states(&self) -> usize {
-        self.0.n_states()
-    }
-    fn log_densities(&self, seq: &[E::Obs], t: usize, out: &mut [T]) {
-        self.0.log_densities(seq, t, out);
-    }
-}
-
-/// A zoo model's HMM log-likelihood at an unconstrained point: through the family's fused
-/// Jacobian, or (`nodes`) with one tape node per density.
-struct FamilyLikelihood<F: zoo::Family> {
-    model: zoo::HmmModel<F>,
-    nodes: bool,
-}
-
-impl<F: zoo::Family> ScalarFn for FamilyLikelihood<F> {
-    fn eval<T: Scalar>(&self, u: &[T]) -> T {
-        let layout = self.model.layout();
-        let mut buffer = Vec::new();
-        let params = layout.constrain_params(u, &mut buffer).unwrap();
-        let log_of = |name: &str| params.log_of(layout.handle(name).unwrap()).unwrap();
-        let (li, lt) = (log_of("p_initial_state"), log_of("p_transition"));
-        let emission = self.model.emission(&params);
-        let data = self.model.data();
-        let ll = if self.nodes {
-            hmm::batch_log_likelihood(li, lt, &PerDensityNodes(&emission), data)
-        } else {
-            hmm::batch_log_likelihood(li, lt, &emission, data)
-        };
-        ll.unwrap()
-    }
-}
-
 /// A model of `family` on 70 × `len` observations simulated at a fixed interior point, and
 /// that point.
-fn simulated_model<F: zoo::Family + Clone>(
+fn family_model<F: zoo::Family + Clone>(
     family: F,
     dummy: Vec<F::Obs>,
     len: usize,
 ) -> (zoo::HmmModel<F>, Vec<f64>) {
-    let template =
-        zoo::HmmModel::new(family.clone(), Sequences::new(vec![dummy]).unwrap()).unwrap();
-    let dim = template.layout().dim();
-    let u: Vec<f64> = (0..dim).map(|i| 0.3 * ((i as f64) * 0.7).sin()).collect();
-    let truth = template.constrained(&u).unwrap();
-    let sim = template.simulate(&truth, 70, len, 12).unwrap();
-    (zoo::HmmModel::new(family, sim.observations).unwrap(), u)
+    let point = |dim: usize| (0..dim).map(|i| 0.3 * ((i as f64) * 0.7).sin()).collect();
+    let dummy = Sequences::new(vec![dummy]).unwrap();
+    simulated_model(family, dummy, point, (70, len, 12))
 }
 
 /// `fused` and `nodes` value + gradient of one family's likelihood (checked to agree).
@@ -428,15 +290,8 @@ fn bench_family<F: zoo::Family + Clone>(
     family: F,
     dummy: Vec<F::Obs>,
 ) {
-    let (model, u) = simulated_model(family, dummy, 51);
-    let fused = FamilyLikelihood {
-        model,
-        nodes: false,
-    };
-    let nodes = FamilyLikelihood {
-        model: fused.model.clone(),
-        nodes: true,
-    };
+    let (model, u) = family_model(family, dummy, 51);
+    let [fused, nodes] = FamilyLikelihood::both(&model);
     let (v, g) = reverse::value_and_gradient(&fused, &u);
     let (vn, gn) = reverse::value_and_gradient(&nodes, &u);
     assert!(
@@ -497,7 +352,7 @@ fn families(c: &mut Criterion) {
     // The cost in K of the full model's log-density and gradient, T fixed.
     group.sample_size(10);
     for k in [2, 3, 5, 10, 30, 100] {
-        let (model, u) = simulated_model(zoo::GaussianFamily::new(k), vec![0.5], 51);
+        let (model, u) = family_model(zoo::GaussianFamily::new(k), vec![0.5], 51);
         let mut grad = vec![0.0; u.len()];
         group.bench_with_input(BenchmarkId::new("gaussian-K", k), &u, |b, u| {
             b.iter(|| {

@@ -17,11 +17,15 @@ use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, Criterion};
 use nuts_rs::rand::SeedableRng as _;
-use nuts_rs::{Chain, CpuLogpFunc, CpuMath, HasDims, LogpError};
+use nuts_rs::{Chain, CpuLogpFunc, CpuMath, HasDims};
 use trellis_samplers::{
     chain_rng, Chain as _, ChainRng, ChainStart, LogDensity, LogDensityError, Nuts, NutsChain,
     Phase, Point, Sampler, Transition,
 };
+
+#[path = "common/nuts_rs_error.rs"]
+mod nuts_rs_error;
+use nuts_rs_error::Recoverable;
 
 const DIM: usize = 100;
 const WARMUP: usize = 1000;
@@ -52,21 +56,6 @@ impl LogDensity for Target {
 #[derive(Debug)]
 struct NutsRsTarget;
 
-#[derive(Debug)]
-struct NeverFails;
-
-impl std::fmt::Display for NeverFails {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("never fails")
-    }
-}
-impl std::error::Error for NeverFails {}
-impl LogpError for NeverFails {
-    fn is_recoverable(&self) -> bool {
-        true
-    }
-}
-
 impl HasDims for NutsRsTarget {
     fn dim_sizes(&self) -> std::collections::HashMap<String, u64> {
         [("unconstrained_parameter".to_string(), DIM as u64)]
@@ -76,7 +65,7 @@ impl HasDims for NutsRsTarget {
 }
 
 impl CpuLogpFunc for NutsRsTarget {
-    type LogpError = NeverFails;
+    type LogpError = Recoverable;
     type FlowParameters = ();
     type ExpandedVector = Vec<f64>;
 
@@ -84,7 +73,7 @@ impl CpuLogpFunc for NutsRsTarget {
         DIM
     }
     #[inline]
-    fn logp(&mut self, x: &[f64], g: &mut [f64]) -> Result<f64, NeverFails> {
+    fn logp(&mut self, x: &[f64], g: &mut [f64]) -> Result<f64, Recoverable> {
         Ok(std_normal(x, g))
     }
     fn expand_vector<R: nuts_rs::rand::Rng + ?Sized>(

@@ -25,13 +25,17 @@ use std::time::Instant;
 
 use ndarray::Array2;
 use nuts_rs::rand::{RngExt as _, SeedableRng as _};
-use nuts_rs::{Chain, CpuLogpFunc, CpuMath, HasDims, LogpError};
+use nuts_rs::{Chain, CpuLogpFunc, CpuMath, HasDims};
 use trellis_benches::hand_written::HandWrittenPosterior;
 use trellis_models::hmm::{seed_dataset, Sequences};
 use trellis_models::zoo::{HmmModel, SharedSignalFamily};
 use trellis_models::ModelDensity;
 use trellis_samplers::diagnostics::ess_bulk;
 use trellis_samplers::LogDensity;
+
+#[path = "common/nuts_rs_error.rs"]
+mod nuts_rs_error;
+use nuts_rs_error::Recoverable;
 
 const K: usize = 3;
 const WARMUP: u64 = 1000;
@@ -40,21 +44,6 @@ const CHAINS: usize = 2;
 const FIRST_SEED: u64 = 20261124;
 
 type Posterior = HandWrittenPosterior<K>;
-
-#[derive(Debug)]
-struct NotFinite;
-
-impl std::fmt::Display for NotFinite {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("log-density is not finite")
-    }
-}
-impl std::error::Error for NotFinite {}
-impl LogpError for NotFinite {
-    fn is_recoverable(&self) -> bool {
-        true
-    }
-}
 
 /// The hand-written posterior as nuts-rs wants it.
 struct PeerTarget(Posterior);
@@ -71,19 +60,19 @@ impl HasDims for PeerTarget {
 }
 
 impl CpuLogpFunc for PeerTarget {
-    type LogpError = NotFinite;
+    type LogpError = Recoverable;
     type FlowParameters = ();
     type ExpandedVector = Vec<f64>;
 
     fn dim(&self) -> usize {
         Posterior::dim()
     }
-    fn logp(&mut self, x: &[f64], g: &mut [f64]) -> Result<f64, NotFinite> {
+    fn logp(&mut self, x: &[f64], g: &mut [f64]) -> Result<f64, Recoverable> {
         let lp = self.0.logp_and_grad(x, g);
         if lp.is_finite() {
             Ok(lp)
         } else {
-            Err(NotFinite)
+            Err(Recoverable("log-density is not finite"))
         }
     }
     fn expand_vector<R: nuts_rs::rand::Rng + ?Sized>(

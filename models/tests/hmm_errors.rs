@@ -5,7 +5,7 @@ mod hmm_common;
 
 use hmm_common::*;
 use trellis_models::hmm::{self, HmmError, HmmParams, Sequences};
-use trellis_models::{Emission, FusedEmission};
+use trellis_models::Emission;
 
 #[test]
 fn nan_and_infinite_observations_are_named() {
@@ -356,41 +356,12 @@ fn errors_relabel_their_sequence() {
     assert_eq!(HmmError::NoStates.in_sequence(3), HmmError::NoStates);
 }
 
-/// A fused fast path whose values are NaN (e.g. a bug in a user's Jacobian code). Claiming
-/// the fast path without implementing it no longer compiles (see the `compile_fail` example
-/// on `Emission::fused`).
-struct NanFused;
-impl<T: trellis_ad::Scalar> Emission<T> for NanFused {
-    type Obs = f64;
-    fn n_states(&self) -> usize {
-        2
-    }
-    fn log_densities(&self, _seq: &[f64], _t: usize, out: &mut [T]) {
-        out.fill(T::constant(0.0));
-    }
-    fn fused(&self) -> Option<&dyn FusedEmission<T, Obs = f64>> {
-        Some(self)
-    }
-}
-impl<T: trellis_ad::Scalar> FusedEmission<T> for NanFused {
-    fn parameters(&self, _out: &mut Vec<T>) {}
-    fn log_densities_with_jacobian(
-        &self,
-        seq: &[f64],
-        t: usize,
-        values: &mut [f64],
-        _jacobian: &mut [f64],
-    ) {
-        values.fill(if seq[t] > 1.5 { f64::NAN } else { 0.0 });
-    }
-}
-
 #[test]
 fn a_fused_emission_with_nan_values_is_a_typed_error() {
     let data = Sequences::new(vec![vec![1.0, 2.0]]).unwrap();
     let li = [trellis_ad::Var::constant(0.0); 2];
     let lt = [trellis_ad::Var::constant(0.0); 4];
-    let err = hmm::batch_log_likelihood(&li, &lt, &NanFused, &data).unwrap_err();
+    let err = hmm::batch_log_likelihood(&li, &lt, &Constant::NAN_ABOVE_1_5, &data).unwrap_err();
     assert!(matches!(
         err,
         HmmError::InvalidLogDensity {
@@ -401,6 +372,7 @@ fn a_fused_emission_with_nan_values_is_a_typed_error() {
         }
     ));
     // Values (f64) do not use the fast path.
-    let v: f64 = hmm::batch_log_likelihood(&[0.0; 2], &[0.0; 4], &NanFused, &data).unwrap();
+    let v: f64 =
+        hmm::batch_log_likelihood(&[0.0; 2], &[0.0; 4], &Constant::NAN_ABOVE_1_5, &data).unwrap();
     assert!(v.is_finite());
 }

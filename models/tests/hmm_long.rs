@@ -158,6 +158,12 @@ fn very_negative_log_densities() {
     assert!(g.iter().all(|v| v.is_finite()));
 }
 
+/// The log-space reference log-likelihood of `(li, lt, le)` (K = 2) and the point
+/// `[li | lt | le]`.
+fn reference_and_point(li: &[f64], lt: &[f64], le: &[f64]) -> (f64, Vec<f64>) {
+    (log_space_reference(li, lt, le, 2), [li, lt, le].concat())
+}
+
 #[test]
 fn underflowing_probability_space_falls_back_to_log_space() {
     // State 0 only (π = (1, 0)); the move to state 1 has probability e^-800 (0 in f64
@@ -166,11 +172,8 @@ fn underflowing_probability_space_falls_back_to_log_space() {
     let li = [0.0, f64::NEG_INFINITY];
     let lt = [0.0, -800.0, f64::NEG_INFINITY, 0.0];
     let le = [0.0, 0.0, -1000.0, 0.0, -1000.0, 0.0];
-    let reference = log_space_reference(&li, &lt, &le, 2);
+    let (reference, x) = reference_and_point(&li, &lt, &le);
     assert!((reference - (-800.0)).abs() < 1e-9);
-    let mut x = li.to_vec();
-    x.extend(lt);
-    x.extend(le);
     for core in [Core::Dispatch, Core::Generic] {
         let f = Flat { k: 2, core };
         let v = f.eval(&x);
@@ -199,11 +202,8 @@ fn mass_dropped_by_underflow_is_recovered_when_it_matters() {
     let li = [0.0, 0.0];
     let lt = [0.0, f64::NEG_INFINITY, 0.0, 0.0];
     let le = [0.0, -2050.0, -3200.0, 0.0];
-    let reference = log_space_reference(&li, &lt, &le, 2);
+    let (reference, x) = reference_and_point(&li, &lt, &le);
     assert!((reference - (-2050.0)).abs() < 1e-9);
-    let mut x = li.to_vec();
-    x.extend(lt);
-    x.extend(le);
     for core in [Core::Dispatch, Core::Generic] {
         let f = Flat { k: 2, core };
         let (v, g) = reverse::value_and_gradient(&f, &x);
@@ -298,40 +298,10 @@ fn fused_emission_path_falls_back_when_probability_space_fails() {
     assert!((v0 - (-2050.0)).abs() < 1e-9);
 }
 
-/// The fused fast path with no parameters at all (constant emissions).
-struct Constant;
-impl<T: trellis_ad::Scalar> trellis_models::Emission<T> for Constant {
-    type Obs = f64;
-    fn n_states(&self) -> usize {
-        2
-    }
-    fn log_densities(&self, seq: &[f64], t: usize, out: &mut [T]) {
-        out[0] = T::constant(-seq[t]);
-        out[1] = T::constant(seq[t] - 1.0);
-    }
-    fn fused(&self) -> Option<&dyn FusedEmission<T, Obs = f64>> {
-        Some(self)
-    }
-}
-
-impl<T: trellis_ad::Scalar> FusedEmission<T> for Constant {
-    fn parameters(&self, _out: &mut Vec<T>) {}
-    fn log_densities_with_jacobian(
-        &self,
-        seq: &[f64],
-        t: usize,
-        values: &mut [f64],
-        _jacobian: &mut [f64],
-    ) {
-        values[0] = -seq[t];
-        values[1] = seq[t] - 1.0;
-    }
-}
-
 struct ConstantModel(Sequences<f64>);
 impl ScalarFn for ConstantModel {
     fn eval<T: trellis_ad::Scalar>(&self, x: &[T]) -> T {
-        hmm::batch_log_likelihood(&x[..2], &x[2..6], &Constant, &self.0).unwrap()
+        hmm::batch_log_likelihood(&x[..2], &x[2..6], &Constant::VALID, &self.0).unwrap()
     }
 }
 

@@ -180,10 +180,7 @@ fn a_posteriori_the_viterbi_path_recovers_most_true_states() {
     let mut right = 0;
     for (seq, states) in seed.sequences.iter().zip(&seed.hidden_states) {
         let path = hmm::viterbi(&params, &emission, seq).unwrap();
-        right += path
-            .states
-            .iter()
-            .zip(states)
+        right += std::iter::zip(&path.states, states)
             .filter(|(a, b)| a == b)
             .count();
         let smoothed = hmm::smooth(&params, &emission, seq).unwrap();

@@ -179,10 +179,7 @@ fn decoding_at_the_truth_recovers_the_hidden_states() {
             })
             .unwrap()
             .unwrap();
-        right += path
-            .states
-            .iter()
-            .zip(states)
+        right += std::iter::zip(&path.states, states)
             .filter(|(a, b)| a == b)
             .count();
         total += states.len();

@@ -5,49 +5,19 @@
 //! gradients to 1e-12 — and equals finite differences and forward mode (`check_gradient`).
 //! The sparse form's dense rendering (`log_densities_with_jacobian`) is checked against it.
 
+mod zoo_common;
+
 use proptest::prelude::*;
-use trellis_ad::{check_gradient, reverse, testing, GradientCheck, Scalar, ScalarFn};
-use trellis_models::hmm::{self, Sequences};
+use trellis_ad::{check_gradient, reverse, testing, GradientCheck};
+use trellis_models::hmm::Sequences;
 use trellis_models::zoo::*;
 use trellis_models::{BayesianModel, Emission, FusedEmission};
+use zoo_common::{real_dummy, shape};
 
-/// An emission with its fast path hidden: reverse mode records one node per density.
-struct Generic<'e, E>(&'e E);
-
-impl<T: Scalar, E: Emission<T>> Emission<T> for Generic<'_, E> {
-    type Obs = E::Obs;
-    fn n_states(&self) -> usize {
-        self.0.n_states()
-    }
-    fn log_densities(&self, seq: &[E::Obs], t: usize, out: &mut [T]) {
-        self.0.log_densities(seq, t, out);
-    }
-}
-
-/// The model's HMM log-likelihood at the unconstrained point, through the fused path or
-/// (`generic`) the per-density nodes.
-struct LogLikelihood<'m, F: Family> {
-    model: &'m HmmModel<F>,
-    generic: bool,
-}
-
-impl<F: Family> ScalarFn for LogLikelihood<'_, F> {
-    fn eval<T: Scalar>(&self, u: &[T]) -> T {
-        let layout = self.model.layout();
-        let mut buffer = Vec::new();
-        let params = layout.constrain_params(u, &mut buffer).unwrap();
-        let log_of = |name: &str| params.log_of(layout.handle(name).unwrap()).unwrap();
-        let (li, lt) = (log_of("p_initial_state"), log_of("p_transition"));
-        let emission = self.model.emission(&params);
-        let data = self.model.data();
-        let ll = if self.generic {
-            hmm::batch_log_likelihood(li, lt, &Generic(&emission), data)
-        } else {
-            hmm::batch_log_likelihood(li, lt, &emission, data)
-        };
-        ll.unwrap()
-    }
-}
+// The two likelihood paths have one copy, shared with the `hmm` bench.
+#[path = "../../benches/src/family_likelihood.rs"]
+mod family_likelihood;
+use family_likelihood::{simulated_model, FamilyLikelihood};
 
 /// Simulates a data set from the family at `u_data`, then compares the paths at `u_eval`.
 fn check_family<F: Family + Clone>(
@@ -60,21 +30,9 @@ fn check_family<F: Family + Clone>(
 where
     for<'a> F::Emission<'a, f64>: FusedEmission<f64>,
 {
-    let template = HmmModel::new(family.clone(), dummy).unwrap();
-    let dim = template.layout().dim();
-    let (n_seq, len, seed) = shape;
-    let truth = template.constrained(&u_data[..dim]).unwrap();
-    let sim = template.simulate(&truth, n_seq, len, seed).unwrap();
-    let model = HmmModel::new(family, sim.observations).unwrap();
-    let u = &u_eval[..dim];
-    let fused = LogLikelihood {
-        model: &model,
-        generic: false,
-    };
-    let generic = LogLikelihood {
-        model: &model,
-        generic: true,
-    };
+    let (model, _) = simulated_model(family, dummy, |dim| u_data[..dim].to_vec(), shape);
+    let u = &u_eval[..model.layout().dim()];
+    let [fused, generic] = FamilyLikelihood::both(&model);
     let (v_fused, g_fused) = reverse::value_and_gradient(&fused, u);
     let (v_generic, g_generic) = reverse::value_and_gradient(&generic, u);
     prop_assert!(
@@ -141,14 +99,6 @@ where
         }
     }
     Ok(())
-}
-
-fn real_dummy() -> Sequences<f64> {
-    Sequences::new(vec![vec![0.5]]).unwrap()
-}
-
-fn shape() -> impl Strategy<Value = (usize, usize, u64)> {
-    (1usize..4, 1usize..7, any::<u64>())
 }
 
 proptest! {

@@ -2,11 +2,14 @@
 //! reverse mode (fused emission nodes + fused forward–backward) = forward mode (generic
 //! code) = finite differences, for the emission alone and for the whole log-density.
 
+mod zoo_common;
+
 use proptest::prelude::*;
 use trellis_ad::{check_gradient, testing, GradientCheck, Scalar, ScalarFn};
 use trellis_models::hmm::Sequences;
 use trellis_models::zoo::*;
 use trellis_models::{BayesianModel, Emission, ModelDensity, Prior, Transform};
+use zoo_common::{real_dummy, shape};
 
 /// `Σ_(s,t,k) w(t, k) ℓ_s[t][k]` for the family's emission at the unconstrained point.
 struct EmissionSum<'m, F: Family> {
@@ -80,14 +83,6 @@ fn check_family<F: Family + Clone>(
     prop_assert_eq!(v, report.value);
     prop_assert_eq!(g, report.analytic);
     Ok(())
-}
-
-fn real_dummy() -> Sequences<f64> {
-    Sequences::new(vec![vec![0.5]]).unwrap()
-}
-
-fn shape() -> impl Strategy<Value = (usize, usize, u64)> {
-    (1usize..4, 1usize..7, any::<u64>())
 }
 
 proptest! {

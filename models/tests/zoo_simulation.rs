@@ -20,6 +20,11 @@ fn within(label: &str, estimate: f64, expected: f64, se: f64) {
     );
 }
 
+/// [`within`] for the mean of `xs`, draws with standard deviation `sd`.
+fn within_mean(label: &str, xs: &[f64], expected: f64, sd: f64) {
+    within(label, mean(xs), expected, sd / (xs.len() as f64).sqrt());
+}
+
 /// Observations grouped by their true state.
 fn by_state<O: Clone>(obs: &Sequences<O>, states: &Sequences<usize>, k: usize) -> Vec<Vec<O>> {
     let mut groups = vec![Vec::new(); k];
@@ -79,12 +84,7 @@ fn transitions_and_initial_states_have_the_right_frequencies() {
     let groups = by_state(&sim.observations, &sim.states, 2);
     for k in 0..2 {
         let n = groups[k].len() as f64;
-        within(
-            &format!("mean of state {k}"),
-            mean(&groups[k]),
-            means[k],
-            sds[k] / n.sqrt(),
-        );
+        within_mean(&format!("mean of state {k}"), &groups[k], means[k], sds[k]);
         let var = groups[k]
             .iter()
             .map(|y| (y - means[k]).powi(2))
@@ -174,12 +174,11 @@ fn exponential_means() {
     let sim = simulate_hmm(&chain(), &Exponential::new(&rates).unwrap(), 300, 30, 13).unwrap();
     let groups = by_state(&sim.observations, &sim.states, 2);
     for k in 0..2 {
-        let n = groups[k].len() as f64;
-        within(
+        within_mean(
             &format!("mean {k}"),
-            mean(&groups[k]),
+            &groups[k],
             1.0 / rates[k],
-            1.0 / rates[k] / n.sqrt(),
+            1.0 / rates[k],
         );
         assert!(groups[k].iter().all(|&y| y >= 0.0));
     }

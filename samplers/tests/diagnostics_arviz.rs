@@ -7,8 +7,6 @@
 //! formulas (Vehtari et al. 2021) and the edge cases documented in the module.
 
 use std::collections::BTreeMap;
-use std::fs;
-use std::path::{Path, PathBuf};
 
 use ndarray::{array, Array2};
 use serde_json::Value;
@@ -18,12 +16,26 @@ use trellis_samplers::diagnostics::{
 };
 use trellis_samplers::{Summary, SummaryError};
 
+#[path = "common/fixtures.rs"]
+mod fixtures;
+use fixtures::{arviz_reference, as_num, read_fixture};
+
 /// Required agreement with ArviZ (relative); the observed worst case is far below it.
 const REL_TOL: f64 = 1e-12;
 
-fn fixture_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/diagnostics")
-}
+/// The columns of a summary with true values, in ArviZ's names.
+const SUMMARY_COLUMNS: [&str; 10] = [
+    "mean",
+    "sd",
+    "hdi_3%",
+    "hdi_97%",
+    "mcse_mean",
+    "mcse_sd",
+    "ess_bulk",
+    "ess_tail",
+    "r_hat",
+    "true",
+];
 
 /// Loads the reference JSON with every number turned into a string.
 ///
@@ -31,9 +43,7 @@ fn fixture_dir() -> PathBuf {
 /// workspace does not enable) may be off by one ulp; the HDI bounds must match exactly, so
 /// numbers are kept as text and parsed with the correctly rounded `str::parse::<f64>`.
 fn reference() -> Value {
-    let text = fs::read_to_string(fixture_dir().join("arviz_reference.json"))
-        .expect("arviz_reference.json is readable");
-    serde_json::from_str(&quote_numbers(&text)).expect("arviz_reference.json is valid JSON")
+    arviz_reference("diagnostics", |text| quote_numbers(&text))
 }
 
 /// Wraps every JSON number token (outside strings) in quotes.
@@ -75,7 +85,7 @@ fn quote_numbers(json: &str) -> String {
 
 /// Parses a fixture CSV: one chain per line, draws separated by commas.
 fn load_draws(file: &str) -> Array2<f64> {
-    let text = fs::read_to_string(fixture_dir().join(file)).expect("fixture CSV is readable");
+    let text = read_fixture("diagnostics", file);
     let rows: Vec<Vec<f64>> = text
         .lines()
         .filter(|l| !l.trim().is_empty())
@@ -99,16 +109,6 @@ fn rel_diff(got: f64, want: f64) -> f64 {
         0.0
     } else {
         (got - want).abs() / want.abs().max(f64::MIN_POSITIVE)
-    }
-}
-
-/// A number from the reference (stored as text, see [`reference`]) or from our own JSON.
-fn as_num(v: &Value) -> f64 {
-    match v {
-        Value::String(s) => s.parse().unwrap_or_else(|_| panic!("{s} is a number")),
-        other => other
-            .as_f64()
-            .unwrap_or_else(|| panic!("{other} is a number")),
     }
 }
 
@@ -262,18 +262,7 @@ fn summary_json_has_arviz_field_names() {
         .unwrap();
     let json = serde_json::to_value(&summary).unwrap();
     let fields: Vec<&String> = json["mu"].as_object().unwrap().keys().collect();
-    let mut expected = vec![
-        "mean",
-        "sd",
-        "hdi_3%",
-        "hdi_97%",
-        "mcse_mean",
-        "mcse_sd",
-        "ess_bulk",
-        "ess_tail",
-        "r_hat",
-        "true",
-    ];
+    let mut expected = SUMMARY_COLUMNS.to_vec();
     expected.sort_unstable();
     let mut fields: Vec<&str> = fields.iter().map(|s| s.as_str()).collect();
     fields.sort_unstable();
@@ -329,18 +318,7 @@ fn summary_display_is_an_aligned_table() {
     println!("{text}");
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines.len(), 3);
-    for col in [
-        "mean",
-        "sd",
-        "hdi_3%",
-        "hdi_97%",
-        "mcse_mean",
-        "mcse_sd",
-        "ess_bulk",
-        "ess_tail",
-        "r_hat",
-        "true",
-    ] {
+    for col in SUMMARY_COLUMNS {
         assert!(lines[0].contains(col), "header lacks {col}: {}", lines[0]);
     }
     // Aligned: every line has the same width and the rows start with their names.
@@ -553,18 +531,23 @@ fn single_chain_has_nan_rhat_but_finite_ess() {
     assert!(row.r_hat.is_nan() && row.ess_bulk.is_finite());
 }
 
+/// R̂, the ESS and the MCSE of `draws`: the diagnostics that need enough draws per chain.
+fn chain_diagnostics(draws: ndarray::ArrayView2<'_, f64>) -> [f64; 6] {
+    [
+        rhat(draws),
+        ess_bulk(draws),
+        ess_tail(draws),
+        ess_mean(draws),
+        mcse_mean(draws),
+        mcse_sd(draws),
+    ]
+}
+
 #[test]
 fn too_few_draws_give_nan_diagnostics() {
     let draws = array![[0.1, 0.5, -0.2], [0.3, -0.7, 0.9]];
     let v = draws.view();
-    for d in [
-        rhat(v),
-        ess_bulk(v),
-        ess_tail(v),
-        ess_mean(v),
-        mcse_mean(v),
-        mcse_sd(v),
-    ] {
+    for d in chain_diagnostics(v) {
         assert!(d.is_nan());
     }
     // Mean, sd and HDI are still defined.
@@ -586,16 +569,7 @@ fn nan_draws_give_nan_not_panics() {
     let mut draws = iid_draws(4, 100, 37);
     draws[[2, 17]] = f64::NAN;
     let v = draws.view();
-    for d in [
-        rhat(v),
-        ess_bulk(v),
-        ess_tail(v),
-        ess_mean(v),
-        mcse_mean(v),
-        mcse_sd(v),
-        mean(v),
-        sd(v),
-    ] {
+    for d in chain_diagnostics(v).into_iter().chain([mean(v), sd(v)]) {
         assert!(d.is_nan());
     }
     let (lo, hi) = hdi(v, 0.94);

@@ -6,15 +6,16 @@
 //! `--nocapture`), and the printed summaries must equal ArviZ's text. Python is not needed
 //! to run this test.
 
-use std::fs;
-use std::path::{Path, PathBuf};
-
 use ndarray::{Array2, Array3, Axis};
 use serde_json::Value;
 use trellis_samplers::loo::{
     compare, loo, psis, relative_efficiency, waic, Comparison, ElpdEstimate, Loo, LooError,
     ParetoKCategory, Waic, WeightMethod,
 };
+
+#[path = "common/fixtures.rs"]
+mod fixtures;
+use fixtures::{arviz_reference, as_num, read_fixture};
 
 /// Required agreement with ArviZ, relative.
 const REL_TOL: f64 = 1e-6;
@@ -24,20 +25,14 @@ const REL_TOL: f64 = 1e-6;
 /// script records the converged optimum, which is checked to [`REL_TOL`]).
 const ARVIZ_SLSQP_WEIGHT_TOL: f64 = 2e-3;
 
-fn fixture_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/loo")
-}
-
 fn reference() -> Value {
-    let text = fs::read_to_string(fixture_dir().join("arviz_reference.json"))
-        .expect("arviz_reference.json is readable");
-    serde_json::from_str(&text).expect("arviz_reference.json is valid JSON")
+    arviz_reference("loo", |text| text)
 }
 
 /// Reads a CmdStan-style CSV (`chain,draw,col1,...`, chains one after another) into the
 /// values shaped `(chains, draws, columns)` and the column names.
 fn read_csv(file: &str) -> (Array3<f64>, Vec<String>) {
-    let text = fs::read_to_string(fixture_dir().join(file)).expect("fixture CSV is readable");
+    let text = read_fixture("loo", file);
     let mut lines = text.lines().filter(|l| !l.trim().is_empty());
     let header: Vec<String> = lines
         .next()
@@ -73,16 +68,6 @@ fn r_eff_of(case: &str) -> f64 {
     let params = posterior(case);
     let views: Vec<_> = params.iter().map(|p| p.view()).collect();
     relative_efficiency(&views).expect("r_eff is defined")
-}
-
-/// A reference number; infinities are stored as the strings "inf" and "-inf".
-fn as_num(v: &Value) -> f64 {
-    match v {
-        Value::String(s) => s.parse().unwrap_or_else(|_| panic!("{s} is a number")),
-        other => other
-            .as_f64()
-            .unwrap_or_else(|| panic!("{other} is a number")),
-    }
 }
 
 fn nums(v: &Value) -> Vec<f64> {

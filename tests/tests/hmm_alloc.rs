@@ -9,7 +9,6 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use trellis_ad::{reverse, Scalar, ScalarFn};
 use trellis_models::hmm::{self, Sequences};
-use trellis_models::{Emission, FusedEmission};
 
 struct Counting;
 static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
@@ -35,79 +34,18 @@ unsafe impl GlobalAlloc for Counting {
 #[global_allocator]
 static GLOBAL: Counting = Counting;
 
-const HALF_LN_2PI: f64 = 0.918_938_533_204_672_8;
+// The reference emission has one copy, shared with the `hmm` bench and the `hmm_*` tests.
+#[path = "../../benches/src/shared_signal.rs"]
+mod shared_signal;
+use shared_signal::SharedSignal;
 
-/// `ln N(y; (k + 1) · signal, noise)`: with `FUSED`, through the fused fast path
-/// (`Emission::fused`); otherwise one tape node per density.
-struct SharedSignal<T, const FUSED: bool> {
-    signal: T,
-    noise: T,
-}
-
-impl<T: Scalar, const FUSED: bool> SharedSignal<T, FUSED> {
-    fn plain(&self, y: f64, k: usize) -> (f64, f64, f64) {
-        let (s, sd) = (self.signal.value(), self.noise.value());
-        let inv = 1.0 / sd;
-        let z = (y - (k + 1) as f64 * s) * inv;
-        (z, inv, -(z * z) * 0.5 - sd.ln() - HALF_LN_2PI)
-    }
-}
-
-impl<T: Scalar, const FUSED: bool> Emission<T> for SharedSignal<T, FUSED> {
-    type Obs = f64;
-    fn n_states(&self) -> usize {
-        3
-    }
-    fn log_densities(&self, seq: &[f64], t: usize, out: &mut [T]) {
-        for (k, o) in out.iter_mut().enumerate() {
-            let (z, inv, value) = self.plain(seq[t], k);
-            let w = (k + 1) as f64;
-            *o = T::custom(
-                &[self.signal, self.noise],
-                value,
-                &[z * inv * w, (z * z - 1.0) * inv],
-            );
-        }
-    }
-    fn fused(&self) -> Option<&dyn FusedEmission<T, Obs = f64>> {
-        if FUSED {
-            Some(self)
-        } else {
-            None
-        }
-    }
-}
-
-impl<T: Scalar, const FUSED: bool> FusedEmission<T> for SharedSignal<T, FUSED> {
-    fn parameters(&self, out: &mut Vec<T>) {
-        out.extend([self.signal, self.noise]);
-    }
-    fn log_densities_with_jacobian(
-        &self,
-        seq: &[f64],
-        t: usize,
-        values: &mut [f64],
-        jacobian: &mut [f64],
-    ) {
-        for k in 0..3 {
-            let (z, inv, value) = self.plain(seq[t], k);
-            values[k] = value;
-            jacobian[2 * k] = z * inv * (k + 1) as f64;
-            jacobian[2 * k + 1] = (z * z - 1.0) * inv;
-        }
-    }
-}
-
-struct Model<const FUSED: bool> {
+struct Model<const MODE: u8> {
     data: Sequences<f64>,
 }
 
-impl<const FUSED: bool> ScalarFn for Model<FUSED> {
+impl<const MODE: u8> ScalarFn for Model<MODE> {
     fn eval<T: Scalar>(&self, x: &[T]) -> T {
-        let emission = SharedSignal::<T, FUSED> {
-            signal: x[0],
-            noise: x[1],
-        };
+        let emission = SharedSignal::<T, MODE>::with_mode(x[0], x[1], 3);
         hmm::batch_log_likelihood(&x[2..5], &x[5..14], &emission, &self.data).unwrap()
     }
 }
@@ -133,10 +71,10 @@ fn reverse_hmm_gradients_allocate_nothing_once_warm() {
     let mut x = vec![seed.emission_signal, seed.emission_noise];
     x.extend(seed.p_initial_state.iter().map(|p| p.ln()));
     x.extend(seed.p_transition.iter().map(|p| p.ln()));
-    let fused = Model::<true> {
+    let fused = Model::<{ shared_signal::FUSED }> {
         data: seed.sequences.clone(),
     };
-    let nodes = Model::<false> {
+    let nodes = Model::<{ shared_signal::NODES }> {
         data: seed.sequences.clone(),
     };
     // One thread: the serial path.

@@ -7,7 +7,7 @@
 use trellis_ad::{scratch, Scalar};
 
 use super::adjoint;
-use super::batch::{for_each_slot, work};
+use super::batch::{for_each_slot, work, IndexFn, SlotFn};
 use super::checks::check_emission_values;
 use super::error::HmmError;
 use super::forward::fill_emission;
@@ -79,40 +79,79 @@ where
     T: Scalar,
     E: Emission<T> + ?Sized,
 {
+    let batch = Batch {
+        log_init,
+        log_trans,
+        emission,
+        flat,
+        offsets,
+        parallel,
+    };
     match emission.fused() {
         Some(fused) => scratch::with_vec(|theta: &mut Vec<T>| {
             theta.clear();
             fused.parameters(theta);
-            batch_fused_emission(
-                log_init, log_trans, emission, fused, theta, flat, offsets, out, parallel,
-            )
+            batch_fused_emission(&batch, fused, theta, out)
         }),
-        None => batch_fused_nodes(log_init, log_trans, emission, flat, offsets, out, parallel),
+        None => batch_fused_nodes(&batch, out),
+    }
+}
+
+/// The inputs of [`batch_fused`]: sequence `s` is `flat[offsets[s]..offsets[s + 1]]`.
+struct Batch<'a, T: Scalar, E: Emission<T> + ?Sized> {
+    log_init: &'a [T],
+    log_trans: &'a [T],
+    emission: &'a E,
+    flat: &'a [E::Obs],
+    offsets: &'a [usize],
+    parallel: bool,
+}
+
+impl<T: Scalar, E: Emission<T> + ?Sized> Batch<'_, T, E> {
+    /// `(K, K + K², number of sequences, total length)`.
+    fn dims(&self) -> (usize, usize, usize, usize) {
+        let k = self.emission.n_states();
+        let n = self.offsets.len() - 1;
+        (k, k + k * k, n, self.offsets[n])
+    }
+
+    /// One zeroed buffer of per-sequence slots (sequence `s`'s is `bound(s)..bound(s + 1)`),
+    /// each filled by `run`, serially or in parallel with identical results; then `record`
+    /// reads them on this thread.
+    fn with_filled_slots<R>(
+        &self,
+        bound: IndexFn<'_>,
+        run: SlotFn<'_, f64>,
+        record: impl FnOnce(&[f64]) -> R,
+    ) -> Result<R, HmmError> {
+        let (offsets, k) = (self.offsets, self.emission.n_states());
+        let n = offsets.len() - 1;
+        scratch::with_vec(|slots: &mut Vec<f64>| {
+            slots.clear();
+            slots.resize(bound(n), 0.0);
+            let cum_work = |s: usize| work(offsets[s], k);
+            let total_work = work(offsets[n], k);
+            for_each_slot(slots, n, bound, &cum_work, total_work, self.parallel, run)?;
+            Ok(record(slots))
+        })
     }
 }
 
 /// [`batch_fused`] for an emission with the fused fast path.
-#[allow(clippy::too_many_arguments)]
 fn batch_fused_emission<T, E>(
-    log_init: &[T],
-    log_trans: &[T],
-    emission: &E,
+    batch: &Batch<'_, T, E>,
     fused: &dyn FusedEmission<T, Obs = E::Obs>,
     theta: &[T],
-    flat: &[E::Obs],
-    offsets: &[usize],
     out: &mut [T],
-    parallel: bool,
 ) -> Result<(), HmmError>
 where
     T: Scalar,
     E: Emission<T> + ?Sized,
 {
-    let k = emission.n_states();
-    let kk = k + k * k;
+    let (k, kk, n, total) = batch.dims();
     let np = theta.len();
-    let n = offsets.len() - 1;
-    let total = offsets[n];
+    let (log_init, log_trans, emission) = (batch.log_init, batch.log_trans, batch.emission);
+    let (flat, offsets) = (batch.flat, batch.offsets);
     // Jacobian entries per density: `P` (dense) or the sparse form's width `W`.
     let sparse = fused.jacobian_width();
     let per_density = sparse.unwrap_or(np);
@@ -147,48 +186,37 @@ where
             //    ∂/∂ℓ (Tₛ K)]: the adjoint's partials, then the chain rule through the Jacobian.
             let bound = |s: usize| s * (1 + kk + np) + offsets[s] * k;
             with_probs(li, lt, |probs| {
-                scratch::with_vec(|slots: &mut Vec<f64>| {
-                    slots.clear();
-                    slots.resize(bound(n), 0.0);
-                    let run = |s: usize, slot: &mut [f64]| {
-                        let range = offsets[s] * k..offsets[s + 1] * k;
-                        let (v, rest) = slot.split_at_mut(1);
-                        let (d_params, rest) = rest.split_at_mut(kk);
-                        let (d_theta, d_le) = rest.split_at_mut(np);
-                        let value = adjoint::value_and_partials_split(
-                            probs,
-                            &le[range.clone()],
-                            k,
-                            d_params,
-                            d_le,
-                        );
-                        if value.is_some() {
-                            // ∂/∂θ_p = Σ_{t,k} γ[t][k] ∂ℓ[t][k]/∂θ_p.
-                            let pairs = range.start * per_density..range.end * per_density;
-                            match sparse {
-                                Some(width) => adjoint::contract_sparse(
-                                    d_le,
-                                    width,
-                                    &indices[pairs.clone()],
-                                    &jac[pairs],
-                                    d_theta,
-                                ),
-                                None => contract(d_le, &jac[pairs], d_theta),
-                            }
+                let run = |s: usize, slot: &mut [f64]| {
+                    let range = offsets[s] * k..offsets[s + 1] * k;
+                    let (v, rest) = slot.split_at_mut(1);
+                    let (d_params, rest) = rest.split_at_mut(kk);
+                    let (d_theta, d_le) = rest.split_at_mut(np);
+                    let value = adjoint::value_and_partials_split(
+                        probs,
+                        &le[range.clone()],
+                        k,
+                        d_params,
+                        d_le,
+                    );
+                    if value.is_some() {
+                        // ∂/∂θ_p = Σ_{t,k} γ[t][k] ∂ℓ[t][k]/∂θ_p.
+                        let pairs = range.start * per_density..range.end * per_density;
+                        match sparse {
+                            Some(width) => adjoint::contract_sparse(
+                                d_le,
+                                width,
+                                &indices[pairs.clone()],
+                                &jac[pairs],
+                                d_theta,
+                            ),
+                            None => contract(d_le, &jac[pairs], d_theta),
                         }
-                        v[0] = value.unwrap_or(f64::NAN);
-                        Ok(())
-                    };
-                    for_each_slot(
-                        slots,
-                        n,
-                        &bound,
-                        &|s| work(offsets[s], k),
-                        work(total, k),
-                        parallel,
-                        &run,
-                    )?;
-                    // 3. One node per sequence, in order, on this thread.
+                    }
+                    v[0] = value.unwrap_or(f64::NAN);
+                    Ok(())
+                };
+                // 3. One node per sequence, in order, on this thread.
+                batch.with_filled_slots(&bound, &run, |slots| {
                     scratch::with_vec(|inputs: &mut Vec<T>| {
                         inputs.clear();
                         inputs.extend_from_slice(log_init);
@@ -209,8 +237,7 @@ where
                                 T::custom(inputs, slot[0], &slot[1..1 + kk + np])
                             };
                         }
-                    });
-                    Ok(())
+                    })
                 })
             })
         })
@@ -264,23 +291,14 @@ fn contract_const<const P: usize>(g: &[f64], jac: &[f64], out: &mut [f64]) {
 }
 
 /// [`batch_fused`] with emission densities recorded one node each.
-fn batch_fused_nodes<T, E>(
-    log_init: &[T],
-    log_trans: &[T],
-    emission: &E,
-    flat: &[E::Obs],
-    offsets: &[usize],
-    out: &mut [T],
-    parallel: bool,
-) -> Result<(), HmmError>
+fn batch_fused_nodes<T, E>(batch: &Batch<'_, T, E>, out: &mut [T]) -> Result<(), HmmError>
 where
     T: Scalar,
     E: Emission<T> + ?Sized,
 {
-    let k = emission.n_states();
-    let kk = k + k * k;
-    let n = offsets.len() - 1;
-    let total = offsets[n];
+    let (k, kk, n, total) = batch.dims();
+    let (log_init, log_trans, emission) = (batch.log_init, batch.log_trans, batch.emission);
+    let (flat, offsets) = (batch.flat, batch.offsets);
     scratch::with_vec(|le: &mut Vec<T>| {
         // 1. Emission log-densities of every sequence, on this thread (they may record).
         le.clear();
@@ -303,26 +321,15 @@ where
             // 2. Per sequence s, a slot [value | partials (K + K² + Tₛ K)].
             let bound = |s: usize| s * (1 + kk) + offsets[s] * k;
             with_probs(li, lt, |probs| {
-                scratch::with_vec(|slots: &mut Vec<f64>| {
-                    slots.clear();
-                    slots.resize(bound(n), 0.0);
-                    let run = |s: usize, slot: &mut [f64]| {
-                        let (v, partials) = slot.split_at_mut(1);
-                        let le_s = &le_values[offsets[s] * k..offsets[s + 1] * k];
-                        v[0] = adjoint::value_and_partials_prepared(probs, le_s, k, partials)
-                            .unwrap_or(f64::NAN);
-                        Ok(())
-                    };
-                    for_each_slot(
-                        slots,
-                        n,
-                        &bound,
-                        &|s| work(offsets[s], k),
-                        work(total, k),
-                        parallel,
-                        &run,
-                    )?;
-                    // 3. One node per sequence, in order, on this thread.
+                let run = |s: usize, slot: &mut [f64]| {
+                    let (v, partials) = slot.split_at_mut(1);
+                    let le_s = &le_values[offsets[s] * k..offsets[s + 1] * k];
+                    v[0] = adjoint::value_and_partials_prepared(probs, le_s, k, partials)
+                        .unwrap_or(f64::NAN);
+                    Ok(())
+                };
+                // 3. One node per sequence, in order, on this thread.
+                batch.with_filled_slots(&bound, &run, |slots| {
                     for (s, o) in out.iter_mut().enumerate() {
                         let slot = &slots[bound(s)..bound(s + 1)];
                         let le_s = &le[offsets[s] * k..offsets[s + 1] * k];
@@ -333,7 +340,6 @@ where
                             record(log_init, log_trans, le_s, slot[0], &slot[1..])
                         };
                     }
-                    Ok(())
                 })
             })
         })

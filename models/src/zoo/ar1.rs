@@ -3,14 +3,16 @@
 use rand_xoshiro::Xoshiro256PlusPlus;
 use trellis_ad::Scalar;
 
-use super::fused::{dense_from_sparse, grouped, per_state};
-use super::{check_per_state, draw_normal, location_transform, Family, Support, FINITE, POSITIVE};
+use super::fused::{grouped, SparseStep};
+use super::view::PerStateView;
+use super::{
+    check_per_state, declare_sds, draw_normal, Family, Support, FINITE, LOCATION_PRIOR, MEANS,
+    POSITIVE, SCALE_PRIOR,
+};
 use crate::distributions::LN_SQRT_2PI;
-use crate::emission::{Emission, FusedEmission};
 use crate::layout::{LayoutError, ParamHandle, ParamLayout, Params, Shape};
 use crate::model::ModelError;
 use crate::priors::Prior;
-use crate::simulate::SampleEmission;
 use crate::transforms::Transform;
 
 /// A switching AR(1) process: in state `k`,
@@ -56,6 +58,11 @@ impl<'a, T: Scalar> Ar1Gaussian<'a, T> {
         ])?;
         Ok(Self { means, phis, sds })
     }
+
+    /// A view without checks (the layout guarantees the lengths and supports).
+    pub(crate) fn from_parts(means: &'a [T], phis: &'a [T], sds: &'a [T]) -> Self {
+        Self { means, phis, sds }
+    }
 }
 
 /// Value and partials `(∂μ, ∂φ, ∂σ)` of state `(m, p, s)`'s density of `seq[t]` in `f64`.
@@ -77,12 +84,9 @@ fn value_and_partials(seq: &[f64], t: usize, m: f64, p: f64, s: f64) -> (f64, [f
     }
 }
 
-impl<T: Scalar> Emission<T> for Ar1Gaussian<'_, T> {
+impl<T: Scalar> PerStateView for Ar1Gaussian<'_, T> {
+    type Num = T;
     type Obs = f64;
-
-    fn n_states(&self) -> usize {
-        self.means.len()
-    }
 
     fn log_densities(&self, seq: &[f64], t: usize, out: &mut [T]) {
         let y = seq[t];
@@ -104,52 +108,24 @@ impl<T: Scalar> Emission<T> for Ar1Gaussian<'_, T> {
         }
     }
 
-    /// Reverse mode's fast path ([`FusedEmission`], sparse form).
-    fn fused(&self) -> Option<&dyn FusedEmission<T, Obs = f64>> {
-        Some(self)
-    }
-}
-
-/// Reverse mode's fast path, sparse: state `k`'s density depends on state `k`'s parameters
-/// only, so the adjoint contracts `3` partials per density whatever `K`.
-impl<T: Scalar> FusedEmission<T> for Ar1Gaussian<'_, T> {
-    fn parameters(&self, out: &mut Vec<T>) {
-        out.extend_from_slice(self.means);
-        out.extend_from_slice(self.phis);
-        out.extend_from_slice(self.sds);
+    fn n_states(&self) -> usize {
+        self.means.len()
     }
 
-    fn jacobian_width(&self) -> Option<usize> {
-        Some(3)
-    }
-
-    fn log_densities_with_sparse_jacobian(
-        &self,
-        seq: &[f64],
-        t: usize,
-        values: &mut [f64],
-        indices: &mut [usize],
-        partials: &mut [f64],
-    ) {
+    /// Reverse mode's fast path, sparse: state `k`'s density depends on state `k`'s parameters
+    /// only, so the adjoint contracts `3` partials per density whatever `K`.
+    fn write_step(&self, seq: &[f64], t: usize, out: SparseStep<'_>) {
         let entry = |k: usize| {
             let (m, p) = (self.means[k].value(), self.phis[k].value());
             value_and_partials(seq, t, m, p, self.sds[k].value())
         };
-        per_state(values, indices, partials, entry, grouped(self.means.len()));
+        out.per_state(entry, grouped(self.means.len()));
     }
 
-    fn log_densities_with_jacobian(
-        &self,
-        seq: &[f64],
-        t: usize,
-        values: &mut [f64],
-        jacobian: &mut [f64],
-    ) {
-        dense_from_sparse(self, seq, t, values, jacobian);
+    fn parameter_blocks(&self) -> impl Iterator<Item = &[T]> {
+        [self.means, self.phis, self.sds].into_iter()
     }
-}
 
-impl<T: Scalar> SampleEmission<T> for Ar1Gaussian<'_, T> {
     fn check_params(&self) -> Result<(), ModelError> {
         Ar1Gaussian::new(self.means, self.phis, self.sds).map(|_| ())
     }
@@ -186,15 +162,12 @@ impl Ar1Family {
     pub fn new(n_states: usize) -> Self {
         Self {
             n_states,
-            mu_prior: Prior::Normal {
-                mu: 0.0,
-                sigma: 10.0,
-            },
+            mu_prior: LOCATION_PRIOR,
             phi_prior: Prior::Uniform {
                 lower: -1.0,
                 upper: 1.0,
             },
-            sigma_prior: Prior::HalfNormal { sigma: 5.0 },
+            sigma_prior: SCALE_PRIOR,
             ordered: true,
         }
     }
@@ -216,21 +189,16 @@ impl Family for Ar1Family {
     type Handles = Ar1Handles;
     type Emission<'a, T: Scalar> = Ar1Gaussian<'a, T>;
 
-    fn n_states(&self) -> usize {
-        self.n_states
-    }
-
     fn add_params(&self, layout: &mut ParamLayout) -> Result<Ar1Handles, LayoutError> {
         let k = Shape::Vector(self.n_states);
-        let mu_transform = location_transform(self.ordered);
         let interval = Transform::Interval {
             lower: -1.0,
             upper: 1.0,
         };
         Ok(Ar1Handles {
-            mu: layout.declare("mu", k, mu_transform, self.mu_prior.clone())?,
+            mu: MEANS.declare(layout, self.n_states, self.ordered, &self.mu_prior)?,
             phi: layout.declare("phi", k, interval, self.phi_prior.clone())?,
-            sigma: layout.declare("sigma", k, Transform::Log, self.sigma_prior.clone())?,
+            sigma: declare_sds(layout, k, &self.sigma_prior)?,
         })
     }
 
@@ -239,10 +207,11 @@ impl Family for Ar1Family {
         handles: &Ar1Handles,
         params: &Params<'a, T>,
     ) -> Ar1Gaussian<'a, T> {
-        Ar1Gaussian {
-            means: params.of(handles.mu),
-            phis: params.of(handles.phi),
-            sds: params.of(handles.sigma),
-        }
+        let (means, phis) = (params.of(handles.mu), params.of(handles.phi));
+        Ar1Gaussian::from_parts(means, phis, params.of(handles.sigma))
+    }
+
+    fn n_states(&self) -> usize {
+        self.n_states
     }
 }

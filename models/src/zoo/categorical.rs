@@ -4,14 +4,12 @@ use rand::Rng;
 use rand_xoshiro::Xoshiro256PlusPlus;
 use trellis_ad::Scalar;
 
-use super::fused::{dense_from_sparse, per_state};
-use super::{check_len, Family};
-use crate::emission::{Emission, FusedEmission};
-use crate::hmm::HmmError;
+use super::fused::SparseStep;
+use super::view::PerStateView;
+use super::{check_rows, Family};
 use crate::layout::{LayoutError, ParamHandle, ParamLayout, Params, Shape};
 use crate::model::ModelError;
 use crate::priors::Prior;
-use crate::simulate::SampleEmission;
 use crate::transforms::Transform;
 
 /// `y | state k ~ Categorical(exp(log_probs[k, ·]))` for symbols `y < M`.
@@ -43,11 +41,7 @@ impl<'a, T: Scalar> Categorical<'a, T> {
     /// `M = 0`, a length that is not a positive multiple of `M`, a NaN or positive entry, or
     /// a row whose probabilities do not sum to 1 (within 1e-9).
     pub fn new(log_probs: &'a [T], n_symbols: usize) -> Result<Self, ModelError> {
-        if n_symbols == 0 || log_probs.is_empty() {
-            return Err(HmmError::NoStates.into());
-        }
-        let k = log_probs.len().div_ceil(n_symbols);
-        check_len("log_probs", log_probs, k * n_symbols)?;
+        check_rows("log_probs", log_probs, n_symbols)?;
         for (i, l) in log_probs.iter().enumerate() {
             let v = l.value();
             if v > 0.0 || v.is_nan() {
@@ -80,49 +74,31 @@ impl<'a, T: Scalar> Categorical<'a, T> {
     }
 }
 
-impl<T: Scalar> Emission<T> for Categorical<'_, T> {
+impl<T: Scalar> PerStateView for Categorical<'_, T> {
+    type Num = T;
     type Obs = usize;
+
+    fn log_densities(&self, seq: &[usize], t: usize, out: &mut [T]) {
+        let y = seq[t];
+        if y >= self.n_symbols {
+            out.fill(T::constant(f64::NAN));
+            return;
+        }
+        for (o, row) in out
+            .iter_mut()
+            .zip(self.log_probs.chunks_exact(self.n_symbols))
+        {
+            *o = row[y];
+        }
+    }
 
     fn n_states(&self) -> usize {
         self.log_probs.len() / self.n_symbols
     }
 
-    fn log_densities(&self, seq: &[usize], t: usize, out: &mut [T]) {
-        let y = seq[t];
-        for (k, o) in out.iter_mut().enumerate() {
-            *o = if y < self.n_symbols {
-                self.log_probs[k * self.n_symbols + y]
-            } else {
-                T::constant(f64::NAN)
-            };
-        }
-    }
-
-    /// Reverse mode's fast path ([`FusedEmission`], sparse form).
-    fn fused(&self) -> Option<&dyn FusedEmission<T, Obs = usize>> {
-        Some(self)
-    }
-}
-
-/// Reverse mode's fast path, sparse: state `k`'s density depends on state `k`'s parameters
-/// only, so the adjoint contracts `1` partials per density whatever `K`.
-impl<T: Scalar> FusedEmission<T> for Categorical<'_, T> {
-    fn parameters(&self, out: &mut Vec<T>) {
-        out.extend_from_slice(self.log_probs);
-    }
-
-    fn jacobian_width(&self) -> Option<usize> {
-        Some(1)
-    }
-
-    fn log_densities_with_sparse_jacobian(
-        &self,
-        seq: &[usize],
-        t: usize,
-        values: &mut [f64],
-        indices: &mut [usize],
-        partials: &mut [f64],
-    ) {
+    /// Reverse mode's fast path, sparse: state `k`'s density is one of its own log-probabilities,
+    /// so the adjoint contracts `1` partial per density whatever `K`.
+    fn write_step(&self, seq: &[usize], t: usize, out: SparseStep<'_>) {
         let (y, m) = (seq[t], self.n_symbols);
         // θ are the log-probabilities themselves: ℓ[t][k] = θ[k·M + y], partial 1. A symbol
         // ≥ M gives NaN (a typed error in the forward algorithm) and points at θ[k·M].
@@ -135,21 +111,13 @@ impl<T: Scalar> FusedEmission<T> for Categorical<'_, T> {
             }
         };
         let index = |k: usize, _| k * m + if known { y } else { 0 };
-        per_state(values, indices, partials, entry, index);
+        out.per_state(entry, index);
     }
 
-    fn log_densities_with_jacobian(
-        &self,
-        seq: &[usize],
-        t: usize,
-        values: &mut [f64],
-        jacobian: &mut [f64],
-    ) {
-        dense_from_sparse(self, seq, t, values, jacobian);
+    fn parameter_blocks(&self) -> impl Iterator<Item = &[T]> {
+        std::iter::once(self.log_probs)
     }
-}
 
-impl<T: Scalar> SampleEmission<T> for Categorical<'_, T> {
     fn check_params(&self) -> Result<(), ModelError> {
         Categorical::new(self.log_probs, self.n_symbols).map(|_| ())
     }
@@ -206,10 +174,6 @@ impl Family for CategoricalFamily {
     type Handles = ParamHandle;
     type Emission<'a, T: Scalar> = Categorical<'a, T>;
 
-    fn n_states(&self) -> usize {
-        self.n_states
-    }
-
     fn add_params(&self, layout: &mut ParamLayout) -> Result<ParamHandle, LayoutError> {
         layout.declare(
             "p_emission",
@@ -224,9 +188,10 @@ impl Family for CategoricalFamily {
         p_emission: &ParamHandle,
         params: &Params<'a, T>,
     ) -> Categorical<'a, T> {
+        // The simplex transform always provides logs.
+        let log_probs = params.log_of(*p_emission).unwrap_or(&[]);
         Categorical {
-            // The simplex transform always provides logs.
-            log_probs: params.log_of(*p_emission).unwrap_or(&[]),
+            log_probs,
             n_symbols: self.n_symbols,
         }
     }
@@ -234,5 +199,9 @@ impl Family for CategoricalFamily {
     fn invalid_observation(&self, &y: &usize) -> Option<String> {
         let m = self.n_symbols;
         (y >= m).then(|| format!("category out of range: there are {m} symbols (0..{m})"))
+    }
+
+    fn n_states(&self) -> usize {
+        self.n_states
     }
 }

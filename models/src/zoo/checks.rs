@@ -34,6 +34,15 @@ pub(crate) fn check_len<T>(name: &str, values: &[T], expected: usize) -> Result<
     }
 }
 
+/// Checks that `values` (the parameter `name`) are whole rows of `width` entries, at least
+/// one (one row per state).
+pub(crate) fn check_rows<T>(name: &str, values: &[T], width: usize) -> Result<(), ModelError> {
+    if width == 0 || values.is_empty() {
+        return Err(HmmError::NoStates.into());
+    }
+    check_len(name, values, values.len().div_ceil(width) * width)
+}
+
 /// The support of an emission parameter's values, and what the error says when one lies
 /// outside it.
 #[derive(Clone, Copy)]

@@ -4,15 +4,16 @@
 use rand_xoshiro::Xoshiro256PlusPlus;
 use trellis_ad::{scratch, Scalar};
 
-use super::fused::dense_from_sparse;
-use super::{check_len, check_values, draw_normal, finite, positive, Family, LocationScaleHandles};
+use super::fused::SparseStep;
+use super::view::PerStateView;
+use super::{
+    check_len, check_rows, check_values, declare_sds, draw_normal, finite, positive, Family,
+    LocationScaleHandles, LOCATION_PRIOR, SCALE_PRIOR,
+};
 use crate::distributions::LN_SQRT_2PI;
-use crate::emission::{Emission, FusedEmission};
-use crate::hmm::HmmError;
 use crate::layout::{LayoutError, ParamLayout, Params, Shape};
 use crate::model::ModelError;
 use crate::priors::Prior;
-use crate::simulate::SampleEmission;
 use crate::transforms::Transform;
 
 /// `y | state k ~ Normal(means[k, ·], diag(sds[k, ·])²)` for `y ∈ ℝᴰ` (`K × D` row-major
@@ -51,10 +52,7 @@ impl<'a, T: Scalar> DiagonalMvn<'a, T> {
     /// `D = 0`, lengths that are not the same positive multiple of `D`, a non-finite mean, a
     /// standard deviation that is not positive and finite.
     pub fn new(means: &'a [T], sds: &'a [T], dim: usize) -> Result<Self, ModelError> {
-        if dim == 0 || means.is_empty() {
-            return Err(HmmError::NoStates.into());
-        }
-        check_len("means (K × D)", means, means.len().div_ceil(dim) * dim)?;
+        check_rows("means (K × D)", means, dim)?;
         check_len("sds (K × D)", sds, means.len())?;
         check_values("means", means, finite, "must be finite")?;
         check_values("sds", sds, positive, "must be positive and finite")?;
@@ -89,12 +87,9 @@ fn row_value_and_partials<T: Scalar>(
     value
 }
 
-impl<T: Scalar> Emission<T> for DiagonalMvn<'_, T> {
+impl<T: Scalar> PerStateView for DiagonalMvn<'_, T> {
+    type Num = T;
     type Obs = Vec<f64>;
-
-    fn n_states(&self) -> usize {
-        self.means.len() / self.dim
-    }
 
     fn log_densities(&self, seq: &[Vec<f64>], t: usize, out: &mut [T]) {
         let y = &seq[t];
@@ -130,41 +125,23 @@ impl<T: Scalar> Emission<T> for DiagonalMvn<'_, T> {
         }
     }
 
-    /// Reverse mode's fast path ([`FusedEmission`], sparse form).
-    fn fused(&self) -> Option<&dyn FusedEmission<T, Obs = Vec<f64>>> {
-        Some(self)
-    }
-}
-
-/// Reverse mode's fast path, sparse: state `k`'s density depends on its row of means and of
-/// standard deviations only, so the adjoint contracts `2D` partials per density whatever `K`.
-impl<T: Scalar> FusedEmission<T> for DiagonalMvn<'_, T> {
-    fn parameters(&self, out: &mut Vec<T>) {
-        out.extend_from_slice(self.means);
-        out.extend_from_slice(self.sds);
+    fn n_states(&self) -> usize {
+        self.means.len() / self.dim
     }
 
-    fn jacobian_width(&self) -> Option<usize> {
-        Some(2 * self.dim)
-    }
-
-    fn log_densities_with_sparse_jacobian(
-        &self,
-        seq: &[Vec<f64>],
-        t: usize,
-        values: &mut [f64],
-        indices: &mut [usize],
-        partials: &mut [f64],
-    ) {
+    /// Reverse mode's fast path, sparse: state `k`'s density depends on its row of means and of
+    /// standard deviations only, so the adjoint contracts `2D` partials per density whatever `K`.
+    fn write_step(&self, seq: &[Vec<f64>], t: usize, out: SparseStep<'_>) {
         let (y, d) = (&seq[t], self.dim);
         // θ = [means (K × D) | sds (K × D)].
         let sds_start = self.means.len();
         let rows = self.means.chunks(d).zip(self.sds.chunks(d));
-        let pairs = indices
+        let pairs = out
+            .indices
             .chunks_exact_mut(2 * d)
-            .zip(partials.chunks_exact_mut(2 * d));
+            .zip(out.partials.chunks_exact_mut(2 * d));
         for (k, ((value, (idx, part)), (mus, sigmas))) in
-            values.iter_mut().zip(pairs).zip(rows).enumerate()
+            out.values.iter_mut().zip(pairs).zip(rows).enumerate()
         {
             for i in 0..d {
                 idx[i] = k * d + i;
@@ -179,18 +156,14 @@ impl<T: Scalar> FusedEmission<T> for DiagonalMvn<'_, T> {
         }
     }
 
-    fn log_densities_with_jacobian(
-        &self,
-        seq: &[Vec<f64>],
-        t: usize,
-        values: &mut [f64],
-        jacobian: &mut [f64],
-    ) {
-        dense_from_sparse(self, seq, t, values, jacobian);
+    fn parameter_blocks(&self) -> impl Iterator<Item = &[T]> {
+        [self.means, self.sds].into_iter()
     }
-}
 
-impl<T: Scalar> SampleEmission<T> for DiagonalMvn<'_, T> {
+    fn width(&self) -> usize {
+        2 * self.dim
+    }
+
     fn check_params(&self) -> Result<(), ModelError> {
         DiagonalMvn::new(self.means, self.sds, self.dim).map(|_| ())
     }
@@ -234,11 +207,8 @@ impl DiagonalMvnFamily {
         Self {
             n_states,
             dim,
-            mu_prior: Prior::Normal {
-                mu: 0.0,
-                sigma: 10.0,
-            },
-            sigma_prior: Prior::HalfNormal { sigma: 5.0 },
+            mu_prior: LOCATION_PRIOR,
+            sigma_prior: SCALE_PRIOR,
             ordered: true,
         }
     }
@@ -249,10 +219,6 @@ impl Family for DiagonalMvnFamily {
     type Handles = LocationScaleHandles;
     type Emission<'a, T: Scalar> = DiagonalMvn<'a, T>;
 
-    fn n_states(&self) -> usize {
-        self.n_states
-    }
-
     fn add_params(&self, layout: &mut ParamLayout) -> Result<Self::Handles, LayoutError> {
         let shape = Shape::Matrix(self.n_states, self.dim);
         let mu_transform = if self.ordered {
@@ -262,7 +228,7 @@ impl Family for DiagonalMvnFamily {
         };
         Ok(LocationScaleHandles {
             mu: layout.declare("mu", shape, mu_transform, self.mu_prior.clone())?,
-            sigma: layout.declare("sigma", shape, Transform::Log, self.sigma_prior.clone())?,
+            sigma: declare_sds(layout, shape, &self.sigma_prior)?,
         })
     }
 
@@ -281,5 +247,9 @@ impl Family for DiagonalMvnFamily {
     fn invalid_observation(&self, y: &Vec<f64>) -> Option<String> {
         let d = self.dim;
         (y.len() != d).then(|| format!("has {} components, expected {d}", y.len()))
+    }
+
+    fn n_states(&self) -> usize {
+        self.n_states
     }
 }

@@ -4,13 +4,12 @@ use rand::Rng;
 use rand_xoshiro::Xoshiro256PlusPlus;
 use trellis_ad::Scalar;
 
-use super::fused::{dense_from_sparse, grouped, per_state};
-use super::{check_per_state, declare_rates, Family, POSITIVE};
-use crate::emission::{Emission, FusedEmission};
+use super::fused::{grouped, SparseStep};
+use super::view::PerStateView;
+use super::{check_per_state, gamma_prior, Family, POSITIVE, RATES};
 use crate::layout::{LayoutError, ParamHandle, ParamLayout, Params};
 use crate::model::ModelError;
 use crate::priors::Prior;
-use crate::simulate::SampleEmission;
 
 /// `y | state k ~ Exponential(rates[k])` (mean `1 / rate`) for `y ≥ 0`.
 ///
@@ -42,12 +41,9 @@ impl<'a, T: Scalar> Exponential<'a, T> {
     }
 }
 
-impl<T: Scalar> Emission<T> for Exponential<'_, T> {
+impl<T: Scalar> PerStateView for Exponential<'_, T> {
+    type Num = T;
     type Obs = f64;
-
-    fn n_states(&self) -> usize {
-        self.rates.len()
-    }
 
     fn log_densities(&self, seq: &[f64], t: usize, out: &mut [T]) {
         let y = seq[t];
@@ -65,31 +61,13 @@ impl<T: Scalar> Emission<T> for Exponential<'_, T> {
         }
     }
 
-    /// Reverse mode's fast path ([`FusedEmission`], sparse form).
-    fn fused(&self) -> Option<&dyn FusedEmission<T, Obs = f64>> {
-        Some(self)
-    }
-}
-
-/// Reverse mode's fast path, sparse: state `k`'s density depends on state `k`'s parameters
-/// only, so the adjoint contracts `1` partials per density whatever `K`.
-impl<T: Scalar> FusedEmission<T> for Exponential<'_, T> {
-    fn parameters(&self, out: &mut Vec<T>) {
-        out.extend_from_slice(self.rates);
+    fn n_states(&self) -> usize {
+        self.rates.len()
     }
 
-    fn jacobian_width(&self) -> Option<usize> {
-        Some(1)
-    }
-
-    fn log_densities_with_sparse_jacobian(
-        &self,
-        seq: &[f64],
-        t: usize,
-        values: &mut [f64],
-        indices: &mut [usize],
-        partials: &mut [f64],
-    ) {
+    /// Reverse mode's fast path, sparse: state `k`'s density depends on state `k`'s rate only,
+    /// so the adjoint contracts `1` partial per density whatever `K`.
+    fn write_step(&self, seq: &[f64], t: usize, out: SparseStep<'_>) {
         let y = seq[t];
         // Outside the support: NaN, which the forward algorithm reports as a typed error.
         let outside = y < 0.0 || y.is_nan();
@@ -101,21 +79,13 @@ impl<T: Scalar> FusedEmission<T> for Exponential<'_, T> {
                 (r.ln() - r * y, [1.0 / r - y])
             }
         };
-        per_state(values, indices, partials, entry, grouped(self.rates.len()));
+        out.per_state(entry, grouped(self.rates.len()));
     }
 
-    fn log_densities_with_jacobian(
-        &self,
-        seq: &[f64],
-        t: usize,
-        values: &mut [f64],
-        jacobian: &mut [f64],
-    ) {
-        dense_from_sparse(self, seq, t, values, jacobian);
+    fn parameter_blocks(&self) -> impl Iterator<Item = &[T]> {
+        std::iter::once(self.rates)
     }
-}
 
-impl<T: Scalar> SampleEmission<T> for Exponential<'_, T> {
     fn check_params(&self) -> Result<(), ModelError> {
         Exponential::new(self.rates).map(|_| ())
     }
@@ -143,10 +113,7 @@ impl ExponentialFamily {
     pub fn new(n_states: usize) -> Self {
         Self {
             n_states,
-            rate_prior: Prior::Gamma {
-                shape: 2.0,
-                rate: 0.5,
-            },
+            rate_prior: gamma_prior(0.5),
             ordered: true,
         }
     }
@@ -157,12 +124,8 @@ impl Family for ExponentialFamily {
     type Handles = ParamHandle;
     type Emission<'a, T: Scalar> = Exponential<'a, T>;
 
-    fn n_states(&self) -> usize {
-        self.n_states
-    }
-
     fn add_params(&self, layout: &mut ParamLayout) -> Result<ParamHandle, LayoutError> {
-        declare_rates(layout, self.n_states, self.ordered, &self.rate_prior)
+        RATES.declare(layout, self.n_states, self.ordered, &self.rate_prior)
     }
 
     fn emission<'a, T: Scalar>(
@@ -177,5 +140,9 @@ impl Family for ExponentialFamily {
 
     fn invalid_observation(&self, &y: &f64) -> Option<String> {
         (y < 0.0).then(|| "an exponential observation must be non-negative".to_string())
+    }
+
+    fn n_states(&self) -> usize {
+        self.n_states
     }
 }

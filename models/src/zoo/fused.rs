@@ -1,31 +1,42 @@
-//! The sparse fused Jacobian of per-state families ([`FusedEmission`] with
-//! [`jacobian_width`](FusedEmission::jacobian_width)): state `k`'s density depends on a few
-//! scalars (its own parameters, plus any shared ones), so a step writes `K × W` (index,
-//! partial) pairs instead of a `K × P` row each, and the adjoint contracts them in `O(K W)`.
+//! The sparse fused Jacobian of per-state families
+//! ([`jacobian_width`](crate::FusedEmission::jacobian_width) `Some(W)`): state `k`'s density
+//! depends on a few scalars (its own parameters, plus any shared ones), so a step writes
+//! `K × W` (index, partial) pairs instead of a `K × P` row each, and the adjoint contracts
+//! them in `O(K W)`. A family states how one step's pairs are computed
+//! ([`PerStateView::write_step`](super::view::PerStateView::write_step)); these are the
+//! buffers it writes them into and the usual index layout.
 
-use trellis_ad::{scratch, Scalar};
+/// One step's output buffers of the sparse form: `K` values and `K × W` (index, partial)
+/// pairs, all zeroed on arrival.
+pub struct SparseStep<'a> {
+    /// `values[k]`: state `k`'s log-density.
+    pub(crate) values: &'a mut [f64],
+    /// `indices[k * W + j]`: the parameter index of state `k`'s partial `j`.
+    pub(crate) indices: &'a mut [usize],
+    /// `partials[k * W + j]`: state `k`'s partial `j`.
+    pub(crate) partials: &'a mut [f64],
+}
 
-use crate::emission::FusedEmission;
-
-/// Writes the sparse form of a per-state family with `W` partials per density: `entry(k)`
-/// gives state `k`'s value and partials, `index(k, j)` the parameter index of partial `j`.
-#[inline]
-pub(crate) fn per_state<const W: usize>(
-    values: &mut [f64],
-    indices: &mut [usize],
-    partials: &mut [f64],
-    mut entry: impl FnMut(usize) -> (f64, [f64; W]),
-    index: impl Fn(usize, usize) -> usize,
-) {
-    let rows = indices
-        .chunks_exact_mut(W)
-        .zip(partials.chunks_exact_mut(W));
-    for (k, (value, (idx, part))) in values.iter_mut().zip(rows).enumerate() {
-        let (v, d) = entry(k);
-        *value = v;
-        for j in 0..W {
-            idx[j] = index(k, j);
-            part[j] = d[j];
+impl SparseStep<'_> {
+    /// Writes the pairs of a family with `W` partials per density: `entry(k)` gives state
+    /// `k`'s value and partials, `index(k, j)` the parameter index of partial `j`.
+    #[inline]
+    pub(crate) fn per_state<const W: usize>(
+        self,
+        mut entry: impl FnMut(usize) -> (f64, [f64; W]),
+        index: impl Fn(usize, usize) -> usize,
+    ) {
+        let rows = self
+            .indices
+            .chunks_exact_mut(W)
+            .zip(self.partials.chunks_exact_mut(W));
+        for (k, (value, (idx, part))) in self.values.iter_mut().zip(rows).enumerate() {
+            let (v, d) = entry(k);
+            *value = v;
+            for j in 0..W {
+                idx[j] = index(k, j);
+                part[j] = d[j];
+            }
         }
     }
 }
@@ -35,34 +46,4 @@ pub(crate) fn per_state<const W: usize>(
 #[inline]
 pub(crate) fn grouped(n_states: usize) -> impl Fn(usize, usize) -> usize {
     move |k, j| j * n_states + k
-}
-
-/// The dense form (`K × P`, for callers of
-/// [`log_densities_with_jacobian`](FusedEmission::log_densities_with_jacobian)) scattered from
-/// the sparse one: the library itself only asks sparse families for the sparse form.
-pub(crate) fn dense_from_sparse<T: Scalar, E: FusedEmission<T> + ?Sized>(
-    emission: &E,
-    seq: &[E::Obs],
-    t: usize,
-    values: &mut [f64],
-    jacobian: &mut [f64],
-) {
-    let k = values.len();
-    let width = emission
-        .jacobian_width()
-        .expect("dense_from_sparse is only for emissions with a sparse Jacobian");
-    let n_params = jacobian.len().checked_div(k).unwrap_or(0);
-    scratch::with_filled(k * width, 0usize, |indices: &mut [usize]| {
-        scratch::with_filled(k * width, 0.0f64, |partials: &mut [f64]| {
-            emission.log_densities_with_sparse_jacobian(seq, t, values, indices, partials);
-            let pairs = indices
-                .chunks_exact(width)
-                .zip(partials.chunks_exact(width));
-            for (row, (idx, part)) in jacobian.chunks_exact_mut(n_params).zip(pairs) {
-                for (&p, &d) in idx.iter().zip(part) {
-                    row[p] += d;
-                }
-            }
-        })
-    });
 }

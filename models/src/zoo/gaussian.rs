@@ -3,18 +3,16 @@
 use rand_xoshiro::Xoshiro256PlusPlus;
 use trellis_ad::Scalar;
 
-use super::fused::{dense_from_sparse, grouped, per_state};
+use super::fused::{grouped, SparseStep};
+use super::view::PerStateView;
 use super::{
-    check_per_state, draw_normal, location_transform, normal_entry, Family, LocationScaleHandles,
-    FINITE, POSITIVE,
+    check_per_state, declare_sds, draw_normal, normal_entry, Family, LocationScaleHandles, FINITE,
+    LOCATION_PRIOR, MEANS, POSITIVE, SCALE_PRIOR,
 };
 use crate::distributions::LN_SQRT_2PI;
-use crate::emission::{Emission, FusedEmission};
 use crate::layout::{LayoutError, ParamLayout, Params, Shape};
 use crate::model::ModelError;
 use crate::priors::Prior;
-use crate::simulate::SampleEmission;
-use crate::transforms::Transform;
 
 /// `y | state k ~ Normal(means[k], sds[k])`.
 ///
@@ -50,12 +48,9 @@ impl<'a, T: Scalar> Gaussian<'a, T> {
     }
 }
 
-impl<T: Scalar> Emission<T> for Gaussian<'_, T> {
+impl<T: Scalar> PerStateView for Gaussian<'_, T> {
+    type Num = T;
     type Obs = f64;
-
-    fn n_states(&self) -> usize {
-        self.means.len()
-    }
 
     fn log_densities(&self, seq: &[f64], t: usize, out: &mut [T]) {
         let y = seq[t];
@@ -64,32 +59,13 @@ impl<T: Scalar> Emission<T> for Gaussian<'_, T> {
         }
     }
 
-    /// Reverse mode's fast path ([`FusedEmission`], sparse form).
-    fn fused(&self) -> Option<&dyn FusedEmission<T, Obs = f64>> {
-        Some(self)
-    }
-}
-
-/// Reverse mode's fast path, sparse: state `k`'s density depends on state `k`'s parameters
-/// only, so the adjoint contracts `2` partials per density whatever `K`.
-impl<T: Scalar> FusedEmission<T> for Gaussian<'_, T> {
-    fn parameters(&self, out: &mut Vec<T>) {
-        out.extend_from_slice(self.means);
-        out.extend_from_slice(self.sds);
+    fn n_states(&self) -> usize {
+        self.means.len()
     }
 
-    fn jacobian_width(&self) -> Option<usize> {
-        Some(2)
-    }
-
-    fn log_densities_with_sparse_jacobian(
-        &self,
-        seq: &[f64],
-        t: usize,
-        values: &mut [f64],
-        indices: &mut [usize],
-        partials: &mut [f64],
-    ) {
+    /// Reverse mode's fast path, sparse: state `k`'s density depends on state `k`'s parameters
+    /// only, so the adjoint contracts `2` partials per density whatever `K`.
+    fn write_step(&self, seq: &[f64], t: usize, out: SparseStep<'_>) {
         let y = seq[t];
         let entry = |k: usize| {
             let (m, s): (f64, f64) = (self.means[k].value(), self.sds[k].value());
@@ -97,21 +73,13 @@ impl<T: Scalar> FusedEmission<T> for Gaussian<'_, T> {
             let value = -0.5 * z * z - s.ln() - LN_SQRT_2PI;
             (value, [z / s, (z * z - 1.0) / s])
         };
-        per_state(values, indices, partials, entry, grouped(self.means.len()));
+        out.per_state(entry, grouped(self.means.len()));
     }
 
-    fn log_densities_with_jacobian(
-        &self,
-        seq: &[f64],
-        t: usize,
-        values: &mut [f64],
-        jacobian: &mut [f64],
-    ) {
-        dense_from_sparse(self, seq, t, values, jacobian);
+    fn parameter_blocks(&self) -> impl Iterator<Item = &[T]> {
+        [self.means, self.sds].into_iter()
     }
-}
 
-impl<T: Scalar> SampleEmission<T> for Gaussian<'_, T> {
     fn check_params(&self) -> Result<(), ModelError> {
         Gaussian::new(self.means, self.sds).map(|_| ())
     }
@@ -141,11 +109,8 @@ impl GaussianFamily {
     pub fn new(n_states: usize) -> Self {
         Self {
             n_states,
-            mu_prior: Prior::Normal {
-                mu: 0.0,
-                sigma: 10.0,
-            },
-            sigma_prior: Prior::HalfNormal { sigma: 5.0 },
+            mu_prior: LOCATION_PRIOR,
+            sigma_prior: SCALE_PRIOR,
             ordered: true,
         }
     }
@@ -156,16 +121,10 @@ impl Family for GaussianFamily {
     type Handles = LocationScaleHandles;
     type Emission<'a, T: Scalar> = Gaussian<'a, T>;
 
-    fn n_states(&self) -> usize {
-        self.n_states
-    }
-
     fn add_params(&self, layout: &mut ParamLayout) -> Result<Self::Handles, LayoutError> {
-        let k = Shape::Vector(self.n_states);
-        let mu_transform = location_transform(self.ordered);
         Ok(LocationScaleHandles {
-            mu: layout.declare("mu", k, mu_transform, self.mu_prior.clone())?,
-            sigma: layout.declare("sigma", k, Transform::Log, self.sigma_prior.clone())?,
+            mu: MEANS.declare(layout, self.n_states, self.ordered, &self.mu_prior)?,
+            sigma: declare_sds(layout, Shape::Vector(self.n_states), &self.sigma_prior)?,
         })
     }
 
@@ -175,5 +134,9 @@ impl Family for GaussianFamily {
         params: &Params<'a, T>,
     ) -> Gaussian<'a, T> {
         Gaussian::from_parts(params.of(handles.mu), params.of(handles.sigma))
+    }
+
+    fn n_states(&self) -> usize {
+        self.n_states
     }
 }

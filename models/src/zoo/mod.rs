@@ -54,10 +54,11 @@ mod hmm_model;
 mod poisson;
 mod shared_signal;
 mod student_t;
+mod view;
 
 pub(crate) use checks::{
-    check_len, check_per_state, check_values, finite, invalid_obs, positive, Support, FINITE,
-    POSITIVE,
+    check_len, check_per_state, check_rows, check_values, finite, invalid_obs, positive, Support,
+    FINITE, POSITIVE,
 };
 pub use hmm_model::{Covariates, HmmModel, MarkovPriors, StateMasks, DEFAULT_COEFFICIENT_PRIOR};
 
@@ -158,27 +159,67 @@ pub(crate) fn draw_normal(mu: f64, sigma: f64, rng: &mut rand_xoshiro::Xoshiro25
     mu + sigma * z
 }
 
-/// Declares `rate`, one per state with prior `prior`: positive-ordered when `ordered` (which
-/// breaks label switching), else log-transformed.
-pub(crate) fn declare_rates(
-    layout: &mut ParamLayout,
-    n_states: usize,
-    ordered: bool,
-    prior: &Prior,
-) -> Result<ParamHandle, LayoutError> {
-    let transform = if ordered {
-        Transform::PositiveOrdered
-    } else {
-        Transform::Log
-    };
-    layout.declare("rate", Shape::Vector(n_states), transform, prior.clone())
+/// The default prior of a location (`mu`): `Normal(0, 10)`.
+pub(crate) const LOCATION_PRIOR: Prior = Prior::Normal {
+    mu: 0.0,
+    sigma: 10.0,
+};
+
+/// The default prior of a scale (`sigma`): `HalfNormal(5)`.
+pub(crate) const SCALE_PRIOR: Prior = Prior::HalfNormal { sigma: 5.0 };
+
+/// `Gamma(shape 2, rate)`, mean `2 / rate` and zero density at 0: the default prior of a
+/// rate or a degrees-of-freedom parameter.
+pub(crate) fn gamma_prior(rate: f64) -> Prior {
+    Prior::Gamma { shape: 2.0, rate }
 }
 
-/// The transform of a location parameter: ordered when `ordered`.
-pub(crate) fn location_transform(ordered: bool) -> Transform {
-    if ordered {
-        Transform::Ordered
-    } else {
-        Transform::Identity
+/// A parameter with one value per state that may be ordered (which breaks label switching):
+/// its name and its transform either way.
+pub(crate) struct PerState {
+    name: &'static str,
+    ordered: Transform,
+    unordered: Transform,
+}
+
+/// Locations `mu`: ordered, else unconstrained.
+pub(crate) const MEANS: PerState = PerState {
+    name: "mu",
+    ordered: Transform::Ordered,
+    unordered: Transform::Identity,
+};
+
+/// Rates `rate`: positive-ordered, else log.
+pub(crate) const RATES: PerState = PerState {
+    name: "rate",
+    ordered: Transform::PositiveOrdered,
+    unordered: Transform::Log,
+};
+
+impl PerState {
+    /// Declares the parameter for `n_states` states with prior `prior`, ordered when
+    /// `ordered`.
+    pub(crate) fn declare(
+        &self,
+        layout: &mut ParamLayout,
+        n_states: usize,
+        ordered: bool,
+        prior: &Prior,
+    ) -> Result<ParamHandle, LayoutError> {
+        let transform = if ordered {
+            self.ordered
+        } else {
+            self.unordered
+        };
+        layout.declare(self.name, Shape::Vector(n_states), transform, prior.clone())
     }
+}
+
+/// Declares `sigma`, scales of shape `shape` (log transform) with prior `prior`.
+pub(crate) fn declare_sds(
+    layout: &mut ParamLayout,
+    shape: Shape,
+    prior: &Prior,
+) -> Result<ParamHandle, LayoutError> {
+    layout.declare("sigma", shape, Transform::Log, prior.clone())
 }

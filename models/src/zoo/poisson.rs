@@ -4,14 +4,13 @@ use rand::Rng;
 use rand_xoshiro::Xoshiro256PlusPlus;
 use trellis_ad::Scalar;
 
-use super::fused::{dense_from_sparse, grouped, per_state};
-use super::{check_per_state, check_values, declare_rates, invalid_obs, Family, Support};
-use crate::emission::{Emission, FusedEmission};
+use super::fused::{grouped, SparseStep};
+use super::view::PerStateView;
+use super::{check_per_state, check_values, gamma_prior, invalid_obs, Family, Support, RATES};
 use crate::hmm::{HmmError, Sequences};
 use crate::layout::{LayoutError, ParamHandle, ParamLayout, Params};
 use crate::model::ModelError;
 use crate::priors::Prior;
-use crate::simulate::SampleEmission;
 
 /// Largest rate accepted for simulation: counts must fit in a `u32`.
 const MAX_SIMULATION_RATE: f64 = 1e9;
@@ -72,12 +71,9 @@ fn entry<T: Scalar>(y: u32, ln_fact: f64, rate: T) -> T {
     }
 }
 
-impl<T: Scalar> Emission<T> for Poisson<'_, T> {
+impl<T: Scalar> PerStateView for Poisson<'_, T> {
+    type Num = T;
     type Obs = u32;
-
-    fn n_states(&self) -> usize {
-        self.rates.len()
-    }
 
     fn log_densities(&self, seq: &[u32], t: usize, out: &mut [T]) {
         let y = seq[t];
@@ -87,49 +83,23 @@ impl<T: Scalar> Emission<T> for Poisson<'_, T> {
         }
     }
 
-    /// Reverse mode's fast path ([`FusedEmission`], sparse form).
-    fn fused(&self) -> Option<&dyn FusedEmission<T, Obs = u32>> {
-        Some(self)
-    }
-}
-
-/// Reverse mode's fast path, sparse: state `k`'s density depends on state `k`'s parameters
-/// only, so the adjoint contracts `1` partials per density whatever `K`.
-impl<T: Scalar> FusedEmission<T> for Poisson<'_, T> {
-    fn parameters(&self, out: &mut Vec<T>) {
-        out.extend_from_slice(self.rates);
+    fn n_states(&self) -> usize {
+        self.rates.len()
     }
 
-    fn jacobian_width(&self) -> Option<usize> {
-        Some(1)
-    }
-
-    fn log_densities_with_sparse_jacobian(
-        &self,
-        seq: &[u32],
-        t: usize,
-        values: &mut [f64],
-        indices: &mut [usize],
-        partials: &mut [f64],
-    ) {
+    /// Reverse mode's fast path, sparse: state `k`'s density depends on state `k`'s rate only,
+    /// so the adjoint contracts `1` partial per density whatever `K`.
+    fn write_step(&self, seq: &[u32], t: usize, out: SparseStep<'_>) {
         let y = seq[t];
         let ln_fact = trellis_ad::special::ln_gamma(f64::from(y) + 1.0);
         let entry = |k: usize| value_and_partial(y, ln_fact, self.rates[k].value());
-        per_state(values, indices, partials, entry, grouped(self.rates.len()));
+        out.per_state(entry, grouped(self.rates.len()));
     }
 
-    fn log_densities_with_jacobian(
-        &self,
-        seq: &[u32],
-        t: usize,
-        values: &mut [f64],
-        jacobian: &mut [f64],
-    ) {
-        dense_from_sparse(self, seq, t, values, jacobian);
+    fn parameter_blocks(&self) -> impl Iterator<Item = &[T]> {
+        std::iter::once(self.rates)
     }
-}
 
-impl<T: Scalar> SampleEmission<T> for Poisson<'_, T> {
     fn check_params(&self) -> Result<(), ModelError> {
         Poisson::new(self.rates)?;
         check_values(
@@ -212,10 +182,7 @@ impl PoissonFamily {
     pub fn new(n_states: usize) -> Self {
         Self {
             n_states,
-            rate_prior: Prior::Gamma {
-                shape: 2.0,
-                rate: 0.1,
-            },
+            rate_prior: gamma_prior(0.1),
             ordered: true,
         }
     }
@@ -226,12 +193,8 @@ impl Family for PoissonFamily {
     type Handles = ParamHandle;
     type Emission<'a, T: Scalar> = Poisson<'a, T>;
 
-    fn n_states(&self) -> usize {
-        self.n_states
-    }
-
     fn add_params(&self, layout: &mut ParamLayout) -> Result<ParamHandle, LayoutError> {
-        declare_rates(layout, self.n_states, self.ordered, &self.rate_prior)
+        RATES.declare(layout, self.n_states, self.ordered, &self.rate_prior)
     }
 
     fn emission<'a, T: Scalar>(
@@ -242,5 +205,9 @@ impl Family for PoissonFamily {
         Poisson {
             rates: params.of(*rate),
         }
+    }
+
+    fn n_states(&self) -> usize {
+        self.n_states
     }
 }

@@ -70,10 +70,6 @@ impl<T: Scalar> SharedSignalGaussian<T> {
 impl<T: Scalar> Emission<T> for SharedSignalGaussian<T> {
     type Obs = f64;
 
-    fn n_states(&self) -> usize {
-        self.n_states
-    }
-
     fn log_densities(&self, seq: &[f64], t: usize, out: &mut [T]) {
         let y = seq[t];
         if T::CUSTOM_IS_CHEAPER {
@@ -96,6 +92,10 @@ impl<T: Scalar> Emission<T> for SharedSignalGaussian<T> {
         }
     }
 
+    fn n_states(&self) -> usize {
+        self.n_states
+    }
+
     /// Reverse mode's fast path ([`FusedEmission`]).
     fn fused(&self) -> Option<&dyn FusedEmission<T, Obs = f64>> {
         Some(self)
@@ -111,22 +111,12 @@ impl<T: Scalar> FusedEmission<T> for SharedSignalGaussian<T> {
         out.push(self.noise);
     }
 
-    fn log_densities_with_jacobian(
-        &self,
-        seq: &[f64],
-        t: usize,
-        values: &mut [f64],
-        jacobian: &mut [f64],
-    ) {
+    fn log_densities_with_jacobian(&self, seq: &[f64], t: usize, out: &mut [f64], jac: &mut [f64]) {
         let y = seq[t];
         let (signal, noise) = (self.signal.value(), self.noise.value());
         let inv = 1.0 / noise;
         let norm = self.norm.value();
-        for (k, (value, d)) in values
-            .iter_mut()
-            .zip(jacobian.chunks_exact_mut(2))
-            .enumerate()
-        {
+        for (k, (value, d)) in out.iter_mut().zip(jac.chunks_exact_mut(2)).enumerate() {
             let c = (k + 1) as f64;
             let z = (y - c * signal) * inv;
             *value = -0.5 * z * z + norm;
@@ -191,10 +181,6 @@ impl Family for SharedSignalFamily {
     type Handles = SharedSignalHandles;
     type Emission<'a, T: Scalar> = SharedSignalGaussian<T>;
 
-    fn n_states(&self) -> usize {
-        self.n_states
-    }
-
     fn add_params(&self, layout: &mut ParamLayout) -> Result<SharedSignalHandles, LayoutError> {
         let scalar = Shape::Scalar;
         let (signal_prior, noise_prior) = (self.signal_prior.clone(), self.noise_prior.clone());
@@ -211,5 +197,9 @@ impl Family for SharedSignalFamily {
     ) -> SharedSignalGaussian<T> {
         let (signal, noise) = (params.of(handles.signal)[0], params.of(handles.noise)[0]);
         SharedSignalGaussian::from_parts(signal, noise, self.n_states)
+    }
+
+    fn n_states(&self) -> usize {
+        self.n_states
     }
 }

@@ -6,14 +6,16 @@ use rand_xoshiro::Xoshiro256PlusPlus;
 use trellis_ad::special::{digamma, ln_gamma};
 use trellis_ad::Scalar;
 
-use super::fused::{dense_from_sparse, per_state};
-use super::{check_len, check_values, finite, location_transform, positive, Family};
-use crate::emission::{Emission, FusedEmission};
+use super::fused::SparseStep;
+use super::view::PerStateView;
+use super::{
+    check_len, check_values, declare_sds, finite, gamma_prior, positive, Family, LOCATION_PRIOR,
+    MEANS, SCALE_PRIOR,
+};
 use crate::hmm::HmmError;
 use crate::layout::{LayoutError, ParamHandle, ParamLayout, Params, Shape};
 use crate::model::ModelError;
 use crate::priors::Prior;
-use crate::simulate::SampleEmission;
 use crate::transforms::Transform;
 
 /// `ln √π`.
@@ -61,6 +63,11 @@ impl<'a, T: Scalar> StudentT<'a, T> {
         Ok(Self { locs, scales, nus })
     }
 
+    /// A view without checks (the layout guarantees the lengths and supports).
+    pub(crate) fn from_parts(locs: &'a [T], scales: &'a [T], nus: &'a [T]) -> Self {
+        Self { locs, scales, nus }
+    }
+
     fn nu(&self, k: usize) -> T {
         if self.nus.len() == 1 {
             self.nus[0]
@@ -102,12 +109,9 @@ fn fused(y: f64, mu: f64, sigma: f64, nu: f64) -> (f64, [f64; 3]) {
     (value, [d_mu, d_sigma, d_nu])
 }
 
-impl<T: Scalar> Emission<T> for StudentT<'_, T> {
+impl<T: Scalar> PerStateView for StudentT<'_, T> {
+    type Num = T;
     type Obs = f64;
-
-    fn n_states(&self) -> usize {
-        self.locs.len()
-    }
 
     fn log_densities(&self, seq: &[f64], t: usize, out: &mut [T]) {
         let y = seq[t];
@@ -122,33 +126,14 @@ impl<T: Scalar> Emission<T> for StudentT<'_, T> {
         }
     }
 
-    /// Reverse mode's fast path ([`FusedEmission`], sparse form).
-    fn fused(&self) -> Option<&dyn FusedEmission<T, Obs = f64>> {
-        Some(self)
-    }
-}
-
-/// Reverse mode's fast path, sparse: state `k`'s density depends on state `k`'s parameters
-/// only, so the adjoint contracts `3` partials per density whatever `K`.
-impl<T: Scalar> FusedEmission<T> for StudentT<'_, T> {
-    fn parameters(&self, out: &mut Vec<T>) {
-        out.extend_from_slice(self.locs);
-        out.extend_from_slice(self.scales);
-        out.extend_from_slice(self.nus);
+    fn n_states(&self) -> usize {
+        self.locs.len()
     }
 
-    fn jacobian_width(&self) -> Option<usize> {
-        Some(3)
-    }
-
-    fn log_densities_with_sparse_jacobian(
-        &self,
-        seq: &[f64],
-        t: usize,
-        values: &mut [f64],
-        indices: &mut [usize],
-        partials: &mut [f64],
-    ) {
+    /// Reverse mode's fast path, sparse: state `k`'s density depends on state `k`'s parameters
+    /// only (and the shared `ν`, if one), so the adjoint contracts `3` partials per density
+    /// whatever `K`.
+    fn write_step(&self, seq: &[f64], t: usize, out: SparseStep<'_>) {
         let y = seq[t];
         let k_states = self.locs.len();
         let shared_nu = self.nus.len() == 1;
@@ -164,21 +149,13 @@ impl<T: Scalar> FusedEmission<T> for StudentT<'_, T> {
                 j * k_states + k
             }
         };
-        per_state(values, indices, partials, entry, index);
+        out.per_state(entry, index);
     }
 
-    fn log_densities_with_jacobian(
-        &self,
-        seq: &[f64],
-        t: usize,
-        values: &mut [f64],
-        jacobian: &mut [f64],
-    ) {
-        dense_from_sparse(self, seq, t, values, jacobian);
+    fn parameter_blocks(&self) -> impl Iterator<Item = &[T]> {
+        [self.locs, self.scales, self.nus].into_iter()
     }
-}
 
-impl<T: Scalar> SampleEmission<T> for StudentT<'_, T> {
     fn check_params(&self) -> Result<(), ModelError> {
         StudentT::new(self.locs, self.scales, self.nus).map(|_| ())
     }
@@ -218,15 +195,9 @@ impl StudentTFamily {
     pub fn new(n_states: usize) -> Self {
         Self {
             n_states,
-            mu_prior: Prior::Normal {
-                mu: 0.0,
-                sigma: 10.0,
-            },
-            sigma_prior: Prior::HalfNormal { sigma: 5.0 },
-            nu_prior: Prior::Gamma {
-                shape: 2.0,
-                rate: 0.1,
-            },
+            mu_prior: LOCATION_PRIOR,
+            sigma_prior: SCALE_PRIOR,
+            nu_prior: gamma_prior(0.1),
             shared_nu: true,
             ordered: true,
         }
@@ -249,17 +220,12 @@ impl Family for StudentTFamily {
     type Handles = StudentTHandles;
     type Emission<'a, T: Scalar> = StudentT<'a, T>;
 
-    fn n_states(&self) -> usize {
-        self.n_states
-    }
-
     fn add_params(&self, layout: &mut ParamLayout) -> Result<StudentTHandles, LayoutError> {
         let k = Shape::Vector(self.n_states);
         let nu_shape = if self.shared_nu { Shape::Scalar } else { k };
-        let mu_transform = location_transform(self.ordered);
         Ok(StudentTHandles {
-            mu: layout.declare("mu", k, mu_transform, self.mu_prior.clone())?,
-            sigma: layout.declare("sigma", k, Transform::Log, self.sigma_prior.clone())?,
+            mu: MEANS.declare(layout, self.n_states, self.ordered, &self.mu_prior)?,
+            sigma: declare_sds(layout, k, &self.sigma_prior)?,
             nu: layout.declare("nu", nu_shape, Transform::Log, self.nu_prior.clone())?,
         })
     }
@@ -269,10 +235,11 @@ impl Family for StudentTFamily {
         handles: &StudentTHandles,
         params: &Params<'a, T>,
     ) -> StudentT<'a, T> {
-        StudentT {
-            locs: params.of(handles.mu),
-            scales: params.of(handles.sigma),
-            nus: params.of(handles.nu),
-        }
+        let (locs, scales) = (params.of(handles.mu), params.of(handles.sigma));
+        StudentT::from_parts(locs, scales, params.of(handles.nu))
+    }
+
+    fn n_states(&self) -> usize {
+        self.n_states
     }
 }

@@ -10,134 +10,73 @@ use trellis_models::{Emission, FusedEmission};
 
 pub mod oracle;
 
-pub const HALF_LN_2PI: f64 = 0.918_938_533_204_672_8;
+// The reference emission has one copy, shared with the `hmm` bench and the allocation test.
+#[path = "../../../benches/src/shared_signal.rs"]
+mod shared_signal;
+pub use shared_signal::SharedSignal;
 
-/// `ℓ[t][k] = ln N(y_t; (k + 1) · signal, noise)`: the seed model's emission. Under reverse
-/// mode it offers the fused fast path ([`FusedEmission`]) unless built with
-/// [`SharedSignal::per_density_nodes`], which records each log-density as one tape node
-/// (value and two partials computed in `f64`).
-pub struct SharedSignal<T> {
-    pub signal: T,
-    pub noise: T,
-    pub k: usize,
-    fused: bool,
-    log_noise: T,
-    inv_noise: T,
-    ln_noise_f: f64,
-    inv_noise_f: f64,
+/// Two states with fixed log-densities `(−y, y − 1)`: the fused fast path with no parameters
+/// at all. Its fused values are NaN for observations above `nan_above` (as from a bug in a
+/// user's Jacobian code; claiming the fast path without implementing it does not compile, see
+/// the `compile_fail` example on `Emission::fused`); the generic path never gives NaN.
+pub struct Constant {
+    pub nan_above: f64,
 }
 
-impl<T: Scalar> SharedSignal<T> {
-    pub fn new(signal: T, noise: T, k: usize) -> Self {
-        let (log_noise, inv_noise) = if T::CUSTOM_IS_CHEAPER {
-            (T::constant(0.0), T::constant(0.0))
-        } else {
-            (noise.ln(), T::constant(1.0) / noise)
-        };
-        Self {
-            signal,
-            noise,
-            k,
-            fused: true,
-            log_noise,
-            inv_noise,
-            ln_noise_f: noise.value().ln(),
-            inv_noise_f: 1.0 / noise.value(),
-        }
-    }
-
-    pub fn per_density_nodes(signal: T, noise: T, k: usize) -> Self {
-        Self {
-            fused: false,
-            ..Self::new(signal, noise, k)
-        }
-    }
-
-    /// `(z, ℓ)` in plain values, with the same operations as the generic `f64` path.
-    #[inline]
-    fn plain(&self, y: f64, k: usize) -> (f64, f64) {
-        let z = (y - self.signal.value() * ((k + 1) as f64)) * self.inv_noise_f;
-        (z, -(z * z) * 0.5 - self.ln_noise_f - HALF_LN_2PI)
-    }
+impl Constant {
+    /// Never NaN.
+    pub const VALID: Self = Self {
+        nan_above: f64::INFINITY,
+    };
+    /// NaN fused values for observations above 1.5.
+    pub const NAN_ABOVE_1_5: Self = Self { nan_above: 1.5 };
 }
 
-impl<T: Scalar> Emission<T> for SharedSignal<T> {
+impl<T: Scalar> Emission<T> for Constant {
     type Obs = f64;
     fn n_states(&self) -> usize {
-        self.k
+        2
     }
     fn log_densities(&self, seq: &[f64], t: usize, out: &mut [T]) {
-        let y = seq[t];
-        if T::CUSTOM_IS_CHEAPER {
-            let inv = self.inv_noise_f;
-            let inputs = [self.signal, self.noise];
-            for (k, o) in out.iter_mut().enumerate() {
-                let (z, value) = self.plain(y, k);
-                let w = (k + 1) as f64;
-                *o = T::custom(&inputs, value, &[z * inv * w, (z * z - 1.0) * inv]);
-            }
-        } else {
-            for (k, o) in out.iter_mut().enumerate() {
-                let z = (T::constant(y) - self.signal * ((k + 1) as f64)) * self.inv_noise;
-                *o = -(z * z) * 0.5 - self.log_noise - HALF_LN_2PI;
-            }
-        }
+        out[0] = T::constant(-seq[t]);
+        out[1] = T::constant(seq[t] - 1.0);
     }
     fn fused(&self) -> Option<&dyn FusedEmission<T, Obs = f64>> {
-        if self.fused {
-            Some(self)
-        } else {
-            None
-        }
+        Some(self)
     }
 }
 
-impl<T: Scalar> FusedEmission<T> for SharedSignal<T> {
-    fn parameters(&self, out: &mut Vec<T>) {
-        out.extend([self.signal, self.noise]);
-    }
+impl<T: Scalar> FusedEmission<T> for Constant {
+    fn parameters(&self, _out: &mut Vec<T>) {}
     fn log_densities_with_jacobian(
         &self,
         seq: &[f64],
         t: usize,
-        values: &mut [f64],
-        jacobian: &mut [f64],
+        out: &mut [f64],
+        _jac: &mut [f64],
     ) {
-        let inv = self.inv_noise_f;
-        for k in 0..self.k {
-            let (z, value) = self.plain(seq[t], k);
-            values[k] = value;
-            jacobian[2 * k] = z * inv * ((k + 1) as f64);
-            jacobian[2 * k + 1] = (z * z - 1.0) * inv;
-        }
+        let y = seq[t];
+        let nan = y > self.nan_above;
+        out[0] = if nan { f64::NAN } else { -y };
+        out[1] = if nan { f64::NAN } else { y - 1.0 };
     }
 }
 
 /// The seed log-likelihood as a function of
-/// `(signal, noise, log p_init (3), log p_trans (9, row-major))`; reverse mode through the
-/// fused emission path.
-pub struct RefModel {
+/// `(signal, noise, log p_init (3), log p_trans (9, row-major))`, the emission recorded as
+/// `MODE` says ([`RefModel`], [`RefModelNodes`]).
+pub struct Reference<const MODE: u8> {
     pub data: Sequences<f64>,
 }
 
-impl ScalarFn for RefModel {
-    fn eval<T: Scalar>(&self, x: &[T]) -> T {
-        let emission = SharedSignal::new(x[0], x[1], 3);
-        // Outside the support (a finite-difference step can make the noise negative) the
-        // log-likelihood is NaN, which the gradient checker skips, rather than a panic.
-        hmm::batch_log_likelihood(&x[2..5], &x[5..14], &emission, &self.data)
-            .unwrap_or(T::constant(f64::NAN))
-    }
-}
+/// [`Reference`] with reverse mode through the fused emission path.
+pub type RefModel = Reference<{ shared_signal::FUSED }>;
+/// [`Reference`] with one tape node per emission log-density under reverse mode.
+pub type RefModelNodes = Reference<{ shared_signal::NODES }>;
 
-/// [`RefModel`] with one tape node per emission log-density under reverse mode.
-pub struct RefModelNodes {
-    pub data: Sequences<f64>,
-}
-
-impl ScalarFn for RefModelNodes {
+impl<const MODE: u8> ScalarFn for Reference<MODE> {
     fn eval<T: Scalar>(&self, x: &[T]) -> T {
-        let emission = SharedSignal::per_density_nodes(x[0], x[1], 3);
+        let emission = SharedSignal::<T, MODE>::with_mode(x[0], x[1], 3);
         // Outside the support (a finite-difference step can make the noise negative) the
         // log-likelihood is NaN, which the gradient checker skips, rather than a panic.
         hmm::batch_log_likelihood(&x[2..5], &x[5..14], &emission, &self.data)

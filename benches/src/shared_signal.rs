@@ -1,0 +1,120 @@
+//! The reference HMM's emission, `ℓ[t][k] = ln N(y_t; (k + 1) · signal, noise)` (the seed
+//! model's), in the three ways reverse mode can record it. One copy serves the `hmm` bench,
+//! the `hmm_*` tests of `trellis-models` and the allocation test of `trellis-tests` (the
+//! tests include this file with `#[path]`, so it depends on nothing but the library crates).
+#![allow(dead_code)]
+
+use trellis_ad::Scalar;
+use trellis_models::{Emission, FusedEmission};
+
+/// `ln √(2π)`.
+pub const HALF_LN_2PI: f64 = 0.918_938_533_204_672_8;
+
+/// The fused fast path ([`Emission::fused`]): no per-density nodes.
+pub const FUSED: u8 = 0;
+/// One `T::custom` node per log-density (value and partials in `f64`).
+pub const NODES: u8 = 1;
+/// Generic arithmetic, one node per operation.
+pub const OPS: u8 = 2;
+
+/// `ln N(y_t; (k + 1) · signal, noise)` for `k < K`, recorded as `MODE` says.
+pub struct SharedSignal<T, const MODE: u8 = FUSED> {
+    /// The mean step between states.
+    pub signal: T,
+    /// The standard deviation shared by all states.
+    pub noise: T,
+    /// Number of states `K`.
+    pub k: usize,
+    log_noise: T,
+    inv_noise: T,
+    ln_sd: f64,
+    inv_sd: f64,
+}
+
+impl<T: Scalar, const MODE: u8> SharedSignal<T, MODE> {
+    /// The emission recorded as `MODE` says.
+    pub fn with_mode(signal: T, noise: T, k: usize) -> Self {
+        let plain = MODE != OPS && T::CUSTOM_IS_CHEAPER;
+        let (log_noise, inv_noise) = if plain {
+            (T::constant(0.0), T::constant(0.0))
+        } else {
+            (noise.ln(), T::constant(1.0) / noise)
+        };
+        Self {
+            signal,
+            noise,
+            k,
+            log_noise,
+            inv_noise,
+            ln_sd: noise.value().ln(),
+            inv_sd: 1.0 / noise.value(),
+        }
+    }
+
+    /// `(z, ℓ)` in plain values, with the same operations as the generic `f64` path.
+    #[inline]
+    fn plain(&self, y: f64, k: usize) -> (f64, f64) {
+        let z = (y - self.signal.value() * ((k + 1) as f64)) * self.inv_sd;
+        (z, -(z * z) * 0.5 - self.ln_sd - HALF_LN_2PI)
+    }
+}
+
+impl<T: Scalar> SharedSignal<T> {
+    /// The emission on the fused fast path.
+    pub fn new(signal: T, noise: T, k: usize) -> Self {
+        Self::with_mode(signal, noise, k)
+    }
+
+    /// The emission with one tape node per log-density under reverse mode.
+    pub fn per_density_nodes(signal: T, noise: T, k: usize) -> SharedSignal<T, NODES> {
+        SharedSignal::with_mode(signal, noise, k)
+    }
+}
+
+impl<T: Scalar, const MODE: u8> Emission<T> for SharedSignal<T, MODE> {
+    type Obs = f64;
+    fn n_states(&self) -> usize {
+        self.k
+    }
+    #[inline]
+    fn log_densities(&self, seq: &[f64], t: usize, out: &mut [T]) {
+        let y = seq[t];
+        if MODE != OPS && T::CUSTOM_IS_CHEAPER {
+            let inv = self.inv_sd;
+            let inputs = [self.signal, self.noise];
+            for (k, o) in out.iter_mut().enumerate() {
+                let (z, value) = self.plain(y, k);
+                let w = (k + 1) as f64;
+                *o = T::custom(&inputs, value, &[z * inv * w, (z * z - 1.0) * inv]);
+            }
+        } else {
+            for (k, o) in out.iter_mut().enumerate() {
+                let z = (T::constant(y) - self.signal * ((k + 1) as f64)) * self.inv_noise;
+                *o = -(z * z) * 0.5 - self.log_noise - HALF_LN_2PI;
+            }
+        }
+    }
+    fn fused(&self) -> Option<&dyn FusedEmission<T, Obs = f64>> {
+        if MODE == FUSED {
+            Some(self)
+        } else {
+            None
+        }
+    }
+}
+
+impl<T: Scalar, const MODE: u8> FusedEmission<T> for SharedSignal<T, MODE> {
+    fn parameters(&self, out: &mut Vec<T>) {
+        out.extend([self.signal, self.noise]);
+    }
+    #[inline]
+    fn log_densities_with_jacobian(&self, seq: &[f64], t: usize, out: &mut [f64], jac: &mut [f64]) {
+        let inv = self.inv_sd;
+        for k in 0..self.k {
+            let (z, value) = self.plain(seq[t], k);
+            out[k] = value;
+            jac[2 * k] = z * inv * ((k + 1) as f64);
+            jac[2 * k + 1] = (z * z - 1.0) * inv;
+        }
+    }
+}
