@@ -93,11 +93,29 @@ pub fn lines<F: Family>(
     Ok(lines)
 }
 
-/// Masks and covariate names of the model, as `trellis_mask_…`/`trellis_covariates` lines.
-/// The zoo models expose none yet; when a model gains them, they are recorded here (and so
-/// compared by [`check_same_fit`], which compares every identifying line).
-fn model_extras<F: Family>(_model: &HmmModel<F>) -> Vec<(String, String)> {
-    Vec::new()
+/// Masks and covariate names of the model, as `trellis_mask_initial`,
+/// `trellis_mask_transition` (rows of 0/1, `;` between rows) and `trellis_covariates`
+/// lines; they are compared by [`check_same_fit`], which compares every identifying line.
+fn model_extras<F: Family>(model: &HmmModel<F>) -> Vec<(String, String)> {
+    let flags = |row: &[bool]| -> String {
+        row.iter()
+            .map(|&free| if free { "1" } else { "0" })
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let mut lines = Vec::new();
+    if let Some(masks) = model.masks() {
+        lines.push(("trellis_mask_initial".to_string(), flags(&masks.initial)));
+        let rows: Vec<String> = masks.transition.iter().map(|r| flags(r)).collect();
+        lines.push(("trellis_mask_transition".to_string(), rows.join("; ")));
+    }
+    if let Some(covariates) = model.covariates() {
+        lines.push((
+            "trellis_covariates".to_string(),
+            covariates.names.join(", "),
+        ));
+    }
+    lines
 }
 
 /// The command line as typed: arguments joined by spaces, those holding whitespace or
@@ -287,5 +305,31 @@ mod tests {
             ("num_samples", "10"),
         ]);
         assert_eq!(from_csv_settings(&settings), settings[..3]);
+    }
+
+    #[test]
+    fn masks_and_covariate_names_are_recorded() {
+        use trellis_models::hmm::Sequences;
+        use trellis_models::zoo::{Covariates, PoissonFamily, StateMasks};
+        let data = Sequences::new(vec![vec![1u32, 2, 0], vec![3, 1]]).unwrap();
+        let plain = HmmModel::new(PoissonFamily::new(2), data.clone()).unwrap();
+        assert!(model_extras(&plain).is_empty());
+        let masked = plain
+            .clone()
+            .with_masks(StateMasks::left_to_right(2))
+            .unwrap();
+        assert_eq!(
+            model_extras(&masked),
+            lines(&[
+                ("trellis_mask_initial", "1 0"),
+                ("trellis_mask_transition", "1 1; 0 1"),
+            ])
+        );
+        let covariates = Covariates::new(vec!["x".into(), "y".into()], vec![0.0; 10], 5).unwrap();
+        let driven = plain.with_covariates(covariates).unwrap();
+        assert_eq!(
+            model_extras(&driven),
+            lines(&[("trellis_covariates", "x, y")])
+        );
     }
 }
