@@ -12,6 +12,7 @@ use trellis_samplers::output::read::read_cmdstan_csv;
 use trellis_samplers::Trace;
 
 use crate::input::Input;
+use crate::masks::ChainMasks;
 use crate::obs::CliObs;
 use crate::{ModelArgs, ModelKind};
 
@@ -23,6 +24,25 @@ pub struct Fitted {
     pub trace: Trace,
     /// The family, K and data file of the model, ready for [`Input::read`].
     pub model_args: ModelArgs,
+    /// The structural zeros the header records (`trellis_mask_initial`/`_transition`).
+    pub masks: Option<ChainMasks>,
+}
+
+/// The 0/1 rows of a `trellis_mask_…` header line (`1 0; 0 1`), each of `k` flags.
+fn mask_rows(line: &str, k: usize) -> Option<Vec<Vec<bool>>> {
+    line.split(';')
+        .map(|row| {
+            let flags: Option<Vec<bool>> = row
+                .split_whitespace()
+                .map(|f| match f {
+                    "1" => Some(true),
+                    "0" => Some(false),
+                    _ => None,
+                })
+                .collect();
+            flags.filter(|f| f.len() == k)
+        })
+        .collect()
 }
 
 impl Fitted {
@@ -69,7 +89,40 @@ impl Fitted {
             .count();
         let symbols = (model == ModelKind::Categorical && states > 0)
             .then_some(emission_columns / states.max(1));
+        if first.setting("trellis_covariates").is_some() {
+            return Err(format!(
+                "{}: a fit with covariate-driven transitions cannot be rebuilt from its header \
+                 yet (the covariates file is not recorded)",
+                files[0].display()
+            ));
+        }
+        let masks = match (
+            first.setting("trellis_mask_initial"),
+            first.setting("trellis_mask_transition"),
+        ) {
+            (Some(initial), Some(transition)) => {
+                let source = files[0].display().to_string();
+                let initial = mask_rows(initial, states).filter(|rows| rows.len() == 1);
+                let transition = mask_rows(transition, states).filter(|rows| rows.len() == states);
+                match (initial, transition) {
+                    (Some(mut initial), Some(transition)) => Some(ChainMasks {
+                        initial: initial.remove(0),
+                        transition,
+                        initial_source: source.clone(),
+                        transition_source: source,
+                    }),
+                    _ => {
+                        return Err(format!(
+                            "{source}: the trellis_mask lines are not K = {states} rows of 0/1 \
+                             flags"
+                        ))
+                    }
+                }
+            }
+            _ => None,
+        };
         Ok(Self {
+            masks,
             dir: dir.to_path_buf(),
             trace,
             model_args: ModelArgs {
@@ -77,8 +130,8 @@ impl Fitted {
                 states,
                 data,
                 symbols,
-                // Masks and covariates are not rebuilt from a header yet: such fits are
-                // refused by `model` below (their parameters do not match).
+                // The masks are set on the input (`input`); covariate fits are refused
+                // above.
                 transition_mask: None,
                 initial_mask: None,
                 structure: None,
@@ -89,7 +142,10 @@ impl Fitted {
 
     /// The input that rebuilds the fitted model.
     pub fn input(&self) -> Result<Input, String> {
-        Input::read(&self.model_args, None).map_err(|e| format!("{}: {e}", self.dir.display()))
+        let mut input = Input::read(&self.model_args, None)
+            .map_err(|e| format!("{}: {e}", self.dir.display()))?;
+        input.masks = self.masks.clone();
+        Ok(input)
     }
 
     /// The fitted model and the trace's columns of its parameters (layout order); refuses
@@ -160,4 +216,21 @@ fn locate_data(dir: &Path, recorded: &Path) -> Result<PathBuf, String> {
             recorded.display()
         )
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::mask_rows;
+
+    #[test]
+    fn mask_lines_read_back_as_written() {
+        assert_eq!(
+            mask_rows("1 1; 0 1", 2),
+            Some(vec![vec![true, true], vec![false, true]])
+        );
+        assert_eq!(mask_rows("1 0", 2), Some(vec![vec![true, false]]));
+        // A row of the wrong length or a flag other than 0/1 is not a mask.
+        assert_eq!(mask_rows("1 1; 0", 2), None);
+        assert_eq!(mask_rows("1 2", 2), None);
+    }
 }

@@ -263,7 +263,9 @@ impl fmt::Display for Summary {
     ///
     /// Means, sds, HDI bounds, MCSEs and true values use the formatter's precision (default
     /// 3 decimals, e.g. `format!("{summary:.5}")` for more); ESS is shown as a whole number
-    /// and R-hat with 2 decimals, as ArviZ rounds them. NaN shows as `NaN`.
+    /// and R-hat with 2 decimals, as ArviZ rounds them. NaN shows as `NaN`. An element whose
+    /// draws are all equal (sd 0: a structural zero, a fixed entry) shows `-` for its MCSEs,
+    /// ESS and R-hat, which say nothing about a constant.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let prec = f.precision().unwrap_or(3);
         let (lo, hi) = self.hdi_labels();
@@ -294,12 +296,18 @@ impl fmt::Display for Summary {
                     fmt_num(r.sd, prec),
                     fmt_num(r.hdi_lower, prec),
                     fmt_num(r.hdi_upper, prec),
-                    fmt_num(r.mcse_mean, prec),
-                    fmt_num(r.mcse_sd, prec),
-                    fmt_num(r.ess_bulk, 0),
-                    fmt_num(r.ess_tail, 0),
-                    fmt_num(r.r_hat, 2),
                 ];
+                if r.sd == 0.0 && r.mean.is_finite() {
+                    c.extend(std::iter::repeat_n("-".to_string(), 5));
+                } else {
+                    c.extend([
+                        fmt_num(r.mcse_mean, prec),
+                        fmt_num(r.mcse_sd, prec),
+                        fmt_num(r.ess_bulk, 0),
+                        fmt_num(r.ess_tail, 0),
+                        fmt_num(r.r_hat, 2),
+                    ]);
+                }
                 if with_true {
                     c.push(
                         r.true_value
@@ -383,7 +391,28 @@ fn strip_zeros(s: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::format_g;
+    use super::{format_g, Summary};
+
+    #[test]
+    fn a_constant_element_shows_no_diagnostics() {
+        let varying = ndarray::Array2::from_shape_fn((2, 50), |(c, i)| ((i * 7 + c) % 11) as f64);
+        let fixed = ndarray::Array2::<f64>::zeros((2, 50));
+        let summary =
+            Summary::with_default_hdi([("p[0,1]", varying.view()), ("p[1,0]", fixed.view())])
+                .unwrap();
+        let text = summary.to_string();
+        let row = |name: &str| {
+            text.lines()
+                .find(|l| l.starts_with(name))
+                .unwrap()
+                .to_string()
+        };
+        let fixed_row = row("p[1,0]");
+        let fixed_cells: Vec<&str> = fixed_row.split_whitespace().skip(1).collect();
+        assert_eq!(fixed_cells[..4], ["0.000"; 4]);
+        assert_eq!(fixed_cells[4..], ["-"; 5]);
+        assert!(!row("p[0,1]").contains(" -"), "{text}");
+    }
 
     #[test]
     fn format_g_matches_python() {
