@@ -298,7 +298,7 @@ impl fmt::Display for Summary {
                     fmt_num(r.hdi_upper, prec),
                 ];
                 if r.sd == 0.0 && r.mean.is_finite() {
-                    c.extend(std::iter::repeat_n("-".to_string(), 5));
+                    c.extend(std::iter::repeat("-".to_string()).take(5));
                 } else {
                     c.extend([
                         fmt_num(r.mcse_mean, prec),
