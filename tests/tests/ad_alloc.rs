@@ -7,6 +7,12 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use trellis_ad::{reverse, Scalar, ScalarFn, Var};
 
+/// The gradient benchmarks' functions (one copy, in `benches/src`).
+#[allow(dead_code)]
+#[path = "../../benches/src/gradient_functions.rs"]
+mod gradient_functions;
+use gradient_functions::Rosenbrock;
+
 struct Counting;
 static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
 
@@ -31,12 +37,7 @@ static GLOBAL: Counting = Counting;
 struct Workload;
 impl ScalarFn for Workload {
     fn eval<T: Scalar>(&self, x: &[T]) -> T {
-        let mut acc = T::constant(0.0);
-        for i in 0..x.len() - 1 {
-            let a = x[i + 1] - x[i] * x[i];
-            let b = -x[i] + 1.0;
-            acc += a * a * 100.0 + b * b;
-        }
+        let acc = Rosenbrock.eval(x);
         let weights = [0.5; 4];
         let custom = T::custom(
             &x[..2],

@@ -45,6 +45,29 @@ fn mask_rows(line: &str, k: usize) -> Option<Vec<Vec<bool>>> {
         .collect()
 }
 
+/// The masks of a header's `trellis_mask_initial` and `trellis_mask_transition` lines
+/// (`source` names the file in messages).
+fn header_masks(
+    initial: &str,
+    transition: &str,
+    states: usize,
+    source: &str,
+) -> Result<ChainMasks, String> {
+    let initial = mask_rows(initial, states).filter(|rows| rows.len() == 1);
+    let transition = mask_rows(transition, states).filter(|rows| rows.len() == states);
+    let (Some(mut initial), Some(transition)) = (initial, transition) else {
+        return Err(format!(
+            "{source}: the trellis_mask lines are not K = {states} rows of 0/1 flags"
+        ));
+    };
+    Ok(ChainMasks {
+        initial: initial.remove(0),
+        transition,
+        initial_source: source.to_string(),
+        transition_source: source.to_string(),
+    })
+}
+
 impl Fitted {
     /// Reads the `chain_N.csv` files of `dir` and the model of their header. `data` replaces
     /// the header's data file (for a fit moved from where it ran).
@@ -100,25 +123,12 @@ impl Fitted {
             first.setting("trellis_mask_initial"),
             first.setting("trellis_mask_transition"),
         ) {
-            (Some(initial), Some(transition)) => {
-                let source = files[0].display().to_string();
-                let initial = mask_rows(initial, states).filter(|rows| rows.len() == 1);
-                let transition = mask_rows(transition, states).filter(|rows| rows.len() == states);
-                match (initial, transition) {
-                    (Some(mut initial), Some(transition)) => Some(ChainMasks {
-                        initial: initial.remove(0),
-                        transition,
-                        initial_source: source.clone(),
-                        transition_source: source,
-                    }),
-                    _ => {
-                        return Err(format!(
-                            "{source}: the trellis_mask lines are not K = {states} rows of 0/1 \
-                             flags"
-                        ))
-                    }
-                }
-            }
+            (Some(initial), Some(transition)) => Some(header_masks(
+                initial,
+                transition,
+                states,
+                &files[0].display().to_string(),
+            )?),
             _ => None,
         };
         Ok(Self {

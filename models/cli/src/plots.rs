@@ -60,22 +60,6 @@ pub fn decode_plot(
     n_states: usize,
     title: &str,
 ) -> Result<PlotOutput, PlotError> {
-    let pairs: Vec<(&[f64], &[usize])> = sequences
-        .iter()
-        .map(|s| (s.observations, s.states))
-        .collect();
-    band_figure(out_stem, &pairs, sequences, n_states, title)
-}
-
-/// [`decode_plot`]'s figure of `(observations, states)` and one entry of `extras` per
-/// sequence.
-fn band_figure(
-    out_stem: &Path,
-    sequences: &[(&[f64], &[usize])],
-    extras: &[DecodedSequence<'_>],
-    n_states: usize,
-    title: &str,
-) -> Result<PlotOutput, PlotError> {
     let mut out = PlotOutput::default();
     if sequences.is_empty() {
         out.notices
@@ -91,7 +75,7 @@ fn band_figure(
     let shown = &sequences[..sequences.len().min(MAX_SEQUENCE_PANELS)];
     let max_state = shown
         .iter()
-        .flat_map(|(_, s)| s.iter().copied())
+        .flat_map(|s| s.states.iter().copied())
         .max()
         .map_or(0, |m| m.saturating_add(1));
     let n_states = if n_states == 0 {
@@ -108,7 +92,8 @@ fn band_figure(
     let panels: Vec<BandPanel> = shown
         .iter()
         .enumerate()
-        .map(|(i, (obs, states))| {
+        .map(|(i, sequence)| {
+            let (obs, states) = (sequence.observations, sequence.states);
             if obs.len() != states.len() {
                 out.notices.push(format!(
                     "state-band plot: sequence {i} has {} observations but {} states; \
@@ -119,9 +104,7 @@ fn band_figure(
                 ));
             }
             let mut panel = BandPanel::new(i, obs, states);
-            if let Some(extra) = extras.get(i) {
-                panel.add_extras(extra, n_states, &mut out.notices);
-            }
+            panel.add_extras(sequence, n_states, &mut out.notices);
             panel
         })
         .collect();
