@@ -167,6 +167,7 @@ where
         switching,
     )?;
     written.extend(summarised.iter().map(|p| shown(Path::new(p))));
+    written.extend(crate::report::after_fit(out.path(), out.target()).map(|p| shown(&p)));
     out.commit()?;
     say!("\nWrote {}", written.join(", "));
     Ok(())
@@ -402,15 +403,17 @@ fn write_plots(
     names: &[String],
     out: &std::path::Path,
 ) -> Vec<String> {
-    let arrays: Vec<_> = (0..names.len()).map(|j| trace.column_array(j)).collect();
-    let traced: Vec<(&str, _)> = names
+    // The pointwise log-likelihood columns are for `compare`, not parameters to look at
+    // (70 of them made a 9 000 px posterior figure).
+    let arrays: Vec<(&String, _)> = names
         .iter()
-        .zip(&arrays)
-        .map(|(n, a)| (n.as_str(), a.view()))
+        .enumerate()
+        .filter(|(_, n)| !n.starts_with("log_lik"))
+        .map(|(j, n)| (n, trace.column_array(j)))
         .collect();
-    let with_truth: Vec<(&str, _, Option<f64>)> = names
+    let traced: Vec<(&str, _)> = arrays.iter().map(|(n, a)| (n.as_str(), a.view())).collect();
+    let with_truth: Vec<(&str, _, Option<f64>)> = arrays
         .iter()
-        .zip(&arrays)
         .map(|(n, a)| {
             (
                 n.as_str(),

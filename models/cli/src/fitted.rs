@@ -181,7 +181,7 @@ impl Fitted {
 }
 
 /// The `chain_N.csv` files of a fit folder, in name order.
-fn chain_files(dir: &Path) -> Result<Vec<PathBuf>, String> {
+pub(crate) fn chain_files(dir: &Path) -> Result<Vec<PathBuf>, String> {
     let entries = std::fs::read_dir(dir)
         .map_err(|e| format!("cannot read fit folder '{}': {e}", dir.display()))?;
     let mut files: Vec<PathBuf> = entries

@@ -26,6 +26,7 @@ mod output_dir;
 mod plots;
 mod ppc;
 mod provenance;
+mod report;
 mod simulate;
 mod start;
 mod summary;
@@ -98,6 +99,9 @@ enum Command {
     /// Posterior predictive checks of a fit: replicated data against observed, with p-values
     /// and a figure.
     Ppc(ppc::PpcArgs),
+    /// Rebuild a fit folder's report.html (provenance, summary, warnings, figures), with the
+    /// figures of a later `ppc` or `decode --fit` run.
+    Report(report::ReportArgs),
 }
 
 /// The emission families of the model zoo.
@@ -408,6 +412,7 @@ fn run(command: Command, started: Instant) -> Result<(), String> {
             let input = fitted.input()?;
             with_family!(input.family_choice(), ppc::run, &input, &fitted, &args)
         }
+        Command::Report(args) => report::run(&args),
         Command::Simulate(args) => {
             if args.states < 2 {
                 return Err(format!("--states must be at least 2, got {}", args.states));

@@ -94,7 +94,7 @@ pub struct Owned {
     pub writes: fn(&str) -> bool,
 }
 
-/// Names `fit` writes: chain files (finished or partial), summary, metric and plots.
+/// Names `fit` writes: chain files (finished or partial), summary, metric, plots and report.
 pub const FIT_FILES: Owned = Owned {
     command: "trellis fit",
     writes: |name| {
@@ -105,7 +105,13 @@ pub const FIT_FILES: Owned = Owned {
             .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()));
         let plot = (name.starts_with("trace") || name.starts_with("posterior"))
             && (name.ends_with(".svg") || name.ends_with(".png"));
-        chain || plot || matches!(name, "summary.json" | "metric.json") || is_temporary(name)
+        chain
+            || plot
+            || matches!(
+                name,
+                "summary.json" | "metric.json" | crate::report::REPORT_FILE
+            )
+            || is_temporary(name)
     },
 };
 
