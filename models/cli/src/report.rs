@@ -71,7 +71,24 @@ fn write(dir: &Path, shown: &Path, extra: &[&Path]) -> Result<PathBuf, String> {
     let files = crate::fitted::chain_files(dir)?;
     let (trace, settings) =
         Trace::from_cmdstan_csv_with_settings(&files, false).map_err(|e| e.to_string())?;
-    let lines = provenance::from_csv_settings(&settings);
+    let mut lines = provenance::from_csv_settings(&settings);
+    // How the run sampled (the CmdStan part of the header): enough to repeat it.
+    const SAMPLING: [&str; 9] = [
+        "seed",
+        "num_chains",
+        "num_warmup",
+        "num_samples",
+        "thin",
+        "engine",
+        "metric",
+        "delta",
+        "max_depth",
+    ];
+    for key in SAMPLING {
+        if let Some((k, v)) = settings.iter().find(|(k, _)| k == key) {
+            lines.push((k.clone(), v.clone()));
+        }
+    }
     let mut summary = trace.summary().map_err(|e| e.to_string())?;
     if let Some(truth) = provenance::true_values(&lines, trace.names.len()) {
         for (name, value) in trace.names.iter().zip(truth) {
