@@ -5,7 +5,7 @@
 use rand::SeedableRng;
 use rand_xoshiro::Xoshiro256PlusPlus;
 use trellis_ad::Dual;
-use trellis_models::hmm::{HmmParams, Sequences};
+use trellis_models::hmm::{HmmParams, Observation, Sequences};
 use trellis_models::reference::{seed_reference_model, seed_true_constrained};
 use trellis_models::simulate::simulate_hmm;
 use trellis_models::zoo::*;
@@ -50,7 +50,7 @@ fn simulated_by_state<E: SampleEmission>(
     seed: u64,
 ) -> Vec<Vec<E::Obs>>
 where
-    E::Obs: Clone,
+    E::Obs: Observation + Clone,
 {
     let sim = simulate_hmm(&chain(), emission, sequences, 30, seed).unwrap();
     by_state(&sim.observations, &sim.states, 2)

@@ -51,6 +51,14 @@ impl Scratch {
         path
     }
 
+    /// Runs `trellis` with the command `line` (see [`words`]) in the folder and asserts that
+    /// it succeeded; returns its output.
+    pub fn succeeds(&self, line: &str) -> Output {
+        let out = trellis(&self.path, &words(line));
+        assert_success(&out, &format!("`trellis {line}`"));
+        out
+    }
+
     /// The names in the folder, sorted.
     pub fn entries(&self) -> Vec<String> {
         entries(&self.path)
@@ -99,6 +107,11 @@ pub fn words(line: &str) -> Vec<&str> {
             _ => vec![w],
         })
         .collect()
+}
+
+/// Asserts that `text` contains `needle`, showing `text` if not.
+pub fn assert_contains(text: &str, needle: &str) {
+    assert!(text.contains(needle), "{needle:?} not in:\n{text}");
 }
 
 /// Runs `trellis` with the command `line` (see [`words`]) in `dir`, expecting it to fail with
