@@ -78,11 +78,14 @@ impl BayesianModel for HmmExample {
 /// The log-likelihood of a two-state HMM whose transition rows are the simplex parameters 0
 /// and 1 of `params`, with no initial-state distribution (every initial log-probability is
 /// 0), as both posteriordb HMMs have it.
-pub fn two_state_log_likelihood<T: Scalar, E: Emission<T>>(
+pub fn two_state_log_likelihood<T: Scalar, E: Emission<T> + Sync>(
     params: &Params<'_, T>,
     emission: &E,
     data: &Sequences<E::Obs>,
-) -> Result<T, ModelError> {
+) -> Result<T, ModelError>
+where
+    E::Obs: Sync,
+{
     // Exact log-probabilities of the transition rows, straight from the simplex transform.
     let rows = [params.log_value(0), params.log_value(1)];
     let mut log_trans = [T::constant(0.0); 4];
