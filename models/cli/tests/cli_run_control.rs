@@ -13,8 +13,8 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use cli_common::{
-    assert_contains, assert_error, assert_success, entries, read_json, stdout, succeeds, trellis,
-    words, Scratch,
+    assert_contains, assert_error, assert_success, entries, read_json, stdout, trellis, words,
+    Scratch,
 };
 use trellis_samplers::output::read::read_cmdstan_csv;
 use trellis_samplers::Trace;
