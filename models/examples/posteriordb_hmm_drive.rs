@@ -18,7 +18,7 @@ use trellis_models::{
 // The two-state likelihood and the sampling report are the `hmm_example` model's.
 #[allow(dead_code)]
 #[path = "posteriordb_hmm_example.rs"]
-mod hmm_example;
+pub mod hmm_example;
 use hmm_example::{sample_and_report, two_state_log_likelihood};
 
 /// `(u, v)` with `u ~ Exponential(phi[k])`, `v ~ Exponential(lambda[k])`: a user-defined

@@ -9,9 +9,8 @@
 #[path = "../../models/examples/posteriordb_hmm_drive.rs"]
 #[allow(dead_code)]
 mod drive;
-#[path = "../../models/examples/posteriordb_hmm_example.rs"]
-#[allow(dead_code)]
-mod example;
+// The drive example loads the hmm_example model (whose likelihood it shares) as a module.
+use drive::hmm_example as example;
 
 use proptest::prelude::*;
 use serde_json::Value;
