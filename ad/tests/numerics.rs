@@ -26,14 +26,15 @@ fn log_sum_exp_of_all_neg_infinity_has_zero_gradient() {
     assert_eq!((v, g), (NEG_INF, 0.0));
 }
 
+/// Large equal inputs: the partials stay exactly 1/2 (no overflow in the exponentials).
+#[test]
+fn log_add_exp_partials_at_large_magnitudes() {
+    assert_eq!(reverse::gradient(&Lae, &[1e15, 1e15]), vec![0.5, 0.5]);
+    assert_eq!(forward::gradient(&Lae, &[1e15, 1e15]), vec![0.5, 0.5]);
+}
+
 #[test]
 fn log_add_exp_of_neg_infinities_has_zero_gradient() {
-    struct Lae;
-    impl ScalarFn for Lae {
-        fn eval<T: Scalar>(&self, x: &[T]) -> T {
-            x[0].log_add_exp(x[1])
-        }
-    }
     for mode in [
         reverse::value_and_gradient::<Lae>,
         forward::value_and_gradient::<Lae>,
@@ -116,4 +117,12 @@ fn powf_with_constant_exponent_on_negative_base_keeps_tangent_finite() {
     let x = Dual::variable(-2.0);
     let y = x.powf(Dual::constant(2.0));
     assert_eq!((y.re, y.tangent()), (4.0, -4.0));
+}
+
+/// `log_add_exp` of two inputs (for the `log_add_exp` tests above).
+struct Lae;
+impl ScalarFn for Lae {
+    fn eval<T: Scalar>(&self, x: &[T]) -> T {
+        x[0].log_add_exp(x[1])
+    }
 }

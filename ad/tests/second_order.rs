@@ -4,19 +4,11 @@
 use proptest::prelude::*;
 use trellis_ad::{forward, reverse, Dual, Float, Scalar, ScalarFn};
 
-/// Extended Rosenbrock: Σ 100 (x_{i+1} − x_i²)² + (1 − x_i)².
-struct Rosenbrock;
-impl ScalarFn for Rosenbrock {
-    fn eval<T: Scalar>(&self, x: &[T]) -> T {
-        let mut acc = T::constant(0.0);
-        for i in 0..x.len() - 1 {
-            let a = x[i + 1] - x[i] * x[i];
-            let b = -x[i] + 1.0;
-            acc += a * a * 100.0 + b * b;
-        }
-        acc
-    }
-}
+/// Extended Rosenbrock, `Σ 100 (xᵢ₊₁ − xᵢ²)² + (1 − xᵢ)²`: the benchmarks' copy.
+#[allow(dead_code)]
+#[path = "../../benches/src/gradient_functions.rs"]
+mod gradient_functions;
+use gradient_functions::Rosenbrock;
 
 fn rosenbrock_hessian(x: &[f64]) -> Vec<Vec<f64>> {
     let n = x.len();

@@ -18,40 +18,30 @@ fn stale_var() -> Var {
     y
 }
 
-#[test]
-#[should_panic(expected = "a Var was used after its Recording ended")]
-fn stale_var_from_an_ended_recording_panics_in_arithmetic() {
-    let stale = stale_var();
-    let rec = Recording::start();
-    let a = rec.input(2.0);
-    let _ = rec.gradient(a * stale, &[a]);
+/// One `#[should_panic]` test per misuse of a stale `Var` (a function cannot declare tests):
+/// `name: |stale, rec, a| misuse`, with `stale` from [`stale_var`] and `a = 2` an input of
+/// the live recording `rec`.
+macro_rules! stale_var_misuses_panic {
+    ($($name:ident: |$stale:ident, $rec:ident, $a:ident| $misuse:expr,)*) => {
+        $(
+            #[test]
+            #[should_panic(expected = "a Var was used after its Recording ended")]
+            fn $name() {
+                let $stale = stale_var();
+                let $rec = Recording::start();
+                let $a = $rec.input(2.0);
+                let _ = $misuse;
+            }
+        )*
+    };
 }
 
-#[test]
-#[should_panic(expected = "a Var was used after its Recording ended")]
-fn stale_var_as_gradient_output_panics() {
-    let stale = stale_var();
-    let rec = Recording::start();
-    let a = rec.input(2.0);
-    let _ = rec.gradient(stale, &[a]);
-}
-
-#[test]
-#[should_panic(expected = "a Var was used after its Recording ended")]
-fn stale_var_as_gradient_input_panics() {
-    let stale = stale_var();
-    let rec = Recording::start();
-    let a = rec.input(2.0);
-    let _ = rec.gradient(a * 2.0, &[a, stale]);
-}
-
-#[test]
-#[should_panic(expected = "a Var was used after its Recording ended")]
-fn stale_var_in_an_n_ary_operation_panics() {
-    let stale = stale_var();
-    let rec = Recording::start();
-    let a = rec.input(2.0);
-    let _ = Var::log_sum_exp(&[a, stale]);
+stale_var_misuses_panic! {
+    stale_var_from_an_ended_recording_panics_in_arithmetic: |stale, rec, a|
+        rec.gradient(a * stale, &[a]),
+    stale_var_as_gradient_output_panics: |stale, rec, a| rec.gradient(stale, &[a]),
+    stale_var_as_gradient_input_panics: |stale, rec, a| rec.gradient(a * 2.0, &[a, stale]),
+    stale_var_in_an_n_ary_operation_panics: |stale, _rec, a| Var::log_sum_exp(&[a, stale]),
 }
 
 #[test]
@@ -106,11 +96,16 @@ fn var_moved_to_another_thread_panics() {
     std::panic::resume_unwind(payload);
 }
 
+/// An outer recording and an inner one started while it is live.
+fn nested() -> (Recording, Recording) {
+    let outer = Recording::start();
+    (outer, Recording::start())
+}
+
 #[test]
 #[should_panic(expected = "Recording::input on a Recording that has ended")]
 fn recording_used_after_an_enclosing_recording_ended_panics() {
-    let outer = Recording::start();
-    let inner = Recording::start();
+    let (outer, inner) = nested();
     drop(outer);
     let _ = inner.input(1.0);
 }
@@ -118,8 +113,7 @@ fn recording_used_after_an_enclosing_recording_ended_panics() {
 #[test]
 #[should_panic(expected = "Recording::gradient on a Recording that has ended")]
 fn gradient_of_a_recording_whose_enclosing_one_ended_panics() {
-    let outer = Recording::start();
-    let inner = Recording::start();
+    let (outer, inner) = nested();
     let x = inner.input(1.0);
     drop(outer);
     let _ = inner.gradient(x, &[x]);
@@ -128,8 +122,7 @@ fn gradient_of_a_recording_whose_enclosing_one_ended_panics() {
 #[test]
 #[should_panic(expected = "while a Recording started inside it is still live")]
 fn input_on_an_outer_recording_while_an_inner_one_is_live_panics() {
-    let outer = Recording::start();
-    let _inner = Recording::start();
+    let (outer, _inner) = nested();
     let _ = outer.input(1.0);
 }
 

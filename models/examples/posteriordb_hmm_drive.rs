@@ -10,12 +10,16 @@
 
 use trellis_ad::Scalar;
 use trellis_models::distributions::exponential_lpdf;
-use trellis_models::hmm::{self, Sequences};
+use trellis_models::hmm::Sequences;
 use trellis_models::{
-    BayesianModel, Emission, ModelDensity, ModelError, NameStyle, ParamLayout, Params, Prior,
-    Shape, Transform,
+    BayesianModel, Emission, ModelError, NameStyle, ParamLayout, Params, Prior, Shape, Transform,
 };
-use trellis_samplers::{sample, Nuts, RunConfig};
+
+// The two-state likelihood and the sampling report are the `hmm_example` model's.
+#[allow(dead_code)]
+#[path = "posteriordb_hmm_example.rs"]
+pub mod hmm_example;
+use hmm_example::{sample_and_report, two_state_log_likelihood};
 
 /// `(u, v)` with `u ~ Exponential(phi[k])`, `v ~ Exponential(lambda[k])`: a user-defined
 /// emission of two observations per step, written once over `Scalar`.
@@ -40,8 +44,8 @@ impl<T: Scalar> Emission<T> for Drive<'_, T> {
 
 /// The posterior: data plus parameter layout.
 pub struct HmmDrive {
-    obs: Sequences<(f64, f64)>,
     layout: ParamLayout,
+    obs: Sequences<(f64, f64)>,
 }
 
 impl HmmDrive {
@@ -84,54 +88,20 @@ impl HmmDrive {
 }
 
 impl BayesianModel for HmmDrive {
-    fn layout(&self) -> &ParamLayout {
-        &self.layout
-    }
-
     fn log_likelihood<T: Scalar>(&self, params: &Params<'_, T>) -> Result<T, ModelError> {
-        let rows = [params.log_value(0), params.log_value(1)];
-        let mut log_trans = [T::constant(0.0); 4];
-        for (dst, row) in log_trans.chunks_mut(2).zip(rows) {
-            dst.copy_from_slice(row.expect("a simplex provides its logs"));
-        }
         let emission = Drive {
             phi: params.value(2),
             lambda: params.value(3),
         };
-        let no_initial = [T::constant(0.0); 2];
-        Ok(hmm::batch_log_likelihood(
-            &no_initial,
-            &log_trans,
-            &emission,
-            &self.obs,
-        )?)
+        two_state_log_likelihood(params, &emission, &self.obs)
+    }
+
+    fn layout(&self) -> &ParamLayout {
+        &self.layout
     }
 }
 
 #[allow(dead_code)]
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let density = ModelDensity::new(HmmDrive::new()?);
-    let config = RunConfig {
-        chains: 4,
-        seed: 1,
-        ..RunConfig::default()
-    };
-    let started = std::time::Instant::now();
-    let trace = sample(&density, &Nuts::new(), &config)?;
-    let seconds = started.elapsed().as_secs_f64();
-    let summary = trace.summary()?;
-    println!("{summary}");
-    let min_ess = summary
-        .rows()
-        .iter()
-        .map(|r| r.ess_bulk)
-        .fold(f64::INFINITY, f64::min);
-    let draws = (config.chains * config.draws) as f64;
-    println!(
-        "{seconds:.2} s: {:.0} draws/s, {:.0} ESS/s (lowest bulk ESS {min_ess:.0}), {} divergences",
-        draws / seconds,
-        min_ess / seconds,
-        trace.divergences()
-    );
-    Ok(())
+    sample_and_report(HmmDrive::new()?)
 }

@@ -68,29 +68,43 @@ impl BayesianModel for HmmExample {
     }
 
     fn log_likelihood<T: Scalar>(&self, params: &Params<'_, T>) -> Result<T, ModelError> {
-        // Exact log-probabilities of the transition rows, straight from the simplex transform.
-        let rows = [params.log_value(0), params.log_value(1)];
-        let mut log_trans = [T::constant(0.0); 4];
-        for (dst, row) in log_trans.chunks_mut(2).zip(rows) {
-            dst.copy_from_slice(row.expect("a simplex provides its logs"));
-        }
         let emission = UnitNormal {
             mu: params.value(2),
         };
-        // No initial-state distribution: every initial log-probability is 0.
-        let no_initial = [T::constant(0.0); 2];
-        Ok(hmm::batch_log_likelihood(
-            &no_initial,
-            &log_trans,
-            &emission,
-            &self.y,
-        )?)
+        two_state_log_likelihood(params, &emission, &self.y)
     }
 }
 
-#[allow(dead_code)]
-fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let density = ModelDensity::new(HmmExample::new()?);
+/// The log-likelihood of a two-state HMM whose transition rows are the simplex parameters 0
+/// and 1 of `params`, with no initial-state distribution (every initial log-probability is
+/// 0), as both posteriordb HMMs have it.
+pub fn two_state_log_likelihood<T: Scalar, E: Emission<T> + Sync>(
+    params: &Params<'_, T>,
+    emission: &E,
+    data: &Sequences<E::Obs>,
+) -> Result<T, ModelError>
+where
+    E::Obs: Sync,
+{
+    // Exact log-probabilities of the transition rows, straight from the simplex transform.
+    let rows = [params.log_value(0), params.log_value(1)];
+    let mut log_trans = [T::constant(0.0); 4];
+    for (dst, row) in log_trans.chunks_mut(2).zip(rows) {
+        dst.copy_from_slice(row.expect("a simplex provides its logs"));
+    }
+    let no_initial = [T::constant(0.0); 2];
+    Ok(hmm::batch_log_likelihood(
+        &no_initial,
+        &log_trans,
+        emission,
+        data,
+    )?)
+}
+
+/// Samples `model` with NUTS (4 chains, seed 1) and prints the summary, the speed and the
+/// divergences.
+pub fn sample_and_report<M: BayesianModel>(model: M) -> Result<(), Box<dyn std::error::Error>> {
+    let density = ModelDensity::new(model);
     let config = RunConfig {
         chains: 4,
         seed: 1,
@@ -114,4 +128,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         trace.divergences()
     );
     Ok(())
+}
+
+#[allow(dead_code)]
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    sample_and_report(HmmExample::new()?)
 }

@@ -7,6 +7,29 @@ use hmm_common::*;
 use trellis_models::hmm::{self, HmmError, HmmParams, Sequences};
 use trellis_models::Emission;
 
+/// The `(expected, found)` lengths of a `WrongLength` error.
+fn lengths(err: &HmmError) -> Option<(usize, usize)> {
+    match err {
+        HmmError::WrongLength {
+            expected, found, ..
+        } => Some((*expected, *found)),
+        _ => None,
+    }
+}
+
+/// The `(sequence, position, state)` of an `InvalidLogDensity` error.
+fn density_at(err: &HmmError) -> Option<(usize, usize, usize)> {
+    match err {
+        HmmError::InvalidLogDensity {
+            sequence,
+            position,
+            state,
+            ..
+        } => Some((*sequence, *position, *state)),
+        _ => None,
+    }
+}
+
 #[test]
 fn nan_and_infinite_observations_are_named() {
     let err = Sequences::new(vec![vec![0.0, 1.0], vec![2.0, 3.0, f64::NAN]]).unwrap_err();
@@ -102,23 +125,9 @@ fn parameter_vectors_of_the_wrong_length() {
     let e = SharedSignal::new(1.0, 0.5, 3);
     let data = Sequences::new(vec![vec![1.0, 2.0]]).unwrap();
     let err = hmm::batch_log_likelihood(&[0.0; 2], &[0.0; 9], &e, &data).unwrap_err();
-    assert!(matches!(
-        err,
-        HmmError::WrongLength {
-            expected: 3,
-            found: 2,
-            ..
-        }
-    ));
+    assert_eq!(lengths(&err), Some((3, 2)), "{err}");
     let err = hmm::batch_log_likelihood(&[0.0; 3], &[0.0; 8], &e, &data).unwrap_err();
-    assert!(matches!(
-        err,
-        HmmError::WrongLength {
-            expected: 9,
-            found: 8,
-            ..
-        }
-    ));
+    assert_eq!(lengths(&err), Some((9, 8)), "{err}");
     assert_eq!(
         err.to_string(),
         "log_trans (K × K, row-major) has length 8, expected 9"
@@ -132,25 +141,11 @@ fn parameter_vectors_of_the_wrong_length() {
     let mut out = [0.0; 2];
     let err = hmm::per_sequence_log_likelihood_into(&[0.0; 3], &[0.0; 9], &e, &data, &mut out)
         .unwrap_err();
-    assert!(matches!(
-        err,
-        HmmError::WrongLength {
-            expected: 1,
-            found: 2,
-            ..
-        }
-    ));
+    assert_eq!(lengths(&err), Some((1, 2)), "{err}");
     // Inference: the emission's number of states must match.
     let params = HmmParams::from_probabilities(&[0.5, 0.5], &[0.5, 0.5, 0.5, 0.5]).unwrap();
     let err = hmm::filter(&params, &e, &data[0]).unwrap_err();
-    assert!(matches!(
-        err,
-        HmmError::WrongLength {
-            expected: 2,
-            found: 3,
-            ..
-        }
-    ));
+    assert_eq!(lengths(&err), Some((2, 3)), "{err}");
     assert!(matches!(
         HmmParams::from_probabilities(&[0.5, 0.5], &[1.0; 3]).unwrap_err(),
         HmmError::WrongLength {
@@ -227,28 +222,12 @@ fn nan_or_infinite_log_probabilities_and_log_densities() {
     let mut bad = le;
     bad[5] = f64::NAN;
     let err = hmm::forward_log_likelihood(&[0.0; 2], &[0.0; 4], &bad, 2).unwrap_err();
-    assert!(matches!(
-        err,
-        HmmError::InvalidLogDensity {
-            sequence: 0,
-            position: 2,
-            state: 1,
-            ..
-        }
-    ));
+    assert_eq!(density_at(&err), Some((0, 2, 1)), "{err}");
     // Through an emission, in a batch: a NaN parameter names the first bad entry.
     let data = Sequences::new(vec![vec![1.0], vec![1.0, 2.0]]).unwrap();
     let e = SharedSignal::new(f64::NAN, 0.5, 3);
     let err = hmm::batch_log_likelihood(&[0.0; 3], &[0.0; 9], &e, &data).unwrap_err();
-    assert!(matches!(
-        err,
-        HmmError::InvalidLogDensity {
-            sequence: 0,
-            position: 0,
-            state: 0,
-            ..
-        }
-    ));
+    assert_eq!(density_at(&err), Some((0, 0, 0)), "{err}");
     // Reverse mode reports it the same way.
     use trellis_ad::Recording;
     let rec = Recording::start();
@@ -344,15 +323,7 @@ fn errors_relabel_their_sequence() {
         value: f64::NAN,
     }
     .in_sequence(7);
-    assert!(matches!(
-        err,
-        HmmError::InvalidLogDensity {
-            sequence: 7,
-            position: 3,
-            state: 1,
-            ..
-        }
-    ));
+    assert_eq!(density_at(&err), Some((7, 3, 1)), "{err}");
     assert_eq!(HmmError::NoStates.in_sequence(3), HmmError::NoStates);
 }
 
@@ -362,15 +333,7 @@ fn a_fused_emission_with_nan_values_is_a_typed_error() {
     let li = [trellis_ad::Var::constant(0.0); 2];
     let lt = [trellis_ad::Var::constant(0.0); 4];
     let err = hmm::batch_log_likelihood(&li, &lt, &Constant::NAN_ABOVE_1_5, &data).unwrap_err();
-    assert!(matches!(
-        err,
-        HmmError::InvalidLogDensity {
-            sequence: 0,
-            position: 1,
-            state: 0,
-            ..
-        }
-    ));
+    assert_eq!(density_at(&err), Some((0, 1, 0)), "{err}");
     // Values (f64) do not use the fast path.
     let v: f64 =
         hmm::batch_log_likelihood(&[0.0; 2], &[0.0; 4], &Constant::NAN_ABOVE_1_5, &data).unwrap();

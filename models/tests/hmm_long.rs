@@ -236,21 +236,16 @@ impl<T: trellis_ad::Scalar> trellis_models::Emission<T> for Scaled<T> {
 }
 
 impl<T: trellis_ad::Scalar> FusedEmission<T> for Scaled<T> {
-    fn parameters(&self, out: &mut Vec<T>) {
-        out.push(self.theta);
-    }
-    fn log_densities_with_jacobian(
-        &self,
-        seq: &[usize],
-        t: usize,
-        values: &mut [f64],
-        jacobian: &mut [f64],
-    ) {
+    /// Values `v` and their θ-derivatives `jac`: `∂/∂θ (θ b_j) = b_j`.
+    fn log_densities_with_jacobian(&self, seq: &[usize], t: usize, v: &mut [f64], jac: &mut [f64]) {
         for j in 0..self.k {
             let b = self.base[seq[t] * self.k + j];
-            values[j] = self.theta.value() * b;
-            jacobian[j] = b;
+            v[j] = self.theta.value() * b;
+            jac[j] = b;
         }
+    }
+    fn parameters(&self, out: &mut Vec<T>) {
+        out.push(self.theta);
     }
 }
 

@@ -8,17 +8,15 @@ use trellis_models::{
 };
 use trellis_samplers::{LogDensity, LogDensityError};
 
-fn example() -> ParamLayout {
+/// `mu ~ Normal(0, 10)` of the given shape and transform, then a scalar `sigma ~
+/// HalfNormal(1)` on the log scale.
+fn mu_and_sigma(mu_shape: Shape, mu_transform: Transform) -> ParamLayout {
+    let mu_prior = Prior::Normal {
+        mu: 0.0,
+        sigma: 10.0,
+    };
     ParamLayout::new()
-        .add_with_prior(
-            "mu",
-            Shape::Vector(2),
-            Transform::Ordered,
-            Prior::Normal {
-                mu: 0.0,
-                sigma: 10.0,
-            },
-        )
+        .add_with_prior("mu", mu_shape, mu_transform, mu_prior)
         .unwrap()
         .add_with_prior(
             "sigma",
@@ -27,6 +25,10 @@ fn example() -> ParamLayout {
             Prior::HalfNormal { sigma: 1.0 },
         )
         .unwrap()
+}
+
+fn example() -> ParamLayout {
+    mu_and_sigma(Shape::Vector(2), Transform::Ordered)
         .add_with_prior(
             "theta",
             Shape::Matrix(2, 3),
@@ -135,86 +137,32 @@ fn constrain_writes_values_logs_and_jacobians() {
 #[test]
 fn declared_priors_match_the_distribution_functions() {
     let x = 0.7;
+    // (prior, its default transform, its log-density at x)
+    #[rustfmt::skip]
     let cases: Vec<(Prior, Transform, f64)> = vec![
         (Prior::Flat, Transform::Identity, 0.0),
+        (Prior::Normal { mu: 0.2, sigma: 1.5 }, Transform::Identity, d::normal_lpdf(x, 0.2, 1.5)),
+        (Prior::HalfNormal { sigma: 2.0 }, Transform::Log, d::half_normal_lpdf(x, 2.0)),
+        (Prior::LogNormal { mu: 0.1, sigma: 0.5 }, Transform::Log, d::lognormal_lpdf(x, 0.1, 0.5)),
+        (Prior::Exponential { rate: 3.0 }, Transform::Log, d::exponential_lpdf(x, 3.0)),
+        (Prior::Gamma { shape: 2.0, rate: 3.0 }, Transform::Log, d::gamma_lpdf(x, 2.0, 3.0)),
         (
-            Prior::Normal {
-                mu: 0.2,
-                sigma: 1.5,
-            },
-            Transform::Identity,
-            d::normal_lpdf(x, 0.2, 1.5),
-        ),
-        (
-            Prior::HalfNormal { sigma: 2.0 },
-            Transform::Log,
-            d::half_normal_lpdf(x, 2.0),
-        ),
-        (
-            Prior::LogNormal {
-                mu: 0.1,
-                sigma: 0.5,
-            },
-            Transform::Log,
-            d::lognormal_lpdf(x, 0.1, 0.5),
-        ),
-        (
-            Prior::Exponential { rate: 3.0 },
-            Transform::Log,
-            d::exponential_lpdf(x, 3.0),
-        ),
-        (
-            Prior::Gamma {
-                shape: 2.0,
-                rate: 3.0,
-            },
-            Transform::Log,
-            d::gamma_lpdf(x, 2.0, 3.0),
-        ),
-        (
-            Prior::Beta {
-                alpha: 2.0,
-                beta: 5.0,
-            },
-            Transform::Interval {
-                lower: 0.0,
-                upper: 1.0,
-            },
+            Prior::Beta { alpha: 2.0, beta: 5.0 },
+            Transform::Interval { lower: 0.0, upper: 1.0 },
             d::beta_lpdf(x, 2.0, 5.0),
         ),
         (
-            Prior::Uniform {
-                lower: -1.0,
-                upper: 1.0,
-            },
-            Transform::Interval {
-                lower: -1.0,
-                upper: 1.0,
-            },
+            Prior::Uniform { lower: -1.0, upper: 1.0 },
+            Transform::Interval { lower: -1.0, upper: 1.0 },
             -(2f64.ln()),
         ),
         (
-            Prior::StudentT {
-                nu: 3.0,
-                mu: 0.0,
-                sigma: 2.0,
-            },
+            Prior::StudentT { nu: 3.0, mu: 0.0, sigma: 2.0 },
             Transform::Identity,
             d::student_t_lpdf(x, 3.0, 0.0, 2.0),
         ),
-        (
-            Prior::Cauchy {
-                loc: 1.0,
-                scale: 0.5,
-            },
-            Transform::Identity,
-            d::cauchy_lpdf(x, 1.0, 0.5),
-        ),
-        (
-            Prior::HalfCauchy { scale: 0.5 },
-            Transform::Log,
-            d::half_cauchy_lpdf(x, 0.5),
-        ),
+        (Prior::Cauchy { loc: 1.0, scale: 0.5 }, Transform::Identity, d::cauchy_lpdf(x, 1.0, 0.5)),
+        (Prior::HalfCauchy { scale: 0.5 }, Transform::Log, d::half_cauchy_lpdf(x, 0.5)),
     ];
     for (prior, transform, want) in cases {
         assert_eq!(prior.default_transform(), transform, "{prior:?}");
@@ -367,24 +315,7 @@ impl BayesianModel for NormalModel {
 }
 
 fn normal_model() -> NormalModel {
-    let layout = ParamLayout::new()
-        .add_with_prior(
-            "mu",
-            Shape::Scalar,
-            Transform::Identity,
-            Prior::Normal {
-                mu: 0.0,
-                sigma: 10.0,
-            },
-        )
-        .unwrap()
-        .add_with_prior(
-            "sigma",
-            Shape::Scalar,
-            Transform::Log,
-            Prior::HalfNormal { sigma: 1.0 },
-        )
-        .unwrap();
+    let layout = mu_and_sigma(Shape::Scalar, Transform::Identity);
     NormalModel {
         y: vec![0.3, -1.2, 0.8, 2.0],
         layout,

@@ -9,7 +9,9 @@ use rand_distr::{Distribution, Gamma, Poisson};
 use rand_xoshiro::Xoshiro256PlusPlus;
 use trellis_models::hmm::Sequences;
 use trellis_models::pointwise::parameter_columns;
-use trellis_models::ppc::{posterior_predictive, statistics, PredictiveCheck, STATISTIC_NAMES};
+use trellis_models::ppc::{
+    posterior_predictive, statistics, PredictiveCheck, ScalarObservation, STATISTIC_NAMES,
+};
 use trellis_models::relabel::constrained_draws;
 use trellis_models::zoo::{Family, GaussianFamily, HmmModel, PoissonFamily};
 use trellis_models::{BayesianModel, ModelDensity};
@@ -107,10 +109,19 @@ fn data_from_the_model_gives_no_extreme_p_value() {
 #[test]
 fn a_two_state_fit_to_three_state_data_is_flagged() {
     let model = HmmModel::new(GaussianFamily::new(2), simulated_gaussian(3, 32)).unwrap();
-    let draws = posterior_draws(&model, 5);
-    let check = posterior_predictive(&model, &draws, 10).unwrap();
+    assert_flagged(&model, 5, 10);
+}
+
+/// Asserts that the posterior predictive check of `model` (posterior draws sampled with
+/// `draw_seed`, replicates with `ppc_seed`) flags a statistic: the observed one above (nearly)
+/// every replicate's, p < 0.01.
+fn assert_flagged<F: Family>(model: &HmmModel<F>, draw_seed: u64, ppc_seed: u64)
+where
+    F::Obs: ScalarObservation,
+{
+    let draws = posterior_draws(model, draw_seed);
+    let check = posterior_predictive(model, &draws, ppc_seed).unwrap();
     eprintln!("{}", describe(&check));
-    // The observed statistic above (nearly) every replicate's: p < 0.01.
     assert!(
         check.statistics.iter().any(|s| s.p_value < 0.01),
         "{}",
@@ -146,13 +157,5 @@ fn overdispersed_counts(seed: u64) -> Sequences<u32> {
 #[test]
 fn a_poisson_fit_to_overdispersed_counts_is_flagged() {
     let model = HmmModel::new(PoissonFamily::new(2), overdispersed_counts(33)).unwrap();
-    let draws = posterior_draws(&model, 6);
-    let check = posterior_predictive(&model, &draws, 11).unwrap();
-    eprintln!("{}", describe(&check));
-    // The observed statistic above (nearly) every replicate's: p < 0.01.
-    assert!(
-        check.statistics.iter().any(|s| s.p_value < 0.01),
-        "{}",
-        describe(&check)
-    );
+    assert_flagged(&model, 6, 11);
 }

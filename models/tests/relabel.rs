@@ -14,10 +14,12 @@ use trellis_models::{BayesianModel, ModelDensity};
 use trellis_samplers::diagnostics::rhat;
 use trellis_samplers::{sample, Nuts, RunConfig};
 
-/// A Gaussian HMM with `k` states on placeholder data (only its layout is used).
-fn gaussian_layout_model(k: usize) -> HmmModel<GaussianFamily> {
+/// The state-specific parameters of a Gaussian HMM with `k` states (built on placeholder
+/// data: only its layout is used).
+fn gaussian_params(k: usize) -> StateParams {
     let data = Sequences::new(vec![vec![0.0, 1.0, 2.0]]).unwrap();
-    HmmModel::new(GaussianFamily::new(k), data).unwrap()
+    let model = HmmModel::new(GaussianFamily::new(k), data).unwrap();
+    StateParams::from_layout(model.layout(), k)
 }
 
 /// Constrained values of a `k`-state Gaussian HMM with well-separated states.
@@ -76,8 +78,7 @@ fn inverse(p: &[usize]) -> Vec<usize> {
 
 #[test]
 fn permute_moves_state_parameters_and_both_transition_indices() {
-    let model = gaussian_layout_model(3);
-    let params = StateParams::from_layout(model.layout(), 3);
+    let params = gaussian_params(3);
     let truth = gaussian_truth(3);
     let mut out = vec![0.0; truth.len()];
     let p = [2, 0, 1];
@@ -120,8 +121,7 @@ fn relabeling_is_a_symmetry_of_the_likelihood() {
 #[test]
 fn a_permuted_copy_of_the_reference_chain_is_detected_and_undone() {
     let k = 3;
-    let model = gaussian_layout_model(k);
-    let params = StateParams::from_layout(model.layout(), k);
+    let params = gaussian_params(k);
     let truth = gaussian_truth(k);
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(7);
     let switch = [1, 2, 0];
@@ -158,8 +158,7 @@ fn a_permuted_copy_of_the_reference_chain_is_detected_and_undone() {
 #[test]
 fn chains_that_agree_are_not_flagged_even_with_indistinguishable_states() {
     // Two states with equal means and sds: permutations tie, and no chain is switched.
-    let model = gaussian_layout_model(2);
-    let params = StateParams::from_layout(model.layout(), 2);
+    let params = gaussian_params(2);
     let center = vec![1.0, 1.0, 0.5, 0.5, 0.5, 0.5, 0.8, 0.2, 0.2, 0.8];
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(3);
     let draws: Vec<_> = (0..4)
@@ -173,8 +172,7 @@ fn chains_that_agree_are_not_flagged_even_with_indistinguishable_states() {
 #[test]
 fn many_states_use_the_greedy_assignment() {
     let k = 9;
-    let model = gaussian_layout_model(k);
-    let params = StateParams::from_layout(model.layout(), k);
+    let params = gaussian_params(k);
     let truth = gaussian_truth(k);
     let switch = [3, 1, 8, 0, 2, 7, 5, 4, 6];
     let mut permuted = vec![0.0; truth.len()];
@@ -192,8 +190,7 @@ fn many_states_use_the_greedy_assignment() {
 #[test]
 #[should_panic(expected = "is not a permutation")]
 fn a_non_permutation_is_refused_by_name() {
-    let model = gaussian_layout_model(2);
-    let params = StateParams::from_layout(model.layout(), 2);
+    let params = gaussian_params(2);
     let values = gaussian_truth(2);
     let mut out = vec![0.0; values.len()];
     params.permute(&values, &[0, 0], &mut out);

@@ -18,13 +18,9 @@ struct EmissionSum<'m, F: Family> {
 
 impl<F: Family> ScalarFn for EmissionSum<'_, F> {
     fn eval<T: Scalar>(&self, u: &[T]) -> T {
-        let mut buffer = Vec::new();
-        let params = self
-            .model
-            .layout()
-            .constrain_params(u, &mut buffer)
-            .unwrap();
-        let emission = self.model.emission(&params);
+        let (model, mut buffer) = (self.model, Vec::new());
+        let params = model.layout().constrain_params(u, &mut buffer).unwrap();
+        let emission = model.emission(&params);
         let k = emission.n_states();
         let mut out = vec![T::constant(0.0); k];
         let mut total = T::constant(0.0);

@@ -5,7 +5,7 @@
 use rand::SeedableRng;
 use rand_xoshiro::Xoshiro256PlusPlus;
 use trellis_ad::Dual;
-use trellis_models::hmm::{HmmParams, Sequences};
+use trellis_models::hmm::{HmmParams, Observation, Sequences};
 use trellis_models::reference::{seed_reference_model, seed_true_constrained};
 use trellis_models::simulate::simulate_hmm;
 use trellis_models::zoo::*;
@@ -40,6 +40,20 @@ fn mean(xs: &[f64]) -> f64 {
 
 fn chain() -> HmmParams {
     HmmParams::from_probabilities(&[0.6, 0.4], &[0.9, 0.1, 0.3, 0.7]).unwrap()
+}
+
+/// `sequences` sequences of 30 steps from the two-state [`chain`] with `emission`, the
+/// observations grouped by their true state.
+fn simulated_by_state<E: SampleEmission>(
+    emission: &E,
+    sequences: usize,
+    seed: u64,
+) -> Vec<Vec<E::Obs>>
+where
+    E::Obs: Observation + Clone,
+{
+    let sim = simulate_hmm(&chain(), emission, sequences, 30, seed).unwrap();
+    by_state(&sim.observations, &sim.states, 2)
 }
 
 #[test]
@@ -121,8 +135,7 @@ fn shared_signal_means_are_multiples_of_the_signal() {
 #[test]
 fn poisson_counts() {
     let rates = [2.0, 9.0];
-    let sim = simulate_hmm(&chain(), &Poisson::new(&rates).unwrap(), 300, 30, 5).unwrap();
-    let groups = by_state(&sim.observations, &sim.states, 2);
+    let groups = simulated_by_state(&Poisson::new(&rates).unwrap(), 300, 5);
     for k in 0..2 {
         let xs: Vec<f64> = groups[k].iter().map(|&c| f64::from(c)).collect();
         within(
@@ -138,8 +151,7 @@ fn poisson_counts() {
 fn categorical_frequencies() {
     let probs: [f64; 6] = [0.7, 0.2, 0.1, 0.1, 0.1, 0.8];
     let log_p: Vec<f64> = probs.iter().map(|p| p.ln()).collect();
-    let sim = simulate_hmm(&chain(), &Categorical::new(&log_p, 3).unwrap(), 300, 30, 5).unwrap();
-    let groups = by_state(&sim.observations, &sim.states, 2);
+    let groups = simulated_by_state(&Categorical::new(&log_p, 3).unwrap(), 300, 5);
     for k in 0..2 {
         let n = groups[k].len() as f64;
         for m in 0..3 {
@@ -154,8 +166,7 @@ fn categorical_frequencies() {
 fn student_t_location_and_variance() {
     let (locs, scales, nus) = ([-3.0, 4.0], [1.0, 2.0], [6.0, 10.0]);
     let e = StudentT::new(&locs, &scales, &nus).unwrap();
-    let sim = simulate_hmm(&chain(), &e, 400, 30, 9).unwrap();
-    let groups = by_state(&sim.observations, &sim.states, 2);
+    let groups = simulated_by_state(&e, 400, 9);
     for k in 0..2 {
         let n = groups[k].len() as f64;
         let var = scales[k] * scales[k] * nus[k] / (nus[k] - 2.0);
@@ -171,8 +182,7 @@ fn student_t_location_and_variance() {
 #[test]
 fn exponential_means() {
     let rates = [0.5, 4.0];
-    let sim = simulate_hmm(&chain(), &Exponential::new(&rates).unwrap(), 300, 30, 13).unwrap();
-    let groups = by_state(&sim.observations, &sim.states, 2);
+    let groups = simulated_by_state(&Exponential::new(&rates).unwrap(), 300, 13);
     for k in 0..2 {
         within_mean(
             &format!("mean {k}"),
@@ -219,8 +229,7 @@ fn diagonal_mvn_component_means() {
     let means = [0.0, 10.0, -1.0, 5.0, 2.0, 3.0];
     let sds = [1.0, 2.0, 0.5, 1.5, 1.0, 0.2];
     let e = DiagonalMvn::new(&means, &sds, 3).unwrap();
-    let sim = simulate_hmm(&chain(), &e, 200, 30, 19).unwrap();
-    let groups = by_state(&sim.observations, &sim.states, 2);
+    let groups = simulated_by_state(&e, 200, 19);
     for k in 0..2 {
         let n = groups[k].len() as f64;
         for d in 0..3 {

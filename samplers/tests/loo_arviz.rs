@@ -108,6 +108,11 @@ impl Worst {
         }
     }
 
+    /// Checks our pointwise array `got` against ArviZ's array `key` of one case.
+    fn check_pointwise(&mut self, prefix: &str, key: &str, case: &str, got: &[f64], want: &Value) {
+        self.check_all(&format!("{prefix} {key} {case}"), got, &nums(&want[key]));
+    }
+
     /// Checks each `(quantity, ours, ArviZ key)` of one case.
     fn check_fields(&mut self, prefix: &str, case: &str, fields: &[(&str, f64)], want: &Value) {
         for (key, got) in fields {
@@ -124,6 +129,11 @@ impl Worst {
     }
 }
 
+/// Asserts that `got` is ArviZ's `warning` flag in `want`.
+fn assert_warning(got: bool, want: &Value, what: &str) {
+    assert_eq!(got, want["warning"].as_bool().unwrap(), "{what}");
+}
+
 fn check_loo(worst: &mut Worst, case: &str, got: &Loo, want: &Value) {
     let fields = [
         ("elpd_loo", got.elpd),
@@ -132,21 +142,9 @@ fn check_loo(worst: &mut Worst, case: &str, got: &Loo, want: &Value) {
         ("good_k", got.good_k),
     ];
     worst.check_fields("loo", case, &fields, want);
-    worst.check_all(
-        &format!("loo loo_i {case}"),
-        &got.pointwise,
-        &nums(&want["loo_i"]),
-    );
-    worst.check_all(
-        &format!("loo pareto_k {case}"),
-        &got.pareto_k,
-        &nums(&want["pareto_k"]),
-    );
-    assert_eq!(
-        got.warning,
-        want["warning"].as_bool().unwrap(),
-        "{case}: warning"
-    );
+    worst.check_pointwise("loo", "loo_i", case, &got.pointwise, want);
+    worst.check_pointwise("loo", "pareto_k", case, &got.pareto_k, want);
+    assert_warning(got.warning, want, &format!("{case}: warning"));
     assert_eq!(got.n_samples as u64, want["n_samples"].as_u64().unwrap());
     assert_eq!(
         got.to_string().trim_end(),
@@ -161,16 +159,8 @@ fn check_waic(worst: &mut Worst, case: &str, got: &Waic, want: &Value) {
         ("p_waic", got.p_waic),
     ];
     worst.check_fields("waic", case, &fields, want);
-    worst.check_all(
-        &format!("waic waic_i {case}"),
-        &got.pointwise,
-        &nums(&want["waic_i"]),
-    );
-    assert_eq!(
-        got.warning,
-        want["warning"].as_bool().unwrap(),
-        "{case}: waic warning"
-    );
+    worst.check_pointwise("waic", "waic_i", case, &got.pointwise, want);
+    assert_warning(got.warning, want, &format!("{case}: waic warning"));
 }
 
 #[test]

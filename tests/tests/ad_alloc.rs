@@ -2,9 +2,6 @@
 //! counted with a global allocator wrapper (its own test binary, one test, so no other
 //! thread allocates while counting).
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicUsize, Ordering};
-
 use trellis_ad::{reverse, Scalar, ScalarFn, Var};
 
 /// The gradient benchmarks' functions (one copy, in `benches/src`).
@@ -13,25 +10,8 @@ use trellis_ad::{reverse, Scalar, ScalarFn, Var};
 mod gradient_functions;
 use gradient_functions::Rosenbrock;
 
-struct Counting;
-static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
-
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
-#[global_allocator]
-static GLOBAL: Counting = Counting;
+mod counting_alloc;
+use counting_alloc::allocations;
 
 /// Rosenbrock plus the fused n-ary nodes and a custom operation.
 struct Workload;
@@ -62,11 +42,11 @@ fn reverse_gradients_allocate_nothing_once_warm() {
         0.0
     });
 
-    let before = ALLOCATIONS.load(Ordering::SeqCst);
+    let before = allocations();
     for _ in 0..10 {
         reverse::value_and_gradient_into(&Workload, &x, &mut grad);
     }
-    let after = ALLOCATIONS.load(Ordering::SeqCst);
+    let after = allocations();
     assert_eq!(after - before, 0, "allocations in 10 warm gradients");
     assert!(grad.iter().all(|g| g.is_finite()));
 }

@@ -4,35 +4,11 @@
 //! global allocator wrapper in its own test binary with one test, so no other thread
 //! allocates while counting.
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicUsize, Ordering};
-
 use trellis_ad::{reverse, Scalar, ScalarFn};
 use trellis_models::hmm::{self, Sequences};
 
-struct Counting;
-static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
-
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-        unsafe { System.alloc_zeroed(layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
-#[global_allocator]
-static GLOBAL: Counting = Counting;
+mod counting_alloc;
+use counting_alloc::allocations;
 
 // The reference emission has one copy, shared with the `hmm` bench and the `hmm_*` tests.
 #[path = "../../benches/src/shared_signal.rs"]
@@ -53,15 +29,15 @@ impl<const MODE: u8> ScalarFn for Model<MODE> {
 /// Allocations during the first, and during the 2nd..10th, value and gradient.
 fn count<F: ScalarFn + Sync>(model: &F, x: &[f64]) -> (usize, usize, Vec<f64>) {
     let mut grad = vec![0.0; x.len()];
-    let before = ALLOCATIONS.load(Ordering::SeqCst);
+    let before = allocations();
     let v1 = reverse::value_and_gradient_into(model, x, &mut grad);
-    let first = ALLOCATIONS.load(Ordering::SeqCst) - before;
+    let first = allocations() - before;
     let mut values = vec![v1; 10];
-    let before = ALLOCATIONS.load(Ordering::SeqCst);
+    let before = allocations();
     for v in values.iter_mut().skip(1) {
         *v = reverse::value_and_gradient_into(model, x, &mut grad);
     }
-    let later = ALLOCATIONS.load(Ordering::SeqCst) - before;
+    let later = allocations() - before;
     (first, later, values)
 }
 

@@ -9,9 +9,8 @@
 #[path = "../../models/examples/posteriordb_hmm_drive.rs"]
 #[allow(dead_code)]
 mod drive;
-#[path = "../../models/examples/posteriordb_hmm_example.rs"]
-#[allow(dead_code)]
-mod example;
+// The drive example loads the hmm_example model (whose likelihood it shares) as a module.
+use drive::hmm_example as example;
 
 use proptest::prelude::*;
 use serde_json::Value;
@@ -106,28 +105,38 @@ fn failures(summary: &Summary, reference: &Value) -> Vec<String> {
     out
 }
 
+/// Samples `model` with `nuts` and asserts no divergences and every parameter within the
+/// criteria above against the named reference.
+fn assert_matches_reference<M: BayesianModel>(
+    model: M,
+    draws: usize,
+    seed: u64,
+    nuts: &Nuts,
+    reference_name: &str,
+) {
+    let (trace, summary) = run_with(model, draws, seed, nuts);
+    assert_eq!(trace.divergences(), 0, "{reference_name}: divergences");
+    let failed = failures(&summary, &reference(reference_name));
+    assert!(failed.is_empty(), "{reference_name}: {failed:#?}");
+}
+
 #[test]
 fn hmm_example_matches_stan_reference() {
-    let (trace, summary) = run(example::HmmExample::new().unwrap(), 4000, 11);
-    assert_eq!(trace.divergences(), 0);
-    let failed = failures(&summary, &reference("hmm_example-hmm_example"));
-    assert!(failed.is_empty(), "{failed:#?}");
+    let model = example::HmmExample::new().unwrap();
+    assert_matches_reference(model, 4000, 11, &Nuts::new(), "hmm_example-hmm_example");
 }
 
 #[test]
 fn hmm_drive_matches_stan_reference() {
-    let (trace, summary) = run(drive::HmmDrive::new().unwrap(), 2000, 12);
-    assert_eq!(trace.divergences(), 0);
-    let failed = failures(&summary, &reference("bball_drive_event_0-hmm_drive_0"));
-    assert!(failed.is_empty(), "{failed:#?}");
+    let model = drive::HmmDrive::new().unwrap();
+    let name = "bball_drive_event_0-hmm_drive_0";
+    assert_matches_reference(model, 2000, 12, &Nuts::new(), name);
 }
 
 #[test]
 fn hmm_example_matches_stan_reference_with_draw_gradient_adaptation() {
-    let (trace, summary) = run_with(example::HmmExample::new().unwrap(), 4000, 11, &cli_nuts());
-    assert_eq!(trace.divergences(), 0);
-    let failed = failures(&summary, &reference("hmm_example-hmm_example"));
-    assert!(failed.is_empty(), "{failed:#?}");
+    let model = example::HmmExample::new().unwrap();
+    assert_matches_reference(model, 4000, 11, &cli_nuts(), "hmm_example-hmm_example");
 }
 
 /// The same example with the simplex transforms' log-Jacobian left out (a classic user

@@ -2,7 +2,7 @@
 
 mod cli_common;
 
-use cli_common::{assert_success, seed_truth, stdout, trellis, Scratch};
+use cli_common::{assert_success, seed_truth, stdout, trellis, words, Scratch};
 use serde_json::Value;
 
 fn close(a: f64, b: f64, rel: f64) -> bool {
@@ -20,7 +20,7 @@ fn numbers(v: &Value) -> Vec<f64> {
 #[test]
 fn logp_reproduces_the_reference() {
     let dir = Scratch::new("logp");
-    let out = trellis(dir.path(), &["logp", "--json"]);
+    let out = trellis(dir.path(), &words("logp --json"));
     assert_success(&out, "trellis logp --json");
     let json: Value = serde_json::from_str(&stdout(&out)).expect("logp --json prints JSON");
     let truth = seed_truth();
@@ -104,7 +104,7 @@ fn logp_reproduces_the_reference() {
     }
 
     // The table form says the same.
-    let out = trellis(dir.path(), &["logp"]);
+    let out = trellis(dir.path(), &words("logp"));
     assert_success(&out, "trellis logp");
     let text = stdout(&out);
     assert!(
@@ -128,7 +128,7 @@ fn read_csv(path: &std::path::Path, header: usize) -> Vec<Vec<f64>> {
 #[test]
 fn decode_writes_paths_and_probabilities() {
     let dir = Scratch::new("decode");
-    let out = trellis(dir.path(), &["decode", "--out", "decoded"]);
+    let out = trellis(dir.path(), &words("decode --out decoded"));
     assert_success(&out, "trellis decode");
     let text = stdout(&out);
     assert!(
@@ -226,7 +226,7 @@ fn help_mentions_every_option() {
             );
         }
     }
-    let out = trellis(dir.path(), &["--help"]);
+    let out = trellis(dir.path(), &words("--help"));
     let text = stdout(&out);
     for command in ["fit", "simulate", "logp", "decode"] {
         assert!(
@@ -234,7 +234,7 @@ fn help_mentions_every_option() {
             "{command}:\n{text}"
         );
     }
-    let out = trellis(dir.path(), &["fit", "--help"]);
+    let out = trellis(dir.path(), &words("fit --help"));
     let text = stdout(&out);
     for model in [
         "gaussian-shared",

@@ -7,7 +7,9 @@ mod cli_common;
 
 use std::path::{Path, PathBuf};
 
-use cli_common::{assert_error, assert_success, read_json, stdout, trellis, Scratch};
+use cli_common::{
+    assert_contains, assert_error, assert_success, read_json, stdout, trellis, words, Scratch,
+};
 use serde_json::Value;
 
 fn fixture() -> PathBuf {
@@ -187,21 +189,9 @@ fn loo_prefers_the_true_number_of_states_and_ppc_flags_too_few() {
     let dir = Scratch::new("model-checking");
     let out = trellis(
         dir.path(),
-        &[
-            "simulate",
-            "--model",
-            "gaussian",
-            "--states",
-            "3",
-            "--sequences",
-            "20",
-            "--length",
-            "40",
-            "--seed",
-            "3",
-            "--out",
-            "sim",
-        ],
+        &words(
+            "simulate --model gaussian --states 3 --sequences 20 --length 40 --seed 3 --out sim",
+        ),
     );
     assert_success(&out, "simulate");
     for k in [2, 3, 4] {
@@ -224,16 +214,9 @@ fn loo_prefers_the_true_number_of_states_and_ppc_flags_too_few() {
     );
 
     // The 2-state fit misses the 3-state data's autocorrelation; the 3-state fit does not.
-    let out = trellis(
-        dir.path(),
-        &["ppc", "k2", "--draws", "200", "--out", "ppc2"],
-    );
+    let out = trellis(dir.path(), &words("ppc k2 --draws 200 --out ppc2"));
     assert_success(&out, "ppc k2");
-    assert!(
-        stdout(&out).contains("warning: lag-1 autocorrelation"),
-        "{}",
-        stdout(&out)
-    );
+    assert_contains(&stdout(&out), "warning: lag-1 autocorrelation");
     let check = read_json(&dir.join("ppc2/ppc.json"));
     let p_values: Vec<f64> = check["statistics"]
         .as_array()
@@ -247,7 +230,7 @@ fn loo_prefers_the_true_number_of_states_and_ppc_flags_too_few() {
     assert!(svg.starts_with("<svg") && svg.contains("density of the observations"));
     assert!(dir.join("ppc2/ppc.png").is_file());
 
-    let out = trellis(dir.path(), &["ppc", "k3", "--out", "ppc3"]);
+    let out = trellis(dir.path(), &words("ppc k3 --out ppc3"));
     assert_success(&out, "ppc k3");
     let check = read_json(&dir.join("ppc3/ppc.json"));
     for s in check["statistics"].as_array().unwrap() {
@@ -261,7 +244,7 @@ fn bad_inputs_get_one_line_errors() {
     let dir = Scratch::new("model-checking-errors");
     std::fs::create_dir_all(dir.join("empty")).unwrap();
     assert_error(
-        &trellis(dir.path(), &["compare", "empty"]),
+        &trellis(dir.path(), &words("compare empty")),
         &format!(
             "no chain_N.csv files in '{}' (is it a `trellis fit` output folder?)",
             "empty"
@@ -281,7 +264,7 @@ fn bad_inputs_get_one_line_errors() {
         std::fs::copy(fixture.join("k2").join(chain), moved.join(chain)).unwrap();
     }
     assert_error(
-        &trellis(dir.path(), &["compare", "moved"]),
+        &trellis(dir.path(), &words("compare moved")),
         "moved: the fit's data file 'data.csv' is not found (here, in the fit folder or beside \
          it); give it with --data",
     );
@@ -298,50 +281,15 @@ fn fit_names_label_switching_instead_of_asking_for_more_draws() {
     // Two categorical states (no ordering) on 10 × 40 symbols: chains settle on different
     // labelings (seed 1 switches chain 4; checked by the assertion).
     let dir = Scratch::new("label-switching");
-    let out = trellis(
-        dir.path(),
-        &[
-            "simulate",
-            "--model",
-            "categorical",
-            "--states",
-            "2",
-            "--symbols",
-            "3",
-            "--sequences",
-            "10",
-            "--length",
-            "40",
-            "--seed",
-            "5",
-            "--out",
-            "sim",
-        ],
-    );
+    let out = trellis(dir.path(), &words(
+        "simulate --model categorical --states 2 --symbols 3 --sequences 10 --length 40 --seed \
+         5 --out sim",
+    ));
     assert_success(&out, "simulate");
-    let out = trellis(
-        dir.path(),
-        &[
-            "fit",
-            "--model",
-            "categorical",
-            "--states",
-            "2",
-            "--data",
-            "sim/data.csv",
-            "--chains",
-            "4",
-            "--warmup",
-            "300",
-            "--draws",
-            "300",
-            "--seed",
-            "1",
-            "--quiet",
-            "--out",
-            "fit",
-        ],
-    );
+    let out = trellis(dir.path(), &words(
+        "fit --model categorical --states 2 --data sim/data.csv --chains 4 --warmup 300 --draws \
+         300 --seed 1 --quiet --out fit",
+    ));
     assert_success(&out, "fit");
     let text = stdout(&out);
     assert!(

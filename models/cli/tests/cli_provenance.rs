@@ -12,7 +12,7 @@ mod plot_files;
 use std::path::Path;
 use std::process::Command;
 
-use cli_common::{assert_error, assert_success, read_json, stdout, trellis, Scratch};
+use cli_common::{assert_error, assert_success, read_json, stdout, trellis, words, Scratch};
 use serde_json::Value;
 
 /// Counts valid for both the Poisson and the exponential family: 4 sequences, 34
@@ -113,7 +113,7 @@ fn headers_and_summary_record_what_produced_the_run() {
     }
 
     // `summary` records the fit's provenance and its own command line.
-    let out = trellis(dir.path(), &["summary", "fit", "--out", "merged"]);
+    let out = trellis(dir.path(), &words("summary fit --out merged"));
     assert_success(&out, "summary");
     let merged = read_json(&dir.join("merged").join("summary.json"));
     let merged = merged["provenance"].as_object().unwrap();
@@ -288,9 +288,7 @@ fn sizes_that_cannot_fit_in_memory_are_refused_before_allocating() {
     );
     // A symbol of 4e9 makes 4e9 + 1 categories: 2 × (4e9 + 1) emission probabilities.
     dir.write("symbols.csv", "0,1,4000000000\n1,0\n");
-    let args: Vec<&str> = "fit --model categorical --states 2 --data symbols.csv --out x"
-        .split(' ')
-        .collect();
+    let args = words("fit --model categorical --states 2 --data symbols.csv --out x");
     refused(
         &args,
         "K = 2 states, 4000000001 symbols (1.2e10 parameters) need at least 1536.0 GB of memory",
@@ -309,26 +307,17 @@ fn a_minus_infinite_log_likelihood_names_the_observation_responsible() {
         "mu": [0, 1], "sigma": [1, 1], "p_initial_state": half, "p_transition": [half, half],
     });
     dir.write("params.json", params.to_string());
-    let common = [
-        "--model",
-        "gaussian",
-        "--states",
-        "2",
-        "--data",
-        "data.csv",
-        "--params",
-        "params.json",
-    ];
+    let common = words("--model gaussian --states 2 --data data.csv --params params.json");
     let reason = "sequence 1 has probability zero under the model (no hidden path explains \
                   observations 0..=1); observation 1 of sequence 1 is 1e200 at data.csv:2:2";
     let mut logp = vec!["logp"];
-    logp.extend(common);
+    logp.extend(&common);
     assert_error(
         &trellis(dir.path(), &logp),
         &format!("the log-likelihood is -inf at these parameters: {reason}"),
     );
     let mut decode = vec!["decode", "--out", "decoded"];
-    decode.extend(common);
+    decode.extend(&common);
     assert_error(&trellis(dir.path(), &decode), reason);
 }
 
@@ -382,45 +371,13 @@ fn summary_shows_the_true_values_wall_time_and_plots_as_fit_does() {
     let dir = Scratch::new("summary-truth");
     let sim = trellis(
         dir.path(),
-        &[
-            "simulate",
-            "--model",
-            "poisson",
-            "--states",
-            "2",
-            "--sequences",
-            "5",
-            "--length",
-            "30",
-            "--out",
-            "sim",
-        ],
+        &words("simulate --model poisson --states 2 --sequences 5 --length 30 --out sim"),
     );
     assert_success(&sim, "simulate");
-    let args = [
-        "fit",
-        "--model",
-        "poisson",
-        "--states",
-        "2",
-        "--data",
-        "sim/data.csv",
-        "--out",
-        "fit",
-        "--chains",
-        "2",
-        "--warmup",
-        "30",
-        "--draws",
-        "20",
-        "--quiet",
-    ];
+    let args = words("fit --model poisson --states 2 --data sim/data.csv --out fit --chains 2 --warmup 30 --draws 20 --quiet");
     let fitted = trellis(dir.path(), &args);
     assert_success(&fitted, "fit");
-    let out = trellis(
-        dir.path(),
-        &["summary", "fit", "--plots", "--out", "merged"],
-    );
+    let out = trellis(dir.path(), &words("summary fit --plots --out merged"));
     assert_success(&out, "summary --plots");
 
     // The same table, `true` column included, and the values are simulate's.

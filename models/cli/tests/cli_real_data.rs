@@ -7,127 +7,120 @@
 
 mod cli_common;
 
-use cli_common::{assert_error, entries, trellis, Scratch};
+use cli_common::{fails, trellis, words, Scratch};
 
-/// One bad-input case: files to write (name, contents), the command line, the message.
+/// One bad-input case: files to write (name, contents), the command line (split on white
+/// space), the message.
 struct Case {
     files: &'static [(&'static str, &'static str)],
-    args: &'static [&'static str],
+    args: &'static str,
     message: &'static str,
 }
 
 /// Runs every case in its own scratch folder.
 fn run_cases(tag: &str, cases: &[Case]) {
     for case in cases {
-        let dir = Scratch::new(tag);
-        for (name, contents) in case.files {
-            dir.write(name, contents);
-        }
-        let out = trellis(dir.path(), case.args);
-        assert_error(&out, case.message);
-        if let Some(i) = case.args.iter().position(|a| *a == "--out") {
-            let folder = dir.join(case.args[i + 1]);
-            assert!(
-                !folder.exists(),
-                "`trellis {}` left {} behind, holding {:?}",
-                case.args.join(" "),
-                folder.display(),
-                entries(&folder)
-            );
-        }
+        let dir = Scratch::with_files(tag, case.files);
+        fails(&dir, case.args, case.message);
     }
 }
 
 #[test]
 fn data_layout_traps_are_refused_with_a_hint() {
+    let check = |data: &str, args: &str, message: &str| {
+        fails(
+            &Scratch::with_files("layout", &[("d.csv", data)]),
+            args,
+            message,
+        );
+    };
+    // Gaps in the long layout's times: an error naming the sequence and the jump, then a hint.
+    // (contents of d.csv, command line, where the message says the jump is)
+    let gaps = [
+        (
+            "sequence,time,value\na,0,1.5\na,10,2.5\na,20,0.5\na,1000,1.0\n",
+            "logp --data d.csv",
+            "d.csv:3: sequence 'a' jumps from time 0 to time 10 (line 2)",
+        ),
+        (
+            "sequence,time,value\nb,0,1\nb,1,2\nb,3,3\nb,4,4\n",
+            "decode --data d.csv --out out",
+            "d.csv:4: sequence 'b' jumps from time 1 to time 3 (line 3)",
+        ),
+        // Rows out of order: the gap is found after sorting, and names both lines.
+        (
+            "sequence,time,value\nb,3,3\nb,0,1\nb,1,2\n",
+            "logp --data d.csv",
+            "d.csv:2: sequence 'b' jumps from time 1 to time 3 (line 4)",
+        ),
+        // Classic-Mac (CR-only) line ends: the right line.
+        (
+            "# cr only\rsequence,time,value\ra,0,1\ra,1,2\ra,3,3\r",
+            "logp --data d.csv",
+            "d.csv:5: sequence 'a' jumps from time 1 to time 3 (line 4)",
+        ),
+    ];
+    for (data, args, jump) in gaps {
+        let hint = "times must be consecutive; write a row with NA values for each missing \
+                    observation";
+        check(data, args, &format!("{jump}: {hint}"));
+    }
+    let pandas = "d.csv:1: the first cell is empty: this looks like a pandas export with its \
+                  index column; write it with to_csv(index=False) or delete the first column";
+    // (contents of d.csv, command line, message)
     let cases = [
         // `nan` is a data error, `NA` the missing marker.
-        Case {
-            files: &[("d.csv", "sequence,time,value\na,0,1.5\na,1,nan\n")],
-            args: &["logp", "--data", "d.csv"],
-            message: "d.csv:3:3: nan is not a finite number",
-        },
-        Case {
-            files: &[("d.csv", "1.5,NaN,NA\n")],
-            args: &["logp", "--data", "d.csv"],
-            message: "d.csv:1:2: NaN is not a finite number",
-        },
-        // Gaps in the long layout's times: an error naming the sequence and the jump.
-        Case {
-            files: &[(
-                "d.csv",
-                "sequence,time,value\na,0,1.5\na,10,2.5\na,20,0.5\na,1000,1.0\n",
-            )],
-            args: &["logp", "--data", "d.csv"],
-            message: "d.csv:3: sequence 'a' jumps from time 0 to time 10 (line 2): times must \
-                      be consecutive; write a row with NA values for each missing observation",
-        },
-        Case {
-            files: &[("d.csv", "sequence,time,value\nb,0,1\nb,1,2\nb,3,3\nb,4,4\n")],
-            args: &["decode", "--data", "d.csv", "--out", "out"],
-            message: "d.csv:4: sequence 'b' jumps from time 1 to time 3 (line 3): times must \
-                      be consecutive; write a row with NA values for each missing observation",
-        },
-        // Rows out of order: the gap is found after sorting, and names both lines.
-        Case {
-            files: &[("d.csv", "sequence,time,value\nb,3,3\nb,0,1\nb,1,2\n")],
-            args: &["logp", "--data", "d.csv"],
-            message: "d.csv:2: sequence 'b' jumps from time 1 to time 3 (line 4): times must \
-                      be consecutive; write a row with NA values for each missing observation",
-        },
-        // Classic-Mac (CR-only) line ends: the right line.
-        Case {
-            files: &[(
-                "d.csv",
-                "# cr only\rsequence,time,value\ra,0,1\ra,1,2\ra,3,3\r",
-            )],
-            args: &["logp", "--data", "d.csv"],
-            message: "d.csv:5: sequence 'a' jumps from time 1 to time 3 (line 4): times must \
-                      be consecutive; write a row with NA values for each missing observation",
-        },
-        Case {
-            files: &[("d.csv", "sequence,time,value\ra,0,1\ra,NA,2\r")],
-            args: &["logp", "--data", "d.csv"],
-            message: "d.csv:3:2: time 'NA': a time cannot be missing (NA is for values)",
-        },
-        Case {
-            files: &[("d.csv", "1,2\r3,x\r")],
-            args: &["logp", "--data", "d.csv"],
-            message: "d.csv:2:2: 'x' is not a number",
-        },
+        (
+            "sequence,time,value\na,0,1.5\na,1,nan\n",
+            "logp --data d.csv",
+            "d.csv:3:3: nan is not a finite number",
+        ),
+        (
+            "1.5,NaN,NA\n",
+            "logp --data d.csv",
+            "d.csv:1:2: NaN is not a finite number",
+        ),
+        (
+            "sequence,time,value\ra,0,1\ra,NA,2\r",
+            "logp --data d.csv",
+            "d.csv:3:2: time 'NA': a time cannot be missing (NA is for values)",
+        ),
+        (
+            "1,2\r3,x\r",
+            "logp --data d.csv",
+            "d.csv:2:2: 'x' is not a number",
+        ),
         // A long-layout file that lost its header.
-        Case {
-            files: &[("d.csv", "0,0,1.5\n0,1,2.5\n0,2,0.3\n1,0,1.1\n1,1,0.9\n")],
-            args: &["fit", "--data", "d.csv", "--out", "out"],
-            message: "d.csv: this looks like the long layout without its header (column 1 \
-                      repeats like a sequence label, column 2 counts up like a time): add the \
-                      header line 'sequence,time,value' (wide data has one sequence per row)",
-        },
+        (
+            "0,0,1.5\n0,1,2.5\n0,2,0.3\n1,0,1.1\n1,1,0.9\n",
+            "fit --data d.csv --out out",
+            "d.csv: this looks like the long layout without its header (column 1 \
+             repeats like a sequence label, column 2 counts up like a time): add the \
+             header line 'sequence,time,value' (wide data has one sequence per row)",
+        ),
         // pandas exports with their index column, long and wide.
-        Case {
-            files: &[("d.csv", ",sequence,time,value\n0,a,0,1.5\n1,a,1,2.5\n")],
-            args: &["logp", "--data", "d.csv"],
-            message: "d.csv:1: the first cell is empty: this looks like a pandas export with \
-                      its index column; write it with to_csv(index=False) or delete the first \
-                      column",
-        },
-        Case {
-            files: &[("d.csv", ",0,1,2\n0,1.5,2.5,0.3\n1,0.2,0.4,0.6\n")],
-            args: &["decode", "--data", "d.csv", "--out", "out"],
-            message: "d.csv:1: the first cell is empty: this looks like a pandas export with \
-                      its index column; write it with to_csv(index=False) or delete the first \
-                      column",
-        },
+        (
+            ",sequence,time,value\n0,a,0,1.5\n1,a,1,2.5\n",
+            "logp --data d.csv",
+            pandas,
+        ),
+        (
+            ",0,1,2\n0,1.5,2.5,0.3\n1,0.2,0.4,0.6\n",
+            "decode --data d.csv --out out",
+            pandas,
+        ),
         // A header row of column numbers.
-        Case {
-            files: &[("d.csv", "0,1,2,3\n1.5,2.5,0.3,0.2\n0.1,0.2\n")],
-            args: &["logp", "--data", "d.csv"],
-            message: "d.csv:1: the first row is 0, 1, …, 3, which looks like a header of column \
-                      numbers, but the wide layout has no header: delete the line (pandas: \
-                      to_csv(header=False))",
-        },
+        (
+            "0,1,2,3\n1.5,2.5,0.3,0.2\n0.1,0.2\n",
+            "logp --data d.csv",
+            "d.csv:1: the first row is 0, 1, …, 3, which looks like a header of column \
+             numbers, but the wide layout has no header: delete the line (pandas: \
+             to_csv(header=False))",
+        ),
     ];
-    run_cases("layout", &cases);
+    for (data, args, message) in cases {
+        check(data, args, message);
+    }
 }
 
 /// Two wide sequences (labels 0 and 1, times 0–2 and 0–1) and covariates that match them.
@@ -146,31 +139,13 @@ fn covariate_files_must_match_the_data() {
                     "sequence,time,x1\n0,0,1\n0,1,1\n0,2,1\n1,0,1\n1,1,1\n1,2,1\n",
                 ),
             ],
-            args: &[
-                "logp",
-                "--model",
-                "gaussian",
-                "--data",
-                "d.csv",
-                "--covariates",
-                "c.csv",
-            ],
+            args: "logp --model gaussian --data d.csv --covariates c.csv",
             message: "c.csv:5: sequence '1' has times 0 to 2 here but times 0 to 1 in the data \
                       (d.csv): the covariates need the same sequence/time rows as the data",
         },
         Case {
             files: &[WIDE, ("c.csv", "sequence,time,x1\n0,0,1\n0,1,1\n0,2,1\n")],
-            args: &[
-                "decode",
-                "--model",
-                "gaussian",
-                "--data",
-                "d.csv",
-                "--covariates",
-                "c.csv",
-                "--out",
-                "out",
-            ],
+            args: "decode --model gaussian --data d.csv --covariates c.csv --out out",
             message: "c.csv: no rows for sequence '1' of the data (d.csv, 2 observations, times \
                       0 to 1): the covariates need the same sequence/time rows as the data",
         },
@@ -182,17 +157,7 @@ fn covariate_files_must_match_the_data() {
                     "sequence,time,x1\n0,0,1\n0,1,1\n0,2,1\n1,0,1\n1,1,1\n7,0,1\n",
                 ),
             ],
-            args: &[
-                "fit",
-                "--model",
-                "gaussian",
-                "--data",
-                "d.csv",
-                "--covariates",
-                "c.csv",
-                "--out",
-                "out",
-            ],
+            args: "fit --model gaussian --data d.csv --covariates c.csv --out out",
             message: "c.csv:7: sequence '7' is not in the data (d.csv): the covariates need the \
                       same sequence/time rows as the data",
         },
@@ -204,67 +169,32 @@ fn covariate_files_must_match_the_data() {
                     "sequence,time,x1,x2\n0,0,0.1,1\n0,1,NA,1\n0,2,0.3,0\n1,0,-1,0\n1,1,-2,1\n",
                 ),
             ],
-            args: &[
-                "logp",
-                "--model",
-                "gaussian",
-                "--data",
-                "d.csv",
-                "--covariates",
-                "c.csv",
-            ],
+            args: "logp --model gaussian --data d.csv --covariates c.csv",
             message: "c.csv:3:3: covariate 'x1' is missing (NA): covariates may not be missing",
         },
         Case {
             files: &[WIDE, ("c.csv", "0.1,0.2,0.3\n-1,-2\n")],
-            args: &[
-                "logp",
-                "--model",
-                "gaussian",
-                "--data",
-                "d.csv",
-                "--covariates",
-                "c.csv",
-            ],
+            args: "logp --model gaussian --data d.csv --covariates c.csv",
             message: "c.csv: a covariates file needs the long layout: a header \
                       'sequence,time,x1[,x2…]' naming the covariates, then one row per observation",
         },
         Case {
             files: &[WIDE, ("c.csv", "sequence,time,x1,x1\n0,0,1,1\n")],
-            args: &[
-                "logp",
-                "--model",
-                "gaussian",
-                "--data",
-                "d.csv",
-                "--covariates",
-                "c.csv",
-            ],
+            args: "logp --model gaussian --data d.csv --covariates c.csv",
             message: "c.csv:1: covariate 'x1' is named twice in the header",
         },
         // The built-in dataset's sequences are 0 … 69, 51 steps each.
         Case {
             files: &[("c.csv", "sequence,time,x1\n0,0,1\n")],
-            args: &["logp", "--covariates", "c.csv"],
+            args: "logp --covariates c.csv",
             message: "c.csv:2: sequence '0' has times 0 to 0 here but times 0 to 50 in the data \
                       (the built-in dataset): the covariates need the same sequence/time rows as \
                       the data",
         },
         Case {
             files: &[WIDE, ("c.csv", COVARIATES)],
-            args: &[
-                "fit",
-                "--model",
-                "gaussian",
-                "--data",
-                "d.csv",
-                "--covariates",
-                "c.csv",
-                "--structure",
-                "left-to-right",
-                "--out",
-                "out",
-            ],
+            args: "fit --model gaussian --data d.csv --covariates c.csv --structure \
+                   left-to-right --out out",
             message: "--covariates cannot be combined with --transition-mask or --structure: \
                       covariate-driven transitions have no p_transition to mask",
         },
@@ -279,111 +209,39 @@ fn mask_files_are_checked() {
     let cases = [
         Case {
             files: &[WIDE, ("m.json", "[[1, 1], [0, 0]]")],
-            args: &[
-                "fit",
-                "--model",
-                "gaussian",
-                "--states",
-                "2",
-                "--data",
-                "d.csv",
-                "--transition-mask",
-                "m.json",
-                "--out",
-                "out",
-            ],
+            args: "fit --model gaussian --states 2 --data d.csv --transition-mask m.json --out out",
             message: "m.json: row 1 of the transition mask has no free entry (1): every state \
                       needs somewhere to go",
         },
         Case {
             files: &[WIDE, ("m.json", "[0, 0]")],
-            args: &[
-                "fit",
-                "--model",
-                "gaussian",
-                "--states",
-                "2",
-                "--data",
-                "d.csv",
-                "--initial-mask",
-                "m.json",
-                "--out",
-                "out",
-            ],
+            args: "fit --model gaussian --states 2 --data d.csv --initial-mask m.json --out out",
             message:
                 "m.json: the initial mask has no free entry (1): the chain could start nowhere",
         },
         Case {
             files: &[WIDE, ("m.json", "[[1, 1, 0], [0, 1, 1]]")],
-            args: &[
-                "fit",
-                "--model",
-                "gaussian",
-                "--states",
-                "2",
-                "--data",
-                "d.csv",
-                "--transition-mask",
-                "m.json",
-                "--out",
-                "out",
-            ],
+            args: "fit --model gaussian --states 2 --data d.csv --transition-mask m.json --out out",
             message:
                 "m.json: the transition mask must be an array of 2 rows of 2 entries, each 0 or 1",
         },
         Case {
             files: &[WIDE, ("m.json", "[[1, 0.5], [0, 1]]")],
-            args: &[
-                "fit",
-                "--model",
-                "gaussian",
-                "--states",
-                "2",
-                "--data",
-                "d.csv",
-                "--transition-mask",
-                "m.json",
-                "--out",
-                "out",
-            ],
+            args: "fit --model gaussian --states 2 --data d.csv --transition-mask m.json --out out",
             message:
                 "m.json: the transition mask must be an array of 2 rows of 2 entries, each 0 or 1",
         },
         Case {
             files: &[WIDE, ("p.json", PARAMS)],
-            args: &[
-                "logp",
-                "--model",
-                "gaussian",
-                "--states",
-                "2",
-                "--data",
-                "d.csv",
-                "--params",
-                "p.json",
-                "--structure",
-                "left-to-right",
-            ],
+            args: "logp --model gaussian --states 2 --data d.csv --params p.json --structure \
+                   left-to-right",
             message:
                 "p.json: p_initial_state[1] is 0.5, but --structure left-to-right fixes it at 0",
         },
         Case {
             files: &[WIDE, ("p.json", PARAMS), ("m.json", "[[1, 1], [0, 1]]")],
-            args: &[
-                "decode",
-                "--model",
-                "gaussian",
-                "--states",
-                "2",
-                "--data",
-                "d.csv",
-                "--params",
-                "p.json",
-                "--transition-mask",
-                "m.json",
-                "--out",
-                "out",
-            ],
+            args: "decode --model gaussian --states 2 --data d.csv --params p.json \
+                   --transition-mask m.json --out out",
             message: "p.json: p_transition[1,0] is 0.2, but m.json fixes it at 0",
         },
     ];
@@ -439,20 +297,11 @@ fn logp_matches_dynamax(name: &str, model: &str, extra_files: &[(&str, String)],
         dir.write(file, contents);
     }
     let states = fixture["states"].to_string();
-    let mut args = vec![
-        "logp",
-        "--json",
-        "--model",
-        model,
-        "--states",
-        &states,
-        "--data",
-        "data.csv",
-        "--params",
-        "params.json",
-    ];
-    args.extend_from_slice(extra);
-    let out = trellis(dir.path(), &args);
+    let line = format!(
+        "logp --json --model {model} --states {states} --data data.csv --params params.json {}",
+        extra.join(" ")
+    );
+    let out = trellis(dir.path(), &words(&line));
     cli_common::assert_success(&out, name);
     let json: serde_json::Value = serde_json::from_str(&cli_common::stdout(&out)).unwrap();
     assert_relative(
@@ -544,21 +393,10 @@ fn covariate_model_round_trip_recovers_transition_coef() {
     dir.write("covariates.csv", covariates_csv(8, 100));
     let simulate = trellis(
         dir.path(),
-        &[
-            "simulate",
-            "--model",
-            "gaussian",
-            "--states",
-            "3",
-            "--covariates",
-            "covariates.csv",
-            "--missing-rate",
-            "0.1",
-            "--seed",
-            "11",
-            "--out",
-            "sim",
-        ],
+        &words(
+            "simulate --model gaussian --states 3 --covariates covariates.csv \
+             --missing-rate 0.1 --seed 11 --out sim",
+        ),
     );
     cli_common::assert_success(&simulate, "simulate");
     let data = std::fs::read_to_string(dir.join("sim/data.csv")).unwrap();
@@ -573,28 +411,11 @@ fn covariate_model_round_trip_recovers_transition_coef() {
     );
     let fit = trellis(
         dir.path(),
-        &[
-            "fit",
-            "--model",
-            "gaussian",
-            "--states",
-            "3",
-            "--data",
-            "sim/data.csv",
-            "--covariates",
-            "covariates.csv",
-            "--chains",
-            "2",
-            "--warmup",
-            "300",
-            "--draws",
-            "300",
-            "--seed",
-            "3",
-            "--quiet",
-            "--out",
-            "fit",
-        ],
+        &words(
+            "fit --model gaussian --states 3 --data sim/data.csv --covariates \
+             covariates.csv --chains 2 --warmup 300 --draws 300 --seed 3 --quiet \
+             --out fit",
+        ),
     );
     cli_common::assert_success(&fit, "fit");
     let summary = cli_common::read_json(&dir.join("fit/summary.json"));
@@ -633,45 +454,18 @@ fn left_to_right_round_trip_keeps_masked_entries_at_zero() {
     );
     let simulate = trellis(
         dir.path(),
-        &[
-            "simulate",
-            "--model",
-            "poisson",
-            "--states",
-            "3",
-            "--params",
-            "params.json",
-            "--sequences",
-            "10",
-            "--length",
-            "60",
-            "--out",
-            "sim",
-        ],
+        &words(
+            "simulate --model poisson --states 3 --params params.json --sequences 10 \
+             --length 60 --out sim",
+        ),
     );
     cli_common::assert_success(&simulate, "simulate");
     let fit = trellis(
         dir.path(),
-        &[
-            "fit",
-            "--model",
-            "poisson",
-            "--states",
-            "3",
-            "--data",
-            "sim/data.csv",
-            "--structure",
-            "left-to-right",
-            "--chains",
-            "2",
-            "--warmup",
-            "300",
-            "--draws",
-            "300",
-            "--quiet",
-            "--out",
-            "fit",
-        ],
+        &words(
+            "fit --model poisson --states 3 --data sim/data.csv --structure \
+             left-to-right --chains 2 --warmup 300 --draws 300 --quiet --out fit",
+        ),
     );
     cli_common::assert_success(&fit, "fit");
     let summary = cli_common::read_json(&dir.join("fit/summary.json"));
@@ -736,77 +530,39 @@ fn covariate_parameters_are_checked() {
     let cases = [
         Case {
             files: &[WIDE, ("c.csv", COVARIATES), ("p.json", DIAGONAL)],
-            args: &[
-                "logp",
-                "--model",
-                "gaussian",
-                "--states",
-                "2",
-                "--data",
-                "d.csv",
-                "--covariates",
-                "c.csv",
-                "--params",
-                "p.json",
-            ],
+            args: "logp --model gaussian --states 2 --data d.csv --covariates c.csv --params \
+                   p.json",
             message: "p.json: transition_coef[0,0,1] is 0.5, but the diagonal coefficients must \
                       be 0 (staying in a state is the reference category)",
         },
         Case {
             files: &[WIDE, ("c.csv", COVARIATES), ("p.json", MATRIX)],
-            args: &[
-                "decode",
-                "--model",
-                "gaussian",
-                "--states",
-                "2",
-                "--data",
-                "d.csv",
-                "--covariates",
-                "c.csv",
-                "--params",
-                "p.json",
-                "--out",
-                "out",
-            ],
+            args: "decode --model gaussian --states 2 --data d.csv --covariates c.csv --params \
+                   p.json --out out",
             message: "p.json: missing parameter 'transition_coef' (an array of 2 arrays of 2 rows \
                       of 3 numbers)",
         },
         Case {
             files: &[("p.json", DIAGONAL)],
-            args: &[
-                "simulate", "--model", "gaussian", "--states", "2", "--params", "p.json", "--out",
-                "out",
-            ],
+            args: "simulate --model gaussian --states 2 --params p.json --out out",
             message: "p.json: transition_coef belongs to a model with covariate-driven \
                       transitions: simulating it needs --covariates FILE",
         },
         Case {
             files: &[("c.csv", COVARIATES), ("p.json", DIAGONAL)],
-            args: &[
-                "simulate",
-                "--model",
-                "gaussian",
-                "--states",
-                "2",
-                "--params",
-                "p.json",
-                "--covariates",
-                "c.csv",
-                "--out",
-                "out",
-            ],
+            args: "simulate --model gaussian --states 2 --params p.json --covariates c.csv --out \
+                   out",
             message: "p.json: transition_coef[0,0,1] is 0.5, but the diagonal coefficients must \
                       be 0 (staying in a state is the reference category)",
         },
         Case {
             files: &[],
-            args: &["simulate", "--missing-rate", "1", "--out", "out"],
+            args: "simulate --missing-rate 1 --out out",
             message: "--missing-rate must be at least 0 and below 1, got 1",
         },
         Case {
             files: &[("c.csv", "sequence,time,x1\na,0,1\na,1,NA\n")],
-            args: &["simulate", "--covariates", "c.csv", "--out", "out"],
+            args: "simulate --covariates c.csv --out out",
             message: "c.csv:3:3: covariate 'x1' is missing (NA): covariates may not be missing",
         },
     ];
@@ -828,21 +584,9 @@ fn missing_cells_are_marginalised() {
             "p_transition": [[0.9, 0.1], [0.3, 0.7]]}"#,
     );
     let logp = |data: &str| {
-        let out = trellis(
-            dir.path(),
-            &[
-                "logp",
-                "--json",
-                "--model",
-                "categorical",
-                "--states",
-                "2",
-                "--data",
-                data,
-                "--params",
-                "p.json",
-            ],
-        );
+        let line =
+            format!("logp --json --model categorical --states 2 --data {data} --params p.json");
+        let out = trellis(dir.path(), &words(&line));
         cli_common::assert_success(&out, data);
         let json: serde_json::Value = serde_json::from_str(&cli_common::stdout(&out)).unwrap();
         json["logp"].as_f64().unwrap()

@@ -4,7 +4,7 @@
 
 mod cli_common;
 
-use cli_common::{assert_error, assert_success, trellis, Scratch};
+use cli_common::{all_fail, assert_error, assert_success, trellis, Scratch};
 
 /// The reference model's true parameters, on one line so the positions in messages are easy
 /// to read off.
@@ -35,36 +35,38 @@ fn json_with_a_repeated_key_is_refused_and_a_bom_accepted() {
     assert_error(&out, &message);
 }
 
-/// `trellis fit --model poisson --data <data>` in `dir` (the cases fail before sampling).
-fn fit_poisson(dir: &Scratch, data: &str) -> std::process::Output {
-    trellis(
-        dir.path(),
-        &["fit", "--model", "poisson", "--data", data, "--quiet"],
-    )
-}
-
 #[test]
 fn classic_mac_line_ends_give_the_right_line() {
-    let dir = Scratch::new("cr-only");
-    dir.write("cr.csv", "1,2,3\r# a comment\r4,5,x\r");
-    assert_error(
-        &fit_poisson(&dir, "cr.csv"),
-        "cr.csv:3:3: 'x' is not a number",
+    all_fail(
+        "cr-only",
+        &[("cr.csv", "1,2,3\r# a comment\r4,5,x\r")],
+        &[(
+            "fit --model poisson --data cr.csv --quiet",
+            "cr.csv:3:3: 'x' is not a number",
+        )],
     );
 }
 
 #[test]
 fn poisson_counts_past_u32_max_name_the_limit() {
-    let dir = Scratch::new("big-count");
-    dir.write("big.csv", "3,0,5\n2,5e9,4\n");
-    assert_error(
-        &fit_poisson(&dir, "big.csv"),
-        "big.csv:2:2: Poisson counts can be at most 4294967295 (u32::MAX), found 5000000000",
-    );
-    // One past the limit is the first value refused.
-    dir.write("max.csv", "3,0,4294967296\n");
-    assert_error(
-        &fit_poisson(&dir, "max.csv"),
-        "max.csv:1:3: Poisson counts can be at most 4294967295 (u32::MAX), found 4294967296",
+    all_fail(
+        "big-count",
+        &[
+            ("big.csv", "3,0,5\n2,5e9,4\n"),
+            ("max.csv", "3,0,4294967296\n"),
+        ],
+        &[
+            (
+                "fit --model poisson --data big.csv --quiet",
+                "big.csv:2:2: Poisson counts can be at most 4294967295 (u32::MAX), found \
+                 5000000000",
+            ),
+            // One past the limit is the first value refused.
+            (
+                "fit --model poisson --data max.csv --quiet",
+                "max.csv:1:3: Poisson counts can be at most 4294967295 (u32::MAX), found \
+                 4294967296",
+            ),
+        ],
     );
 }

@@ -11,7 +11,7 @@ mod cli_common;
 
 use std::collections::BTreeMap;
 
-use cli_common::{assert_success, read_json, stdout, trellis, Scratch};
+use cli_common::{assert_success, read_json, stdout, trellis, words, Scratch};
 use serde_json::Value;
 
 /// One parameter element of a fit summary.
@@ -33,29 +33,12 @@ fn simulate_and_fit(
     length: usize,
     chains: usize,
 ) -> BTreeMap<String, Row> {
-    let (k, n, t, c) = (
-        states.to_string(),
-        sequences.to_string(),
-        length.to_string(),
-        chains.to_string(),
-    );
     let out = trellis(
         dir.path(),
-        &[
-            "simulate",
-            "--model",
-            model,
-            "--states",
-            &k,
-            "--sequences",
-            &n,
-            "--length",
-            &t,
-            "--seed",
-            "11",
-            "--out",
-            "sim",
-        ],
+        &words(&format!(
+            "simulate --model {model} --states {states} --sequences {sequences} --length \
+             {length} --seed 11 --out sim"
+        )),
     );
     assert_success(&out, "simulate");
     assert!(dir.join("sim/params.json").is_file());
@@ -63,24 +46,10 @@ fn simulate_and_fit(
 
     let out = trellis(
         dir.path(),
-        &[
-            "fit",
-            "--model",
-            model,
-            "--states",
-            &k,
-            "--data",
-            "sim/data.csv",
-            "--chains",
-            &c,
-            "--warmup",
-            "300",
-            "--draws",
-            "300",
-            "--quiet",
-            "--out",
-            "fit",
-        ],
+        &words(&format!(
+            "fit --model {model} --states {states} --data sim/data.csv --chains {chains} \
+             --warmup 300 --draws 300 --quiet --out fit"
+        )),
     );
     assert_success(&out, "fit");
     let text = stdout(&out);
@@ -167,9 +136,32 @@ fn round_trip(tag: &str, model: &str, states: usize, sequences: usize, length: u
     assert_recovered(model, &rows);
 }
 
-#[test]
-fn gaussian_shared() {
-    round_trip("rt-shared", "gaussian-shared", 2, 20, 60);
+/// One `#[test]` per family (a function cannot declare tests): `name: (scratch tag, model,
+/// states, sequences, length)`, two chains each.
+macro_rules! round_trips {
+    ($($(#[$doc:meta])* $name:ident: ($tag:expr, $model:expr, $k:expr, $n:expr, $t:expr),)*) => {
+        $(
+            $(#[$doc])*
+            #[test]
+            fn $name() {
+                round_trip($tag, $model, $k, $n, $t);
+            }
+        )*
+    };
+}
+
+round_trips! {
+    gaussian_shared: ("rt-shared", "gaussian-shared", 2, 20, 60),
+    /// Three states here (two elsewhere): Poisson evaluations are cheap.
+    poisson: ("rt-poisson", "poisson", 3, 20, 60),
+    /// Student-t evaluations cost several times a Gaussian's: half the data keeps the test
+    /// short. ν is the least well identified parameter; its posterior sd says so.
+    student_t: ("rt-student", "student-t", 2, 20, 40),
+    ar1: ("rt-ar1", "ar1", 2, 20, 60),
+    /// States are ordered along the first coordinate only (the default parameters keep the
+    /// second coordinate's means one sd apart, see `default_params`).
+    diag_gaussian: ("rt-diag", "diag-gaussian", 2, 20, 60),
+    exponential: ("rt-exponential", "exponential", 2, 20, 60),
 }
 
 #[test]
@@ -181,19 +173,7 @@ fn gaussian() {
     // Decoding with the posterior means finds the simulated hidden states.
     let out = trellis(
         dir.path(),
-        &[
-            "decode",
-            "--model",
-            "gaussian",
-            "--states",
-            "2",
-            "--data",
-            "sim/data.csv",
-            "--fit",
-            "fit",
-            "--out",
-            "decoded",
-        ],
+        &words("decode --model gaussian --states 2 --data sim/data.csv --fit fit --out decoded"),
     );
     assert_success(&out, "decode --fit");
     let read = |name: &str| std::fs::read_to_string(dir.join(name)).unwrap();
@@ -211,36 +191,6 @@ fn gaussian() {
         "{agree} of {} states",
         pairs.len()
     );
-}
-
-#[test]
-fn poisson() {
-    // Three states here (two elsewhere): Poisson evaluations are cheap.
-    round_trip("rt-poisson", "poisson", 3, 20, 60);
-}
-
-#[test]
-fn student_t() {
-    // Student-t evaluations cost several times a Gaussian's: half the data keeps the test
-    // short. ν is the least well identified parameter; its posterior sd says so.
-    round_trip("rt-student", "student-t", 2, 20, 40);
-}
-
-#[test]
-fn ar1() {
-    round_trip("rt-ar1", "ar1", 2, 20, 60);
-}
-
-#[test]
-fn diag_gaussian() {
-    // States are ordered along the first coordinate only (the default parameters keep the
-    // second coordinate's means one sd apart, see `default_params`).
-    round_trip("rt-diag", "diag-gaussian", 2, 20, 60);
-}
-
-#[test]
-fn exponential() {
-    round_trip("rt-exponential", "exponential", 2, 20, 60);
 }
 
 /// The categorical family has no ordering constraint (its states are distinguished only by

@@ -12,7 +12,10 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use cli_common::{assert_error, assert_success, entries, read_json, stdout, trellis, Scratch};
+use cli_common::{
+    assert_contains, assert_error, assert_success, entries, read_json, stdout, trellis, words,
+    Scratch,
+};
 use trellis_samplers::output::read::read_cmdstan_csv;
 use trellis_samplers::Trace;
 
@@ -179,9 +182,7 @@ fn a_folder_holding_other_files_is_never_replaced() {
 fn simulate_owns_its_output_folder_too() {
     let dir = Scratch::new("simulate-owns");
     let simulate = |sequences: &str, extra: &[&str]| {
-        let mut args: Vec<&str> = "simulate --model poisson --states 2 --length 10 --out sim"
-            .split(' ')
-            .collect();
+        let mut args = words("simulate --model poisson --states 2 --length 10 --out sim");
         args.extend(["--sequences", sequences]);
         args.extend(extra);
         trellis(dir.path(), &args)
@@ -210,14 +211,7 @@ fn simulate_owns_its_output_folder_too() {
     assert_success(&trellis(dir.path(), &quick("1", "fit", &[])), "fit");
     let out = trellis(
         dir.path(),
-        &[
-            "simulate",
-            "--overwrite",
-            "--out",
-            "fit",
-            "--sequences",
-            "2",
-        ],
+        &words("simulate --overwrite --out fit --sequences 2"),
     );
     assert_error(
         &out,
@@ -284,12 +278,11 @@ fn a_killed_fit_leaves_readable_partial_files() {
         .unwrap();
     assert_eq!(trace.draws_per_chain(), shortest);
 
-    let out = trellis(dir.path(), &["summary", "--partial", "live", "--out", "s"]);
+    let out = trellis(dir.path(), &words("summary --partial live --out s"));
     assert_success(&out, "summary --partial");
-    assert!(
-        stdout(&out).contains("(unfinished chains included, cut to the shortest)"),
-        "{}",
-        stdout(&out)
+    assert_contains(
+        &stdout(&out),
+        "(unfinished chains included, cut to the shortest)",
     );
     // The killed run's folder is not an empty one: a new fit there needs --overwrite.
     let out = trellis(dir.path(), &quick("1", "live", &["--overwrite"]));
@@ -339,7 +332,7 @@ fn thin_keeps_every_nth_draw_and_warm_up_is_written_only_when_asked() {
     let summary = read_json(&dir.join("thin4/summary.json"));
     assert_eq!(summary["run"]["draws"], 8);
     // `summary` reads the thinned files back to the same report.
-    let out = trellis(dir.path(), &["summary", "thin4", "--out", "s"]);
+    let out = trellis(dir.path(), &words("summary thin4 --out s"));
     assert_success(&out, "summary of a thinned run");
     assert_eq!(read_json(&dir.join("s/summary.json"))["run"]["draws"], 8);
 
@@ -350,10 +343,7 @@ fn thin_keeps_every_nth_draw_and_warm_up_is_written_only_when_asked() {
 #[test]
 fn init_starts_chains_at_the_given_values() {
     let dir = Scratch::new("init");
-    let sim: Vec<&str> = "simulate --model poisson --states 2 --sequences 8 --length 20 --out sim"
-        .split(' ')
-        .collect();
-    assert_success(&trellis(dir.path(), &sim), "simulate");
+    dir.succeeds("simulate --model poisson --states 2 --sequences 8 --length 20 --out sim");
     let params = read_json(&dir.join("sim/params.json"));
     let mut other = params.clone();
     other["rate"] = serde_json::json!([0.5, 7.0]);
@@ -363,35 +353,12 @@ fn init_starts_chains_at_the_given_values() {
     );
     // MALA with a step of 1e-12 and no warm-up barely moves: the first draw is the start.
     let fit = |init: &str, out: &str, chains: &str, chain_id: &str| {
-        trellis(
-            dir.path(),
-            &[
-                "fit",
-                "--model",
-                "poisson",
-                "--states",
-                "2",
-                "--data",
-                "sim/data.csv",
-                "--sampler",
-                "mala",
-                "--warmup",
-                "0",
-                "--draws",
-                "1",
-                "--step-size",
-                "1e-12",
-                "--chains",
-                chains,
-                "--chain-id",
-                chain_id,
-                "--quiet",
-                "--init",
-                init,
-                "--out",
-                out,
-            ],
-        )
+        let line = format!(
+            "fit --model poisson --states 2 --data sim/data.csv --sampler mala --warmup 0 \
+             --draws 1 --step-size 1e-12 --chains {chains} --chain-id {chain_id} --quiet \
+             --init {init} --out {out}"
+        );
+        trellis(dir.path(), &words(&line))
     };
     let close = |got: f64, want: f64| (got - want).abs() < 1e-9 * want.abs().max(1.0);
     assert_success(&fit("sim/params.json", "shared", "2", "1"), "fit --init");
@@ -482,11 +449,7 @@ fn five_draws_without_warm_up<'a>(extra: &[&'a str], out: &'a str) -> Vec<&'a st
 #[test]
 fn an_adaptation_is_reused_without_warm_up() {
     let dir = Scratch::new("metric");
-    let args = [
-        "fit", "--chains", "1", "--warmup", "300", "--draws", "20", "--seed", "6", "--quiet",
-        "--out", "adapted",
-    ];
-    assert_success(&trellis(dir.path(), &args), "adaptive fit");
+    dir.succeeds("fit --chains 1 --warmup 300 --draws 20 --seed 6 --quiet --out adapted");
     let metric = read_json(&dir.join("adapted/metric.json"));
     let eps = metric["stepsize"].as_f64().unwrap();
     assert_eq!(metric["metric"], "diag_e");
@@ -566,7 +529,7 @@ fn an_adaptation_is_reused_without_warm_up() {
     let dense = ["--dense", "--metric", "dense.json", "--step-size", "0.01"];
     let args = five_draws_without_warm_up(&dense, "dense");
     assert_success(&trellis(dir.path(), &args), "fit --dense --metric");
-    let args = ["fit", "--quiet", "--step-size", "-1", "--out", "bad"];
+    let args = words("fit --quiet --step-size -1 --out bad");
     assert_error(
         &trellis(dir.path(), &args),
         "--step-size must be finite and positive, got -1",
@@ -577,9 +540,7 @@ fn an_adaptation_is_reused_without_warm_up() {
 #[test]
 fn progress_off_a_terminal_is_one_plain_line_per_chain_every_tenth() {
     let dir = Scratch::new("progress");
-    let args: Vec<&str> = "fit --chains 3 --threads 1 --warmup 20 --draws 30 --out fit"
-        .split(' ')
-        .collect();
+    let args = words("fit --chains 3 --threads 1 --warmup 20 --draws 30 --out fit");
     let out = trellis(dir.path(), &args);
     assert_success(&out, "fit with progress");
     let text = cli_common::stderr(&out);
@@ -620,9 +581,7 @@ fn progress_off_a_terminal_is_one_plain_line_per_chain_every_tenth() {
     );
 
     // Divergences after warm-up are labelled so; a huge fixed step diverges every time.
-    let args: Vec<&str> = "fit --chains 1 --warmup 0 --draws 10 --step-size 1000 --out diverging"
-        .split(' ')
-        .collect();
+    let args = words("fit --chains 1 --warmup 0 --draws 10 --step-size 1000 --out diverging");
     let out = trellis(dir.path(), &args);
     assert_success(&out, "diverging fit");
     let text = cli_common::stderr(&out);

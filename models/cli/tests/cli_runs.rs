@@ -6,7 +6,7 @@ mod cli_common;
 
 use std::process::Command;
 
-use cli_common::{assert_error, assert_success, read_json, trellis, Scratch};
+use cli_common::{assert_error, assert_success, read_json, trellis, words, Scratch};
 use serde_json::Value;
 
 /// A short run of the reference model on the built-in dataset.
@@ -104,7 +104,7 @@ fn one_chain_processes_reproduce_a_four_chain_run_and_summary_merges_them() {
 
     let merged = trellis(
         dir.path(),
-        &["summary", "job1", "job2", "job3", "job4", "--out", "merged"],
+        &words("summary job1 job2 job3 job4 --out merged"),
     );
     assert_success(&merged, "summary");
     let merged_json = read_json(&dir.join("merged").join("summary.json"));
@@ -112,7 +112,7 @@ fn one_chain_processes_reproduce_a_four_chain_run_and_summary_merges_them() {
     assert_eq!(comparable(merged_json), comparable(single_json));
 
     // The same table as `fit` printed, line for line.
-    let fit_out = cli_common::stdout(&trellis(dir.path(), &["summary", "all", "--out", "again"]));
+    let fit_out = cli_common::stdout(&trellis(dir.path(), &words("summary all --out again")));
     let table = |text: &str| -> Vec<String> {
         text.lines()
             .skip_while(|l| !l.trim_start().starts_with("mean") && !l.contains(" mean "))
@@ -134,7 +134,7 @@ fn summary_refuses_chains_of_different_runs() {
         args.push(seed);
         assert_success(&trellis(dir.path(), &args), "fit");
     }
-    let out = trellis(dir.path(), &["summary", "a", "b", "--out", "merged"]);
+    let out = trellis(dir.path(), &words("summary a b --out merged"));
     assert_error(
         &out,
         "a/chain_1.csv and b/chain_2.csv come from different runs: seed = 1 in one, 2 in the other",
@@ -144,10 +144,7 @@ fn summary_refuses_chains_of_different_runs() {
         "a refused summary writes nothing"
     );
 
-    let out = trellis(
-        dir.path(),
-        &["summary", "a", "a/chain_1.csv", "--out", "merged"],
-    );
+    let out = trellis(dir.path(), &words("summary a a/chain_1.csv --out merged"));
     assert_error(&out, "a/chain_1.csv and a/chain_1.csv are both chain 1");
 }
 
@@ -158,12 +155,14 @@ fn chain_ids_out_of_range_are_refused_before_any_work() {
         (
             "0",
             "1",
-            "--chain-id 0 with --chains 1 numbers chains up to 0; chain numbers run from 1 to 100000",
+            "--chain-id 0 with --chains 1 numbers chains up to 0; chain numbers run from 1 to \
+             100000",
         ),
         (
             "99999",
             "4",
-            "--chain-id 99999 with --chains 4 numbers chains up to 100002; chain numbers run from 1 to 100000",
+            "--chain-id 99999 with --chains 4 numbers chains up to 100002; chain numbers run \
+             from 1 to 100000",
         ),
     ] {
         let out = trellis(

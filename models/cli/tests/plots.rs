@@ -130,8 +130,9 @@ fn degenerate_sequences_give_plots_not_panics() {
 #[test]
 fn unwritable_folder_is_an_error_naming_the_path() {
     let dir = out_dir("states_unwritable");
+    let one_step: [(&[f64], &[usize]); 1] = [(&[1.0], &[0])];
     let missing = dir.join("does-not-exist").join("states");
-    let err = state_band_plot(&missing, &[(&[1.0][..], &[0][..])], 1, "t").unwrap_err();
+    let err = state_band_plot(&missing, &one_step, 1, "t").unwrap_err();
     assert!(err.to_string().contains("does-not-exist"));
     cleanup(&dir);
 }

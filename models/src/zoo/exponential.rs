@@ -5,11 +5,10 @@ use rand_xoshiro::Xoshiro256PlusPlus;
 use trellis_ad::Scalar;
 
 use super::fused::{grouped, SparseStep};
+use super::rate_family::{RateEmissions, RateFamily};
 use super::view::PerStateView;
-use super::{check_per_state, gamma_prior, Family, POSITIVE, RATES};
-use crate::layout::{LayoutError, ParamHandle, ParamLayout, Params};
+use super::{check_per_state, POSITIVE};
 use crate::model::ModelError;
-use crate::priors::Prior;
 
 /// `y | state k ~ Exponential(rates[k])` (mean `1 / rate`) for `y ≥ 0`.
 ///
@@ -98,51 +97,23 @@ impl<T: Scalar> PerStateView for Exponential<'_, T> {
 
 /// The exponential HMM family: `rate` (`K`, positive-ordered so that state `k` has the
 /// `k`-th lowest rate, which breaks label switching) ~ `Gamma(shape 2, rate 0.5)` (mean 4).
-#[derive(Debug, Clone, PartialEq)]
-pub struct ExponentialFamily {
-    /// Number of hidden states.
-    pub n_states: usize,
-    /// Prior of each rate.
-    pub rate_prior: Prior,
-    /// Whether the rates are ordered (default true); otherwise a log transform.
-    pub ordered: bool,
-}
+pub type ExponentialFamily = RateFamily<ExponentialRates>;
 
-impl ExponentialFamily {
-    /// `K` states with the default prior.
-    pub fn new(n_states: usize) -> Self {
-        Self {
-            n_states,
-            rate_prior: gamma_prior(0.5),
-            ordered: true,
-        }
-    }
-}
+/// What the exponential family states for itself (see [`RateFamily`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum ExponentialRates {}
 
-impl Family for ExponentialFamily {
-    type Obs = f64;
-    type Handles = ParamHandle;
-    type Emission<'a, T: Scalar> = Exponential<'a, T>;
-
-    fn add_params(&self, layout: &mut ParamLayout) -> Result<ParamHandle, LayoutError> {
-        RATES.declare(layout, self.n_states, self.ordered, &self.rate_prior)
-    }
-
-    fn emission<'a, T: Scalar>(
-        &'a self,
-        rate: &ParamHandle,
-        params: &Params<'a, T>,
-    ) -> Exponential<'a, T> {
-        Exponential {
-            rates: params.of(*rate),
-        }
-    }
-
-    fn invalid_observation(&self, &y: &f64) -> Option<String> {
+impl RateEmissions for ExponentialRates {
+    /// Durations cannot be negative (the one check a Poisson count does not need).
+    fn invalid_observation(&y: &f64) -> Option<String> {
         (y < 0.0).then(|| "an exponential observation must be non-negative".to_string())
     }
 
-    fn n_states(&self) -> usize {
-        self.n_states
+    type Obs = f64;
+    type Emission<'a, T: Scalar> = Exponential<'a, T>;
+    const PRIOR_RATE: f64 = 0.5;
+
+    fn with_rates<T: Scalar>(rates: &[T]) -> Exponential<'_, T> {
+        Exponential { rates }
     }
 }

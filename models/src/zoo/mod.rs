@@ -52,6 +52,7 @@ mod fused;
 mod gaussian;
 mod hmm_model;
 mod poisson;
+mod rate_family;
 mod shared_signal;
 mod student_t;
 mod view;
@@ -65,9 +66,10 @@ pub use hmm_model::{Covariates, HmmModel, MarkovPriors, StateMasks, DEFAULT_COEF
 pub use ar1::{Ar1Family, Ar1Gaussian, Ar1Handles};
 pub use categorical::{Categorical, CategoricalFamily};
 pub use diag_mvn::{DiagonalMvn, DiagonalMvnFamily};
-pub use exponential::{Exponential, ExponentialFamily};
+pub use exponential::{Exponential, ExponentialFamily, ExponentialRates};
 pub use gaussian::{Gaussian, GaussianFamily};
-pub use poisson::{counts_from_f64, Poisson, PoissonFamily};
+pub use poisson::{counts_from_f64, Poisson, PoissonFamily, PoissonRates};
+pub use rate_family::{RateEmissions, RateFamily};
 pub use shared_signal::{SharedSignalFamily, SharedSignalGaussian, SharedSignalHandles};
 pub use student_t::{StudentT, StudentTFamily, StudentTHandles};
 

@@ -5,12 +5,11 @@ use rand_xoshiro::Xoshiro256PlusPlus;
 use trellis_ad::Scalar;
 
 use super::fused::{grouped, SparseStep};
+use super::rate_family::{RateEmissions, RateFamily};
 use super::view::PerStateView;
-use super::{check_per_state, check_values, gamma_prior, invalid_obs, Family, Support, RATES};
+use super::{check_per_state, check_values, invalid_obs, Support};
 use crate::hmm::{HmmError, Sequences};
-use crate::layout::{LayoutError, ParamHandle, ParamLayout, Params};
 use crate::model::ModelError;
-use crate::priors::Prior;
 
 /// Largest rate accepted for simulation: counts must fit in a `u32`.
 const MAX_SIMULATION_RATE: f64 = 1e9;
@@ -167,47 +166,18 @@ pub fn counts_from_f64(sequences: &[Vec<f64>]) -> Result<Sequences<u32>, HmmErro
 /// The Poisson HMM family: `rate` (`K`, positive-ordered so that state `k` has the `k`-th
 /// lowest rate, which breaks label switching) with prior `Gamma(shape 2, rate 0.1)`
 /// (mean 20, zero density at 0).
-#[derive(Debug, Clone, PartialEq)]
-pub struct PoissonFamily {
-    /// Number of hidden states.
-    pub n_states: usize,
-    /// Prior of each rate.
-    pub rate_prior: Prior,
-    /// Whether the rates are ordered (default true); otherwise a log transform.
-    pub ordered: bool,
-}
+pub type PoissonFamily = RateFamily<PoissonRates>;
 
-impl PoissonFamily {
-    /// `K` states with the default prior.
-    pub fn new(n_states: usize) -> Self {
-        Self {
-            n_states,
-            rate_prior: gamma_prior(0.1),
-            ordered: true,
-        }
-    }
-}
+/// What the Poisson family states for itself (see [`RateFamily`]): every `u32` is a count.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum PoissonRates {}
 
-impl Family for PoissonFamily {
+impl RateEmissions for PoissonRates {
     type Obs = u32;
-    type Handles = ParamHandle;
     type Emission<'a, T: Scalar> = Poisson<'a, T>;
+    const PRIOR_RATE: f64 = 0.1;
 
-    fn add_params(&self, layout: &mut ParamLayout) -> Result<ParamHandle, LayoutError> {
-        RATES.declare(layout, self.n_states, self.ordered, &self.rate_prior)
-    }
-
-    fn emission<'a, T: Scalar>(
-        &'a self,
-        rate: &ParamHandle,
-        params: &Params<'a, T>,
-    ) -> Poisson<'a, T> {
-        Poisson {
-            rates: params.of(*rate),
-        }
-    }
-
-    fn n_states(&self) -> usize {
-        self.n_states
+    fn with_rates<T: Scalar>(rates: &[T]) -> Poisson<'_, T> {
+        Poisson { rates }
     }
 }

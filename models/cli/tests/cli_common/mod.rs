@@ -32,11 +32,31 @@ impl Scratch {
         self.path.join(name)
     }
 
-    /// Writes `contents` to the file `name` in the folder.
+    /// A new folder (as [`Scratch::new`]) holding each `(name, contents)` of `files`.
+    pub fn with_files(tag: &str, files: &[(&str, &str)]) -> Self {
+        let dir = Self::new(tag);
+        for (name, contents) in files {
+            dir.write(name, contents);
+        }
+        dir
+    }
+
+    /// Writes `contents` to the file `name` in the folder, making its parent folders.
     pub fn write(&self, name: &str, contents: impl AsRef<[u8]>) -> PathBuf {
         let path = self.join(name);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).expect("create test input folder");
+        }
         std::fs::write(&path, contents).expect("write test input");
         path
+    }
+
+    /// Runs `trellis` with the command `line` (see [`words`]) in the folder and asserts that
+    /// it succeeded; returns its output.
+    pub fn succeeds(&self, line: &str) -> Output {
+        let out = trellis(&self.path, &words(line));
+        assert_success(&out, &format!("`trellis {line}`"));
+        out
     }
 
     /// The names in the folder, sorted.
@@ -74,6 +94,57 @@ pub fn trellis(dir: &Path, args: &[&str]) -> Output {
         .expect("run the trellis binary")
 }
 
+/// Short fit settings, for the cases that would otherwise sample: the word `QUICK` in a
+/// command line given to [`fails`] stands for them.
+pub const QUICK: &str = "--chains 1 --warmup 5 --draws 5 --quiet --out out";
+
+/// A command line split on white space (no argument in these tests holds a space), with the
+/// word `QUICK` replaced by the [`QUICK`] settings.
+pub fn words(line: &str) -> Vec<&str> {
+    line.split_whitespace()
+        .flat_map(|w| match w {
+            "QUICK" => QUICK.split_whitespace().collect(),
+            _ => vec![w],
+        })
+        .collect()
+}
+
+/// Asserts that `text` contains `needle`, showing `text` if not.
+pub fn assert_contains(text: &str, needle: &str) {
+    assert!(text.contains(needle), "{needle:?} not in:\n{text}");
+}
+
+/// Runs `trellis` with the command `line` (see [`words`]) in `dir`, expecting it to fail with
+/// exactly `error: {message}` (see [`assert_error`]), and checks that the output folder it
+/// names with `--out` (relative to `dir`) was not left behind.
+pub fn fails(dir: &Scratch, line: &str, message: &str) {
+    let args = words(line);
+    assert_error_of(
+        &trellis(dir.path(), &args),
+        message,
+        &format!("`trellis {line}`"),
+    );
+    if let Some(i) = args.iter().position(|a| *a == "--out") {
+        let folder = dir.join(args[i + 1]);
+        assert!(
+            !folder.exists(),
+            "`trellis {line}` left {} behind, holding {:?}",
+            folder.display(),
+            entries(&folder)
+        );
+    }
+}
+
+/// [`fails`] for each `(command line, message)` of `cases`, in a scratch folder holding
+/// `files` (as [`Scratch::with_files`]); returns the folder for further checks.
+pub fn all_fail(tag: &str, files: &[(&str, &str)], cases: &[(&str, &str)]) -> Scratch {
+    let dir = Scratch::with_files(tag, files);
+    for (line, message) in cases {
+        fails(&dir, line, message);
+    }
+    dir
+}
+
 pub fn stdout(out: &Output) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
@@ -96,18 +167,27 @@ pub fn assert_success(out: &Output, what: &str) {
 /// Asserts the command failed cleanly: a non-zero exit code (not a signal), stderr exactly
 /// `error: {message}` on one line, and no panic anywhere.
 pub fn assert_error(out: &Output, message: &str) {
+    assert_error_of(out, message, "the command");
+}
+
+/// [`assert_error`], naming the command as `what` in failure messages.
+pub fn assert_error_of(out: &Output, message: &str, what: &str) {
     let (stdout, stderr) = (stdout(out), stderr(out));
     assert!(
         !stdout.contains("panicked") && !stderr.contains("panicked"),
-        "the command panicked\nstdout:\n{stdout}\nstderr:\n{stderr}"
+        "{what} panicked\nstdout:\n{stdout}\nstderr:\n{stderr}"
     );
     assert_eq!(
         out.status.code().map(|c| c != 0),
         Some(true),
-        "expected a non-zero exit code, got {:?}\nstdout:\n{stdout}\nstderr:\n{stderr}",
+        "{what}: expected a non-zero exit code, got {:?}\nstdout:\n{stdout}\nstderr:\n{stderr}",
         out.status
     );
-    assert_eq!(stderr, format!("error: {message}\n"), "stdout:\n{stdout}");
+    assert_eq!(
+        stderr,
+        format!("error: {message}\n"),
+        "{what}\nstdout:\n{stdout}"
+    );
 }
 
 /// Reads a JSON file.
