@@ -408,7 +408,7 @@ fn write_plots(
     let arrays: Vec<(&String, _)> = names
         .iter()
         .enumerate()
-        .filter(|(_, n)| !n.starts_with("log_lik"))
+        .filter(|(_, n)| !crate::report::is_log_lik(n))
         .map(|(j, n)| (n, trace.column_array(j)))
         .collect();
     let traced: Vec<(&str, _)> = arrays.iter().map(|(n, a)| (n.as_str(), a.view())).collect();

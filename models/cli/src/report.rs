@@ -358,9 +358,10 @@ fn render_warnings(html: &mut String, json: Option<&Value>) {
     }
 }
 
-/// Whether a summary row is a pointwise log-likelihood entry (`log_lik[…]`), shown folded
-/// away: they are for `trellis compare`, and 70 of them would bury the parameters.
-fn is_log_lik(name: &str) -> bool {
+/// Whether a column is a pointwise log-likelihood entry (`log_lik[…]`, `log_lik.…`): kept out
+/// of the figures and folded away in the report, being for `trellis compare` (70 of them
+/// would bury the parameters).
+pub(crate) fn is_log_lik(name: &str) -> bool {
     name.starts_with("log_lik[") || name.starts_with("log_lik.")
 }
 

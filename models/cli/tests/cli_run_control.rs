@@ -68,7 +68,7 @@ fn a_rerun_with_fewer_chains_replaces_the_whole_run_only_with_overwrite() {
     let out = trellis(dir.path(), &quick("1", "fit", &[]));
     assert_error(
         &out,
-        "output folder 'fit' already holds a run (chain_1.csv, chain_2.csv, chain_3.csv and 6 \
+        "output folder 'fit' already holds a run (chain_1.csv, chain_2.csv, chain_3.csv and 7 \
          more); choose another --out, or add --overwrite to replace it",
     );
     assert_eq!(entries(&dir.join("fit")), before);
@@ -90,6 +90,7 @@ fn a_rerun_with_fewer_chains_replaces_the_whole_run_only_with_overwrite() {
             "metric.json",
             "posterior.png",
             "posterior.svg",
+            "report.html",
             "summary.json",
             "trace.png",
             "trace.svg"
@@ -216,7 +217,7 @@ fn simulate_owns_its_output_folder_too() {
     assert_error(
         &out,
         "output folder 'fit' holds files trellis simulate does not write (chain_1.csv, \
-         metric.json, posterior.png and 4 more); choose another --out (--overwrite replaces \
+         metric.json, posterior.png and 5 more); choose another --out (--overwrite replaces \
          only an earlier run's own files)",
     );
 }
