@@ -197,13 +197,9 @@ fn gpd_quantile(prob: f64, k: f64, sigma: f64) -> f64 {
     unit * sigma
 }
 
-/// `log Σ exp(xᵢ)`, shifted by the maximum so that it neither overflows nor underflows.
+/// `log Σ exp(xᵢ)`, shifted by the maximum: `trellis_ad`'s, on plain values.
 pub(super) fn log_sum_exp(x: &[f64]) -> f64 {
-    let max = x.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-    if !max.is_finite() {
-        return max;
-    }
-    x.iter().map(|&v| (v - max).exp()).sum::<f64>().ln() + max
+    <f64 as trellis_ad::Scalar>::log_sum_exp(x)
 }
 
 #[cfg(test)]
