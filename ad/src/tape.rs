@@ -2,8 +2,9 @@
 //!
 //! Every operation on `Var`s appends one node holding its (at most two) operands and the
 //! local partial derivatives with respect to them, computed while recording. Operations with
-//! many operands (`log_sum_exp`, `sum_of`, `dot`, `weighted_sum`, `custom`) are one node
-//! whose operands live in a side arena. The reverse sweep then only multiplies and adds: no
+//! many operands (`log_sum_exp`, `sum_of`, `dot`, `weighted_sum`, `custom`, `sum_map`,
+//! `sum_log_logistic_of_linear`, …) are one node whose operands live in a side arena, so
+//! array-style code records one node per array operation rather than one per element. The reverse sweep then only multiplies and adds: no
 //! closure calls, no branches on operation kinds.
 //!
 //! Each thread owns its tape, so gradients run in parallel threads without locks. Recording
@@ -642,9 +643,9 @@ impl Var {
         out
     }
 
-    /// `ln Σ exp(sᵢ)` over the values `sums` (`sum(i)`, `len` of them), whose operands
-    /// `operands(i, partial)` pushes: one exponential per element, the partials
-    /// `exp(sᵢ - max) / Σ` scaled once the sum is known. The conventions of
+    /// `ln Σ exp(sᵢ)` over `len` values `sᵢ = sum(i)`, whose operands `operands(run, i, ∂)`
+    /// appends: one exponential per element (kept as the unscaled partial, then every
+    /// partial scaled by `1/Σ` once the sum is known). The conventions of
     /// [`Scalar::log_sum_exp`]; `at_infinity(arg)` is the result when `sum(arg)` is `+inf`.
     #[inline]
     fn log_sum_exp_by(
