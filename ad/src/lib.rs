@@ -31,6 +31,7 @@
 mod chain_rule;
 pub mod check;
 mod dual;
+mod elementwise;
 mod finite_difference;
 pub mod forward;
 mod function;
@@ -46,7 +47,7 @@ pub mod testing;
 
 /// Everything model code usually needs: `use trellis_ad::prelude::*;`.
 pub mod prelude {
-    pub use crate::{Dual, DualVec, Scalar, ScalarFn, Var, VectorFn};
+    pub use crate::{Dual, DualVec, ElementwiseFn, MapArg, Scalar, ScalarFn, Var, VectorFn};
     pub use num_traits::Float;
 }
 
@@ -55,6 +56,7 @@ pub use check::{
     GradientReport, HessianMismatch, HessianReport,
 };
 pub use dual::{Dual, DualVec};
+pub use elementwise::{ElementwiseFn, MapArg};
 pub use finite_difference::{finite_difference_estimates, FdEstimate, FdSteps};
 pub use function::{ScalarFn, VectorFn};
 pub use num_traits::Float;

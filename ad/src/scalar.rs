@@ -6,6 +6,7 @@ use std::ops::{Add, AddAssign, Div, DivAssign, Mul, MulAssign, Sub, SubAssign};
 
 use num_traits::{Float, FromPrimitive};
 
+use crate::elementwise::{ElementwiseFn, MapArg};
 use crate::{special, stable_derivatives};
 
 /// A real number that may carry derivative information.
@@ -138,6 +139,34 @@ pub trait Scalar:
             acc += x.log_logistic();
         }
         acc
+    }
+
+    /// `Σᵢ f(args₁ᵢ, …, args_Nᵢ)` as one operation (one tape node in reverse mode): an
+    /// elementwise function summed over slices, each argument a slice of `Self`
+    /// ([`MapArg::Each`]), a broadcast scalar ([`MapArg::All`]) or constant data
+    /// ([`MapArg::Data`]). In reverse mode each slice entry becomes one operand of the node
+    /// and each broadcast scalar one operand with its partials summed, so a residual sum such
+    /// as `Σ ((μ + τηᵢ - yᵢ)/σᵢ)²` records one node, not four per element. Every other mode
+    /// evaluates [`ElementwiseFn::eval`] element by element (exact by construction).
+    ///
+    /// Panics if the slice arguments differ in length or if no argument is a slice.
+    fn sum_map<F: ElementwiseFn<N>, const N: usize>(f: &F, args: [MapArg<'_, Self>; N]) -> Self {
+        crate::elementwise::sum_map_generic(f, args)
+    }
+
+    /// `Σᵣ ln σ(Σₖ Xᵣₖ βₖ)` for a row-major constant `design` matrix `X` of `beta.len()`
+    /// columns, as one operation (one tape node in reverse mode, with `beta.len()` operands):
+    /// a logistic-regression log-likelihood (sign each row by its label: a failure's row
+    /// enters negated) without a node per row. The same values as
+    /// [`Scalar::weighted_sum`] of each row followed by [`Scalar::sum_log_logistic`].
+    ///
+    /// Panics if `design.len()` is not a multiple of `beta.len()` (or `beta` is empty).
+    fn sum_log_logistic_of_linear(design: &[f64], beta: &[Self]) -> Self {
+        let rows = crate::elementwise::design_rows(design, beta.len());
+        crate::scratch::with_vec(|etas: &mut Vec<Self>| {
+            etas.extend(rows.map(|row| Self::weighted_sum(beta, row)));
+            Self::sum_log_logistic(etas)
+        })
     }
 
     /// `Σ wᵢ xᵢ` with constant weights, as one operation. Panics if the lengths differ.

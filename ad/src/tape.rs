@@ -2,8 +2,9 @@
 //!
 //! Every operation on `Var`s appends one node holding its (at most two) operands and the
 //! local partial derivatives with respect to them, computed while recording. Operations with
-//! many operands (`log_sum_exp`, `sum_of`, `dot`, `weighted_sum`, `custom`) are one node
-//! whose operands live in a side arena. The reverse sweep then only multiplies and adds: no
+//! many operands (`log_sum_exp`, `sum_of`, `dot`, `weighted_sum`, `custom`, `sum_map`,
+//! `sum_log_logistic_of_linear`, …) are one node whose operands live in a side arena, so
+//! array-style code records one node per array operation rather than one per element. The reverse sweep then only multiplies and adds: no
 //! closure calls, no branches on operation kinds.
 //!
 //! Each thread owns its tape, so gradients run in parallel threads without locks. Recording
@@ -39,6 +40,7 @@ use std::fmt;
 use std::mem::ManuallyDrop;
 
 use crate::chain_rule::{chain_scalar_methods, impl_via_chain, Chain};
+use crate::elementwise::{ElementwiseFn, MapArg};
 use crate::session_tags::TagSource;
 use crate::Scalar;
 
@@ -89,6 +91,10 @@ struct Tape {
     inputs: Vec<Var>,
     scratch_values: Vec<f64>,
     scratch_partials: Vec<f64>,
+    /// Reused buffer for the operands of one n-ary node being assembled outside the tape
+    /// borrow (`sum_map` runs user code per element; `log_sum_exp` scales its partials once
+    /// the sum is known).
+    run: Vec<(u64, f64)>,
     /// The tag of the innermost live session, shifted into the high half of a `Var` word
     /// (0 when no session is live).
     current: u64,
@@ -123,6 +129,7 @@ impl Tape {
             inputs: Vec::new(),
             scratch_values: Vec::new(),
             scratch_partials: Vec::new(),
+            run: Vec::new(),
             current: 0,
             sessions: Vec::new(),
             tags: TagSource::new(),
@@ -222,6 +229,35 @@ impl Tape {
                 self.nary.truncate(start);
                 var_misuse(misuse);
             }
+        }
+    }
+
+    /// Completes an n-ary node whose operands were appended to the arena from `start` on
+    /// (`words`: the OR of their words): checks them, records the node.
+    #[inline]
+    fn finish_nary(&mut self, start: usize, words: u64, value: f64) -> Var {
+        let t = self;
+        let count = t.nary.len() - start;
+        if count == 0 {
+            return Var::constant(value);
+        }
+        let bound = t.nodes.len().next_power_of_two();
+        if !all_of_session(words, t.current, bound) {
+            t.check_nary_operands(start);
+        }
+        assert!(
+            count < MAX_NODES,
+            "trellis-ad: an n-ary operation of 2^32 - 1 operands or more"
+        );
+        let index = t.push(Node {
+            lhs: NARY_MARK | count as u64,
+            rhs: start as u64,
+            d_lhs: 0.0,
+            d_rhs: 0.0,
+        });
+        Var {
+            word: t.word(index),
+            value,
         }
     }
 
@@ -391,6 +427,14 @@ fn live_operand(
     } else {
         Misuse::OtherThread
     })
+}
+
+/// Appends `var` with partial `d` to an operand run, unless it is a constant.
+#[inline(always)]
+fn push_operand(run: &mut Vec<(u64, f64)>, var: Var, d: f64) {
+    if var.word != 0 {
+        run.push((var.word, d));
+    }
 }
 
 /// The panic for a `Var` that is not a node of a live session of this thread.
@@ -567,31 +611,79 @@ impl Var {
                     t.nary.push((v.word, d));
                 }
             }
-            let count = t.nary.len() - start;
-            if count == 0 {
-                return Self::constant(value);
-            }
-            let bound = t.nodes.len().next_power_of_two();
-            if !all_of_session(words, t.current, bound) {
-                t.check_nary_operands(start);
-            }
-            assert!(
-                count < MAX_NODES,
-                "trellis-ad: an n-ary operation of 2^32 - 1 operands or more"
-            );
-            let index = t.push(Node {
-                lhs: NARY_MARK | count as u64,
-                rhs: start as u64,
-                d_lhs: 0.0,
-                d_rhs: 0.0,
-            });
-            Self {
-                word: t.word(index),
-                value,
-            }
+            t.finish_nary(start, words, value)
         })
     }
 
+    /// Records one node whose operands are `run` (constants already left out), assembled
+    /// by the caller outside the tape borrow.
+    #[inline]
+    fn nary_run(value: f64, run: &[(u64, f64)]) -> Self {
+        with_tape(|t| {
+            let start = t.nary.len();
+            let words = run.iter().fold(0, |words, &(word, _)| words | word);
+            t.nary.extend_from_slice(run);
+            t.finish_nary(start, words, value)
+        })
+    }
+
+    /// Runs `f` with this thread's reusable operand run (empty), outside the tape borrow:
+    /// `f` may call user code, which may record.
+    #[inline]
+    fn with_run<R>(f: impl FnOnce(&mut Vec<(u64, f64)>) -> R) -> R {
+        let mut run = with_tape(|t| std::mem::take(&mut t.run));
+        run.clear();
+        let out = f(&mut run);
+        // A nested call may have put its own buffer back meanwhile: keep the larger.
+        with_tape(|t| {
+            if run.capacity() >= t.run.capacity() {
+                t.run = run;
+            }
+        });
+        out
+    }
+
+    /// `ln Σ exp(sᵢ)` over `len` values `sᵢ = sum(i)`, whose operands `operands(run, i, ∂)`
+    /// appends: one exponential per element (kept as the unscaled partial, then every
+    /// partial scaled by `1/Σ` once the sum is known). The conventions of
+    /// [`Scalar::log_sum_exp`]; `at_infinity(arg)` is the result when `sum(arg)` is `+inf`.
+    #[inline]
+    fn log_sum_exp_by(
+        len: usize,
+        sum: impl Fn(usize) -> f64,
+        operands: impl Fn(&mut Vec<(u64, f64)>, usize, f64),
+        at_infinity: impl FnOnce(usize) -> Self,
+    ) -> Self {
+        let (max, arg) = crate::scalar::max_with_index((0..len).map(&sum));
+        let Some(arg) = arg else {
+            return Self::constant(f64::NEG_INFINITY);
+        };
+        if max == f64::INFINITY {
+            return at_infinity(arg);
+        }
+        if max == f64::NEG_INFINITY {
+            // All -inf: the value is -inf and every partial is 0 (not NaN).
+            return Self::constant(f64::NEG_INFINITY);
+        }
+        // A NaN maximum falls through: NaN reaches the value and every partial, not a
+        // silent zero.
+        Self::with_run(|run| {
+            let mut total = 0.0;
+            for i in 0..len {
+                let e = (sum(i) - max).exp();
+                total += e;
+                operands(run, i, e);
+            }
+            let inv = 1.0 / total;
+            for (_, d) in run.iter_mut() {
+                *d *= inv;
+            }
+            Self::nary_run(max + total.ln(), run)
+        })
+    }
+}
+
+impl Var {
     /// The same variable with value `value` (for a node whose value is known only after
     /// its operands were recorded).
     #[inline]
@@ -681,25 +773,12 @@ impl Scalar for Var {
     }
 
     fn log_sum_exp(xs: &[Self]) -> Self {
-        let (max, arg) = crate::scalar::max_with_index(xs.iter().map(|x| x.value));
-        let Some(arg) = arg else {
-            return Self::constant(f64::NEG_INFINITY);
-        };
-        if max.is_nan() {
-            // NaN propagates into the gradient, not a silent zero.
-            return Self::nary(f64::NAN, xs.iter().map(|x| (*x, f64::NAN)));
-        }
-        if max == f64::INFINITY {
-            return xs[arg].unary(f64::INFINITY, 1.0);
-        }
-        if max == f64::NEG_INFINITY {
-            // All -inf: the value is -inf and every partial is 0 (not NaN).
-            return Self::constant(f64::NEG_INFINITY);
-        }
-        let sum: f64 = xs.iter().map(|x| (x.value - max).exp()).sum();
-        let value = max + sum.ln();
-        let inv = 1.0 / sum;
-        Self::nary(value, xs.iter().map(|x| (*x, (x.value - max).exp() * inv)))
+        Self::log_sum_exp_by(
+            xs.len(),
+            |i| xs[i].value,
+            |run, i, e| push_operand(run, xs[i], e),
+            |arg| xs[arg].unary(f64::INFINITY, 1.0),
+        )
     }
 
     fn sum_of(xs: &[Self]) -> Self {
@@ -724,28 +803,73 @@ impl Scalar for Var {
             ys.len(),
             "log_sum_exp_of_sums: slices of different lengths"
         );
-        let sum = |i: usize| xs[i].value + ys[i].value;
-        let (max, arg) = crate::scalar::max_with_index((0..xs.len()).map(sum));
-        let Some(arg) = arg else {
-            return Self::constant(f64::NEG_INFINITY);
-        };
-        let both = |i: usize, d: f64| [(xs[i], d), (ys[i], d)];
-        if max.is_nan() {
-            return Self::nary(f64::NAN, (0..xs.len()).flat_map(|i| both(i, f64::NAN)));
-        }
-        if max == f64::INFINITY {
-            return xs[arg].binary(ys[arg], f64::INFINITY, 1.0, 1.0);
-        }
-        if max == f64::NEG_INFINITY {
-            return Self::constant(f64::NEG_INFINITY);
-        }
-        let total: f64 = (0..xs.len()).map(|i| (sum(i) - max).exp()).sum();
-        let value = max + total.ln();
-        let inv = 1.0 / total;
-        Self::nary(
-            value,
-            (0..xs.len()).flat_map(|i| both(i, (sum(i) - max).exp() * inv)),
+        Self::log_sum_exp_by(
+            xs.len(),
+            |i| xs[i].value + ys[i].value,
+            |run, i, e| {
+                push_operand(run, xs[i], e);
+                push_operand(run, ys[i], e);
+            },
+            |arg| xs[arg].binary(ys[arg], f64::INFINITY, 1.0, 1.0),
         )
+    }
+
+    fn sum_map<F: ElementwiseFn<N>, const N: usize>(f: &F, args: [MapArg<'_, Self>; N]) -> Self {
+        let len = crate::elementwise::map_len(&args);
+        // Outside the tape borrow: `f` is user code.
+        Self::with_run(|run| {
+            let mut value = 0.0;
+            let mut broadcast = [0.0; N];
+            for i in 0..len {
+                let (v, d) = f.value_and_partials(std::array::from_fn(|j| args[j].value_at(i)));
+                value += v;
+                for j in 0..N {
+                    match args[j] {
+                        MapArg::Each(xs) => push_operand(run, xs[i], d[j]),
+                        MapArg::All(_) => broadcast[j] += d[j],
+                        MapArg::Data(_) => {}
+                    }
+                }
+            }
+            for (arg, d) in args.iter().zip(broadcast) {
+                if let MapArg::All(x) = arg {
+                    push_operand(run, *x, d);
+                }
+            }
+            Self::nary_run(value, run)
+        })
+    }
+
+    fn sum_log_logistic_of_linear(design: &[f64], beta: &[Self]) -> Self {
+        let rows = crate::elementwise::design_rows(design, beta.len());
+        let (mut coefficients, mut slopes) = with_tape(|t| {
+            (
+                std::mem::take(&mut t.scratch_values),
+                std::mem::take(&mut t.scratch_partials),
+            )
+        });
+        coefficients.clear();
+        coefficients.extend(beta.iter().map(|b| b.value));
+        slopes.clear();
+        slopes.resize(beta.len(), 0.0);
+        // The hand-written loop: per row one dot product, one exponential, and the row
+        // scaled into the coefficients' partials. The predictor as `weighted_sum` computes
+        // it, so the value is the generic form's to the bit.
+        let mut value = 0.0;
+        for row in rows {
+            let eta: f64 = coefficients.iter().zip(row).map(|(b, x)| b * x).sum();
+            let (log_p, slope) = crate::scalar::log_logistic_and_slope_f64(eta);
+            value += log_p;
+            for (g, x) in slopes.iter_mut().zip(row) {
+                *g += slope * x;
+            }
+        }
+        let out = Self::nary(value, beta.iter().copied().zip(slopes.iter().copied()));
+        with_tape(|t| {
+            t.scratch_values = coefficients;
+            t.scratch_partials = slopes;
+        });
+        out
     }
 
     fn normal_ln_pdf(y: f64, mean: Self, sd: Self) -> Self {

@@ -5,7 +5,11 @@
 //! points where the logistic saturates. (Forward = reverse = finite differences at random
 //! points is in `derivatives.rs`.)
 
-use trellis_ad::{forward, reverse, Dual, Recording, Scalar, ScalarFn, Var};
+use trellis_ad::{reverse, Recording, Scalar, ScalarFn, Var};
+
+#[path = "common/modes.rs"]
+mod modes;
+use modes::{close, every_mode, every_mode_full};
 
 /// σ(x), stably, as the closed forms need it.
 fn logistic(x: f64) -> f64 {
@@ -37,71 +41,6 @@ struct SumLogLogistic;
 impl ScalarFn for SumLogLogistic {
     fn eval<T: Scalar>(&self, x: &[T]) -> T {
         T::sum_log_logistic(x)
-    }
-}
-
-/// `a` within `rel` (relative) of `b`, or both equal (covers infinities and zeros).
-fn close(a: f64, b: f64, rel: f64, what: &str) {
-    assert!(
-        a == b || (a - b).abs() <= rel * b.abs().max(f64::MIN_POSITIVE),
-        "{what}: {a} vs {b}"
-    );
-}
-
-/// Checks `f` at `x` in every mode against the value, gradient and Hessian diagonal given
-/// (for operations with diagonal Hessians).
-fn every_mode(f: &impl ScalarFn, x: &[f64], value: f64, grad: &[f64], hess_diag: &[f64]) {
-    let hess = |i: usize, j: usize| if i == j { hess_diag[i] } else { 0.0 };
-    every_mode_full(f, x, value, grad, &hess);
-}
-
-/// Checks `f` at `x` in every mode against the value, gradient and Hessian given.
-fn every_mode_full(
-    f: &impl ScalarFn,
-    x: &[f64],
-    value: f64,
-    grad: &[f64],
-    hess: &dyn Fn(usize, usize) -> f64,
-) {
-    let n = x.len();
-    close(f.eval(x), value, 1e-15, "f64 value");
-    let (v, g) = reverse::value_and_gradient(f, x);
-    close(v, value, 1e-15, "reverse value");
-    let (vf, gf) = forward::value_and_gradient(f, x);
-    close(vf, value, 1e-15, "forward value");
-    for i in 0..n {
-        close(g[i], grad[i], 1e-15, "reverse gradient");
-        close(gf[i], grad[i], 1e-15, "forward gradient");
-    }
-    let hf = forward::hessian(f, x);
-    let hr = reverse::hessian(f, x);
-    for i in 0..n {
-        for j in 0..n {
-            let expected = hess(i, j);
-            close(hf[[i, j]], expected, 1e-14, "forward Hessian");
-            close(hr[[i, j]], expected, 1e-14, "reverse Hessian");
-        }
-    }
-    // Nested duals: the second derivative along coordinate 0.
-    let mut nested: Vec<Dual<Dual<f64>>> = x.iter().map(|&v| Dual::constant(v)).collect();
-    nested[0] = Dual::new(Dual::new(x[0], [1.0]), [Dual::constant(1.0)]);
-    let y = f.eval(&nested);
-    close(y.re.re, value, 1e-15, "nested value");
-    close(y.eps[0].re, grad[0], 1e-15, "nested first derivative");
-    close(
-        y.eps[0].eps[0],
-        hess(0, 0),
-        1e-14,
-        "nested second derivative",
-    );
-    // Forward over reverse by hand: a Hessian-vector product along e₀ with Dual<Var>.
-    let hv = reverse::hvp(f, x, &{
-        let mut e = vec![0.0; n];
-        e[0] = 1.0;
-        e
-    });
-    for (i, h) in hv.iter().enumerate() {
-        close(*h, hess(i, 0), 1e-14, "hvp");
     }
 }
 

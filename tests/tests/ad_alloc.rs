@@ -2,7 +2,7 @@
 //! counted with a global allocator wrapper (its own test binary, one test, so no other
 //! thread allocates while counting).
 
-use trellis_ad::{reverse, Scalar, ScalarFn, Var};
+use trellis_ad::{reverse, ElementwiseFn, MapArg, Scalar, ScalarFn, Var};
 
 /// The gradient benchmarks' functions (one copy, in `benches/src`).
 #[allow(dead_code)]
@@ -12,6 +12,14 @@ use gradient_functions::Rosenbrock;
 
 mod counting_alloc;
 use counting_alloc::allocations;
+
+/// `(a - c)² · d` of an element `a`, a broadcast `c` and data `d` (default partials).
+struct Term;
+impl ElementwiseFn<3> for Term {
+    fn eval<T: Scalar>(&self, [a, c, d]: [T; 3]) -> T {
+        (a - c) * (a - c) * d
+    }
+}
 
 /// Rosenbrock plus the fused n-ary nodes and a custom operation.
 struct Workload;
@@ -28,6 +36,16 @@ impl ScalarFn for Workload {
             + T::dot(&x[..4], &x[4..8])
             + T::weighted_sum(&x[..4], &weights)
             + custom
+            + T::log_sum_exp_of_sums(&x[..4], &x[4..8])
+            + T::sum_map(
+                &Term,
+                [
+                    MapArg::Each(&x[..4]),
+                    MapArg::All(x[9]),
+                    MapArg::Data(&weights),
+                ],
+            )
+            + T::sum_log_logistic_of_linear(&[0.5, -1.0, 0.25, 2.0, 1.0, 0.0], &x[10..12])
     }
 }
 
