@@ -1,7 +1,9 @@
 //! Warm-up adaptation side by side on the reference fit (the seed data, shared-signal
 //! Gaussian, K = 3; 2 chains × (1000 warm-up + 1000 draws), as `trellis fit --chains 2`):
 //! Stan's windows against the metric from draws and gradients, per seed. Prints gradient
-//! counts and ESS per gradient, which do not depend on machine load.
+//! counts and ESS per gradient, which do not depend on machine load, then per scheme the
+//! medians over seeds and the slowest chain's warm-up against the median chain's (over all
+//! chains of all seeds: the slowest chain sets a fit's wall time).
 //!
 //! ```text
 //! cargo run --release -p trellis-benches --example adapt_compare [SEEDS]   # default 5
@@ -25,11 +27,17 @@ fn main() {
          step size | min bulk ESS | ESS / gradient |"
     );
     println!("|---|---|---|---|---|---|---|---|");
+    let schemes = [
+        ("stan windows", MetricAdaptation::StanWindows),
+        ("draws+gradients", MetricAdaptation::DrawsAndGradients),
+    ];
+    // Per scheme: ESS per gradient and sampling acceptance per seed, warm-up per chain.
+    let mut tally = vec![(Vec::new(), Vec::new(), Vec::new()); schemes.len()];
     for seed in 1..=seeds {
-        for (name, scheme) in [
-            ("stan windows", MetricAdaptation::StanWindows),
-            ("draws+gradients", MetricAdaptation::DrawsAndGradients),
-        ] {
+        for ((name, scheme), (ess_per_grad, acceptance, warmups)) in
+            schemes.iter().zip(tally.iter_mut())
+        {
+            let (name, scheme) = (*name, *scheme);
             let nuts = Nuts::new()
                 .with_initial_metric(InitialMetric::Gradient)
                 .with_metric_adaptation(scheme);
@@ -70,6 +78,36 @@ fn main() {
                 steps.join(", "),
                 min_ess / total as f64
             );
+            ess_per_grad.push(min_ess / total as f64);
+            acceptance.push(accept);
+            warmups.extend(warm.iter().map(|&w| w as f64));
         }
+    }
+    println!();
+    println!(
+        "| scheme | median ESS / gradient | median acceptance | warm-up gradients per chain: \
+         median, max, max / median |"
+    );
+    println!("|---|---|---|---|");
+    for ((name, _), (ess_per_grad, acceptance, warmups)) in schemes.iter().zip(&mut tally) {
+        let max = warmups.iter().copied().fold(0.0, f64::max);
+        let mid = median(warmups);
+        println!(
+            "| {name} | {:.4} | {:.3} | {mid:.0}, {max:.0}, {:.2} |",
+            median(ess_per_grad),
+            median(acceptance),
+            max / mid
+        );
+    }
+}
+
+/// The median of `xs` (sorted in place).
+fn median(xs: &mut [f64]) -> f64 {
+    xs.sort_by(f64::total_cmp);
+    let n = xs.len();
+    if n % 2 == 1 {
+        xs[n / 2]
+    } else {
+        0.5 * (xs[n / 2 - 1] + xs[n / 2])
     }
 }

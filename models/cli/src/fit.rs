@@ -19,7 +19,7 @@ use crate::obs::CliObs;
 use crate::output_dir::{RunDir, FIT_FILES};
 use crate::start::{self, Init};
 use crate::text::plural;
-use crate::{FitArgs, SamplerKind};
+use crate::{AdaptKind, FitArgs, SamplerKind};
 
 /// Bulk and tail ESS below this many per chain get a warning (Vehtari et al. 2021: 100 per
 /// chain, 400 for 4 chains).
@@ -121,6 +121,7 @@ where
                 .with_max_depth(args.max_depth as u32)
                 .with_metric(metric)
                 .with_initial_metric(InitialMetric::Gradient)
+                .with_metric_adaptation(AdaptKind::resolve(args.adapt, args.dense)?)
                 .with_start(start);
             run_sampler(&density, &nuts, &config, &stream)?
         }

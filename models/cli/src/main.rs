@@ -148,6 +148,36 @@ impl LogLikKind {
     }
 }
 
+/// How NUTS adapts its metric during warm-up (`--adapt`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum AdaptKind {
+    /// Stan's windows: the variance of each slow window's draws.
+    Stan,
+    /// nutpie's: the diagonal from draws and gradients, refreshed every iteration.
+    DrawsGradients,
+}
+
+impl AdaptKind {
+    /// The library's scheme for `--adapt` given as `chosen` (`None`: the default, which is
+    /// draws and gradients for a diagonal metric and Stan's windows with `--dense`, as only
+    /// they estimate a dense metric).
+    fn resolve(
+        chosen: Option<Self>,
+        dense: bool,
+    ) -> Result<trellis_samplers::MetricAdaptation, String> {
+        use trellis_samplers::MetricAdaptation;
+        match (chosen, dense) {
+            (Some(AdaptKind::DrawsGradients), true) => Err(
+                "--adapt draws-gradients estimates a diagonal metric: drop --dense, or use \
+                 --adapt stan with it"
+                    .into(),
+            ),
+            (Some(AdaptKind::Stan), _) | (None, true) => Ok(MetricAdaptation::StanWindows),
+            (_, false) => Ok(MetricAdaptation::DrawsAndGradients),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum SamplerKind {
     Nuts,
@@ -226,6 +256,11 @@ struct FitArgs {
     /// Adapt a dense mass matrix instead of a diagonal one.
     #[arg(long)]
     dense: bool,
+    /// How NUTS adapts the metric in warm-up: `draws-gradients` (nutpie's diagonal from
+    /// draws and gradients; the default) or `stan` (Stan's windows; the default with
+    /// --dense, the only one that estimates a dense metric).
+    #[arg(long, value_enum)]
+    adapt: Option<AdaptKind>,
     /// Worker threads (default: one per chain, at most the number of cores).
     #[arg(long)]
     threads: Option<usize>,
@@ -381,6 +416,8 @@ macro_rules! with_family {
 fn run(command: Command, started: Instant) -> Result<(), String> {
     match command {
         Command::Fit(args) => {
+            // Refused before reading anything, as the other option clashes are.
+            AdaptKind::resolve(args.adapt, args.dense)?;
             let input = Input::read(&args.model, None)?;
             input.sizes.check_memory(Some(&input::RunSizes {
                 chains: args.chains,
