@@ -28,6 +28,11 @@
 //!   Gaussian model's full log-density (transforms, priors, likelihood) for
 //!   K ∈ {2, 3, 5, 10, 30, 100} at fixed T (70 × 51), for the exponent of the cost in K.
 //!
+//! - `hmm/covariates/*`: value + gradient of the zoo shared-signal model's likelihood on the
+//!   seed data with one transition matrix (`homogeneous`) and with covariate-driven
+//!   transitions (`covariates`, C = 3), one thread; `hmm/missing/*`: the reference
+//!   value + gradient on complete data and with 10 % of the steps missing.
+//!
 //! Run: `cargo bench -p trellis-benches --bench hmm` (one group: append `-- hmm/families`).
 
 use std::hint::black_box;
@@ -37,29 +42,12 @@ use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use trellis_ad::{forward, reverse, Scalar, ScalarFn};
 use trellis_benches::family_likelihood::{simulated_model, FamilyLikelihood};
 use trellis_benches::hand_written::HandWrittenHmm;
+use trellis_benches::reference_model::{
+    reference_point, with_ten_percent_missing, zoo_reference, ReferenceModel,
+};
 use trellis_benches::shared_signal::{SharedSignal, FUSED, NODES, OPS};
 use trellis_models::hmm::{self, Sequences};
 use trellis_models::{zoo, BayesianModel, Emission};
-
-/// The log-likelihood of `(signal, noise, log p_init (K), log p_trans (K²))`.
-struct Model<const MODE: u8> {
-    data: Sequences<f64>,
-    k: usize,
-}
-
-impl<const MODE: u8> ScalarFn for Model<MODE> {
-    fn eval<T: Scalar>(&self, x: &[T]) -> T {
-        let k = self.k;
-        let emission = SharedSignal::<T, MODE>::with_mode(x[0], x[1], k);
-        hmm::batch_log_likelihood(
-            &x[2..2 + k],
-            &x[2 + k..2 + k + k * k],
-            &emission,
-            &self.data,
-        )
-        .unwrap()
-    }
-}
 
 /// The same function through `forward_log_likelihood_generic` (no fused HMM node).
 struct GenericModel {
@@ -83,14 +71,6 @@ impl ScalarFn for GenericModel {
     }
 }
 
-fn reference_point() -> (Sequences<f64>, Vec<f64>) {
-    let seed = hmm::seed_dataset();
-    let mut x = vec![seed.emission_signal, seed.emission_noise];
-    x.extend(seed.p_initial_state.iter().map(|p| p.ln()));
-    x.extend(seed.p_transition.iter().map(|p| p.ln()));
-    (seed.sequences, x)
-}
-
 /// Builds rayon's global pool with one thread (once), so that calls from this thread take
 /// the library's serial path.
 fn single_thread_global_pool() {
@@ -103,15 +83,15 @@ fn single_thread_global_pool() {
 fn reference(c: &mut Criterion) {
     single_thread_global_pool();
     let (data, x) = reference_point();
-    let model = Model::<FUSED> {
+    let model = ReferenceModel::<FUSED> {
         data: data.clone(),
         k: 3,
     };
-    let model_nodes = Model::<NODES> {
+    let model_nodes = ReferenceModel::<NODES> {
         data: data.clone(),
         k: 3,
     };
-    let model_ops = Model::<OPS> {
+    let model_ops = ReferenceModel::<OPS> {
         data: data.clone(),
         k: 3,
     };
@@ -238,7 +218,7 @@ fn scaling(c: &mut Criterion) {
     group.measurement_time(Duration::from_millis(1500));
     for (name, n_seq, len, k) in cases {
         let (data, x) = simulated(n_seq, len, k);
-        let model = Model::<FUSED> { data, k };
+        let model = ReferenceModel::<FUSED> { data, k };
         let mut grad = vec![0.0; x.len()];
         group.bench_with_input(BenchmarkId::new("value/1 thread", &name), &x, |b, x| {
             b.iter(|| model.eval(black_box(x)))
@@ -365,5 +345,52 @@ fn families(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, reference, scaling, families);
+/// Value + gradient of one thread's `f` at `x`, benchmarked as `group/name`.
+fn bench_gradient<F: ScalarFn>(
+    group: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
+    name: &str,
+    f: &F,
+    x: &[f64],
+) {
+    let mut grad = vec![0.0; x.len()];
+    group.bench_function(name, |b| {
+        b.iter(|| reverse::value_and_gradient_into(f, black_box(x), &mut grad))
+    });
+}
+
+/// Per-step transitions from covariates against one transition matrix, and 10 % missing
+/// steps against complete data: value + gradient, one thread, same T and K (issue 11).
+fn covariates_and_missing(c: &mut Criterion) {
+    single_thread_global_pool();
+    let mut group = c.benchmark_group("hmm/covariates");
+    group.sample_size(30);
+    group.measurement_time(Duration::from_secs(3));
+    for (name, with_covariates) in [("homogeneous", false), ("covariates", true)] {
+        let (f, u) = zoo_reference(with_covariates);
+        bench_gradient(&mut group, name, &f, &u);
+    }
+    group.finish();
+    let mut group = c.benchmark_group("hmm/missing");
+    group.sample_size(30);
+    group.measurement_time(Duration::from_secs(3));
+    let (data, x) = reference_point();
+    let missing = with_ten_percent_missing(data.clone());
+    for (name, data) in [("complete", data), ("10% missing", missing)] {
+        bench_gradient(
+            &mut group,
+            name,
+            &ReferenceModel::<FUSED> { data, k: 3 },
+            &x,
+        );
+    }
+    group.finish();
+}
+
+criterion_group!(
+    benches,
+    reference,
+    scaling,
+    families,
+    covariates_and_missing
+);
 criterion_main!(benches);

@@ -4,4 +4,5 @@
 pub mod family_likelihood;
 pub mod gradient_functions;
 pub mod hand_written;
+pub mod reference_model;
 pub mod shared_signal;

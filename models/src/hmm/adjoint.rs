@@ -21,6 +21,9 @@
 //! For speed the backward pass is specialised for K = 1 … 4 (the loops over states unroll)
 //! and skips the zero-weight checks when no forward weight was zero.
 
+use std::cell::RefCell;
+use std::thread::LocalKey;
+
 use trellis_ad::scratch;
 
 use super::recursion::{self, with_const_states, with_probs, Forward, Kept, Probs};
@@ -119,19 +122,81 @@ pub(crate) fn value_and_partials_split(
     d_emission: &mut [f64],
 ) -> Option<f64> {
     let n = log_emission.len() / k;
-    scratch::with_vec(|buf: &mut Vec<f64>| {
-        buf.clear();
-        buf.resize(Kept::len(n, k) + 2 * k, 0.0);
-        let (mut trace, b) = Kept::new(buf, n, k);
-        let forward = with_const_states!(
+    with_workspace(n, k, |trace, b| {
+        with_const_states!(
             k,
-            forward_backward::<@>(probs, log_emission, k, &mut trace, b, d_params, d_emission)
-        );
-        match forward {
-            Forward::Value { log_likelihood, .. } => Some(log_likelihood),
-            Forward::Impossible { .. } => Some(f64::NEG_INFINITY),
-            Forward::Untrusted => None,
+            forward_backward::<@>(probs, log_emission, k, trace, b, d_params, d_emission)
+        )
+    })
+}
+
+/// [`value_and_partials_split`] with every step's own transition matrix, each step's `ξₜ`
+/// handed to `sink` (see [`XiSink`]) instead of stored: `d_init` (K) and `d_emission` (T·K)
+/// receive the other partials. `None` as for [`value_and_partials`].
+pub(crate) fn value_and_partials_sink(
+    probs: &Probs<'_, f64>,
+    log_emission: &[f64],
+    k: usize,
+    d_init: &mut [f64],
+    d_emission: &mut [f64],
+    sink: &mut impl XiSink,
+) -> Option<f64> {
+    let n = log_emission.len() / k;
+    with_workspace(n, k, |trace, b| {
+        with_const_states!(
+            k,
+            forward_backward_sink::<@>(probs, log_emission, k, trace, b, d_init, d_emission, sink)
+        )
+    })
+}
+
+/// What a forward–backward outcome means for the caller: the value, `-inf` for an impossible
+/// sequence, `None` when probability space cannot be trusted.
+fn outcome(forward: Forward<f64>) -> Option<f64> {
+    match forward {
+        Forward::Value { log_likelihood, .. } => Some(log_likelihood),
+        Forward::Impossible { .. } => Some(f64::NEG_INFINITY),
+        Forward::Untrusted => None,
+    }
+}
+
+thread_local! {
+    /// This thread's forward–backward workspace (a [`Kept`] trace and the backward pass's
+    /// `2K`), reused by every sequence: the forward pass writes every entry before anything
+    /// reads it, so it is never zeroed.
+    static WORKSPACE: RefCell<Vec<f64>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Runs `f` on the first `len` entries of this thread's buffer `cell`: grown (with zeros) when
+/// too short, otherwise holding whatever its last user left — for buffers whose every entry
+/// is written before it is read, which then cost no zeroing per use. A nested use (the
+/// buffer already borrowed on this thread) gets a fresh zeroed scratch buffer instead.
+pub(crate) fn with_stale<R>(
+    cell: &'static LocalKey<RefCell<Vec<f64>>>,
+    len: usize,
+    f: impl FnOnce(&mut [f64]) -> R,
+) -> R {
+    cell.with(|c| match c.try_borrow_mut() {
+        Ok(mut buf) => {
+            if buf.len() < len {
+                buf.resize(len, 0.0);
+            }
+            f(&mut buf[..len])
         }
+        Err(_) => scratch::with_filled(len, 0.0, f),
+    })
+}
+
+/// Runs `f` on this thread's workspace split for `n` steps and `k` states: the trace and the
+/// backward pass's `2K` scalars; returns what the forward–backward outcome means.
+fn with_workspace(
+    n: usize,
+    k: usize,
+    f: impl FnOnce(&mut Kept<'_>, &mut [f64]) -> Forward<f64>,
+) -> Option<f64> {
+    with_stale(&WORKSPACE, Kept::len(n, k) + 2 * k, |buf| {
+        let (mut trace, b) = Kept::new(buf, n, k);
+        outcome(f(&mut trace, b))
     })
 }
 
@@ -150,19 +215,111 @@ pub(crate) fn forward_backward<const KC: usize>(
     d_emission: &mut [f64],
 ) -> Forward<f64> {
     let k = if KC > 0 { KC } else { k };
-    let n = log_emission.len() / k;
     debug_assert_eq!(d_params.len(), k + probs.log_trans().len());
-    debug_assert_eq!(d_emission.len(), n * k);
-    let forward = recursion::scaled::<f64, KC>(probs, log_emission, k, trace);
-    let Forward::Value {
-        total, any_zero, ..
-    } = forward
-    else {
-        d_params.fill(0.0);
-        d_emission.fill(0.0);
-        return forward;
-    };
+    debug_assert_eq!(d_emission.len(), log_emission.len());
     let (d_init, d_trans) = d_params.split_at_mut(k);
+    if probs.per_step() {
+        // Each step's ξₜ into its own K² of `d_trans`.
+        d_trans.fill(0.0);
+        let mut sink = StoreXi { d_trans, k2: k * k };
+        forward_backward_sink::<KC>(
+            probs,
+            log_emission,
+            k,
+            trace,
+            b,
+            d_init,
+            d_emission,
+            &mut sink,
+        )
+    } else {
+        let pass = Pass {
+            probs,
+            log_emission,
+            k,
+        };
+        pass.run::<KC, false>(trace, b, d_init, d_trans, &mut NoSink, d_emission)
+    }
+}
+
+/// [`forward_backward`] with every step's own transition matrix (`probs.per_step()`), each
+/// step's `ξₜ` handed to `sink` as soon as it is complete instead of being stored: `d_init`
+/// (K) and `d_emission` (T·K) receive the other partials.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn forward_backward_sink<const KC: usize>(
+    probs: &Probs<'_, f64>,
+    log_emission: &[f64],
+    k: usize,
+    trace: &mut Kept<'_>,
+    b: &mut [f64],
+    d_init: &mut [f64],
+    d_emission: &mut [f64],
+    sink: &mut impl XiSink,
+) -> Forward<f64> {
+    debug_assert!(probs.per_step());
+    let pass = Pass {
+        probs,
+        log_emission,
+        k,
+    };
+    pass.run::<KC, true>(trace, b, d_init, &mut [], sink, d_emission)
+}
+
+/// One sequence's forward–backward inputs.
+struct Pass<'a, 'p> {
+    probs: &'a Probs<'p, f64>,
+    log_emission: &'a [f64],
+    k: usize,
+}
+
+impl Pass<'_, '_> {
+    /// The forward pass, then (when it found a value) [`backward`]; zero partials otherwise.
+    #[inline(always)]
+    fn run<const KC: usize, const PER_STEP: bool>(
+        &self,
+        trace: &mut Kept<'_>,
+        b: &mut [f64],
+        d_init: &mut [f64],
+        d_trans: &mut [f64],
+        sink: &mut impl XiSink,
+        d_emission: &mut [f64],
+    ) -> Forward<f64> {
+        let forward = recursion::scaled::<f64, KC>(self.probs, self.log_emission, self.k, trace);
+        let Forward::Value {
+            total, any_zero, ..
+        } = forward
+        else {
+            d_init.fill(0.0);
+            d_trans.fill(0.0);
+            d_emission.fill(0.0);
+            return forward;
+        };
+        let probs = self.probs;
+        backward::<KC, PER_STEP>(
+            probs, trace, b, total, any_zero, d_init, d_trans, sink, d_emission,
+        );
+        forward
+    }
+}
+
+/// The backward pass after a forward pass that found a value (`total`, `any_zero`): the
+/// emission partials into `d_emission`, `γ₀` into `d_init`, and `Σₜ ξₜ` into `d_trans`
+/// (homogeneous) or each `ξₜ` to `sink` (`PER_STEP`).
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn backward<const KC: usize, const PER_STEP: bool>(
+    probs: &Probs<'_, f64>,
+    trace: &mut Kept<'_>,
+    b: &mut [f64],
+    total: f64,
+    any_zero: bool,
+    d_init: &mut [f64],
+    d_trans: &mut [f64],
+    sink: &mut impl XiSink,
+    d_emission: &mut [f64],
+) {
+    let k = d_init.len();
+    let n = trace.a.len() / k;
     let (b, b_next) = b.split_at_mut(k);
     let last = &trace.a[(n - 1) * k..];
     let ctx = Backward {
@@ -174,14 +331,48 @@ pub(crate) fn forward_backward<const KC: usize>(
         total,
     };
     let w = &mut *trace.pred;
-    match (any_zero, probs.per_step()) {
-        (true, false) => ctx.run::<KC, true, false>(d_trans, d_emission, b, b_next, w, last),
-        (false, false) => ctx.run::<KC, false, false>(d_trans, d_emission, b, b_next, w, last),
-        (true, true) => ctx.run::<KC, true, true>(d_trans, d_emission, b, b_next, w, last),
-        (false, true) => ctx.run::<KC, false, true>(d_trans, d_emission, b, b_next, w, last),
+    if any_zero {
+        ctx.run::<KC, true, PER_STEP>(d_trans, d_emission, b, b_next, w, last, sink);
+    } else {
+        ctx.run::<KC, false, PER_STEP>(d_trans, d_emission, b, b_next, w, last, sink);
     }
     d_init.copy_from_slice(&d_emission[..k]);
-    forward
+}
+
+/// Where the backward pass puts each step's `ξₜ` when every step has its own transition
+/// matrix: a zeroed `K²` buffer the step's `ξₜ` is added into ([`XiSink::xi`]), then told
+/// the step is complete ([`XiSink::done`]) — so a caller that only needs a contraction of
+/// `ξₜ` (e.g. the coefficient gradient of covariate-driven transitions) keeps one step's.
+pub(crate) trait XiSink {
+    /// The zeroed buffer for `ξₜ` of the step into `t` (`t ≥ 1`), `K × K` row-major.
+    fn xi(&mut self, t: usize) -> &mut [f64];
+    /// `ξₜ` of the step into `t` is complete in the buffer; `p` is that step's `Γₜ`.
+    fn done(&mut self, t: usize, p: &[f64]);
+}
+
+/// Keeps every step's `ξₜ`: the step into `t` at `(t − 1) · K²` of a zeroed `d_trans`.
+struct StoreXi<'a> {
+    d_trans: &'a mut [f64],
+    k2: usize,
+}
+
+impl XiSink for StoreXi<'_> {
+    #[inline(always)]
+    fn xi(&mut self, t: usize) -> &mut [f64] {
+        &mut self.d_trans[(t - 1) * self.k2..t * self.k2]
+    }
+    #[inline(always)]
+    fn done(&mut self, _t: usize, _p: &[f64]) {}
+}
+
+/// The homogeneous pass's sink: never called (its `ξ` sums stay in registers).
+struct NoSink;
+
+impl XiSink for NoSink {
+    fn xi(&mut self, _t: usize) -> &mut [f64] {
+        unreachable!("the homogeneous backward pass sums ξ itself")
+    }
+    fn done(&mut self, _t: usize, _p: &[f64]) {}
 }
 
 /// The backward pass of [`forward_backward`]: with the same scale factors sₜ, `b = β̃ₜ` with
@@ -212,6 +403,7 @@ impl Backward<'_> {
         b_next: &mut [f64],
         w: &mut [f64],
         last: &[f64],
+        sink: &mut impl XiSink,
     ) {
         let k = if KC > 0 { KC } else { self.k };
         let (e, a, scales) = (self.e, self.a, self.scales);
@@ -221,6 +413,8 @@ impl Backward<'_> {
         let in_registers = !PER_STEP && KC > 0 && KC * KC <= local.len();
         let acc_all: &mut [f64] = if in_registers {
             &mut local[..k * k]
+        } else if PER_STEP {
+            &mut []
         } else {
             d_trans.fill(0.0);
             &mut *d_trans
@@ -250,12 +444,8 @@ impl Backward<'_> {
                 w[j] = if CHECK && a_t[j] == 0.0 { 0.0 } else { v };
             }
             let a_prev = &a[(t - 1) * k..t * k];
-            let p = self.probs.transition(t);
-            let acc: &mut [f64] = if PER_STEP {
-                &mut acc_all[(t - 1) * k * k..t * k * k]
-            } else {
-                &mut *acc_all
-            };
+            let p = self.probs.transition::<PER_STEP>(t);
+            let acc: &mut [f64] = if PER_STEP { sink.xi(t) } else { &mut *acc_all };
             for i in 0..k {
                 let p_row = &p[i * k..(i + 1) * k];
                 let acc_row = &mut acc[i * k..(i + 1) * k];
@@ -281,6 +471,9 @@ impl Backward<'_> {
                     (s4[0] + s4[1]) + (s4[2] + s4[3])
                 };
                 b_next[i] = if skip { 0.0 } else { s };
+            }
+            if PER_STEP {
+                sink.done(t, p);
             }
             let g = &mut d_emission[(t - 1) * k..t * k];
             for i in 0..k {
@@ -319,5 +512,51 @@ pub(crate) fn contract_sparse(
         for (&p, &d) in idx.iter().zip(part) {
             out[p] += gi * d;
         }
+    }
+}
+
+/// `out[p] = Σᵢ g[i] jac[i · P + p]` (`P = out.len()`), in a fixed order, with independent
+/// register accumulators for small `P` (a running sum in memory would serialise on
+/// store-to-load latency).
+pub(crate) fn contract(g: &[f64], jac: &[f64], out: &mut [f64]) {
+    match out.len() {
+        0 => {}
+        1 => contract_const::<1>(g, jac, out),
+        2 => contract_const::<2>(g, jac, out),
+        3 => contract_const::<3>(g, jac, out),
+        4 => contract_const::<4>(g, jac, out),
+        np => {
+            out.fill(0.0);
+            for (gi, row) in g.iter().zip(jac.chunks_exact(np)) {
+                for (d, &j) in out.iter_mut().zip(row) {
+                    *d += gi * j;
+                }
+            }
+        }
+    }
+}
+
+fn contract_const<const P: usize>(g: &[f64], jac: &[f64], out: &mut [f64]) {
+    let mut acc = [[0.0f64; P]; 2];
+    let mut rows = g.iter().zip(jac.chunks_exact(P));
+    loop {
+        match (rows.next(), rows.next()) {
+            (Some((g0, r0)), Some((g1, r1))) => {
+                for p in 0..P {
+                    acc[0][p] += g0 * r0[p];
+                    acc[1][p] += g1 * r1[p];
+                }
+            }
+            (Some((g0, r0)), None) => {
+                for p in 0..P {
+                    acc[0][p] += g0 * r0[p];
+                }
+                break;
+            }
+            _ => break,
+        }
+    }
+    for p in 0..P {
+        out[p] = acc[0][p] + acc[1][p];
     }
 }

@@ -10,6 +10,7 @@ use super::checks::check_params;
 use super::data::Sequences;
 use super::error::HmmError;
 use super::forward::sequence_value;
+use super::missing::MissingSteps;
 use super::recursion::with_probs;
 use super::reverse;
 use crate::emission::Emission;
@@ -44,7 +45,9 @@ fn go_parallel(n: usize, work: usize) -> bool {
 }
 
 /// [`per_sequence_log_likelihood`](super::per_sequence_log_likelihood) into a caller's buffer (`out.len()` = number of
-/// sequences); allocation-free once warm on the serial path.
+/// sequences); allocation-free once warm on the serial path. Missing observations
+/// ([`Sequences::with_missing`]) are marginalised, through the same (serial or parallel)
+/// routes as complete data.
 ///
 /// # Errors
 /// As [`batch_log_likelihood`](super::batch_log_likelihood).
@@ -77,6 +80,7 @@ where
             emission,
             sequences.flat(),
             sequences.offsets(),
+            sequences.missing(),
             out,
             parallel,
         )
@@ -91,7 +95,8 @@ where
                 work(sequences.total_len(), k),
                 parallel && is_thread_safe::<T>(),
                 &|s, slot: &mut [T]| {
-                    slot[0] = sequence_value(probs, emission, &sequences[s])
+                    let view = MissingSteps::new(emission, sequences.missing_of(s));
+                    slot[0] = sequence_value(probs, &view, &sequences[s])
                         .map_err(|e| e.in_sequence(s))?;
                     Ok(())
                 },

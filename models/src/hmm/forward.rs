@@ -24,7 +24,6 @@ use super::checks::{check_emission, check_emission_values, check_params, check_p
 use super::data::Sequences;
 use super::error::HmmError;
 use super::log_space;
-use super::missing::MissingSteps;
 use super::recursion::{self, with_probs, Probs};
 use super::reverse;
 use crate::emission::Emission;
@@ -258,6 +257,7 @@ pub fn log_likelihood<T: Scalar, E: Emission<T> + ?Sized>(
             emission,
             seq,
             &[0, seq.len()],
+            None,
             &mut out,
             false,
         )?;
@@ -298,7 +298,7 @@ pub(crate) fn sequence_value<T: Scalar, E: Emission<T> + ?Sized>(
 /// thread, run serially (and, once warm, allocate nothing).
 ///
 /// Missing observations ([`Sequences::with_missing`]) contribute log-density 0 to every
-/// state; such a batch runs serially, one sequence at a time, through the same routes.
+/// state (serially or in parallel, as complete data).
 ///
 /// # Errors
 /// As [`log_likelihood`], naming the sequence.
@@ -316,7 +316,7 @@ where
     scratch::with_vec(|values: &mut Vec<T>| {
         values.clear();
         values.resize(sequences.len(), T::constant(0.0));
-        per_sequence_into(log_init, log_trans, emission, sequences, values)?;
+        per_sequence_log_likelihood_into(log_init, log_trans, emission, sequences, values)?;
         Ok(T::sum_of(values))
     })
 }
@@ -337,31 +337,6 @@ where
     E::Obs: Sync,
 {
     let mut out = vec![T::constant(0.0); sequences.len()];
-    per_sequence_into(log_init, log_trans, emission, sequences, &mut out)?;
+    per_sequence_log_likelihood_into(log_init, log_trans, emission, sequences, &mut out)?;
     Ok(out)
-}
-
-/// The per-sequence log-likelihoods into `out`: the batch driver, or, with missing
-/// observations, each sequence through [`log_likelihood`] with its missing steps masked.
-fn per_sequence_into<T, E>(
-    log_init: &[T],
-    log_trans: &[T],
-    emission: &E,
-    sequences: &Sequences<E::Obs>,
-    out: &mut [T],
-) -> Result<(), HmmError>
-where
-    T: Scalar,
-    E: Emission<T> + Sync + ?Sized,
-    E::Obs: Sync,
-{
-    if sequences.missing().is_none() {
-        return per_sequence_log_likelihood_into(log_init, log_trans, emission, sequences, out);
-    }
-    for (s, o) in out.iter_mut().enumerate() {
-        let view = MissingSteps::new(emission, sequences.missing_of(s));
-        *o = log_likelihood(log_init, log_trans, &view, &sequences[s])
-            .map_err(|e| e.in_sequence(s))?;
-    }
-    Ok(())
 }

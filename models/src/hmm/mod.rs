@@ -82,6 +82,7 @@ mod scaling;
 pub use batch::{per_sequence_log_likelihood_into, PARALLEL_MIN_WORK};
 pub use chain::SequenceChain;
 pub use covariates::covariate_log_transitions;
+pub(crate) use covariates::covariate_value_and_partials;
 pub use data::{seed_dataset, Observation, SeedDataset, Sequences, SequencesIter};
 pub use error::HmmError;
 pub use forward::{

@@ -73,10 +73,19 @@ impl<'a, T> Probs<'a, T> {
     /// The transition matrix of the step into `t` (`t ≥ 1`), `K × K` row-major: the one
     /// matrix, or step `t`'s own (covariate-driven transitions), with [`Flags`] summarising
     /// all of them.
+    ///
+    /// `PER_STEP` must be [`Probs::per_step`]: a compile-time choice, so that the homogeneous
+    /// instance of a loop over steps reads the one matrix with no per-step index at all (the
+    /// cost of the homogeneous case is what it was before per-step matrices existed).
     #[inline(always)]
-    pub(crate) fn transition(&self, t: usize) -> &'a [T] {
-        let start = (t - 1) * self.stride;
-        &self.p[start..start + self.k2]
+    pub(crate) fn transition<const PER_STEP: bool>(&self, t: usize) -> &'a [T] {
+        debug_assert_eq!(PER_STEP, self.per_step());
+        if PER_STEP {
+            let start = (t - 1) * self.k2;
+            &self.p[start..start + self.k2]
+        } else {
+            self.p
+        }
     }
 
     /// Whether every step has its own transition matrix.
@@ -122,6 +131,43 @@ pub(crate) fn with_probs<T: Scalar, R>(
             p,
             k2,
             stride: if log_trans.len() == k2 { 0 } else { k2 },
+            flags,
+        })
+    })
+}
+
+/// Runs `f` on parameters prepared from `ln π` and per-step transition matrices given as
+/// probabilities (`T − 1` of `K × K`, the step into `t` at `(t − 1) · K²`, every one its own
+/// step even when there is one): the probability-space entry, for transitions built as
+/// probabilities (a row softmax) so that they are not taken to logs and back. Their
+/// probabilities are never exact zeros, so any below `f64::MIN_POSITIVE` counts as
+/// underflow. There is no log-space fallback here: on [`Forward::Untrusted`] the caller
+/// recomputes through [`with_probs`].
+pub(crate) fn with_step_probabilities<R>(
+    log_init: &[f64],
+    p: &[f64],
+    f: impl FnOnce(&Probs<'_, f64>) -> R,
+) -> R {
+    let k = log_init.len();
+    let k2 = k * k;
+    scratch::with_vec(|pi: &mut Vec<f64>| {
+        pi.clear();
+        pi.extend(log_init.iter().map(|l| l.exp()));
+        let flags = Flags::new(
+            k,
+            p.len() / k2,
+            |i| log_init[i],
+            |_| 0.0,
+            |i| pi[i],
+            |i| p[i],
+        );
+        f(&Probs {
+            log_init,
+            log_trans: &[],
+            pi,
+            p,
+            k2,
+            stride: k2,
             flags,
         })
     })
@@ -265,16 +311,20 @@ pub(crate) fn scaled<T: Scalar, const KC: usize>(
     // Only a type with a derivative graph needs exact zeros cut from it — or `f64` when a
     // `0 × ∞` could arise: with finite factors, adding or multiplying an exact zero gives the
     // values the cuts give. A compile-time constant inside, so the loops stay branch-free.
-    if TypeId::of::<T>() == TypeId::of::<f64>() && !probs.flags.huge {
-        scaled_cut::<T, KC, false>(probs, log_emission, k, trace)
-    } else {
-        scaled_cut::<T, KC, true>(probs, log_emission, k, trace)
+    // Likewise one matrix for every step or one per step: a compile-time choice.
+    let cut = !(TypeId::of::<T>() == TypeId::of::<f64>() && !probs.flags.huge);
+    match (cut, probs.per_step()) {
+        (false, false) => scaled_cut::<T, KC, false, false>(probs, log_emission, k, trace),
+        (true, false) => scaled_cut::<T, KC, true, false>(probs, log_emission, k, trace),
+        (false, true) => scaled_cut::<T, KC, false, true>(probs, log_emission, k, trace),
+        (true, true) => scaled_cut::<T, KC, true, true>(probs, log_emission, k, trace),
     }
 }
 
-/// [`scaled`] with `CUT`: whether exact zeros are cut (kept as constants).
+/// [`scaled`] with `CUT`: whether exact zeros are cut (kept as constants); `PER_STEP`:
+/// whether every step has its own transition matrix ([`Probs::transition`]).
 #[inline(always)]
-fn scaled_cut<T: Scalar, const KC: usize, const CUT: bool>(
+fn scaled_cut<T: Scalar, const KC: usize, const CUT: bool, const PER_STEP: bool>(
     probs: &Probs<'_, T>,
     log_emission: &[T],
     k: usize,
@@ -321,7 +371,7 @@ fn scaled_cut<T: Scalar, const KC: usize, const CUT: bool>(
                 // (either way the values and flags are the same).
                 check_terms: a_min * flags.p_min < f64::MIN_POSITIVE,
             };
-            lost_pred |= step.run::<T, KC>(prev, probs.transition(t), pred);
+            lost_pred |= step.run::<T, KC>(prev, probs.transition::<PER_STEP>(t), pred);
         }
         let (pred, e, cur) = trace.weigh(t);
         let mut m = m_row;

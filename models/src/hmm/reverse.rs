@@ -4,15 +4,23 @@
 //! Jacobian folded into that node too, so no node is recorded per emission density. When the
 //! adjoint cannot trust probability space, the generic recursion records itself instead.
 
+use std::cell::RefCell;
+
 use trellis_ad::{scratch, Scalar};
 
-use super::adjoint;
+use super::adjoint::{self, with_stale};
 use super::batch::{for_each_slot, work, IndexFn, SlotFn};
 use super::checks::check_emission_values;
 use super::error::HmmError;
 use super::forward::fill_emission;
+use super::missing::MissingSteps;
 use super::recursion::{self, with_probs};
 use crate::emission::{Emission, FusedEmission};
+
+thread_local! {
+    /// This thread's per-sequence result slots of a batch (see `Batch::with_filled_slots`).
+    static SLOTS: RefCell<Vec<f64>> = const { RefCell::new(Vec::new()) };
+}
 
 /// One tape node: value and partials from the `f64` forward–backward adjoint.
 pub(crate) fn fused<T: Scalar>(log_init: &[T], log_trans: &[T], log_emission: &[T], k: usize) -> T {
@@ -72,6 +80,7 @@ pub(crate) fn batch_fused<T, E>(
     emission: &E,
     flat: &[E::Obs],
     offsets: &[usize],
+    missing: Option<&[bool]>,
     out: &mut [T],
     parallel: bool,
 ) -> Result<(), HmmError>
@@ -85,6 +94,7 @@ where
         emission,
         flat,
         offsets,
+        missing,
         parallel,
     };
     match emission.fused() {
@@ -104,10 +114,12 @@ struct Batch<'a, T: Scalar, E: Emission<T> + ?Sized> {
     emission: &'a E,
     flat: &'a [E::Obs],
     offsets: &'a [usize],
+    /// Missing-step flags of the whole batch (flat, as `flat`), if any.
+    missing: Option<&'a [bool]>,
     parallel: bool,
 }
 
-impl<T: Scalar, E: Emission<T> + ?Sized> Batch<'_, T, E> {
+impl<'a, T: Scalar, E: Emission<T> + ?Sized> Batch<'a, T, E> {
     /// `(K, K + K², number of sequences, total length)`.
     fn dims(&self) -> (usize, usize, usize, usize) {
         let k = self.emission.n_states();
@@ -115,7 +127,13 @@ impl<T: Scalar, E: Emission<T> + ?Sized> Batch<'_, T, E> {
         (k, k + k * k, n, self.offsets[n])
     }
 
-    /// One zeroed buffer of per-sequence slots (sequence `s`'s is `bound(s)..bound(s + 1)`),
+    /// The emission of sequence `s`: its missing steps (if any) marginalised.
+    fn view(&self, s: usize) -> MissingSteps<'a, E> {
+        let range = self.offsets[s]..self.offsets[s + 1];
+        MissingSteps::new(self.emission, self.missing.map(|m| &m[range]))
+    }
+
+    /// One buffer of per-sequence slots (sequence `s`'s is `bound(s)..bound(s + 1)`),
     /// each filled by `run`, serially or in parallel with identical results; then `record`
     /// reads them on this thread.
     fn with_filled_slots<R>(
@@ -126,9 +144,9 @@ impl<T: Scalar, E: Emission<T> + ?Sized> Batch<'_, T, E> {
     ) -> Result<R, HmmError> {
         let (offsets, k) = (self.offsets, self.emission.n_states());
         let n = offsets.len() - 1;
-        scratch::with_vec(|slots: &mut Vec<f64>| {
-            slots.clear();
-            slots.resize(bound(n), 0.0);
+        // Every slot entry that is read is written first (a slot whose value is NaN is read
+        // no further), so the buffer is reused without zeroing.
+        with_stale(&SLOTS, bound(n), |slots| {
             let cum_work = |s: usize| work(offsets[s], k);
             let total_work = work(offsets[n], k);
             for_each_slot(slots, n, bound, &cum_work, total_work, self.parallel, run)?;
@@ -150,7 +168,7 @@ where
 {
     let (k, kk, n, total) = batch.dims();
     let np = theta.len();
-    let (log_init, log_trans, emission) = (batch.log_init, batch.log_trans, batch.emission);
+    let (log_init, log_trans) = (batch.log_init, batch.log_trans);
     let (flat, offsets) = (batch.flat, batch.offsets);
     // Jacobian entries per density: `P` (dense) or the sparse form's width `W`.
     let sparse = fused.jacobian_width();
@@ -171,11 +189,13 @@ where
                 let (start, end) = (offsets[s], offsets[s + 1]);
                 let (seq, le_s) = (&flat[start..end], &mut le[start * k..end * k]);
                 let pairs = start * k * per_density..end * k * per_density;
+                // The buffers are zeroed, as a missing step's entries are not written.
+                let view = batch.view(s);
                 if sparse.is_some() {
                     let idx = &mut indices[pairs.clone()];
-                    fused.sequence_with_sparse_jacobian(seq, le_s, idx, &mut jac[pairs]);
+                    view.sequence_with_sparse_jacobian(seq, le_s, idx, &mut jac[pairs]);
                 } else {
-                    fused.sequence_with_jacobian(seq, le_s, &mut jac[pairs]);
+                    view.sequence_with_jacobian(seq, le_s, &mut jac[pairs]);
                 }
                 check_emission_values(le[offsets[s] * k..offsets[s + 1] * k].iter().copied(), k)
                     .map_err(|e| e.in_sequence(s))?;
@@ -209,7 +229,7 @@ where
                                 &jac[pairs],
                                 d_theta,
                             ),
-                            None => contract(d_le, &jac[pairs], d_theta),
+                            None => adjoint::contract(d_le, &jac[pairs], d_theta),
                         }
                     }
                     v[0] = value.unwrap_or(f64::NAN);
@@ -230,7 +250,7 @@ where
                                 scratch::with_vec(|le_t: &mut Vec<T>| {
                                     le_t.clear();
                                     le_t.resize(seq.len() * k, T::constant(0.0));
-                                    fill_emission(emission, seq, le_t);
+                                    fill_emission(&batch.view(s), seq, le_t);
                                     recursion::log_likelihood(log_init, log_trans, le_t, k)
                                 })
                             } else {
@@ -244,52 +264,6 @@ where
     })
 }
 
-/// `out[p] = Σᵢ g[i] jac[i · P + p]` (`P = out.len()`), in a fixed order, with independent
-/// register accumulators for small `P` (a running sum in memory would serialise on
-/// store-to-load latency).
-fn contract(g: &[f64], jac: &[f64], out: &mut [f64]) {
-    match out.len() {
-        0 => {}
-        1 => contract_const::<1>(g, jac, out),
-        2 => contract_const::<2>(g, jac, out),
-        3 => contract_const::<3>(g, jac, out),
-        4 => contract_const::<4>(g, jac, out),
-        np => {
-            out.fill(0.0);
-            for (gi, row) in g.iter().zip(jac.chunks_exact(np)) {
-                for (d, &j) in out.iter_mut().zip(row) {
-                    *d += gi * j;
-                }
-            }
-        }
-    }
-}
-
-fn contract_const<const P: usize>(g: &[f64], jac: &[f64], out: &mut [f64]) {
-    let mut acc = [[0.0f64; P]; 2];
-    let mut rows = g.iter().zip(jac.chunks_exact(P));
-    loop {
-        match (rows.next(), rows.next()) {
-            (Some((g0, r0)), Some((g1, r1))) => {
-                for p in 0..P {
-                    acc[0][p] += g0 * r0[p];
-                    acc[1][p] += g1 * r1[p];
-                }
-            }
-            (Some((g0, r0)), None) => {
-                for p in 0..P {
-                    acc[0][p] += g0 * r0[p];
-                }
-                break;
-            }
-            _ => break,
-        }
-    }
-    for p in 0..P {
-        out[p] = acc[0][p] + acc[1][p];
-    }
-}
-
 /// [`batch_fused`] with emission densities recorded one node each.
 fn batch_fused_nodes<T, E>(batch: &Batch<'_, T, E>, out: &mut [T]) -> Result<(), HmmError>
 where
@@ -297,7 +271,7 @@ where
     E: Emission<T> + ?Sized,
 {
     let (k, kk, n, total) = batch.dims();
-    let (log_init, log_trans, emission) = (batch.log_init, batch.log_trans, batch.emission);
+    let (log_init, log_trans) = (batch.log_init, batch.log_trans);
     let (flat, offsets) = (batch.flat, batch.offsets);
     scratch::with_vec(|le: &mut Vec<T>| {
         // 1. Emission log-densities of every sequence, on this thread (they may record).
@@ -305,7 +279,8 @@ where
         le.resize(total * k, T::constant(0.0));
         for s in 0..n {
             let seq = &flat[offsets[s]..offsets[s + 1]];
-            fill_emission(emission, seq, &mut le[offsets[s] * k..offsets[s + 1] * k]);
+            let le_s = &mut le[offsets[s] * k..offsets[s + 1] * k];
+            fill_emission(&batch.view(s), seq, le_s);
         }
         scratch::with_vec(|values: &mut Vec<f64>| {
             values.clear();
