@@ -17,6 +17,7 @@ pub mod masked;
 pub mod model;
 pub mod pointwise;
 pub mod ppc;
+pub mod prior_draws;
 pub mod priors;
 pub mod reference;
 pub mod relabel;

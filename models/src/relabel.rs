@@ -130,6 +130,20 @@ impl StateParams {
         }
     }
 
+    /// Where each relabeled value comes from: `out[i] = values[sources[i]]` for
+    /// [`StateParams::permute`] by `permutation`. Lets a caller move values it holds in
+    /// another form (the text fields of a CSV row) without parsing and reprinting them.
+    ///
+    /// # Panics
+    /// As [`StateParams::permute`].
+    pub fn sources(&self, permutation: &[usize]) -> Vec<usize> {
+        // Permuting the positions themselves (exact in f64 far beyond any layout's length).
+        let positions: Vec<f64> = (0..self.len).map(|i| i as f64).collect();
+        let mut moved = vec![0.0; self.len];
+        self.permute(&positions, permutation, &mut moved);
+        moved.into_iter().map(|p| p as usize).collect()
+    }
+
     /// The indices of the state-indexed values (the ones [`detect`] compares).
     fn indexed(&self) -> Vec<usize> {
         let k = self.states;
@@ -142,6 +156,59 @@ impl StateParams {
         }
         indices
     }
+}
+
+/// Why relabeling by a permutation of states does not apply to the model with `layout` and
+/// `states` hidden states, or `None` when it does. It applies when the states differ only by
+/// their state-specific parameters, all free: not when a transform orders them (their labels
+/// cannot switch), when structural zeros pin states to positions (a permuted draw would break
+/// the mask), when covariate coefficients (not permuted here) drive the transitions, or when
+/// no emission parameter is state-specific (the model's structure names the states).
+pub fn refusal(layout: &ParamLayout, states: usize) -> Option<String> {
+    use crate::transforms::Transform;
+    let specs = layout.params();
+    if let Some(spec) = specs.iter().find(|s| {
+        matches!(
+            s.transform,
+            Transform::Ordered | Transform::PositiveOrdered | Transform::OrderedColumn(_)
+        )
+    }) {
+        return Some(format!(
+            "the family orders '{}' across states, so its labels cannot switch: there is \
+             nothing to relabel",
+            spec.name
+        ));
+    }
+    if let Some(spec) = specs.iter().find(|s| s.mask.is_some()) {
+        return Some(format!(
+            "'{}' has structural zeros, which tie states to their positions: a relabeled draw \
+             would break them",
+            spec.name
+        ));
+    }
+    if let Some(spec) = specs.iter().find(|s| matches!(s.shape, Shape::Array3(..))) {
+        return Some(format!(
+            "covariate-driven transitions ('{}') are not relabeled",
+            spec.name
+        ));
+    }
+    let params = StateParams::from_layout(layout, states);
+    let emission_specific = specs.iter().any(|s| {
+        !matches!(s.name.as_str(), "p_initial_state" | "p_transition")
+            && match s.shape {
+                Shape::Vector(n) => n == states,
+                Shape::Matrix(r, _) => r == states,
+                _ => false,
+            }
+    });
+    if params.is_empty() || !emission_specific {
+        return Some(
+            "no emission parameter is state-specific, so the model itself names the states: \
+             there is nothing to relabel"
+                .to_string(),
+        );
+    }
+    None
 }
 
 fn is_permutation(permutation: &[usize], k: usize) -> bool {

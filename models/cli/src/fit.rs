@@ -38,6 +38,9 @@ where
 {
     check_settings(args)?;
     let model = input.model(family)?;
+    if args.relabel {
+        crate::relabel::check(model.layout(), input.states, args.chains)?;
+    }
     let (truth, truth_note) = input.truth(&model);
     let layout = model.layout();
     let mut init = InitSettings::default();
@@ -114,7 +117,7 @@ where
     let stream = CsvStream::new(out.path(), "chain", provenance.clone());
     let density = WithLogLik::new(ModelDensity::new(model), args.log_lik.unit());
     let clock = Instant::now();
-    let trace = match args.sampler {
+    let mut trace = match args.sampler {
         SamplerKind::Nuts => {
             let nuts = Nuts::new()
                 .with_target_accept(args.target_accept)
@@ -154,6 +157,18 @@ where
         write_file(&path, text.as_bytes())?;
         written.push(shown(&path));
     }
+    // Relabeled once the chain files are final; the summary is then of the files as they
+    // now are (read back: the trace in memory keeps the sampled labels).
+    let relabeled = if args.relabel {
+        let files: Vec<_> = trace.chains.iter().map(|c| stream.path(c.chain)).collect();
+        let layout = density.model().layout();
+        let record = crate::relabel::apply(&files, &trace, layout, input.states)?;
+        say!("Relabeled {record}");
+        trace = Trace::from_cmdstan_csv(&files, false).map_err(|e| e.to_string())?;
+        Some(record)
+    } else {
+        None
+    };
     // Label switching is named as such (with its fixes) instead of "more --draws would help".
     let switching =
         trellis_models::relabel::detect_in_trace(density.model().layout(), input.states, &trace)
@@ -165,7 +180,10 @@ where
         out.path(),
         true,
         &provenance,
-        switching,
+        Labels {
+            switching,
+            relabeled: relabeled.as_deref(),
+        },
     )?;
     written.extend(summarised.iter().map(|p| shown(Path::new(p))));
     written.extend(crate::report::after_fit(out.path(), out.target()).map(|p| shown(&p)));
@@ -236,7 +254,8 @@ fn run_sampler<D: trellis_samplers::LogDensity, S: Sampler>(
 }
 
 /// Prints the summary table and warnings of `trace` and writes `summary.json` (and the plots
-/// if `with_plots`) to `out`, with `provenance` (what produced the run); returns the files
+/// if `with_plots`) to `out`, with `provenance` (what produced the run) and the record of a
+/// relabeling of the chains (`fit --relabel`, `trellis relabel`); returns the files
 /// written. `fit` and `summary` share it, so a merged run reports exactly as a single one.
 pub fn summarise(
     trace: &Trace,
@@ -245,12 +264,26 @@ pub fn summarise(
     out: &std::path::Path,
     with_plots: bool,
     provenance: &[(String, String)],
+    relabeled: Option<&str>,
 ) -> Result<Vec<String>, String> {
-    summarise_with(trace, truth, seconds, out, with_plots, provenance, None)
+    let labels = Labels {
+        switching: None,
+        relabeled,
+    };
+    summarise_with(trace, truth, seconds, out, with_plots, provenance, labels)
+}
+
+/// What the summary says about the chains' labels.
+struct Labels<'a> {
+    /// A label-switching warning (from `trellis_models::relabel`).
+    switching: Option<String>,
+    /// The record of a relabeling of the chains, kept in summary.json.
+    relabeled: Option<&'a str>,
 }
 
 /// [`summarise`] with a label-switching warning (from `trellis_models::relabel`), which
-/// replaces the advice to draw more.
+/// replaces the advice to draw more, and the record of a relabeling (`relabeled`, kept in
+/// summary.json).
 fn summarise_with(
     trace: &Trace,
     truth: Option<&[f64]>,
@@ -258,7 +291,7 @@ fn summarise_with(
     out: &std::path::Path,
     with_plots: bool,
     provenance: &[(String, String)],
-    label_switching: Option<String>,
+    labels: Labels<'_>,
 ) -> Result<Vec<String>, String> {
     let names = &trace.names;
     let chains = trace.num_chains();
@@ -290,7 +323,7 @@ fn summarise_with(
     say!("{summary}");
     let min_ess = MIN_ESS_PER_CHAIN * chains as f64;
     let mut warnings = warnings(trace, &summary, chains, min_ess);
-    if let Some(switching) = label_switching {
+    if let Some(switching) = labels.switching {
         // More draws do not fix a chain stuck in another labeling.
         for w in warnings.iter_mut() {
             if let Some(kept) = w.strip_suffix("; more --draws would help") {
@@ -318,6 +351,9 @@ fn summarise_with(
         object.insert("sampling_seconds".into(), json!(seconds));
         object.insert("gradient_evaluations".into(), json!(gradient_evaluations));
         object.insert("warnings".into(), json!(warnings));
+        if let Some(record) = labels.relabeled {
+            object.insert(crate::relabel::HEADER_KEY.into(), json!(record));
+        }
         object.insert(
             crate::provenance::JSON_KEY.into(),
             crate::provenance::to_json(provenance),

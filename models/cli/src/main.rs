@@ -26,6 +26,7 @@ mod output_dir;
 mod plots;
 mod ppc;
 mod provenance;
+mod relabel;
 mod report;
 mod simulate;
 mod start;
@@ -99,6 +100,9 @@ enum Command {
     /// Posterior predictive checks of a fit: replicated data against observed, with p-values
     /// and a figure.
     Ppc(ppc::PpcArgs),
+    /// Relabel an existing fit's chains to chain 1 (as `fit --relabel`) and rewrite its
+    /// summary.
+    Relabel(relabel::RelabelArgs),
     /// Rebuild a fit folder's report.html (provenance, summary, warnings, figures), with the
     /// figures of a later `ppc` or `decode --fit` run.
     Report(report::ReportArgs),
@@ -297,6 +301,12 @@ struct FitArgs {
     /// sequence (the unit for LOO), or one per observation given the ones before it.
     #[arg(long, value_enum, default_value = "none")]
     log_lik: LogLikKind,
+    /// After sampling, relabel each chain to chain 1 by the best permutation of its
+    /// state-specific parameters (for families without an ordering, e.g. categorical, whose
+    /// chains may find the same states under other labels); the chain files are rewritten
+    /// with the permutations recorded in their headers (`trellis_relabel`) and summary.json.
+    #[arg(long)]
+    relabel: bool,
     /// Output folder for draws, summary and plots: new or empty, or an earlier fit with
     /// --overwrite.
     #[arg(long, default_value = "trellis-out")]
@@ -342,8 +352,25 @@ struct SimulateArgs {
     /// first of each sequence is always observed). In [0, 1).
     #[arg(long, default_value_t = 0.0)]
     missing_rate: f64,
-    /// Output folder: data.csv, states.csv, params.json; new or empty, or an earlier
-    /// simulation with --overwrite.
+    /// Replicated datasets of this `trellis fit` folder's data (its sequence lengths and
+    /// missing steps) from its posterior draws, one per replicate, written to
+    /// OUT/replicate_1 … replicate_N (each with data.csv, states.csv, params.json) and
+    /// OUT/replicates.csv (which draw each used). The model is the fit's.
+    #[arg(long, conflicts_with_all = ["params", "covariates", "sequences", "length", "missing_rate"])]
+    fit: Option<PathBuf>,
+    /// Number of replicated datasets with --fit (posterior draws spread evenly over all
+    /// chains).
+    #[arg(long, default_value_t = 100, requires = "fit")]
+    draws: usize,
+    /// With --fit: draw each replicate's parameters from the model's prior instead of the
+    /// posterior (a prior predictive check).
+    #[arg(long, requires = "fit")]
+    prior: bool,
+    /// With --fit: the fit's data file, when it was moved from where it ran.
+    #[arg(long, requires = "fit")]
+    data: Option<PathBuf>,
+    /// Output folder: data.csv, states.csv, params.json (with --fit the replicate folders);
+    /// new or empty, or an earlier simulation with --overwrite.
     #[arg(long, default_value = "trellis-sim")]
     out: PathBuf,
 }
@@ -378,10 +405,20 @@ struct DecodeArgs {
     /// the reference model: its true parameters.
     #[arg(long, conflicts_with = "fit")]
     params: Option<PathBuf>,
-    /// Use the posterior means from this `trellis fit` output folder.
+    /// Decode over the posterior of this `trellis fit` output folder: smoothed probabilities
+    /// averaged over --draws posterior draws, and per step the state most of the draws'
+    /// Viterbi paths give (viterbi_share.csv: the share of draws agreeing).
     #[arg(long)]
     fit: Option<PathBuf>,
-    /// Output folder: viterbi.csv, smoothed.csv and a plot.
+    /// Posterior draws decoded with --fit, spread evenly over the draws of all chains (all of
+    /// them when there are fewer).
+    #[arg(long, default_value_t = 100)]
+    draws: usize,
+    /// With --fit: decode once at the posterior means instead.
+    #[arg(long, requires = "fit")]
+    at_mean: bool,
+    /// Output folder: viterbi.csv, smoothed.csv (with --fit also viterbi_share.csv) and a
+    /// plot.
     #[arg(long, default_value = "trellis-decode")]
     out: PathBuf,
 }
@@ -450,7 +487,23 @@ fn run(command: Command, started: Instant) -> Result<(), String> {
             with_family!(input.family_choice(), ppc::run, &input, &fitted, &args)
         }
         Command::Report(args) => report::run(&args),
+        Command::Relabel(args) => {
+            let fitted = fitted::Fitted::read(&args.fit, args.data.as_deref())?;
+            let input = fitted.input()?;
+            with_family!(input.family_choice(), relabel::run, &input, &fitted)
+        }
         Command::Simulate(args) => {
+            if let Some(fit) = &args.fit {
+                let fitted = fitted::Fitted::read(fit, args.data.as_deref())?;
+                let input = fitted.input()?;
+                return with_family!(
+                    input.family_choice(),
+                    simulate::replicates,
+                    &input,
+                    &fitted,
+                    &args
+                );
+            }
             if args.states < 2 {
                 return Err(format!("--states must be at least 2, got {}", args.states));
             }

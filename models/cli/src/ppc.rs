@@ -47,7 +47,7 @@ pub struct PpcArgs {
 }
 
 /// `n` indices spread evenly over `0..total` (all of them when `n ≥ total`).
-fn spread(total: usize, n: usize) -> Vec<usize> {
+pub(crate) fn spread(total: usize, n: usize) -> Vec<usize> {
     if n >= total {
         return (0..total).collect();
     }

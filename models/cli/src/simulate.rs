@@ -1,16 +1,24 @@
 //! `trellis simulate`: draw a dataset from a zoo model, with its hidden states and the
-//! parameters, in files `trellis fit --data` reads back (and shows the true values of).
+//! parameters, in files `trellis fit --data` reads back (and shows the true values of); with
+//! `--fit DIR`, replicated datasets of a fit's data from its posterior (or prior) draws.
+
+use std::fmt::Write as _;
 
 use trellis_models::hmm::Sequences;
+use trellis_models::prior_draws;
+use trellis_models::relabel::constrained_draws;
 use trellis_models::zoo::{Covariates, Family, HmmModel};
 use trellis_models::BayesianModel;
 
 use crate::covariates::{self, COEFFICIENTS};
 use crate::family::{check_params, default_params, params_file, params_from_json};
-use crate::io::write_file;
+use crate::fitted::Fitted;
+use crate::input::Input;
+use crate::io::{io_reason, write_file};
 use crate::masks::ChainMasks;
 use crate::obs::{self, CliObs, CsvLayout};
-use crate::output_dir::{RunDir, SIMULATE_FILES};
+use crate::output_dir::{Owned, RunDir, SIMULATE_FILES};
+use crate::ppc::spread;
 use crate::text::plural;
 use crate::{ModelKind, SimulateArgs};
 
@@ -207,4 +215,153 @@ where
         data_path.display()
     );
     Ok(())
+}
+
+/// The folder of replicate `r` (1-based) in `simulate --fit`'s output: `replicate_R/` with
+/// data.csv, states.csv and params.json, the layout of a plain `simulate`, so `trellis fit
+/// --data OUT/replicate_R/data.csv` fits one and shows its true values.
+pub fn replicate_dir(r: usize) -> String {
+    format!("replicate_{r}")
+}
+
+/// Names `simulate --fit` writes: the replicate folders and their index.
+pub const REPLICATE_FILES: Owned = Owned {
+    command: "trellis simulate --fit",
+    writes: |name| {
+        name == REPLICATE_INDEX
+            || name
+                .strip_prefix("replicate_")
+                .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+            || name.starts_with('.') && name.contains(".tmp")
+    },
+};
+
+/// The index of `simulate --fit`'s replicates: `replicate,source,chain,draw,seed` (source
+/// `posterior` with the chain and draw, 1-based, of the draw it used; or `prior`).
+pub const REPLICATE_INDEX: &str = "replicates.csv";
+
+/// Runs `trellis simulate --fit DIR --draws N [--prior]`: N replicated datasets of the fit's
+/// data (its sequence lengths and missing steps) from N posterior draws spread evenly over
+/// all chains (as `trellis ppc` chooses them), or with `--prior` from N draws of the prior.
+/// Replicate `r` uses the stream of seed `seed + r` (and, with `--prior`, the parameters from
+/// the stream of `seed + r` jumped ahead), so each is bit-identical for a seed.
+pub fn replicates<F: Family>(
+    family: F,
+    input: &Input,
+    fitted: &Fitted,
+    args: &SimulateArgs,
+) -> Result<(), String>
+where
+    F::Obs: CliObs,
+{
+    if args.draws == 0 {
+        return Err("--draws must be at least 1".into());
+    }
+    let (model, columns) = fitted.model(input, family)?;
+    let kind = input.kind;
+    // Each replicate's parameters, with where they came from (chain and draw, 1-based).
+    let chosen: Vec<(Vec<f64>, Option<(usize, usize)>)> = if args.prior {
+        (1..=args.draws)
+            .map(|r| {
+                let values = prior_draws::draw_seeded(model.layout(), replicate_seed(args.seed, r))
+                    .map_err(|e| format!("--prior: {e}"))?;
+                Ok((values, None))
+            })
+            .collect::<Result<_, String>>()?
+    } else {
+        let per_chain = constrained_draws(&fitted.trace, &columns);
+        let pooled: Vec<(Vec<f64>, Option<(usize, usize)>)> = per_chain
+            .into_iter()
+            .zip(&fitted.trace.chains)
+            .flat_map(|(draws, chain)| {
+                draws
+                    .into_iter()
+                    .enumerate()
+                    .map(move |(d, v)| (v, Some((chain.chain + 1, d + 1))))
+            })
+            .collect();
+        spread(pooled.len(), args.draws)
+            .into_iter()
+            .map(|i| pooled[i].clone())
+            .collect()
+    };
+    let out = RunDir::prepare(&args.out, args.overwrite, &REPLICATE_FILES)?;
+    let data = model.data();
+    let mut index = String::from("replicate,source,chain,draw,seed\n");
+    for (r, (values, origin)) in chosen.iter().enumerate() {
+        let r = r + 1;
+        let seed = replicate_seed(args.seed, r);
+        let simulated = model
+            .simulate_like_data(values, 0.0, seed)
+            .map_err(|e| format!("replicate {r}: {e}"))?;
+        let observations: Vec<Vec<F::Obs>> =
+            simulated.observations.iter().map(<[_]>::to_vec).collect();
+        let states: Vec<Vec<usize>> = simulated.states.iter().map(<[_]>::to_vec).collect();
+        let dir = out.path().join(replicate_dir(r));
+        std::fs::create_dir_all(&dir)
+            .map_err(|e| format!("cannot create '{}': {}", dir.display(), io_reason(&e)))?;
+        // The fit's data's missing steps are missing in every replicate.
+        let data_layout = CsvLayout {
+            missing: data.missing(),
+            rows: None,
+            column: "value",
+        };
+        let states_layout = CsvLayout {
+            missing: None,
+            rows: None,
+            column: "state",
+        };
+        write_file(
+            &dir.join("data.csv"),
+            obs::to_csv(&observations, &data_layout).as_bytes(),
+        )?;
+        write_file(
+            &dir.join("states.csv"),
+            obs::to_csv(&states, &states_layout).as_bytes(),
+        )?;
+        let mut file = params_file(kind, &model, values);
+        if let (ModelKind::Categorical, Some(symbols)) = (kind, fitted.model_args.symbols) {
+            file["symbols"] = symbols.into();
+        }
+        let text = serde_json::to_string_pretty(&file).map_err(|e| e.to_string())?;
+        write_file(&dir.join("params.json"), text.as_bytes())?;
+        let _ = match origin {
+            Some((chain, draw)) => writeln!(index, "{r},posterior,{chain},{draw},{seed}"),
+            None => writeln!(index, "{r},prior,,,{seed}"),
+        };
+    }
+    write_file(&out.path().join(REPLICATE_INDEX), index.as_bytes())?;
+    out.commit()?;
+    say!(
+        "Simulated {} like {} ({}) from {} of {} (K = {}, seed {})",
+        plural(chosen.len(), "replicated dataset"),
+        input.describe(data),
+        plural(data.total_len(), "observation"),
+        if args.prior {
+            "prior draws"
+        } else {
+            "posterior draws"
+        },
+        fitted.name(),
+        input.states,
+        args.seed
+    );
+    say!(
+        "Wrote {}/replicate_1 … replicate_{} (data.csv, states.csv, params.json) and {}",
+        args.out.display(),
+        chosen.len(),
+        args.out.join(REPLICATE_INDEX).display()
+    );
+    say!(
+        "Fit one with: trellis fit --model {} --states {} --data {}",
+        kind.name(),
+        input.states,
+        args.out.join(replicate_dir(1)).join("data.csv").display()
+    );
+    Ok(())
+}
+
+/// The seed of replicate `r`: distinct per replicate (each seeds a generator of its own).
+fn replicate_seed(seed: u64, r: usize) -> u64 {
+    seed.wrapping_add(r as u64)
 }

@@ -83,6 +83,15 @@ fn is_chain_file(path: &Path, partial: bool) -> bool {
         .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
 }
 
+/// The wall time of a run read back from its files: that of its slowest chain.
+pub fn wall_seconds(trace: &Trace) -> f64 {
+    trace
+        .chains
+        .iter()
+        .map(|c| c.warmup_seconds + c.sampling_seconds)
+        .fold(0.0, f64::max)
+}
+
 /// Runs `trellis summary`.
 pub fn run(args: &SummaryArgs) -> Result<(), String> {
     let files = chain_files(&args.files, args.partial)?;
@@ -114,19 +123,14 @@ pub fn run(args: &SummaryArgs) -> Result<(), String> {
     );
     // The true values, when the fit knew them: the same `true` column as `fit`'s table.
     let truth = provenance::true_values(&lines, trace.names.len());
-    // The run's wall time is that of its slowest chain.
-    let seconds = trace
-        .chains
-        .iter()
-        .map(|c| c.warmup_seconds + c.sampling_seconds)
-        .fold(0.0, f64::max);
     let written = crate::fit::summarise(
         &trace,
         truth.as_deref(),
-        seconds,
+        wall_seconds(&trace),
         out.path(),
         args.plots,
         &lines,
+        crate::relabel::from_settings(&settings),
     )?;
     say!("\nWrote {}", written.join(", "));
     out.keep();
