@@ -89,7 +89,7 @@ pub fn decode_plot(
         }
         n_states
     };
-    let panels: Vec<BandPanel> = shown
+    let mut panels: Vec<BandPanel> = shown
         .iter()
         .enumerate()
         .map(|(i, sequence)| {
@@ -108,6 +108,14 @@ pub fn decode_plot(
             panel
         })
         .collect();
+    // Every panel shows observations: the same decimals on all their axes.
+    let shared = panels
+        .iter()
+        .map(|p| NumberFormat::for_axis(&p.y, OBSERVATION_TICKS))
+        .reduce(NumberFormat::finest);
+    for p in &mut panels {
+        p.y_format = shared.unwrap_or(p.y_format);
+    }
     let fig = BandFigure {
         panels: &panels,
         n_states,
@@ -117,6 +125,9 @@ pub fn decode_plot(
     write_figure(&fig, out_stem, &mut out)?;
     Ok(out)
 }
+
+/// Tick labels on the observation axis.
+const OBSERVATION_TICKS: usize = 5;
 
 /// One sequence's precomputed data.
 struct BandPanel {
@@ -128,6 +139,8 @@ struct BandPanel {
     segments: Vec<Vec<(f64, f64)>>,
     len: usize,
     y: Range<f64>,
+    /// Tick labels of the observation axis, shared by all panels (one quantity).
+    y_format: NumberFormat,
     /// Per state, the smoothed probability against time.
     smoothed: Option<Vec<Vec<(f64, f64)>>>,
     /// Runs of equal true states, as `runs`.
@@ -156,6 +169,7 @@ impl BandPanel {
             segments: finite_segments(obs, usize::MAX),
             len,
             y: padded(finite_range(obs.iter().copied()), 0.08),
+            y_format: NumberFormat::for_values(&[]),
             smoothed: None,
             truth: None,
         }
@@ -273,7 +287,7 @@ fn draw_band_panel<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, p: &BandPa
             String::new()
         }
     };
-    let fy = tick_format(&p.y, 4);
+    let fy = p.y_format.formatter();
     let mut chart = ChartBuilder::on(area)
         .caption(&caption, bold(CAPTION_FONT))
         .margin_top(4)
@@ -287,7 +301,7 @@ fn draw_band_panel<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, p: &BandPa
     chart
         .configure_mesh()
         .x_labels(12)
-        .y_labels(5)
+        .y_labels(OBSERVATION_TICKS)
         .x_label_formatter(&ft)
         .y_label_formatter(&fy)
         .x_desc("time")
@@ -342,7 +356,7 @@ fn draw_smoothed_panel<DB: DrawingBackend>(
             String::new()
         }
     };
-    let fy = |v: &f64| format!("{v:.1}");
+    let fy = tick_format(&(0.0..1.0), 3);
     let mut chart = ChartBuilder::on(area)
         .margin_top(30)
         .margin_left(8)

@@ -251,7 +251,7 @@ fn draw_densities<DB: DrawingBackend>(
         ),
         0.05,
     );
-    let (fx, fy) = (tick_format(&x, 8), tick_format(&y, 4));
+    let (fx, fy) = (tick_format(&x, 8), tick_format(&y, 5));
     let mut chart = ChartBuilder::on(area)
         .caption(caption, bold(CAPTION_FONT))
         .margin(8)
@@ -319,7 +319,7 @@ fn draw_statistic<DB: DrawingBackend>(
     }
     let x = padded(Some((lo, lo + width * bins as f64)), 0.05);
     let top = counts.iter().copied().max().unwrap_or(1).max(1) as f64 * 1.1;
-    let fx = tick_format(&x, 3);
+    let fx = tick_format(&x, 4);
     let mut chart = ChartBuilder::on(area)
         .caption(&caption, text(AXIS_FONT))
         .margin(6)

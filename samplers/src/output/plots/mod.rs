@@ -17,11 +17,14 @@
 //!   panics inside plotters; anything going wrong with the PNG only adds a notice, the SVG is
 //!   still written. Only failing to write the SVG (e.g. a missing or read-only folder) is an
 //!   [`PlotError`], and its message names the file.
+//! - **PNGs are antialiased.** plotters fills wide lines and polygons without antialiasing, so
+//!   the PNG is drawn at twice the size and box-averaged down ([`raster`]); the SVG is exact.
 //! - **Files appear atomically.** Each file is rendered into a temporary sibling and renamed
 //!   into place, so a reader (or a crash mid-render) never sees a half-written image.
 
 pub mod kde;
 pub mod posterior;
+pub mod raster;
 pub mod toolkit;
 pub mod trace;
 

@@ -60,7 +60,7 @@ pub fn posterior_plot(
             "posterior plot: hdi_prob = {hdi_prob} is not in (0, 1); HDI not drawn"
         ));
     }
-    let panels: Vec<PosteriorPanel> = params
+    let mut panels: Vec<PosteriorPanel> = params
         .iter()
         .map(|(name, draws, truth)| {
             PosteriorPanel::new(
@@ -72,6 +72,7 @@ pub fn posterior_plot(
             )
         })
         .collect();
+    share_panel_formats(&mut panels);
     let n_chains = params.iter().map(|(_, d, _)| d.nrows()).max().unwrap_or(0);
     let fig = PosteriorFigure {
         panels: &panels,
@@ -82,6 +83,26 @@ pub fn posterior_plot(
     Ok(out)
 }
 
+/// Tick labels on a panel's value axis.
+const X_TICKS: usize = 5;
+
+/// The elements of one parameter (`p[0]`, `p[1]`, …) are one quantity: their panels share the
+/// finest tick and label formats, so that neighbouring panels print the same decimals.
+fn share_panel_formats(panels: &mut [PosteriorPanel]) {
+    let keys: Vec<String> = panels
+        .iter()
+        .map(|p| parameter_base(&p.name).to_string())
+        .collect();
+    let mut ticks: Vec<NumberFormat> = panels.iter().map(|p| p.ticks).collect();
+    let mut labels: Vec<NumberFormat> = panels.iter().map(|p| p.labels).collect();
+    share_formats(&keys, &mut ticks);
+    share_formats(&keys, &mut labels);
+    for ((p, t), l) in panels.iter_mut().zip(ticks).zip(labels) {
+        p.ticks = t;
+        p.labels = l;
+    }
+}
+
 /// One parameter's precomputed posterior-plot data.
 struct PosteriorPanel {
     name: String,
@@ -89,9 +110,11 @@ struct PosteriorPanel {
     hdi: Option<(f64, f64)>,
     mean: Option<f64>,
     truth: Option<f64>,
-    /// Resolution for printed numbers (standard deviation of the draws).
-    scale: f64,
     x: Range<f64>,
+    /// Tick labels of the value axis.
+    ticks: NumberFormat,
+    /// Printed values (mean, HDI bounds, reference value): a tenth of the tick step.
+    labels: NumberFormat,
     y_top: f64,
     n_draws: usize,
 }
@@ -132,9 +155,6 @@ impl PosteriorPanel {
         let kde = gaussian_kde(&finite, KDE_GRID_POINTS);
         let n = finite.len() as f64;
         let mean = (!finite.is_empty()).then(|| finite.iter().sum::<f64>() / n);
-        let sd = mean.map_or(f64::NAN, |m| {
-            (finite.iter().map(|x| (x - m) * (x - m)).sum::<f64>() / n).sqrt()
-        });
         let hdi = hdi_prob.and_then(|p| {
             let view = ArrayView2::from_shape((1, finite.len()), &finite).ok()?;
             let (lo, hi) = hdi(view, p);
@@ -156,26 +176,14 @@ impl PosteriorPanel {
         } else {
             1.0
         };
-        // Resolution of printed numbers: the spread of the draws, or for constant draws a
-        // fraction of their magnitude.
-        let spread = finite_range(finite.iter().copied()).map_or(0.0, |(lo, hi)| (hi - lo) / 4.0);
-        let scale = if sd > 0.0 && sd.is_finite() {
-            sd
-        } else if spread > 0.0 && spread.is_finite() {
-            spread
-        } else {
-            match mean {
-                Some(m) if m != 0.0 => m.abs() * 0.01,
-                _ => 1.0,
-            }
-        };
         PosteriorPanel {
             name: name.to_string(),
             kde,
             hdi,
             mean,
             truth,
-            scale,
+            ticks: NumberFormat::for_axis(&x, X_TICKS),
+            labels: NumberFormat::for_labels(&x, X_TICKS),
             x,
             y_top,
             n_draws: draws.len(),
@@ -263,7 +271,7 @@ fn draw_posterior_panel<DB: DrawingBackend>(
         };
         return draw_empty_panel(area, &p.name, why);
     };
-    let fx = tick_format(&p.x, 5);
+    let fx = p.ticks.formatter();
     let mut chart = ChartBuilder::on(area)
         .caption(&p.name, bold(CAPTION_FONT))
         .margin_top(4)
@@ -278,7 +286,7 @@ fn draw_posterior_panel<DB: DrawingBackend>(
     // curve. The x axis is the parameter's value.
     chart
         .configure_mesh()
-        .x_labels(5)
+        .x_labels(X_TICKS)
         .x_label_formatter(&fx)
         .x_desc("value")
         .disable_y_axis()
@@ -324,7 +332,7 @@ fn draw_posterior_panel<DB: DrawingBackend>(
     // Mean: top line, centred.
     if let Some(mean) = p.mean {
         plot.draw(&Text::new(
-            format!("mean = {}", fmt_num(mean, p.scale)),
+            format!("mean = {}", p.labels.format(mean)),
             (pw / 2, 6),
             text(17.0).pos(Pos::new(HPos::Center, VPos::Top)),
         ))
@@ -342,8 +350,8 @@ fn draw_posterior_panel<DB: DrawingBackend>(
             BLACK.filled(),
         ))
         .map_err(msg)?;
-        let lo_s = fmt_num(lo, p.scale);
-        let hi_s = fmt_num(hi, p.scale);
+        let lo_s = p.labels.format(lo);
+        let hi_s = p.labels.format(hi);
         let hdi_s = format!("{} HDI", percent(hdi_prob));
         let (wl, wh, wm) = (
             text_width(&lo_s, label_size),
@@ -387,7 +395,7 @@ fn draw_posterior_panel<DB: DrawingBackend>(
                 TRUE_COLOR.stroke_width(2),
             ))
             .map_err(msg)?;
-        let s = format!("true = {}", fmt_num(t, p.scale));
+        let s = format!("true = {}", p.labels.format(t));
         let w = text_width(&s, 16.0);
         plot.draw(&Text::new(
             s,

@@ -11,11 +11,13 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
+use plotters::coord::types::RangedCoordf64;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 use plotters::style::{register_font, FontDesc, FontStyle, RGBAColor};
 
+use super::raster::{downsample_box, Supersampled, SUPERSAMPLE};
 use super::{PlotError, PlotOutput};
 
 /// Font family used for all plot text; registered from the embedded DejaVu Sans.
@@ -196,15 +198,18 @@ pub fn write_figure(fig: &impl Figure, stem: &Path, out: &mut PlotOutput) -> Res
     Ok(())
 }
 
-/// Renders `fig` as a PNG into a temporary sibling and renames it to `path`.
+/// Renders `fig` as a PNG into a temporary sibling and renames it to `path`: drawn at
+/// [`SUPERSAMPLE`] times the size and box-averaged down, so that lines and curves have
+/// antialiased edges (see [`super::raster`]).
 fn write_png(fig: &impl Figure, path: &Path) -> DrawResult {
     // The encoder picks the image format from the extension, so the temporary file must
     // end in `.png` too.
     let tmp = with_suffix(path, ".tmp.png");
     let rendered = catch_unwind(AssertUnwindSafe(|| {
-        let root = BitMapBackend::new(&tmp, fig.size()).into_drawing_area();
-        fig.draw(&root)?;
-        root.present().map_err(msg)
+        let small = render_rgb(fig)?;
+        let mut png = BitMapBackend::new(&tmp, fig.size());
+        png.blit_bitmap((0, 0), fig.size(), &small).map_err(msg)?;
+        png.present().map_err(msg)
     }));
     let result = match rendered {
         Ok(Ok(())) => fs::rename(&tmp, path).map_err(msg),
@@ -215,6 +220,49 @@ fn write_png(fig: &impl Figure, path: &Path) -> DrawResult {
         let _ = fs::remove_file(&tmp);
     }
     result
+}
+
+/// The pixels of `fig` as the PNG shows them (RGB, row-major, 3 bytes a pixel, at
+/// [`Figure::size`]): drawn [`SUPERSAMPLE`] times larger, then box-averaged.
+///
+/// # Errors
+/// plotters' message if drawing fails (a panic inside plotters is not caught here).
+pub fn render_rgb(fig: &impl Figure) -> Result<Vec<u8>, String> {
+    render_rgb_at(fig, SUPERSAMPLE)
+}
+
+/// [`render_rgb`] with `factor` times supersampling (1: plotters' own rasterisation, as PNGs
+/// were drawn before), to compare edge quality in tests.
+///
+/// # Errors
+/// As [`render_rgb`]; also if `factor` is 0 or the enlarged image would not fit in memory.
+pub fn render_rgb_at(fig: &impl Figure, factor: u32) -> Result<Vec<u8>, String> {
+    if !font_ready() {
+        return Err("the embedded DejaVu Sans font could not be loaded".to_string());
+    }
+    let (w, h) = fig.size();
+    let too_big = || format!("a {w} × {h} figure at {factor}× is too large to draw");
+    let (bw, bh) = (
+        w.checked_mul(factor)
+            .filter(|&v| v > 0)
+            .ok_or_else(too_big)?,
+        h.checked_mul(factor)
+            .filter(|&v| v > 0)
+            .ok_or_else(too_big)?,
+    );
+    let bytes = (bw as usize)
+        .checked_mul(bh as usize)
+        .and_then(|n| n.checked_mul(3))
+        .ok_or_else(too_big)?;
+    let mut big = vec![0u8; bytes];
+    {
+        let inner = BitMapBackend::with_buffer(&mut big, (bw, bh));
+        let root = Supersampled::new(inner, factor).into_drawing_area();
+        fig.draw(&root)?;
+        root.present().map_err(msg)?;
+    }
+    downsample_box(&big, w as usize, h as usize, factor as usize)
+        .ok_or_else(|| "supersampled image has an unexpected size".to_string())
 }
 
 // ---------------------------------------------------------------------------------------
@@ -284,48 +332,177 @@ pub fn padded(range: Option<(f64, f64)>, frac: f64) -> Range<f64> {
     }
 }
 
-/// Decimals (or scientific notation) for tick labels of an axis spanning `range` with about
-/// `ticks` ticks, so labels are short and distinct.
-pub fn tick_format(range: &Range<f64>, ticks: usize) -> impl Fn(&f64) -> String {
-    let step = (range.end - range.start) / ticks.max(1) as f64;
-    let magnitude = range.start.abs().max(range.end.abs());
-    let decimals = (-step.log10().floor()).max(0.0);
-    let scientific = magnitude >= 1e6 || decimals > 6.0;
-    let decimals = decimals as usize;
-    move |v: &f64| {
-        if scientific {
-            format!("{v:.2e}")
-        } else {
-            // Avoid "-0.0".
-            let s = format!("{v:.decimals$}");
-            if s.starts_with('-') && s[1..].chars().all(|c| c == '0' || c == '.') {
-                s[1..].to_string()
-            } else {
-                s
+/// Most decimals a number is printed with before scientific notation takes over.
+const MAX_DECIMALS: usize = 6;
+
+/// Magnitude from which numbers are printed in scientific notation.
+const SCIENTIFIC_FROM: f64 = 1e6;
+
+/// How the numbers of one axis, or of one group of value labels, are printed: the same
+/// number of decimals for all of them (optionally as a mantissa times a common power of ten),
+/// so that "0.00, 0.25, 0.50" never becomes "0, 0.25, 0.5" and neighbouring labels line up.
+///
+/// The decimals come from the values themselves (for an axis: the ticks plotters draws, so
+/// from the tick step), never from each label on its own.
+///
+/// # Example
+/// ```
+/// use trellis_samplers::plots::toolkit::NumberFormat;
+///
+/// let f = NumberFormat::for_values(&[0.0, 0.25, 0.5]);
+/// assert_eq!(f.format(0.0), "0.00");
+/// assert_eq!(f.format(0.5), "0.50");
+/// assert_eq!(NumberFormat::for_values(&[1000.0, 1500.0]).format(1000.0), "1000");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NumberFormat {
+    /// Digits after the decimal point (of the mantissa, in scientific notation).
+    decimals: usize,
+    /// The common power of ten of scientific notation; `None` for plain decimals.
+    exponent: Option<i32>,
+}
+
+/// The fewest decimals (at most [`MAX_DECIMALS`]) that print every one of `values` exactly,
+/// up to the float noise of tick arithmetic (`0.30000000000000004` has one decimal): an error
+/// below 10⁻¹² of the largest magnitude.
+fn fewest_decimals(values: &[f64]) -> Option<usize> {
+    let tolerance = values.iter().fold(0.0f64, |m, v| m.max(v.abs())) * 1e-12;
+    (0..=MAX_DECIMALS).find(|&d| {
+        let scale = 10f64.powi(d as i32);
+        values
+            .iter()
+            .all(|&v| (v - (v * scale).round() / scale).abs() <= tolerance)
+    })
+}
+
+impl NumberFormat {
+    /// The format with the fewest decimals that prints every finite value of `values`
+    /// exactly; scientific notation with a common exponent for magnitudes from 10⁶ or when
+    /// more than six decimals would be needed.
+    pub fn for_values(values: &[f64]) -> NumberFormat {
+        let finite: Vec<f64> = values.iter().copied().filter(|v| v.is_finite()).collect();
+        let magnitude = finite.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+        if magnitude < SCIENTIFIC_FROM {
+            if let Some(decimals) = fewest_decimals(&finite) {
+                return NumberFormat {
+                    decimals,
+                    exponent: None,
+                };
             }
         }
+        if magnitude == 0.0 {
+            return NumberFormat {
+                decimals: 0,
+                exponent: None,
+            };
+        }
+        let exponent = magnitude.log10().floor() as i32;
+        let mantissas: Vec<f64> = finite.iter().map(|v| v / 10f64.powi(exponent)).collect();
+        NumberFormat {
+            // Values that need more than six digits of mantissa are shown to three.
+            decimals: fewest_decimals(&mantissas).unwrap_or(3),
+            exponent: Some(exponent),
+        }
+    }
+
+    /// The format of the tick labels plotters draws on an axis over `range` configured with
+    /// `ticks` labels (`x_labels(ticks)` / `y_labels(ticks)`): decided by the tick step.
+    pub fn for_axis(range: &Range<f64>, ticks: usize) -> NumberFormat {
+        let points = axis_ticks(range, ticks);
+        if points.len() >= 2 {
+            NumberFormat::for_values(&points)
+        } else {
+            // One tick or none: the step the axis would have had.
+            NumberFormat::for_values(&[
+                range.start,
+                (range.end - range.start) / ticks.max(1) as f64,
+            ])
+        }
+    }
+
+    /// The format of values labelled on an axis over `range` with `ticks` tick labels (a
+    /// mean, an interval's bounds): resolving a tenth of the tick step, so one decimal more
+    /// than the ticks when the step is below 10 (ticks 0.2, 0.4 → "0.31"; ticks 1000, 1500 →
+    /// "1234").
+    pub fn for_labels(range: &Range<f64>, ticks: usize) -> NumberFormat {
+        let mut points = axis_ticks(range, ticks);
+        let step = match points.as_slice() {
+            [a, b, ..] => b - a,
+            _ => (range.end - range.start) / ticks.max(1) as f64,
+        };
+        let first = points.first().copied().unwrap_or(range.start);
+        points.push(first + step / 10.0);
+        NumberFormat::for_values(&points)
+    }
+
+    /// Of `self` and `other`, the one that resolves smaller differences: what panels showing
+    /// the same quantity share so that their labels have the same decimals.
+    pub fn finest(self, other: NumberFormat) -> NumberFormat {
+        let resolution = |f: &NumberFormat| f.exponent.unwrap_or(0) - f.decimals as i32;
+        if resolution(&other) < resolution(&self) {
+            other
+        } else {
+            self
+        }
+    }
+
+    /// `v` in this format ("-0.00" is printed "0.00").
+    pub fn format(&self, v: f64) -> String {
+        if !v.is_finite() {
+            return format!("{v}");
+        }
+        let decimals = self.decimals;
+        let s = match self.exponent {
+            None => format!("{v:.decimals$}"),
+            Some(e) => format!("{:.decimals$}e{e}", v / 10f64.powi(e)),
+        };
+        // A negative value that rounds to zero prints without its sign.
+        let mantissa = s.split('e').next().unwrap_or(&s);
+        let zero = mantissa.chars().all(|c| matches!(c, '-' | '0' | '.'));
+        match s.strip_prefix('-') {
+            Some(rest) if zero => rest.to_string(),
+            _ => s,
+        }
+    }
+
+    /// This format as a label formatter for plotters' `x_label_formatter` /
+    /// `y_label_formatter`.
+    pub fn formatter(self) -> impl Fn(&f64) -> String {
+        move |v: &f64| self.format(*v)
     }
 }
 
-/// `v` with enough decimals to resolve differences of size `scale` (about two significant
-/// digits of `scale`), in scientific notation when that would be unwieldy.
-pub fn fmt_num(v: f64, scale: f64) -> String {
-    if !v.is_finite() {
-        return format!("{v}");
-    }
-    let s = if scale.is_finite() && scale > 0.0 {
-        scale
-    } else if v != 0.0 {
-        v.abs()
-    } else {
-        1.0
-    };
-    let decimals = 1.0 - s.log10().floor();
-    if v.abs() >= 1e6 || decimals > 6.0 {
-        format!("{v:.3e}")
-    } else {
-        format!("{v:.*}", decimals.max(0.0) as usize)
-    }
+/// The tick values plotters draws on an axis over `range` with `ticks` labels: the same
+/// computation as the mesh's (`key_points` of the range with at most `ticks` points).
+pub fn axis_ticks(range: &Range<f64>, ticks: usize) -> Vec<f64> {
+    RangedCoordf64::from(range.clone()).key_points(ticks)
+}
+
+/// Label formatter for an axis over `range` drawn with `ticks` tick labels: pass the same
+/// `ticks` to `x_labels` / `y_labels`, so that the decimals fit the ticks actually drawn
+/// ([`NumberFormat::for_axis`]).
+pub fn tick_format(range: &Range<f64>, ticks: usize) -> impl Fn(&f64) -> String {
+    NumberFormat::for_axis(range, ticks).formatter()
+}
+
+/// Makes the panels that show the same quantity (equal `keys`) share the finest of their
+/// formats, so that a figure's labels of one quantity have the same decimals in every panel.
+pub fn share_formats<K: PartialEq>(keys: &[K], formats: &mut [NumberFormat]) {
+    let n = formats.len().min(keys.len());
+    let shared: Vec<NumberFormat> = (0..n)
+        .map(|i| {
+            (0..n)
+                .filter(|&j| keys[j] == keys[i])
+                .fold(formats[i], |f, j| f.finest(formats[j]))
+        })
+        .collect();
+    formats[..n].copy_from_slice(&shared);
+}
+
+/// The name of a parameter element up to its index (`p_transition[0,1]` → `p_transition`):
+/// elements of one parameter are one quantity, sharing formats across panels.
+pub fn parameter_base(name: &str) -> &str {
+    name.split_once('[').map_or(name, |(base, _)| base)
 }
 
 /// Clears a figure, draws its centred title and legend strip in the top `header_height`

@@ -150,6 +150,19 @@ pub fn trace_plot_with(
             })
             .collect(),
     };
+    // Rows of the elements of one parameter (the per-element layout) print its values with
+    // the same decimals.
+    let keys: Vec<&str> = rows.iter().map(|r| parameter_base(&r.caption)).collect();
+    let mut formats: Vec<NumberFormat> = rows.iter().map(|r| r.value_format).collect();
+    share_formats(&keys, &mut formats);
+    let rows: Vec<TracePanelRow> = rows
+        .into_iter()
+        .zip(formats)
+        .map(|(row, value_format)| TracePanelRow {
+            value_format,
+            ..row
+        })
+        .collect();
     let legend = match layout {
         TraceLayout::PerElement => capped_legend_from(n_chains.max(1), "chain", 1),
         TraceLayout::Compact => Vec::new(),
@@ -182,11 +195,6 @@ pub fn trace_plot_with(
     Ok(out)
 }
 
-/// The name of a parameter element up to its index (`p_transition[0,1]` → `p_transition`).
-fn base_name(name: &str) -> &str {
-    name.split_once('[').map_or(name, |(base, _)| base)
-}
-
 /// The element's index as shown in a compact row's strip (`[0,1]`; the whole name when it
 /// has no index).
 fn element_label(name: &str, base: &str) -> String {
@@ -202,7 +210,7 @@ fn element_label(name: &str, base: &str) -> String {
 fn group_by_parameter<'a>(params: &[(&'a str, ArrayView2<'_, f64>)]) -> Vec<(&'a str, Vec<usize>)> {
     let mut groups: Vec<(&str, Vec<usize>)> = Vec::new();
     for (i, (name, _)) in params.iter().enumerate() {
-        let base = base_name(name);
+        let base = parameter_base(name);
         match groups.last_mut() {
             Some((b, members)) if *b == base => members.push(i),
             _ => groups.push((base, vec![i])),
@@ -225,16 +233,22 @@ struct TracePanelRow {
     /// Element strip of a compact row (empty in the per-element layout).
     strip: Vec<(String, RGBAColor)>,
     values: Range<f64>,
+    /// Labels of the value axis (x on the left, y on the right: one axis, one format).
+    value_format: NumberFormat,
     density_top: f64,
     n_draws: usize,
     any_finite: bool,
 }
+
+/// Tick labels on the value axes.
+const VALUE_TICKS: usize = 5;
 
 impl TracePanelRow {
     /// A per-element row: one colour per chain.
     fn per_chain(row: TraceRow) -> Self {
         TracePanelRow {
             caption: row.name.clone(),
+            value_format: NumberFormat::for_axis(&row.values, VALUE_TICKS),
             values: row.values.clone(),
             density_top: row.density_top,
             n_draws: row.n_draws,
@@ -278,6 +292,7 @@ impl TracePanelRow {
         }
         TracePanelRow {
             caption: base.to_string(),
+            value_format: NumberFormat::for_axis(&values, VALUE_TICKS),
             values,
             density_top: if finite.is_empty() { 1.0 } else { density_top },
             n_draws,
@@ -448,7 +463,7 @@ fn draw_trace_row<DB: DrawingBackend>(
     }
     let series_colour = |series: Option<usize>, chain: usize| color(series.unwrap_or(chain));
     // Both panels show the values on one axis: the same ticks with the same decimals.
-    let value_format = tick_format(&row.values, 5);
+    let value_format = row.value_format.formatter();
 
     // Left: density of each chain.
     let dens = 0.0..row.density_top;
@@ -465,7 +480,7 @@ fn draw_trace_row<DB: DrawingBackend>(
         .map_err(msg)?;
     chart
         .configure_mesh()
-        .x_labels(5)
+        .x_labels(VALUE_TICKS)
         .y_labels(4)
         .x_label_formatter(&value_format)
         .y_label_formatter(&fy)
@@ -506,7 +521,7 @@ fn draw_trace_row<DB: DrawingBackend>(
     chart
         .configure_mesh()
         .x_labels(8)
-        .y_labels(5)
+        .y_labels(VALUE_TICKS)
         .x_label_formatter(&fi)
         .y_label_formatter(&value_format)
         .x_desc("iteration")
