@@ -97,7 +97,7 @@ fn draw_param<R: Rng + ?Sized>(
                         .sample(rng);
                 }
                 let total: f64 = row.iter().sum();
-                if !(total > 0.0) {
+                if total.is_nan() || total <= 0.0 {
                     return Err(unsupported(spec, "Dirichlet draws underflowed to zero"));
                 }
                 row.iter_mut().for_each(|x| *x /= total);

@@ -38,13 +38,14 @@ where
     let (decoded, origin) = match &args.fit {
         Some(dir) => {
             let summary = fit_summary(&model, &args.model, dir)?;
+            // The summary is checked first (the means are needed, or at least must exist).
+            let means = posterior_means(&model, &summary, dir)?;
             let trace =
                 Trace::from_cmdstan_csv(&chain_files(dir)?, false).map_err(|e| e.to_string())?;
             check_labels(&model, input.states, &trace, dir)?;
             if args.at_mean {
-                let values = posterior_means(&model, &summary, dir)?;
                 (
-                    at_point(&model, input, &values)?,
+                    at_point(&model, input, &means)?,
                     format!("posterior means from {}", dir.display()),
                 )
             } else {

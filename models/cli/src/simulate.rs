@@ -260,7 +260,7 @@ where
     let (model, columns) = fitted.model(input, family)?;
     let kind = input.kind;
     // Each replicate's parameters, with where they came from (chain and draw, 1-based).
-    let chosen: Vec<(Vec<f64>, Option<(usize, usize)>)> = if args.prior {
+    let chosen: Vec<Chosen> = if args.prior {
         (1..=args.draws)
             .map(|r| {
                 let values = prior_draws::draw_seeded(model.layout(), replicate_seed(args.seed, r))
@@ -270,7 +270,7 @@ where
             .collect::<Result<_, String>>()?
     } else {
         let per_chain = constrained_draws(&fitted.trace, &columns);
-        let pooled: Vec<(Vec<f64>, Option<(usize, usize)>)> = per_chain
+        let pooled: Vec<Chosen> = per_chain
             .into_iter()
             .zip(&fitted.trace.chains)
             .flat_map(|(draws, chain)| {
@@ -360,6 +360,10 @@ where
     );
     Ok(())
 }
+
+/// A replicate's parameters (constrained, layout order) and the chain and draw (1-based)
+/// they come from; `None` for a prior draw.
+type Chosen = (Vec<f64>, Option<(usize, usize)>);
 
 /// The seed of replicate `r`: distinct per replicate (each seeds a generator of its own).
 fn replicate_seed(seed: u64, r: usize) -> u64 {

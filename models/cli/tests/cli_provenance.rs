@@ -175,7 +175,8 @@ fn decode_refuses_a_fit_of_another_model_k_or_data() {
     std::fs::copy(dir.join("counts.csv"), dir.join("copy.csv")).unwrap();
     let out = decode("poisson", "2", "copy.csv");
     assert_success(&out, "decode of the fitted data");
-    assert!(stdout(&out).contains("at posterior means from fit"));
+    // Decoded over the posterior draws by default (issue 14; --at-mean for the means).
+    assert!(stdout(&out).contains("posterior draws in fit"));
     let viterbi = std::fs::read_to_string(dir.join("decoded").join("viterbi.csv")).unwrap();
     assert_eq!(viterbi.lines().count(), 4, "one path per sequence");
 }
