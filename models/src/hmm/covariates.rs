@@ -112,19 +112,10 @@ pub fn covariate_log_transitions<T: Scalar>(
 /// A row is `exp(η) / (1 + Σ_{j≠i} exp(η_j))` (the reference category's term is exactly 1:
 /// `K − 1` exponentials a row), or, when some `η` is large enough that the sum could
 /// overflow, `exp(η − m) / Σ exp(η − m)` with `m = maxⱼ η`.
-pub(crate) fn covariate_transition_probabilities(
-    coef: &[f64],
-    k: usize,
-    c: usize,
-    design: &[f64],
-    out: &mut [f64],
-) -> StepSummary {
-    with_const_states!(k, probabilities::<@>(coef, k, c, design, out))
-}
-
-/// [`covariate_transition_probabilities`] with `KC` as in the recursion (the number of
-/// states at compile time when it is 1 … 4, else 0).
-fn probabilities<const KC: usize>(
+///
+/// `KC` as in the recursion (the number of states at compile time when it is 1 … 4, else
+/// 0): call through `with_const_states!`.
+pub(crate) fn covariate_transition_probabilities<const KC: usize>(
     coef: &[f64],
     k: usize,
     c: usize,
@@ -278,7 +269,10 @@ pub(crate) fn covariate_value_and_partials(
         // [Γ (T − 1 steps) | one step's ξ]; every entry is written before it is read.
         buf.resize(n.saturating_sub(1) * k2 + k2, 0.0);
         let (p, xi) = buf.split_at_mut(n.saturating_sub(1) * k2);
-        let summary = covariate_transition_probabilities(coef, k, c, design, p);
+        let summary = with_const_states!(
+            k,
+            covariate_transition_probabilities::<@>(coef, k, c, design, p)
+        );
         if summary.nan {
             let index = p.iter().position(|x| x.is_nan()).unwrap_or(0);
             return Err(HmmError::InvalidLogProbability {
