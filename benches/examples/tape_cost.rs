@@ -12,6 +12,8 @@
 //! the case prints the case names. Every case is first checked against its function's
 //! scalar tape code (as the bench does).
 
+// `size` is criterion's parameter, which this driver does not print.
+#[allow(dead_code)]
 #[path = "../benches/common/tape_lean_models.rs"]
 mod tape_lean_models;
 use tape_lean_models::{cases, check_cases};

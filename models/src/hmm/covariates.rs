@@ -18,7 +18,7 @@ use trellis_ad::{scratch, Scalar};
 use super::adjoint::{self, XiSink};
 use super::checks::{check_emission_values, check_params_with};
 use super::error::HmmError;
-use super::recursion::with_step_probabilities;
+use super::recursion::{with_const_states, with_step_probabilities};
 
 /// Fills `out` with the `T − 1` per-step log transition matrices of a sequence whose design
 /// vectors are `design` (`T × C`, row-major, `zₜ` at `t · C`; the last row is not used, as
@@ -106,47 +106,80 @@ pub fn covariate_log_transitions<T: Scalar>(
 /// Fills `out` with the `T − 1` per-step transition matrices as probabilities (the same
 /// shapes as [`covariate_log_transitions`], which takes the logarithms): each row a softmax
 /// of `ηₜ[i][·]`, computed once in probability space so that the recursion need not
-/// exponentiate `ln Γₜ` again. The shapes are the caller's to check.
+/// exponentiate `ln Γₜ` again. Returns what the recursion's flags need to know about them.
+/// The shapes are the caller's to check.
 ///
-/// Each row is `exp(η − m) / Σ exp(η − m)` with `m = max(0, maxⱼ η)` (no overflow; the
-/// reference category's term is `exp(−m)`, exactly 1 when `m = 0`).
-pub(crate) fn covariate_transition_probabilities(
+/// A row is `exp(η) / (1 + Σ_{j≠i} exp(η_j))` (the reference category's term is exactly 1:
+/// `K − 1` exponentials a row), or, when some `η` is large enough that the sum could
+/// overflow, `exp(η − m) / Σ exp(η − m)` with `m = maxⱼ η`.
+///
+/// `KC` as in the recursion (the number of states at compile time when it is 1 … 4, else
+/// 0): call through `with_const_states!`.
+pub(crate) fn covariate_transition_probabilities<const KC: usize>(
     coef: &[f64],
     k: usize,
     c: usize,
     design: &[f64],
     out: &mut [f64],
-) {
-    let steps = out.len() / (k * k);
-    for t in 0..steps {
-        let z = &design[t * c..(t + 1) * c];
-        for i in 0..k {
-            let row = &mut out[(t * k + i) * k..(t * k + i + 1) * k];
+) -> StepSummary {
+    let k = if KC > 0 { KC } else { k };
+    let mut summary = StepSummary {
+        min_positive: f64::INFINITY,
+        any_zero: false,
+        max_row_sum: 0.0,
+        nan: false,
+    };
+    for (p_t, z) in out.chunks_exact_mut(k * k).zip(design.chunks_exact(c)) {
+        for (i, (row, w_row)) in p_t
+            .chunks_exact_mut(k)
+            .zip(coef.chunks_exact(k * c))
+            .enumerate()
+        {
             let mut m = 0.0f64;
-            for (j, e) in row.iter_mut().enumerate() {
-                *e = if j == i {
-                    0.0
-                } else {
-                    let w = &coef[(i * k + j) * c..(i * k + j + 1) * c];
-                    dot(w, z)
-                };
+            for (j, (e, w)) in row.iter_mut().zip(w_row.chunks_exact(c)).enumerate() {
+                *e = if j == i { 0.0 } else { dot(w, z) };
                 m = m.max(*e);
             }
+            // Below this, Σ exp(η) cannot overflow for any practical K.
+            let shift = if m < 600.0 { 0.0 } else { m };
             let mut sum = 0.0;
             for (j, e) in row.iter_mut().enumerate() {
-                *e = if j == i && m == 0.0 {
+                *e = if j == i && shift == 0.0 {
                     1.0
                 } else {
-                    (*e - m).exp()
+                    (*e - shift).exp()
                 };
                 sum += *e;
             }
             let inv = 1.0 / sum;
+            let mut row_sum = 0.0;
             for e in row.iter_mut() {
                 *e *= inv;
+                row_sum += *e;
+                summary.any_zero |= *e == 0.0;
+                if *e > 0.0 {
+                    summary.min_positive = summary.min_positive.min(*e);
+                }
             }
+            summary.nan |= row_sum.is_nan();
+            summary.max_row_sum = summary.max_row_sum.max(row_sum);
         }
     }
+    summary
+}
+
+/// What [`covariate_transition_probabilities`] found about its probabilities (for the
+/// recursion's [`Flags`](super::scaling::Flags), without another pass over them).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct StepSummary {
+    /// The smallest positive probability (`inf` if none).
+    pub(crate) min_positive: f64,
+    /// Whether a probability underflowed to exactly 0.
+    pub(crate) any_zero: bool,
+    /// The largest row sum (1 up to rounding).
+    pub(crate) max_row_sum: f64,
+    /// Whether a row holds NaN (coefficients or covariates that are not finite).
+    pub(crate) nan: bool,
 }
 
 /// `Σ_c w[c] · z[c]`, in the order `c = 0, 1, …`.
@@ -163,7 +196,7 @@ fn dot<T: Scalar>(w: &[T], z: &[f64]) -> T {
 /// into `t`) is contracted at once into the coefficient gradient,
 /// `∂ ln L / ∂coef[i][j][c] += (ξₜ[i][j] − Γₜ[i][j] Σⱼ' ξₜ[i][j']) · z_{t−1}[c]` for `j ≠ i`,
 /// so that no more than one step's `ξ` (K²) is ever kept.
-struct CoefficientSink<'a> {
+struct CoefficientSink<'a, const KC: usize> {
     k: usize,
     c: usize,
     design: &'a [f64],
@@ -173,7 +206,7 @@ struct CoefficientSink<'a> {
     xi: &'a mut [f64],
 }
 
-impl XiSink for CoefficientSink<'_> {
+impl<const KC: usize> XiSink for CoefficientSink<'_, KC> {
     #[inline(always)]
     fn xi(&mut self, _t: usize) -> &mut [f64] {
         self.xi.fill(0.0);
@@ -182,16 +215,20 @@ impl XiSink for CoefficientSink<'_> {
 
     #[inline(always)]
     fn done(&mut self, t: usize, p: &[f64]) {
-        let (k, c) = (self.k, self.c);
+        let (k, c) = (if KC > 0 { KC } else { self.k }, self.c);
         let z = &self.design[(t - 1) * c..t * c];
-        for i in 0..k {
-            let xi_row = &self.xi[i * k..(i + 1) * k];
+        let rows = self.xi.chunks_exact(k).zip(p.chunks_exact(k));
+        for (i, ((xi_row, p_row), d_rows)) in
+            rows.zip(self.d_coef.chunks_exact_mut(k * c)).enumerate()
+        {
             let total: f64 = xi_row.iter().sum();
-            for j in (0..k).filter(|&j| j != i) {
-                let d_eta = xi_row[j] - p[i * k + j] * total;
-                let d = &mut self.d_coef[(i * k + j) * c..(i * k + j + 1) * c];
-                for (dc, &zc) in d.iter_mut().zip(z) {
-                    *dc += d_eta * zc;
+            let entries = xi_row.iter().zip(p_row).zip(d_rows.chunks_exact_mut(c));
+            for (j, ((&x, &pij), d)) in entries.enumerate() {
+                if j != i {
+                    let d_eta = x - pij * total;
+                    for (dc, &zc) in d.iter_mut().zip(z) {
+                        *dc += d_eta * zc;
+                    }
                 }
             }
         }
@@ -232,25 +269,62 @@ pub(crate) fn covariate_value_and_partials(
         // [Γ (T − 1 steps) | one step's ξ]; every entry is written before it is read.
         buf.resize(n.saturating_sub(1) * k2 + k2, 0.0);
         let (p, xi) = buf.split_at_mut(n.saturating_sub(1) * k2);
-        covariate_transition_probabilities(coef, k, c, design, p);
-        if let Some(index) = p.iter().position(|x| x.is_nan()) {
+        let summary = with_const_states!(
+            k,
+            covariate_transition_probabilities::<@>(coef, k, c, design, p)
+        );
+        if summary.nan {
+            let index = p.iter().position(|x| x.is_nan()).unwrap_or(0);
             return Err(HmmError::InvalidLogProbability {
                 what: "log_trans",
                 index,
                 value: f64::NAN,
             });
         }
-        let mut sink = CoefficientSink {
+        let sink = Sink {
             k,
             c,
             design,
             d_coef,
             xi,
         };
-        Ok(with_step_probabilities(log_init, p, |probs| {
-            adjoint::value_and_partials_sink(probs, log_emission, k, d_init, d_emission, &mut sink)
-        }))
+        Ok(with_step_probabilities(
+            log_init,
+            p,
+            &summary,
+            |probs| with_const_states!(k, Sink::run::<@>(sink, probs, log_emission, d_init, d_emission)),
+        ))
     })
+}
+
+/// The parts of a [`CoefficientSink`], made one for `KC` states.
+struct Sink<'a> {
+    k: usize,
+    c: usize,
+    design: &'a [f64],
+    d_coef: &'a mut [f64],
+    xi: &'a mut [f64],
+}
+
+impl Sink<'_> {
+    /// The forward–backward pass of one sequence with this sink (`KC` as in the recursion).
+    fn run<const KC: usize>(
+        self,
+        probs: &super::recursion::Probs<'_, f64>,
+        log_emission: &[f64],
+        d_init: &mut [f64],
+        d_emission: &mut [f64],
+    ) -> Option<f64> {
+        let k = self.k;
+        let mut sink = CoefficientSink::<KC> {
+            k,
+            c: self.c,
+            design: self.design,
+            d_coef: self.d_coef,
+            xi: self.xi,
+        };
+        adjoint::value_and_partials_sink(probs, log_emission, k, d_init, d_emission, &mut sink)
+    }
 }
 
 thread_local! {

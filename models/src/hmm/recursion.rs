@@ -146,6 +146,7 @@ pub(crate) fn with_probs<T: Scalar, R>(
 pub(crate) fn with_step_probabilities<R>(
     log_init: &[f64],
     p: &[f64],
+    summary: &super::covariates::StepSummary,
     f: impl FnOnce(&Probs<'_, f64>) -> R,
 ) -> R {
     let k = log_init.len();
@@ -153,14 +154,14 @@ pub(crate) fn with_step_probabilities<R>(
     scratch::with_vec(|pi: &mut Vec<f64>| {
         pi.clear();
         pi.extend(log_init.iter().map(|l| l.exp()));
-        let flags = Flags::new(
-            k,
-            p.len() / k2,
-            |i| log_init[i],
-            |_| 0.0,
-            |i| pi[i],
-            |i| p[i],
-        );
+        // The initial probabilities' flags, then the transitions' from the summary.
+        let flags = Flags::new(k, 0, |i| log_init[i], |_| 0.0, |i| pi[i], |_| 0.0)
+            .with_transitions(
+                k,
+                summary.min_positive,
+                summary.any_zero,
+                summary.max_row_sum,
+            );
         f(&Probs {
             log_init,
             log_trans: &[],

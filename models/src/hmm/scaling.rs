@@ -97,6 +97,27 @@ impl Flags {
     }
 }
 
+impl Flags {
+    /// The flags with transition probabilities known only by a summary (of probabilities that
+    /// are never exact zeros but may underflow): the smallest positive one, whether one
+    /// underflowed to 0, the largest row sum. As [`Flags::new`] would find for them.
+    pub(crate) fn with_transitions(
+        mut self,
+        k: usize,
+        min_positive: f64,
+        any_zero: bool,
+        max_row_sum: f64,
+    ) -> Self {
+        self.r = self.r.max(max_row_sum);
+        self.p_underflow |= any_zero || min_positive < f64::MIN_POSITIVE;
+        self.tiny |= min_positive < TINY_PROBABILITY;
+        self.p_min = self.p_min.min(min_positive);
+        self.p_has_zero |= any_zero;
+        self.huge = 2.0 * (k as f64) * self.r >= 1e300;
+        self
+    }
+}
+
 /// The maximum of `ℓ[t][·]` as a plain value (the shift of step `t`).
 #[inline]
 pub(crate) fn row_max(row: impl Iterator<Item = f64>) -> f64 {
