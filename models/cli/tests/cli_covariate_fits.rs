@@ -6,7 +6,7 @@
 
 mod cli_common;
 
-use cli_common::{fails, read_json, stdout, Scratch};
+use cli_common::{read_json, stderr, stdout, trellis, words, Scratch};
 
 /// Deterministic covariates for `sequences` × `length` observations (times from 5): two
 /// smooth signals that differ between sequences, so that the slopes are identifiable.
@@ -106,11 +106,20 @@ fn left_to_right_covariate_fit_is_rebuilt_from_its_folder() {
         "c.csv",
         covariates_csv(12, 80).replace("seq0,5,", "seq0,5,9"),
     );
-    fails(
-        &dir,
-        "decode --fit fit --model poisson --states 3 --data sim/data.csv --covariates c.csv \
-         --structure left-to-right --out decoded2",
-        "is a fit of other covariates: SHA-256",
+    let refused = trellis(
+        dir.path(),
+        &words(
+            "decode --fit fit --model poisson --states 3 --data sim/data.csv --covariates \
+             c.csv --structure left-to-right --out decoded2",
+        ),
+    );
+    assert!(!refused.status.success());
+    let message = stderr(&refused);
+    assert!(
+        message.starts_with("error: fit/summary.json is a fit of other covariates: SHA-256")
+            && message.lines().count() == 1
+            && !dir.join("decoded2").exists(),
+        "{message}"
     );
 }
 
