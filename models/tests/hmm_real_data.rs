@@ -44,8 +44,9 @@ fn covariates() -> Covariates {
 enum Chain<'a> {
     /// `p_transition` (`K × K`).
     Matrix,
-    /// `transition_coef` (`K × K × C`) with the design vectors of every observation.
-    Coefficients(&'a [f64], usize),
+    /// `transition_coef` (`K × K × C`) with the design vectors of every observation, and
+    /// the free transitions (`K × K`) when some are structural zeros.
+    Coefficients(&'a [f64], usize, Option<&'a [bool]>),
 }
 
 /// `ln p(y)` of one sequence by enumerating all `K^T` paths, with `ln p(z, y)` of each path:
@@ -72,7 +73,11 @@ fn paths<T: Scalar>(
                 let p = trans[i * K + j];
                 (p.value() != 0.0).then(|| p.ln())
             }
-            Chain::Coefficients(design, c) => {
+            Chain::Coefficients(design, c, free) => {
+                let allowed = |j: usize| free.map_or(true, |f| f[i * K + j]);
+                if !allowed(j) {
+                    return None;
+                }
                 let z = &design[(design_offset + t) * c..(design_offset + t + 1) * c];
                 let eta = |j: usize| {
                     if j == i {
@@ -85,8 +90,9 @@ fn paths<T: Scalar>(
                         s
                     }
                 };
-                let etas: Vec<T> = (0..K).map(eta).collect();
-                Some(etas[j] - T::log_sum_exp(&etas))
+                // The softmax over the allowed destinations only.
+                let etas: Vec<T> = (0..K).filter(|&j| allowed(j)).map(eta).collect();
+                Some(eta(j) - T::log_sum_exp(&etas))
             }
         }
     };
@@ -278,7 +284,7 @@ fn covariates_missing_steps_and_an_initial_zero_match_enumeration() {
     assert_eq!(model.layout().dim(), 3 + 3 + 1 + 18);
     let design = covariates().design();
     let u = point(model.layout().dim());
-    check_against_enumeration(&model, Chain::Coefficients(&design, 3), &u);
+    check_against_enumeration(&model, Chain::Coefficients(&design, 3, None), &u);
     // The diagonal coefficients are reported as exact zeros.
     let constrained = model.constrained(&u).unwrap();
     let names = model.layout().element_names();
@@ -291,6 +297,127 @@ fn covariates_missing_steps_and_an_initial_zero_match_enumeration() {
         constrained[8], 0.0,
         "p_initial_state[2] is a structural zero"
     );
+}
+
+/// Structural zeros of every `Γₜ` with covariates and missing steps: a row with its staying
+/// entry masked (its first free entry is the reference), a row with one free entry (the
+/// constant 1) and a row of two; in both orders of `with_masks` and `with_covariates`.
+#[test]
+fn masks_with_covariates_and_missing_steps_match_enumeration() {
+    let masks = StateMasks {
+        initial: vec![true, false, true],
+        transition: vec![
+            vec![true, true, false],
+            vec![false, false, true],
+            vec![true, true, false],
+        ],
+    };
+    let free: Vec<bool> = masks.transition.iter().flatten().copied().collect();
+    let base = || HmmModel::new(GaussianFamily::new(K), data()).unwrap();
+    let model = base()
+        .with_masks(masks.clone())
+        .unwrap()
+        .with_covariates(covariates())
+        .unwrap();
+    let other_order = base()
+        .with_covariates(covariates())
+        .unwrap()
+        .with_masks(masks)
+        .unwrap();
+    assert_eq!(
+        model.layout().element_names(),
+        other_order.layout().element_names()
+    );
+    // mu 3, sigma 3, p_initial_state 1, transition_coef: row 0 one free entry (0→1) × 3,
+    // row 1 none (2 is its reference), row 2 one (2→1; 2→0 is the reference) × 3.
+    assert_eq!(model.layout().dim(), 3 + 3 + 1 + 6);
+    let design = covariates().design();
+    let u = point(model.layout().dim());
+    check_against_enumeration(&model, Chain::Coefficients(&design, 3, Some(&free)), &u);
+    let (a, b) = (
+        model.log_density_and_gradient(&u).unwrap(),
+        other_order.log_density_and_gradient(&u).unwrap(),
+    );
+    assert_eq!(a, b);
+    // Every masked coefficient and every reference coefficient is an exact 0.
+    let constrained = model.constrained(&u).unwrap();
+    let names = model.layout().element_names();
+    for (name, v) in names.iter().zip(&constrained) {
+        let fixed = ["[0,0,", "[0,2,", "[1,", "[2,0,", "[2,2,"];
+        if name.starts_with("transition_coef") && fixed.iter().any(|f| name.contains(f)) {
+            assert_eq!(*v, 0.0, "{name}");
+        } else if name.starts_with("transition_coef") {
+            assert_ne!(*v, 0.0, "{name} is free");
+        }
+    }
+    // Each step's Γₜ has its masked entries at exactly 0 and the rest summing to 1.
+    model
+        .at_sequence(&constrained, 0, |chain, _, seq| {
+            let sim = hmm::simulate_states(chain, seq.len(), &mut rand_free_rng());
+            for w in sim.windows(2) {
+                assert!(free[w[0] * K + w[1]], "a masked transition {w:?} was drawn");
+            }
+        })
+        .unwrap();
+}
+
+/// `∂ ln L/∂ p_initial_state[i]` in probability space, finite at a zero entry, against the
+/// enumeration: `L` is linear in the initial distribution, so
+/// `(L(π + h·eᵢ)/L(π) − 1)/h` is the partial exactly (up to rounding), for any `h`.
+#[test]
+fn initial_probability_gradient_matches_enumeration_at_a_zero() {
+    let masks = StateMasks {
+        initial: vec![true, true, false],
+        transition: vec![
+            vec![true, true, false],
+            vec![false, true, true],
+            vec![true; K],
+        ],
+    };
+    let model = HmmModel::new(GaussianFamily::new(K), data())
+        .unwrap()
+        .with_covariates(covariates())
+        .unwrap()
+        .with_masks(masks.clone())
+        .unwrap();
+    let design = covariates().design();
+    let free: Vec<bool> = masks.transition.iter().flatten().copied().collect();
+    let chain = Chain::Coefficients(&design, 3, Some(&free));
+    let constrained = model.constrained(&point(model.layout().dim())).unwrap();
+    assert_eq!(constrained[2 * K + 2], 0.0);
+    let g = model.initial_probability_gradient(&constrained).unwrap();
+    let h = 0.25;
+    for (i, &gi) in g.iter().enumerate() {
+        let mut bumped = constrained.clone();
+        bumped[2 * K + i] += h;
+        // ln L is a sum over sequences, each linear in π: the sum of each one's ratio.
+        let mut expected = 0.0;
+        for s in 0..model.data().len() {
+            let one = |values: &[f64]| {
+                let seq = &model.data()[s];
+                let ws: Vec<f64> = paths(
+                    values,
+                    &chain,
+                    seq,
+                    model.data().missing_of(s).unwrap(),
+                    model.data().offsets()[s],
+                )
+                .into_iter()
+                .map(|(_, w)| w)
+                .collect();
+                f64::log_sum_exp(&ws)
+            };
+            expected += ((one(&bumped) - one(&constrained)).exp() - 1.0) / h;
+        }
+        assert!(close(gi, expected, 1e-10), "∂/∂π[{i}]: {gi} vs {expected}");
+        assert!(gi.is_finite() && gi > 0.0);
+    }
+}
+
+/// A fixed-seed generator for drawing paths.
+fn rand_free_rng() -> rand_xoshiro::Xoshiro256PlusPlus {
+    use rand::SeedableRng;
+    rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(5)
 }
 
 #[test]
@@ -455,6 +582,27 @@ mod gradients {
                 .unwrap();
             prop_assert_eq!(model.layout().dim(), 2 + 1 + 4);
             check(&model, &u[..7])?;
+        }
+
+        #[test]
+        fn masked_covariate_model(u in proptest::collection::vec(-1.0f64..1.0, 3 + 3 + 1 + 6)) {
+            // Structural zeros of every Γₜ with covariates and missing steps: row 1 constant,
+            // row 2 with its staying entry masked.
+            let masks = StateMasks {
+                initial: vec![true, false, true],
+                transition: vec![
+                    vec![true, true, false],
+                    vec![false, false, true],
+                    vec![true, true, false],
+                ],
+            };
+            let model = HmmModel::new(GaussianFamily::new(K), data())
+                .unwrap()
+                .with_covariates(covariates())
+                .unwrap()
+                .with_masks(masks)
+                .unwrap();
+            check(&model, &u)?;
         }
     }
 }
@@ -710,14 +858,16 @@ fn bad_masks_and_covariates_are_named() {
         .unwrap_err()
         .to_string();
     assert!(err.contains("observation 5"), "{err}");
-    // Transition masks and covariates do not combine.
+    // A mask with a row that has no free entry is refused with covariates too.
+    let mut masks = StateMasks::left_to_right(K);
+    masks.transition[1] = vec![false; K];
     let err = model()
         .with_covariates(covariates())
         .unwrap()
-        .with_masks(StateMasks::left_to_right(K))
+        .with_masks(masks)
         .unwrap_err()
         .to_string();
-    assert!(err.contains("transition_coef"), "{err}");
+    assert!(err.contains("row 1"), "{err}");
     // A covariate model has no single transition matrix.
     let cov_model = model().with_covariates(covariates()).unwrap();
     let point = cov_model

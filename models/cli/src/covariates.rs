@@ -198,8 +198,10 @@ fn check_file(raw: &RawData) -> Result<Vec<String>, String> {
 /// The name of the covariate transition coefficients in parameter files.
 pub const COEFFICIENTS: &str = "transition_coef";
 
-/// Refuses parameter values (layout order) with a non-zero diagonal coefficient: the
-/// diagonal of `transition_coef` is fixed at 0 (staying is the reference category).
+/// Refuses parameter values (layout order) with a non-zero fixed coefficient: the diagonal
+/// of `transition_coef` is fixed at 0 (staying is the reference category), and so are the
+/// coefficients of masked transitions and of the reference of a row whose staying entry is
+/// masked (the layout's mask of `transition_coef` says which).
 pub fn check_coefficient_diagonal(
     layout: &ParamLayout,
     values: &[f64],
@@ -210,16 +212,25 @@ pub fn check_coefficient_diagonal(
             continue;
         };
         let block = &values[spec.constrained_offset..spec.constrained_offset + spec.shape.len()];
-        for i in 0..k {
-            for z in 0..c {
-                let v = block[(i * k + i) * c + z];
-                if v != 0.0 {
-                    return Err(format!(
-                        "{source}: {COEFFICIENTS}[{i},{i},{z}] is {v}, but the diagonal \
-                         coefficients must be 0 (staying in a state is the reference category)"
-                    ));
-                }
+        let free = spec.mask.as_ref().map(|m| m.free());
+        for (n, &v) in block.iter().enumerate() {
+            let (i, j, z) = (n / c / k, n / c % k, n % c);
+            if v == 0.0 || free.is_some_and(|f| f[n]) || (free.is_none() && i != j) {
+                continue;
             }
+            let why = if i == j {
+                "the diagonal coefficients must be 0 (staying in a state is the reference \
+                 category)"
+                    .to_string()
+            } else {
+                format!(
+                    "the transition {i} → {j} is masked or is the reference category of row {i} \
+                     (whose staying entry is masked), so its coefficients must be 0"
+                )
+            };
+            return Err(format!(
+                "{source}: {COEFFICIENTS}[{i},{j},{z}] is {v}, but {why}"
+            ));
         }
     }
     Ok(())

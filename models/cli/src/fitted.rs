@@ -14,6 +14,7 @@ use trellis_samplers::Trace;
 use crate::input::Input;
 use crate::masks::ChainMasks;
 use crate::obs::CliObs;
+use crate::provenance;
 use crate::{ModelArgs, ModelKind};
 
 /// A fit folder's draws and the model that produced them.
@@ -112,13 +113,12 @@ impl Fitted {
             .count();
         let symbols = (model == ModelKind::Categorical && states > 0)
             .then_some(emission_columns / states.max(1));
-        if first.setting("trellis_covariates").is_some() {
-            return Err(format!(
-                "{}: a fit with covariate-driven transitions cannot be rebuilt from its header \
-                 yet (the covariates file is not recorded)",
-                files[0].display()
-            ));
-        }
+        let covariates = match first.setting("trellis_covariates") {
+            Some(_) => Some(recorded_covariates(dir, &files[0], |key| {
+                first.setting(key)
+            })?),
+            None => None,
+        };
         let masks = match (
             first.setting("trellis_mask_initial"),
             first.setting("trellis_mask_transition"),
@@ -140,12 +140,11 @@ impl Fitted {
                 states,
                 data,
                 symbols,
-                // The masks are set on the input (`input`); covariate fits are refused
-                // above.
+                // The masks are set on the input (`input`).
                 transition_mask: None,
                 initial_mask: None,
                 structure: None,
-                covariates: None,
+                covariates,
             },
         })
     }
@@ -205,9 +204,52 @@ pub(crate) fn chain_files(dir: &Path) -> Result<Vec<PathBuf>, String> {
     Ok(files)
 }
 
-/// The data file recorded in a fit's header: relative paths are relative to where `fit` ran,
-/// which may not be here, so the fit folder and its parent are tried too.
+/// The covariates file a covariate fit's header records (`chain` is the header's file,
+/// `setting` reads its lines), located as the data file is and refused when its SHA-256 is
+/// not the recorded one (the file changed since the fit: the fit would be rebuilt on other
+/// covariates).
+fn recorded_covariates<'a>(
+    dir: &Path,
+    chain: &Path,
+    setting: impl Fn(&str) -> Option<&'a str>,
+) -> Result<PathBuf, String> {
+    let (Some(recorded), Some(sha256)) = (
+        setting(provenance::COVARIATES_FILE),
+        setting(provenance::COVARIATES_SHA256),
+    ) else {
+        return Err(format!(
+            "{}: a fit with covariate-driven transitions whose header does not record its \
+             covariates file (written by an older trellis?): it cannot be rebuilt",
+            chain.display()
+        ));
+    };
+    let path = locate(
+        dir,
+        Path::new(recorded),
+        "covariates",
+        "put it back where `fit` read it",
+    )?;
+    let found = provenance::file_sha256(&path)?;
+    if found != sha256 {
+        return Err(format!(
+            "{}: the covariates file '{}' has changed since the fit (SHA-256 {found}, the fit \
+             recorded {sha256}): the fit cannot be rebuilt on other covariates",
+            dir.display(),
+            path.display()
+        ));
+    }
+    Ok(path)
+}
+
+/// The data file recorded in a fit's header, located as [`locate`] does.
 fn locate_data(dir: &Path, recorded: &Path) -> Result<PathBuf, String> {
+    locate(dir, recorded, "data", "give it with --data")
+}
+
+/// A file recorded in a fit's header (`what`: "data"): relative paths are relative to where
+/// `fit` ran, which may not be here, so the fit folder and its parent are tried too; `hint`
+/// ends the message when it is not found.
+fn locate(dir: &Path, recorded: &Path, what: &str, hint: &str) -> Result<PathBuf, String> {
     let mut candidates = vec![recorded.to_path_buf()];
     if recorded.is_relative() {
         candidates.push(dir.join(recorded));
@@ -220,8 +262,8 @@ fn locate_data(dir: &Path, recorded: &Path) -> Result<PathBuf, String> {
     }
     candidates.into_iter().find(|p| p.is_file()).ok_or_else(|| {
         format!(
-            "{}: the fit's data file '{}' is not found (here, in the fit folder or beside \
-                 it); give it with --data",
+            "{}: the fit's {what} file '{}' is not found (here, in the fit folder or beside \
+                 it); {hint}",
             dir.display(),
             recorded.display()
         )

@@ -90,15 +90,6 @@ impl Input {
             model.initial_mask.as_deref(),
             model.transition_mask.as_deref(),
         )?;
-        if model.covariates.is_some()
-            && (model.structure.is_some() || model.transition_mask.is_some())
-        {
-            return Err(
-                "--covariates cannot be combined with --transition-mask or --structure: \
-                 covariate-driven transitions have no p_transition to mask"
-                    .into(),
-            );
-        }
         if let (Some(masks), Some((json, source))) = (&masks, &params) {
             masks.check_params(json, source)?;
         }

@@ -216,7 +216,8 @@ fn per_sequence<F: Family>(model: &HmmModel<F>, values: &[f64]) -> Result<Vec<f6
 /// the log-probability route cannot give (`∂ ln L/∂ ln p = 0` there, and `1/p` is infinite):
 /// computed in probability space instead (`hmm::batch_probability_gradient`, finite at
 /// zeros), written into `grad`. Only the homogeneous chain has a `p_transition`; with
-/// covariates the zero entries of `p_initial_state` get NaN (shown n/a).
+/// covariates the zero entries of `p_initial_state` get theirs from
+/// `HmmModel::initial_probability_gradient` (per-step chains).
 /// Returns the indices of the zero entries.
 fn zero_entry_gradient<F: Family>(
     model: &HmmModel<F>,
@@ -228,12 +229,18 @@ fn zero_entry_gradient<F: Family>(
         return Ok(Vec::new());
     };
     let Some(transition) = layout.params().iter().find(|p| p.name == "p_transition") else {
-        // Covariate transitions: no probability-space gradient for a per-step chain yet;
-        // the log route's value at a zero (0) would be wrong, so it is not shown.
-        let range = initial.constrained_offset..initial.constrained_offset + initial.shape.len();
+        // Covariate transitions: the initial entries only (the coefficients have no zeros
+        // of a probability).
+        let offset = initial.constrained_offset;
+        let range = offset..offset + initial.shape.len();
         let zeros: Vec<usize> = range.filter(|&i| values[i] == 0.0).collect();
-        for &i in &zeros {
-            grad[i] = f64::NAN;
+        if !zeros.is_empty() {
+            let g = model
+                .initial_probability_gradient(values)
+                .map_err(|e| e.to_string())?;
+            for &i in &zeros {
+                grad[i] = g[i - offset];
+            }
         }
         return Ok(zeros);
     };

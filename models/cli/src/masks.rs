@@ -134,7 +134,8 @@ impl ChainMasks {
         }
     }
 
-    /// Refuses a parameter file that gives a non-zero probability where a mask fixes 0.
+    /// Refuses a parameter file that gives a non-zero probability where a mask fixes 0, or
+    /// (covariate-driven transitions) a non-zero coefficient of a masked transition.
     pub fn check_params(&self, json: &Value, source: &str) -> Result<(), String> {
         let entry = |name: &str, index: &[usize]| {
             index
@@ -163,6 +164,17 @@ impl ChainMasks {
                         ))
                     }
                     _ => {}
+                }
+                // With covariates: every coefficient of a masked transition must be 0.
+                let nonzero = (0..)
+                    .map_while(|c| entry("transition_coef", &[i, j, c]).map(|v| (c, v)))
+                    .find(|&(_, v)| v != 0.0);
+                if let (false, Some((c, v))) = (free, nonzero) {
+                    return Err(format!(
+                        "{source}: transition_coef[{i},{j},{c}] is {v}, but {} fixes the \
+                         transition {i} → {j} at 0 (its coefficients must be 0)",
+                        self.transition_source
+                    ));
                 }
             }
         }

@@ -24,6 +24,10 @@ const STATES: &str = "trellis_states";
 const DATA_FILE: &str = "trellis_data";
 /// Key of the data file's SHA-256 (`built-in` for the built-in dataset).
 const DATA_SHA256: &str = "trellis_data_sha256";
+/// Key of the covariates file's path as given (`--covariates`; not compared, as the data's).
+pub const COVARIATES_FILE: &str = "trellis_covariates_file";
+/// Key of the covariates file's SHA-256: a fit is rebuilt only from the same covariates.
+pub const COVARIATES_SHA256: &str = "trellis_covariates_sha256";
 /// Prefix of one line per declared parameter: shape, transform and prior.
 const PARAM_PREFIX: &str = "trellis_param_";
 /// Key of the true parameter values, when the fit knew them (built-in dataset, or a
@@ -83,6 +87,14 @@ pub fn lines<F: Family>(
         ));
     }
     lines.extend(model_extras(model));
+    if let Some(path) = args
+        .covariates
+        .as_deref()
+        .filter(|_| model.covariates().is_some())
+    {
+        lines.push((COVARIATES_FILE.to_string(), path.display().to_string()));
+        lines.push((COVARIATES_SHA256.to_string(), file_sha256(path)?));
+    }
     if let Some(truth) = truth {
         // `{:?}` is the shortest text that reads back to the same f64.
         let values: Vec<String> = truth.iter().map(|v| format!("{v:?}")).collect();
@@ -139,7 +151,7 @@ pub fn command_line() -> String {
 pub fn file_sha256(path: &Path) -> Result<String, String> {
     let reason = |e: std::io::Error| {
         format!(
-            "cannot read data file '{}' to record its SHA-256: {}",
+            "cannot read '{}' to record its SHA-256: {}",
             path.display(),
             io_reason(&e)
         )
@@ -209,7 +221,7 @@ pub fn true_values(lines: &[(String, String)], expected: usize) -> Option<Vec<f6
 /// as opposed to where and how the run was made (data path, version, command line).
 fn identifies_fit(key: &str) -> bool {
     key.starts_with("trellis_")
-        && ![DATA_FILE, VERSION, TRUE_VALUES].contains(&key)
+        && ![DATA_FILE, COVARIATES_FILE, VERSION, TRUE_VALUES].contains(&key)
         && !key.ends_with("command_line")
 }
 
@@ -242,6 +254,11 @@ pub fn check_same_fit(
                 "other data: SHA-256 {found} of '{}', not {wanted} of '{}' (--data)",
                 value(recorded, DATA_FILE).unwrap_or_default(),
                 value(expected, DATA_FILE).unwrap_or_default()
+            ),
+            COVARIATES_SHA256 => format!(
+                "other covariates: SHA-256 {found} of '{}', not {wanted} of '{}' (--covariates)",
+                value(recorded, COVARIATES_FILE).unwrap_or_default(),
+                value(expected, COVARIATES_FILE).unwrap_or_default()
             ),
             _ => match key.strip_prefix(PARAM_PREFIX) {
                 Some(param) => format!("parameter '{param}' as {found}, not {wanted}"),

@@ -191,12 +191,22 @@ fn covariate_files_must_match_the_data() {
                       (the built-in dataset): the covariates need the same sequence/time rows as \
                       the data",
         },
+        // Masks combine with covariates, but a masked transition's coefficients must be 0.
         Case {
-            files: &[WIDE, ("c.csv", COVARIATES)],
-            args: "fit --model gaussian --data d.csv --covariates c.csv --structure \
-                   left-to-right --out out",
-            message: "--covariates cannot be combined with --transition-mask or --structure: \
-                      covariate-driven transitions have no p_transition to mask",
+            files: &[
+                WIDE,
+                ("c.csv", COVARIATES),
+                ("m.json", "[[1, 0], [1, 1]]"),
+                (
+                    "p.json",
+                    r#"{"mu": [0, 2], "sigma": [1, 1], "p_initial_state": [0.5, 0.5],
+                    "transition_coef": [[[0, 0, 0], [-2, 1, 0]], [[-2, 0, 1], [0, 0, 0]]]}"#,
+                ),
+            ],
+            args: "logp --model gaussian --states 2 --data d.csv --covariates c.csv --params \
+                   p.json --transition-mask m.json",
+            message: "p.json: transition_coef[0,1,0] is -2, but m.json fixes the transition 0 → \
+                      1 at 0 (its coefficients must be 0)",
         },
     ];
     run_cases("covariates", &cases);

@@ -23,6 +23,15 @@ use crate::transforms::Transform;
 ///
 /// `μ_k` is the level the process reverts to in state `k`, `φ_k` its persistence.
 ///
+/// Missing observations: a NaN in the sequence marks a missing value, never read as a lag
+/// ([`HmmModel`](super::HmmModel) writes NaN at the missing steps of AR(1) data). After a
+/// gap — the last observed value `y_s` is `g = t − s ≥ 2` steps back — the density of `y_t`
+/// is the AR(1) process's `g`-step conditional, the missing values marginalised:
+/// `y_t ~ Normal(μ_k + φ_k^g (y_s − μ_k), σ_k √((1 − φ_k^{2g}) / (1 − φ_k²)))`; with no
+/// observed value before `t`, the stationary distribution, as at `t = 0`. Both are exact for
+/// a chain that stays in state `k` through the gap (the HMM's state at `t` gives the
+/// parameters: the path within the gap is not tracked).
+///
 /// ```
 /// use trellis_models::{zoo::Ar1Gaussian, Emission};
 /// let (mu, phi, sigma) = ([0.0], [0.5], [1.0]);
@@ -65,22 +74,50 @@ impl<'a, T: Scalar> Ar1Gaussian<'a, T> {
     }
 }
 
+/// What the density of `seq[t]` conditions on: the last observed value before `t` and how
+/// many steps back it is (NaN marks a missing value), or `None` (the start, or nothing
+/// observed yet: the stationary distribution).
+fn lag(seq: &[f64], t: usize) -> Option<(f64, i32)> {
+    let s = (0..t).rev().find(|&s| !seq[s].is_nan())?;
+    // A gap beyond i32 steps has φ^g = 0 in f64 anyway.
+    Some((seq[s], (t - s).min(i32::MAX as usize) as i32))
+}
+
 /// Value and partials `(∂μ, ∂φ, ∂σ)` of state `(m, p, s)`'s density of `seq[t]` in `f64`.
 fn value_and_partials(seq: &[f64], t: usize, m: f64, p: f64, s: f64) -> (f64, [f64; 3]) {
     let y = seq[t];
-    if t == 0 {
-        // Stationary start: sd s0 = s / √(1 − p²).
-        let one_m_p2 = 1.0 - p * p;
-        let s0 = s / one_m_p2.sqrt();
-        let z = (y - m) / s0;
-        let value = -0.5 * z * z - s.ln() + 0.5 * one_m_p2.ln() - LN_SQRT_2PI;
-        let d_s0 = z * z - 1.0;
-        (value, [z / s0, d_s0 * p / one_m_p2, d_s0 / s])
-    } else {
-        let prev = seq[t - 1] - m;
-        let z = (y - m - p * prev) / s;
-        let value = -0.5 * z * z - s.ln() - LN_SQRT_2PI;
-        (value, [z / s * (1.0 - p), z / s * prev, (z * z - 1.0) / s])
+    match lag(seq, t) {
+        None => {
+            // Stationary: sd s0 = s / √(1 − p²).
+            let one_m_p2 = 1.0 - p * p;
+            let s0 = s / one_m_p2.sqrt();
+            let z = (y - m) / s0;
+            let value = -0.5 * z * z - s.ln() + 0.5 * one_m_p2.ln() - LN_SQRT_2PI;
+            let d_s0 = z * z - 1.0;
+            (value, [z / s0, d_s0 * p / one_m_p2, d_s0 / s])
+        }
+        Some((prev, 1)) => {
+            let prev = prev - m;
+            let z = (y - m - p * prev) / s;
+            let value = -0.5 * z * z - s.ln() - LN_SQRT_2PI;
+            (value, [z / s * (1.0 - p), z / s * prev, (z * z - 1.0) / s])
+        }
+        Some((prev, g)) => {
+            // The g-step conditional: mean m + a·d, variance s²·q with a = p^g,
+            // q = (1 − a²)/(1 − p²) = 1 + p² + … + p^{2(g−1)}.
+            let (a, d) = (p.powi(g), prev - m);
+            let one_m_p2 = 1.0 - p * p;
+            let q = (1.0 - a * a) / one_m_p2;
+            let sd = s * q.sqrt();
+            let z = (y - m - a * d) / sd;
+            let value = -0.5 * z * z - s.ln() - 0.5 * q.ln() - LN_SQRT_2PI;
+            let gf = f64::from(g);
+            let d_a = gf * p.powi(g - 1);
+            let d_q = (2.0 * p * (1.0 - a * a) - 2.0 * gf * p.powi(2 * g - 1) * one_m_p2)
+                / (one_m_p2 * one_m_p2);
+            let d_p = z / sd * d * d_a + 0.5 * (z * z - 1.0) * d_q / q;
+            (value, [z / sd * (1.0 - a), d_p, (z * z - 1.0) / s])
+        }
     }
 }
 
@@ -92,18 +129,29 @@ impl<T: Scalar> PerStateView for Ar1Gaussian<'_, T> {
         let y = seq[t];
         for (k, o) in out.iter_mut().enumerate() {
             let (mu, phi, sigma) = (self.means[k], self.phis[k], self.sds[k]);
-            *o = if T::CUSTOM_IS_CHEAPER {
+            if T::CUSTOM_IS_CHEAPER {
                 let (m, p, s) = (mu.value(), phi.value(), sigma.value());
                 let (value, partials) = value_and_partials(seq, t, m, p, s);
-                T::custom(&[mu, phi, sigma], value, &partials)
-            } else if t == 0 {
-                let one_m_p2 = -(phi * phi) + 1.0;
-                let z = (-mu + y) * one_m_p2.sqrt() / sigma;
-                -(z * z) * 0.5 - sigma.ln() + one_m_p2.ln() * 0.5 - LN_SQRT_2PI
-            } else {
-                let mean = mu + phi * (-mu + seq[t - 1]);
-                let z = (-mean + y) / sigma;
-                -(z * z) * 0.5 - sigma.ln() - LN_SQRT_2PI
+                *o = T::custom(&[mu, phi, sigma], value, &partials);
+                continue;
+            }
+            *o = match lag(seq, t) {
+                None => {
+                    let one_m_p2 = -(phi * phi) + 1.0;
+                    let z = (-mu + y) * one_m_p2.sqrt() / sigma;
+                    -(z * z) * 0.5 - sigma.ln() + one_m_p2.ln() * 0.5 - LN_SQRT_2PI
+                }
+                Some((prev, 1)) => {
+                    let mean = mu + phi * (-mu + prev);
+                    let z = (-mean + y) / sigma;
+                    -(z * z) * 0.5 - sigma.ln() - LN_SQRT_2PI
+                }
+                Some((prev, g)) => {
+                    let a = phi.powi(g);
+                    let q = (-(a * a) + 1.0) / (-(phi * phi) + 1.0);
+                    let z = (-(mu + a * (-mu + prev)) + y) / (sigma * q.sqrt());
+                    -(z * z) * 0.5 - sigma.ln() - q.ln() * 0.5 - LN_SQRT_2PI
+                }
             };
         }
     }

@@ -15,6 +15,7 @@ use crate::simulate::Simulated;
 use crate::transforms::Transform;
 
 mod covariate_node;
+mod masked_steps;
 mod simulation;
 mod structure;
 
@@ -60,11 +61,13 @@ enum TransitionParams {
     /// `p_transition`, `K × K`, rows simplexes (masked or not).
     Matrix(ParamHandle),
     /// `transition_coef`, `K × K × C`, diagonal fixed at 0; `design` holds every
-    /// observation's design vector (`N × C`, flat order of the data).
+    /// observation's design vector (`N × C`, flat order of the data); `mask` the free
+    /// transitions (`K × K`, row-major) when some are structural zeros.
     Coefficients {
         coef: ParamHandle,
         covariates: Covariates,
         design: Vec<f64>,
+        mask: Option<Vec<bool>>,
     },
 }
 
@@ -204,24 +207,15 @@ impl<F: Family> HmmModel<F> {
     /// entries only. The constrained parameters keep their shapes (`K` and `K × K`), so
     /// element names and CSV columns stay the same.
     ///
-    /// With covariates, only `p_initial_state` may be masked.
+    /// With covariates ([`HmmModel::with_covariates`], in either order) a masked transition
+    /// is exactly 0 at every step: its `ηₜ` is left out of the row's softmax and its
+    /// coefficients are fixed at 0 (like the reference category's; a row whose staying entry
+    /// is masked takes its first free entry as the reference).
     ///
     /// # Errors
-    /// A mask of the wrong shape or with a row that has no free entry (named); a transition
-    /// mask on a covariate model.
+    /// A mask of the wrong shape or with a row that has no free entry (named).
     pub fn with_masks(mut self, masks: StateMasks) -> Result<Self, ModelError> {
         masks.validate(self.family.n_states())?;
-        if matches!(self.transition, TransitionParams::Coefficients { .. })
-            && !masks.transitions_all_free()
-        {
-            return Err(LayoutError::InvalidParameter {
-                name: "transition_coef".into(),
-                reason: "a transition mask cannot be combined with covariate-driven transitions \
-                         (mask p_initial_state only)"
-                    .into(),
-            }
-            .into());
-        }
         self.masks = Some(masks);
         self.rebuild()
     }
@@ -235,29 +229,21 @@ impl<F: Family> HmmModel<F> {
     /// [`DEFAULT_COEFFICIENT_PRIOR`], `Normal(0, 2)` (see
     /// [`HmmModel::with_coefficient_prior`]).
     ///
+    /// With a transition mask ([`HmmModel::with_masks`]) the masked entries are structural
+    /// zeros of every `Γₜ` and their coefficients are fixed at 0.
+    ///
     /// # Errors
     /// Covariates that do not have one row per observation of the data, or that are not
-    /// finite; a model with a transition mask.
+    /// finite.
     pub fn with_covariates(mut self, covariates: Covariates) -> Result<Self, ModelError> {
         covariates.check(self.data.total_len())?;
-        if self
-            .masks
-            .as_ref()
-            .is_some_and(|m| !m.transitions_all_free())
-        {
-            return Err(LayoutError::InvalidParameter {
-                name: "transition_coef".into(),
-                reason: "covariate-driven transitions cannot be combined with a transition mask"
-                    .into(),
-            }
-            .into());
-        }
         let design = covariates.design();
         // A placeholder handle: `rebuild` declares the coefficients and sets the real one.
         self.transition = TransitionParams::Coefficients {
             coef: self.initial,
             covariates,
             design,
+            mask: None,
         };
         self.rebuild()
     }
@@ -316,6 +302,33 @@ impl<F: Family> HmmModel<F> {
     fn log_initial<'a, T: Scalar>(&self, params: &Params<'a, T>) -> &'a [T] {
         // HmmModel only admits simplex transforms, which always provide logs.
         params.log_of(self.initial).unwrap_or(&[])
+    }
+
+    /// Sequence `s`'s `ln Γₜ` (`(Tₛ − 1) × K × K`) from the coefficients `coef`, masked
+    /// entries at `−∞`, into `out` (resized).
+    fn step_log_transitions<T: Scalar>(
+        &self,
+        coef: &[T],
+        s: usize,
+        out: &mut Vec<T>,
+    ) -> Result<(), ModelError> {
+        let (design, c) = self.design_of(s).expect("a covariate model");
+        let k = self.family.n_states();
+        out.clear();
+        out.resize(
+            (design.len() / c).saturating_sub(1) * k * k,
+            T::constant(0.0),
+        );
+        masked_steps::log_transitions(coef, k, c, design, self.transition_mask(), out)?;
+        Ok(())
+    }
+
+    /// The free transitions (`K × K`, row-major) of a covariate model with structural zeros.
+    fn transition_mask(&self) -> Option<&[bool]> {
+        match &self.transition {
+            TransitionParams::Coefficients { mask, .. } => mask.as_deref(),
+            TransitionParams::Matrix(_) => None,
+        }
     }
 
     /// Sequence `s`'s design vectors (`Tₛ × C`) and `C`, with covariates.
@@ -442,14 +455,78 @@ impl<F: Family> HmmModel<F> {
                     Ok(f(chain, &view, seq))
                 }
                 TransitionParams::Coefficients { coef, .. } => {
-                    let (design, c) = self.design_of(s).expect("a covariate model");
-                    let k = self.family.n_states();
-                    let mut lt = vec![0.0; (seq.len() - 1) * k * k];
-                    hmm::covariate_log_transitions(params.of(*coef), k, c, design, &mut lt)?;
+                    let mut lt = Vec::new();
+                    self.step_log_transitions(params.of(*coef), s, &mut lt)?;
                     let chain = hmm::SequenceChain::new(li, Transitions::PerStep(&lt))?;
                     Ok(f(chain, &view, seq))
                 }
             }
+        })
+    }
+
+    /// `∂ ln L / ∂ p_initial_state[i]` at the constrained values `constrained`, each entry
+    /// free (probability space, not on the simplex), summed over the sequences: finite at
+    /// exact zeros, where the log-probability route has `1/p`. Any chain — homogeneous,
+    /// masked or covariate-driven — since `Lₛ` is linear in the initial distribution:
+    /// `∂ Lₛ/∂πᵢ = Lₛ(start in i)`, so `∂ ln Lₛ/∂πᵢ = exp(ln Lₛ(start in i) − ln Lₛ)`.
+    ///
+    /// ```
+    /// use trellis_models::{zoo::{GaussianFamily, HmmModel, StateMasks}, hmm::Sequences};
+    /// let data = Sequences::new(vec![vec![0.1, 2.0, 1.9]])?;
+    /// let masks = StateMasks { initial: vec![true, false], ..StateMasks::all_free(2) };
+    /// let model = HmmModel::new(GaussianFamily::new(2), data)?.with_masks(masks)?;
+    /// let point = [0.0, 2.0, 1.0, 1.0, 1.0, 0.0, 0.8, 0.2, 0.3, 0.7];
+    /// let g = model.initial_probability_gradient(&point)?;
+    /// assert!(g[1].is_finite() && g[1] > 0.0);
+    /// # Ok::<(), trellis_models::ModelError>(())
+    /// ```
+    ///
+    /// # Errors
+    /// Values outside the support or of the wrong length; a sequence of probability 0.
+    pub fn initial_probability_gradient(
+        &self,
+        constrained: &[f64],
+    ) -> Result<Vec<f64>, ModelError> {
+        let k = self.family.n_states();
+        self.with_point(constrained, |params| {
+            let emission = self.emission(params);
+            let li = self.log_initial(params);
+            let mut grad = vec![0.0; k];
+            let (mut lt, mut le) = (Vec::new(), Vec::new());
+            let mut start = vec![f64::NEG_INFINITY; k];
+            for (s, seq) in self.data.iter().enumerate() {
+                let view = MissingSteps::new(&emission, self.data.missing_of(s));
+                le.clear();
+                le.resize(seq.len() * k, 0.0);
+                for (t, row) in le.chunks_exact_mut(k).enumerate() {
+                    view.log_densities(seq, t, row);
+                }
+                let transitions = match &self.transition {
+                    TransitionParams::Matrix(handle) => {
+                        Transitions::Homogeneous(params.log_of(*handle).unwrap_or(&[]))
+                    }
+                    TransitionParams::Coefficients { coef, .. } => {
+                        self.step_log_transitions(params.of(*coef), s, &mut lt)?;
+                        Transitions::PerStep(&lt)
+                    }
+                };
+                let ll = |init: &[f64]| {
+                    hmm::forward_log_likelihood_with(init, transitions, &le, k)
+                        .map_err(|e| e.in_sequence(s))
+                };
+                let total = ll(li)?;
+                if !total.is_finite() {
+                    // The filter names the first step no path explains.
+                    let chain = hmm::SequenceChain::new(li, transitions)?;
+                    hmm::filter(chain, &view, seq).map_err(|e| e.in_sequence(s))?;
+                }
+                for (i, g) in grad.iter_mut().enumerate() {
+                    start[i] = 0.0;
+                    *g += (ll(&start)? - total).exp();
+                    start[i] = f64::NEG_INFINITY;
+                }
+            }
+            Ok(grad)
         })
     }
 
@@ -523,6 +600,21 @@ impl<F: Family> BayesianModel for HmmModel<F> {
                 for (s, seq) in self.data.iter().enumerate() {
                     let view = MissingSteps::new(&emission, self.data.missing_of(s));
                     let (design, c) = self.design_of(s).expect("a covariate model");
+                    if let Some(free) = self.transition_mask() {
+                        // Structural zeros: the generic recursion (the fused node has no mask).
+                        values.push(
+                            masked_steps::sequence_log_likelihood(
+                                li,
+                                coef,
+                                (design, c),
+                                free,
+                                &view,
+                                seq,
+                            )
+                            .map_err(|e| e.in_sequence(s))?,
+                        );
+                        continue;
+                    }
                     let recorded = match (fused, view.fused()) {
                         (Some(_), Some(f)) => {
                             covariate_node::fused_sequence(li, coef, design, c, f, theta, seq)

@@ -97,7 +97,6 @@ impl<F: Family> HmmModel<F> {
             let emission = self.emission(params);
             emission.check_params()?;
             let li = self.log_initial(params);
-            let k = self.family.n_states();
             let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
             let mut missing_rng = rng.clone();
             missing_rng.long_jump();
@@ -111,10 +110,7 @@ impl<F: Family> HmmModel<F> {
                         SequenceChain::new(li, Transitions::Homogeneous(lt))?
                     }
                     TransitionParams::Coefficients { coef, .. } => {
-                        let (design, c) = self.design_of(s).expect("a covariate model");
-                        lt.clear();
-                        lt.resize((len - 1) * k * k, 0.0);
-                        hmm::covariate_log_transitions(params.of(*coef), k, c, design, &mut lt)?;
+                        self.step_log_transitions(params.of(*coef), s, &mut lt)?;
                         SequenceChain::new(li, Transitions::PerStep(&lt))?
                     }
                 };

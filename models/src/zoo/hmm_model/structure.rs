@@ -112,6 +112,19 @@ impl StateMasks {
     pub(crate) fn transition_flat(&self) -> Vec<bool> {
         self.transition.iter().flatten().copied().collect()
     }
+
+    /// The reference category of row `i` of covariate-driven transitions (its `η` is 0 and
+    /// its coefficients are fixed at 0): staying (`i`) when that is possible, else the first
+    /// free entry — one free entry per row must be pinned, or the row's softmax would be
+    /// unchanged by a shift of all its coefficients (not identified).
+    pub fn reference(&self, i: usize) -> usize {
+        let row = &self.transition[i];
+        if row[i] {
+            i
+        } else {
+            row.iter().position(|&f| f).unwrap_or(i)
+        }
+    }
 }
 
 /// Covariates of the transitions, one row per observation in the flat order of
@@ -246,7 +259,18 @@ pub(super) fn declare_chain(
     let transition = match covariates {
         Some(cov) => {
             let c = cov.design_len();
-            let free: Vec<bool> = (0..k * k * c).map(|i| i / c / k != i / c % k).collect();
+            // Free: an entry the mask allows that is not its row's reference category.
+            let reference = |i: usize| masks.map_or(i, |m| m.reference(i));
+            let allowed = |i: usize, j: usize| masks.map_or(true, |m| m.transition[i][j]);
+            let free: Vec<bool> = (0..k * k * c)
+                .map(|n| {
+                    let (i, j) = (n / c / k, n / c % k);
+                    j != reference(i) && allowed(i, j)
+                })
+                .collect();
+            let mask = masks
+                .filter(|m| !m.transitions_all_free())
+                .map(StateMasks::transition_flat);
             let coef = layout.declare_masked(
                 "transition_coef",
                 Shape::Array3(k, k, c),
@@ -258,6 +282,7 @@ pub(super) fn declare_chain(
                 coef,
                 covariates: cov.clone(),
                 design: cov.design(),
+                mask,
             }
         }
         None => TransitionParams::Matrix(match masks {
