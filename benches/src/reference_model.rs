@@ -46,7 +46,7 @@ pub fn with_ten_percent_missing(data: Sequences<f64>) -> Sequences<f64> {
     let mut missing = Vec::with_capacity(data.total_len());
     for seq in data.iter() {
         let base = missing.len() as u64;
-        missing.extend((0..seq.len()).map(|t| t > 0 && mix(base + t as u64) % 10 == 0));
+        missing.extend((0..seq.len()).map(|t| t > 0 && mix(base + t as u64) % 10 < 1));
     }
     data.with_missing(missing).unwrap()
 }

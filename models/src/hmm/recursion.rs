@@ -313,7 +313,7 @@ pub(crate) fn scaled<T: Scalar, const KC: usize>(
     // `0 × ∞` could arise: with finite factors, adding or multiplying an exact zero gives the
     // values the cuts give. A compile-time constant inside, so the loops stay branch-free.
     // Likewise one matrix for every step or one per step: a compile-time choice.
-    let cut = !(TypeId::of::<T>() == TypeId::of::<f64>() && !probs.flags.huge);
+    let cut = TypeId::of::<T>() != TypeId::of::<f64>() || probs.flags.huge;
     match (cut, probs.per_step()) {
         (false, false) => scaled_cut::<T, KC, false, false>(probs, log_emission, k, trace),
         (true, false) => scaled_cut::<T, KC, true, false>(probs, log_emission, k, trace),

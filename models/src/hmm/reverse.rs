@@ -74,6 +74,7 @@ fn record<T: Scalar>(
 /// adjoint and a node's inputs are `[log_init | log_trans | θ]`; otherwise the emission
 /// densities are recorded on this thread first and a node's inputs are
 /// `[log_init | log_trans | ℓ of the sequence]`.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn batch_fused<T, E>(
     log_init: &[T],
     log_trans: &[T],
