@@ -375,9 +375,14 @@ fn summarise_with(
 fn warnings(trace: &Trace, summary: &Summary, chains: usize, min_ess: f64) -> Vec<String> {
     let mut out = trace.warnings();
     // Entries fixed by the model (structural zeros, the diagonal of transition_coef) have
-    // constant draws: no R-hat or ESS to estimate, and nothing to warn about.
-    let rows: Vec<&trellis_samplers::SummaryRow> =
-        summary.rows().iter().filter(|r| r.sd != 0.0).collect();
+    // constant draws: no R-hat or ESS to estimate, and nothing to warn about. The pointwise
+    // log-likelihood columns are not parameters: as ArviZ keeps them in their own group and
+    // its convergence checks look at the posterior only, they get no warning either.
+    let rows: Vec<&trellis_samplers::SummaryRow> = summary
+        .rows()
+        .iter()
+        .filter(|r| r.sd != 0.0 && !crate::report::is_log_lik(&r.name))
+        .collect();
     let unavailable = rows
         .iter()
         .any(|r| r.ess_bulk.is_nan() || r.ess_tail.is_nan() || (chains > 1 && r.r_hat.is_nan()));

@@ -23,8 +23,9 @@ use crate::transforms::Transform;
 ///
 /// `μ_k` is the level the process reverts to in state `k`, `φ_k` its persistence.
 ///
-/// Missing observations: a NaN in the sequence marks a missing value, never read as a lag
-/// ([`HmmModel`](super::HmmModel) writes NaN at the missing steps of AR(1) data). After a
+/// Missing observations: a NaN in the sequence marks a missing value, never read as a lag.
+/// (Not yet through [`HmmModel`](super::HmmModel): its missing steps hold a finite
+/// placeholder, which the next step still reads as its lag.) After a
 /// gap — the last observed value `y_s` is `g = t − s ≥ 2` steps back — the density of `y_t`
 /// is the AR(1) process's `g`-step conditional, the missing values marginalised:
 /// `y_t ~ Normal(μ_k + φ_k^g (y_s − μ_k), σ_k √((1 − φ_k^{2g}) / (1 − φ_k²)))`; with no
