@@ -700,6 +700,16 @@ impl Var {
     /// The value and gradient can come from anywhere (hand-written, another library); the
     /// buffers are reused, so this allocates nothing once warm.
     pub fn custom_op(inputs: &[Var], kernel: impl FnOnce(&[f64], &mut [f64]) -> f64) -> Var {
+        Self::with_scratch(inputs, |values, partials| {
+            let value = kernel(values, partials);
+            Self::custom(inputs, value, partials)
+        })
+    }
+
+    /// Runs `f` on the values of `inputs` and as many zeroed partials, in the tape's reusable
+    /// scratch buffers (no allocation once warm). `f` runs without the tape borrowed: it may
+    /// record nodes, or use reverse mode itself.
+    fn with_scratch<R>(inputs: &[Var], f: impl FnOnce(&[f64], &mut [f64]) -> R) -> R {
         let (mut values, mut partials) = with_tape(|t| {
             (
                 std::mem::take(&mut t.scratch_values),
@@ -710,9 +720,7 @@ impl Var {
         values.extend(inputs.iter().map(|v| v.value));
         partials.clear();
         partials.resize(inputs.len(), 0.0);
-        // The kernel runs without the tape borrowed: it may use reverse mode itself.
-        let value = kernel(&values, &mut partials);
-        let out = Self::custom(inputs, value, &partials);
+        let out = f(&values, &mut partials);
         with_tape(|t| {
             t.scratch_values = values;
             t.scratch_partials = partials;
@@ -842,34 +850,21 @@ impl Scalar for Var {
 
     fn sum_log_logistic_of_linear(design: &[f64], beta: &[Self]) -> Self {
         let rows = crate::elementwise::design_rows(design, beta.len());
-        let (mut coefficients, mut slopes) = with_tape(|t| {
-            (
-                std::mem::take(&mut t.scratch_values),
-                std::mem::take(&mut t.scratch_partials),
-            )
-        });
-        coefficients.clear();
-        coefficients.extend(beta.iter().map(|b| b.value));
-        slopes.clear();
-        slopes.resize(beta.len(), 0.0);
-        // The hand-written loop: per row one dot product, one exponential, and the row
-        // scaled into the coefficients' partials. The predictor as `weighted_sum` computes
-        // it, so the value is the generic form's to the bit.
-        let mut value = 0.0;
-        for row in rows {
-            let eta: f64 = coefficients.iter().zip(row).map(|(b, x)| b * x).sum();
-            let (log_p, slope) = crate::scalar::log_logistic_and_slope_f64(eta);
-            value += log_p;
-            for (g, x) in slopes.iter_mut().zip(row) {
-                *g += slope * x;
+        Self::with_scratch(beta, |coefficients, slopes| {
+            // The hand-written loop: per row one dot product, one exponential, and the row
+            // scaled into the coefficients' partials. The predictor as `weighted_sum` computes
+            // it, so the value is the generic form's to the bit.
+            let mut value = 0.0;
+            for row in rows {
+                let eta: f64 = coefficients.iter().zip(row).map(|(b, x)| b * x).sum();
+                let (log_p, slope) = crate::scalar::log_logistic_and_slope_f64(eta);
+                value += log_p;
+                for (g, x) in slopes.iter_mut().zip(row) {
+                    *g += slope * x;
+                }
             }
-        }
-        let out = Self::nary(value, beta.iter().copied().zip(slopes.iter().copied()));
-        with_tape(|t| {
-            t.scratch_values = coefficients;
-            t.scratch_partials = slopes;
-        });
-        out
+            Self::nary(value, beta.iter().copied().zip(slopes.iter().copied()))
+        })
     }
 
     fn normal_ln_pdf(y: f64, mean: Self, sd: Self) -> Self {

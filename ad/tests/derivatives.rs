@@ -7,7 +7,11 @@
 //! stays far below 1e-6 relative.
 
 use proptest::prelude::*;
-use trellis_ad::{check_gradient, GradientCheck, Scalar, ScalarFn};
+use trellis_ad::{Scalar, ScalarFn};
+
+#[path = "common/modes.rs"]
+mod modes;
+use modes::check;
 
 #[derive(Debug, Clone, Copy)]
 enum Unary {
@@ -341,12 +345,6 @@ impl ScalarFn for Compositions {
         let mix = T::log_sum_exp(&[eta.log_logistic(), (-eta).log_logistic() + a.tanh()]);
         normal + gamma + mix + (a * b).sin() * sigma.sqrt()
     }
-}
-
-fn check(f: &impl ScalarFn, x: &[f64]) -> Result<(), TestCaseError> {
-    check_gradient(f, x, &GradientCheck::default())
-        .map(|_| ())
-        .map_err(|e| TestCaseError::fail(e.to_string()))
 }
 
 proptest! {

@@ -4,13 +4,11 @@
 //! argument checks, and forward = reverse = finite differences at random points.
 
 use proptest::prelude::*;
-use trellis_ad::{
-    check_gradient, reverse, ElementwiseFn, GradientCheck, MapArg, Recording, Scalar, ScalarFn, Var,
-};
+use trellis_ad::{reverse, ElementwiseFn, MapArg, Recording, Scalar, ScalarFn, Var};
 
 #[path = "common/modes.rs"]
 mod modes;
-use modes::{close, every_mode_within};
+use modes::{check, close, every_mode_within, logistic};
 
 /// One Rosenbrock term `100 (b - a²)² + (1 - a)²`, with hand-written partials.
 struct RosenbrockTerm;
@@ -210,16 +208,6 @@ impl ScalarFn for NoSlice {
     }
 }
 
-/// σ(x), stably.
-fn logistic(x: f64) -> f64 {
-    if x >= 0.0 {
-        1.0 / (1.0 + (-x).exp())
-    } else {
-        let e = x.exp();
-        e / (1.0 + e)
-    }
-}
-
 /// A 4 × 3 design; the last two rows saturate the logistic at the test point (η = ±800).
 fn design(saturated: bool) -> Vec<f64> {
     let mut d = vec![0.5, -1.0, 2.0, -0.3, 0.8, 0.1];
@@ -306,12 +294,6 @@ fn sum_log_logistic_of_linear_is_one_node() {
 #[should_panic(expected = "not a whole number of rows of 4 coefficients")]
 fn sum_log_logistic_of_linear_rejects_a_ragged_design() {
     let _ = f64::sum_log_logistic_of_linear(&design(false), &[1.0; 4]);
-}
-
-fn check(f: &impl ScalarFn, x: &[f64]) -> Result<(), TestCaseError> {
-    check_gradient(f, x, &GradientCheck::default())
-        .map(|_| ())
-        .map_err(|e| TestCaseError::fail(e.to_string()))
 }
 
 proptest! {

@@ -9,17 +9,7 @@ use trellis_ad::{reverse, Recording, Scalar, ScalarFn, Var};
 
 #[path = "common/modes.rs"]
 mod modes;
-use modes::{close, every_mode, every_mode_full};
-
-/// σ(x), stably, as the closed forms need it.
-fn logistic(x: f64) -> f64 {
-    if x >= 0.0 {
-        1.0 / (1.0 + (-x).exp())
-    } else {
-        let e = x.exp();
-        e / (1.0 + e)
-    }
-}
+use modes::{close, every_mode, every_mode_full, logistic};
 
 /// ln σ(x) = -ln(1 + e^{-x}), stably.
 fn log_logistic(x: f64) -> f64 {

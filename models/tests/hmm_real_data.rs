@@ -14,6 +14,14 @@ const K: usize = 3;
 
 /// The data: ragged sequences (7, 5, 1) with missing steps (placeholders 1e6, never read),
 /// one of them at the first step.
+/// Masks from fixed-size rows (`true` = free).
+fn state_masks(initial: [bool; K], transition: [[bool; K]; K]) -> StateMasks {
+    StateMasks {
+        initial: initial.to_vec(),
+        transition: transition.iter().map(|row| row.to_vec()).collect(),
+    }
+}
+
 fn data() -> Sequences<f64> {
     let seqs = vec![
         vec![0.1, 1e6, 2.2, 1.9, 4.1, 1e6, 3.8],
@@ -216,15 +224,21 @@ fn check_against_enumeration(model: &HmmModel<GaussianFamily>, chain: Chain<'_>,
             .unwrap();
         assert!(close(post.log_likelihood, total, 1e-12));
         for t in 0..seq.len() {
+            // Row t of `table` against the posterior mass of `paths` at each state.
+            let check_row = |what: &str,
+                             table: &ndarray::Array2<f64>,
+                             paths: &[(Vec<usize>, f64)],
+                             total: f64| {
+                for k in 0..K {
+                    let (got, mass) = (table[[t, k]], state_mass(paths, total, t, k));
+                    assert!(
+                        (got - mass).abs() < 1e-12,
+                        "{what}[{s}][{t},{k}] {got} vs {mass}"
+                    );
+                }
+            };
             // Smoothed: the paths' posterior mass at state k.
-            for k in 0..K {
-                let mass = state_mass(&all, total, t, k);
-                let got = post.smoothed[[t, k]];
-                assert!(
-                    (got - mass).abs() < 1e-12,
-                    "smoothed[{s}][{t},{k}] {got} vs {mass}"
-                );
-            }
+            check_row("smoothed", &post.smoothed, &all, total);
             // Filtered: enumeration of the prefix y₁..yₜ.
             let prefix = paths(
                 &constrained,
@@ -234,14 +248,7 @@ fn check_against_enumeration(model: &HmmModel<GaussianFamily>, chain: Chain<'_>,
                 data.offsets()[s],
             );
             let prefix_total = f64::log_sum_exp(&prefix.iter().map(|p| p.1).collect::<Vec<_>>());
-            for k in 0..K {
-                let mass = state_mass(&prefix, prefix_total, t, k);
-                let got = post.filtered[[t, k]];
-                assert!(
-                    (got - mass).abs() < 1e-12,
-                    "filtered[{s}][{t},{k}] {got} vs {mass}"
-                );
-            }
+            check_row("filtered", &post.filtered, &prefix, prefix_total);
         }
         let best = all
             .iter()
@@ -270,10 +277,7 @@ fn point(dim: usize) -> Vec<f64> {
 
 #[test]
 fn covariates_missing_steps_and_an_initial_zero_match_enumeration() {
-    let masks = StateMasks {
-        initial: vec![true, true, false],
-        transition: vec![vec![true; K]; K],
-    };
+    let masks = state_masks([true, true, false], [[true; K]; K]);
     let model = HmmModel::new(GaussianFamily::new(K), data())
         .unwrap()
         .with_masks(masks)
@@ -304,14 +308,14 @@ fn covariates_missing_steps_and_an_initial_zero_match_enumeration() {
 /// constant 1) and a row of two; in both orders of `with_masks` and `with_covariates`.
 #[test]
 fn masks_with_covariates_and_missing_steps_match_enumeration() {
-    let masks = StateMasks {
-        initial: vec![true, false, true],
-        transition: vec![
-            vec![true, true, false],
-            vec![false, false, true],
-            vec![true, true, false],
+    let masks = state_masks(
+        [true, false, true],
+        [
+            [true, true, false],
+            [false, false, true],
+            [true, true, false],
         ],
-    };
+    );
     let free: Vec<bool> = masks.transition.iter().flatten().copied().collect();
     let base = || HmmModel::new(GaussianFamily::new(K), data()).unwrap();
     let model = base()
@@ -366,14 +370,10 @@ fn masks_with_covariates_and_missing_steps_match_enumeration() {
 /// `(L(π + h·eᵢ)/L(π) − 1)/h` is the partial exactly (up to rounding), for any `h`.
 #[test]
 fn initial_probability_gradient_matches_enumeration_at_a_zero() {
-    let masks = StateMasks {
-        initial: vec![true, true, false],
-        transition: vec![
-            vec![true, true, false],
-            vec![false, true, true],
-            vec![true; K],
-        ],
-    };
+    let masks = state_masks(
+        [true, true, false],
+        [[true, true, false], [false, true, true], [true; K]],
+    );
     let model = HmmModel::new(GaussianFamily::new(K), data())
         .unwrap()
         .with_covariates(covariates())
@@ -422,14 +422,14 @@ fn rand_free_rng() -> rand_xoshiro::Xoshiro256PlusPlus {
 
 #[test]
 fn transition_zeros_and_missing_steps_match_enumeration() {
-    let masks = StateMasks {
-        initial: vec![true; K],
-        transition: vec![
-            vec![true, true, false],
-            vec![false, true, true],
-            vec![true, false, true],
+    let masks = state_masks(
+        [true; K],
+        [
+            [true, true, false],
+            [false, true, true],
+            [true, false, true],
         ],
-    };
+    );
     let model = HmmModel::new(GaussianFamily::new(K), data())
         .unwrap()
         .with_masks(masks)
@@ -588,14 +588,7 @@ mod gradients {
         fn masked_covariate_model(u in proptest::collection::vec(-1.0f64..1.0, 3 + 3 + 1 + 6)) {
             // Structural zeros of every Γₜ with covariates and missing steps: row 1 constant,
             // row 2 with its staying entry masked.
-            let masks = StateMasks {
-                initial: vec![true, false, true],
-                transition: vec![
-                    vec![true, true, false],
-                    vec![false, false, true],
-                    vec![true, true, false],
-                ],
-            };
+            let masks = state_masks([true, false, true], [[true, true, false], [false, false, true], [true, true, false]]);
             let model = HmmModel::new(GaussianFamily::new(K), data())
                 .unwrap()
                 .with_covariates(covariates())
@@ -690,28 +683,24 @@ mod probability_space {
         // Central differences (one-sided at the zeros: the function is a polynomial in each
         // probability, so a forward difference with a small step is accurate too).
         let h = 1e-6;
-        for i in 0..K {
-            let (mut up, mut down) = (pi, pi);
+        let fd = |f: &dyn Fn(&[f64]) -> f64, x: &[f64], i: usize| {
+            let (mut up, mut down) = (x.to_vec(), x.to_vec());
             up[i] += h;
             down[i] = (down[i] - h).max(0.0);
-            let fd = (enumerate(&up, &p, &le) - enumerate(&down, &p, &le)) / (up[i] - down[i]);
-            assert!(
-                (g.initial[i] - fd).abs() < 1e-5 * fd.abs().max(1.0),
-                "π[{i}]: {} vs {fd}",
-                g.initial[i]
-            );
+            (f(&up) - f(&down)) / (up[i] - down[i])
+        };
+        let close = |analytic: f64, fd: f64| (analytic - fd).abs() < 1e-5 * fd.abs().max(1.0);
+        for i in 0..K {
+            let fd = fd(&|x| enumerate(x, &p, &le), &pi, i);
+            assert!(close(g.initial[i], fd), "π[{i}]: {} vs {fd}", g.initial[i]);
         }
         for i in 0..K * K {
-            let (mut up, mut down) = (p, p);
-            up[i] += h;
-            down[i] = (down[i] - h).max(0.0);
-            let fd = (enumerate(&pi, &up, &le) - enumerate(&pi, &down, &le)) / (up[i] - down[i]);
+            let fd = fd(&|x| enumerate(&pi, x, &le), &p, i);
+            let analytic = g.transition[i];
             assert!(
-                (g.transition[i] - fd).abs() < 1e-5 * fd.abs().max(1.0),
-                "Γ[{i}]: {} vs {fd}",
-                g.transition[i]
+                analytic.is_finite() && close(analytic, fd),
+                "Γ[{i}]: {analytic} vs {fd}"
             );
-            assert!(g.transition[i].is_finite());
         }
     }
 

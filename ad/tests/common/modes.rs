@@ -4,7 +4,26 @@
 
 #![allow(dead_code)]
 
-use trellis_ad::{forward, reverse, Dual, Scalar, ScalarFn};
+use proptest::test_runner::TestCaseError;
+use trellis_ad::{check_gradient, forward, reverse, Dual, GradientCheck, Scalar, ScalarFn};
+
+/// Forward mode = reverse mode = finite differences at `x` (the default checker), as a
+/// proptest result.
+pub fn check(f: &impl ScalarFn, x: &[f64]) -> Result<(), TestCaseError> {
+    check_gradient(f, x, &GradientCheck::default())
+        .map(|_| ())
+        .map_err(|e| TestCaseError::fail(e.to_string()))
+}
+
+/// σ(x), stably, as the closed forms need it.
+pub fn logistic(x: f64) -> f64 {
+    if x >= 0.0 {
+        1.0 / (1.0 + (-x).exp())
+    } else {
+        let e = x.exp();
+        e / (1.0 + e)
+    }
+}
 
 /// `a` within `rel` (relative) of `b`, or both equal (covers infinities and zeros).
 pub fn close(a: f64, b: f64, rel: f64, what: &str) {

@@ -6,31 +6,17 @@
 
 mod cli_common;
 
-use cli_common::{read_json, stderr, stdout, trellis, words, Scratch};
-
-/// Deterministic covariates for `sequences` × `length` observations (times from 5): two
-/// smooth signals that differ between sequences, so that the slopes are identifiable.
-fn covariates_csv(sequences: usize, length: usize) -> String {
-    let mut out = String::from("sequence,time,x1,x2\n");
-    for s in 0..sequences {
-        for t in 0..length {
-            let (s, t) = (s as f64, t as f64);
-            let x1 = (0.21 * t + 1.3 * s).sin();
-            let x2 = (0.05 * t * (1.0 + 0.3 * s)).cos();
-            out.push_str(&format!("seq{s},{},{x1:.6},{x2:.6}\n", t + 5.0));
-        }
-    }
-    out
-}
+use cli_common::{
+    chain_column, covariates_csv, read_json, stderr, stdout, summary_number, trellis, words,
+    Scratch,
+};
 
 /// `(mean, sd)` of `name` in a fit's `summary.json`.
 fn posterior(summary: &serde_json::Value, name: &str) -> (f64, f64) {
-    let number = |key: &str| {
-        summary[name][key]
-            .as_f64()
-            .unwrap_or_else(|| panic!("summary.json: {name}.{key}"))
-    };
-    (number("mean"), number("sd"))
+    (
+        summary_number(summary, name, "mean"),
+        summary_number(summary, name, "sd"),
+    )
 }
 
 /// A left-to-right chain whose moves depend on two covariates: the impossible moves have
@@ -85,14 +71,9 @@ fn left_to_right_covariate_fit_is_rebuilt_from_its_folder() {
             }
         }
     }
-    let chain = std::fs::read_to_string(dir.join("fit/chain_1.csv")).unwrap();
-    let mut lines = chain.lines().filter(|l| !l.starts_with('#'));
-    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
-    let column = header
-        .iter()
-        .position(|h| *h == "transition_coef.2.1.1")
-        .expect("CmdStan name of transition_coef[1,0,0]");
-    assert!(lines.all(|l| l.split(',').nth(column) == Some("0")));
+    // transition_coef[1,0,0] (CmdStan name transition_coef.2.1.1) in every draw.
+    let draws = chain_column(&dir.join("fit/chain_1.csv"), "transition_coef.2.1.1");
+    assert!(draws.iter().all(|d| d == "0"));
     // Rebuilt from the folder.
     dir.succeeds(
         "decode --fit fit --model poisson --states 3 --data sim/data.csv --covariates c.csv \

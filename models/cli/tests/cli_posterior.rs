@@ -9,7 +9,9 @@ mod cli_common;
 
 use std::path::{Path, PathBuf};
 
-use cli_common::{assert_contains, fails, read_json, stdout, trellis, words, Scratch};
+use cli_common::{
+    assert_contains, fails, json_numbers, read_json, stdout, trellis, words, Scratch,
+};
 use trellis_models::hmm::{self, Sequences};
 use trellis_models::pointwise::parameter_columns;
 use trellis_models::relabel::constrained_draws;
@@ -323,12 +325,7 @@ fn simulate_from_the_fit_replicates_its_data_from_posterior_and_prior_draws() {
             observed.iter().map(Vec::len).collect::<Vec<_>>()
         );
         let (states, _) = read_counts(&rep.join("states.csv"));
-        let rate: Vec<f64> = read_json(&rep.join("params.json"))["rate"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|v| v.as_f64().unwrap())
-            .collect();
+        let rate: Vec<f64> = json_numbers(&read_json(&rep.join("params.json"))["rate"]);
         for k in 0..2 {
             let values: Vec<f64> = counts
                 .iter()
@@ -369,12 +366,7 @@ fn simulate_from_the_fit_replicates_its_data_from_posterior_and_prior_draws() {
     let (mut sums, mut initial) = (Vec::new(), Vec::new());
     for r in 1..=400 {
         let params = read_json(&dir.join(&format!("prior/replicate_{r}/params.json")));
-        let rate: Vec<f64> = params["rate"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|v| v.as_f64().unwrap())
-            .collect();
+        let rate: Vec<f64> = json_numbers(&params["rate"]);
         assert!(rate[0] < rate[1], "ordered rates");
         sums.push(rate.iter().sum::<f64>());
         initial.push(params["p_initial_state"][0].as_f64().unwrap());

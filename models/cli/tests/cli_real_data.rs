@@ -7,7 +7,7 @@
 
 mod cli_common;
 
-use cli_common::{fails, trellis, words, Scratch};
+use cli_common::{chain_column, covariates_csv, fails, summary_number, trellis, words, Scratch};
 
 /// One bad-input case: files to write (name, contents), the command line (split on white
 /// space), the message.
@@ -368,28 +368,8 @@ fn logp_on_the_reference_model_with_missing_observations_matches_dynamax() {
 
 /// One element of a fit's summary.json: (mean, sd, true value).
 fn summary_row(summary: &serde_json::Value, name: &str) -> (f64, f64, f64) {
-    let row = &summary[name];
-    let number = |key: &str| {
-        row[key]
-            .as_f64()
-            .unwrap_or_else(|| panic!("summary.json: {name}.{key}"))
-    };
+    let number = |key| summary_number(summary, name, key);
     (number("mean"), number("sd"), number("true"))
-}
-
-/// Deterministic covariates for `sequences` × `length` observations: two smooth signals
-/// that differ between sequences, so the slopes are identifiable.
-fn covariates_csv(sequences: usize, length: usize) -> String {
-    let mut out = String::from("sequence,time,x1,x2\n");
-    for s in 0..sequences {
-        for t in 0..length {
-            let (s, t) = (s as f64, t as f64);
-            let x1 = (0.21 * t + 1.3 * s).sin();
-            let x2 = (0.05 * t * (1.0 + 0.3 * s)).cos();
-            out.push_str(&format!("seq{s},{},{x1:.6},{x2:.6}\n", t + 5.0));
-        }
-    }
-    out
 }
 
 /// simulate → fit with covariates and missing observations: the posterior of every
@@ -517,18 +497,9 @@ fn left_to_right_round_trip_keeps_masked_entries_at_zero() {
         );
     }
     // Every draw of a fixed entry is exactly 0 in the chain files.
-    let chain = std::fs::read_to_string(dir.join("fit/chain_1.csv")).unwrap();
-    let mut lines = chain.lines().filter(|l| !l.starts_with('#'));
-    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
-    let column = header
-        .iter()
-        .position(|h| *h == "p_transition.1.3")
-        .expect("CmdStan name");
-    let draws: Vec<f64> = lines
-        .map(|l| l.split(',').nth(column).unwrap().parse().unwrap())
-        .collect();
+    let draws = chain_column(&dir.join("fit/chain_1.csv"), "p_transition.1.3");
     assert!(draws.len() >= 300, "{} draws", draws.len());
-    assert!(draws.iter().all(|&d| d == 0.0));
+    assert!(draws.iter().all(|d| d.parse::<f64>() == Ok(0.0)));
 }
 
 #[test]

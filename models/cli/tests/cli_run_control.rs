@@ -13,8 +13,8 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use cli_common::{
-    assert_contains, assert_error, assert_success, entries, read_json, stdout, trellis, words,
-    Scratch,
+    assert_contains, assert_error, assert_success, entries, json_numbers, read_json, stdout,
+    trellis, words, Scratch,
 };
 use trellis_samplers::output::read::read_cmdstan_csv;
 use trellis_samplers::Trace;
@@ -491,12 +491,7 @@ fn an_adaptation_is_reused_without_warm_up() {
             let Some(trellis_samplers::InvMetric::Diag(d)) = back.chain.tuning.inv_metric else {
                 panic!("no diagonal metric in {}", path.display())
             };
-            let want: Vec<f64> = metric["inv_metric"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|v| v.as_f64().unwrap())
-                .collect();
+            let want: Vec<f64> = json_numbers(&metric["inv_metric"]);
             assert_eq!(d, want);
         }
     }

@@ -40,6 +40,9 @@ use crate::transforms::Transform;
 /// let mut out = [0.0];
 /// e.log_densities(&[2.0, 1.0], 1, &mut out); // mean 0 + 0.5·(2 − 0) = 1
 /// assert!((out[0] + 0.9189385332046727).abs() < 1e-15);
+/// // After a missing value: the two-step conditional, mean 0.25·2, variance 1 + 0.25.
+/// e.log_densities(&[2.0, f64::NAN, 0.5], 2, &mut out);
+/// assert!((out[0] + 0.5 * (2.0 * std::f64::consts::PI * 1.25).ln()).abs() < 1e-15);
 /// # Ok::<(), trellis_models::ModelError>(())
 /// ```
 #[derive(Debug, Clone, Copy)]

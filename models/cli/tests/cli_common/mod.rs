@@ -197,6 +197,55 @@ pub fn read_json(path: &Path) -> serde_json::Value {
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
+/// Deterministic covariates for `sequences` × `length` observations (times from 5): two
+/// smooth signals that differ between sequences, so that the slopes are identifiable.
+pub fn covariates_csv(sequences: usize, length: usize) -> String {
+    let mut out = String::from("sequence,time,x1,x2\n");
+    for s in 0..sequences {
+        for t in 0..length {
+            let (s, t) = (s as f64, t as f64);
+            let x1 = (0.21 * t + 1.3 * s).sin();
+            let x2 = (0.05 * t * (1.0 + 0.3 * s)).cos();
+            out.push_str(&format!("seq{s},{},{x1:.6},{x2:.6}\n", t + 5.0));
+        }
+    }
+    out
+}
+
+/// A JSON array of numbers as `f64`s.
+pub fn json_numbers(value: &serde_json::Value) -> Vec<f64> {
+    let items = value
+        .as_array()
+        .unwrap_or_else(|| panic!("not an array: {value}"));
+    items
+        .iter()
+        .map(|v| v.as_f64().unwrap_or_else(|| panic!("not a number: {v}")))
+        .collect()
+}
+
+/// `key` (`mean`, `sd`, `true`, …) of parameter `name`'s entry in a fit's `summary.json`.
+pub fn summary_number(summary: &serde_json::Value, name: &str, key: &str) -> f64 {
+    summary[name][key]
+        .as_f64()
+        .unwrap_or_else(|| panic!("summary.json: {name}.{key}"))
+}
+
+/// Every draw of the column named `column` (CmdStan style, `p_transition.1.3`) in a chain
+/// file, as written.
+pub fn chain_column(path: &Path, column: &str) -> Vec<String> {
+    let text = std::fs::read_to_string(path)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+    let mut lines = text.lines().filter(|l| !l.starts_with('#'));
+    let header: Vec<&str> = lines.next().expect("a header line").split(',').collect();
+    let index = header
+        .iter()
+        .position(|h| *h == column)
+        .unwrap_or_else(|| panic!("{}: no column {column}", path.display()));
+    lines
+        .map(|l| l.split(',').nth(index).expect("a full row").to_string())
+        .collect()
+}
+
 /// The reference values for the built-in dataset.
 pub fn seed_truth() -> serde_json::Value {
     read_json(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../data/seed-hmm/truth.json"))

@@ -96,6 +96,11 @@ impl<DB: DrawingBackend> Supersampled<DB> {
         )
     }
 
+    /// Every point of `points` at its pixel centre in the large image.
+    fn centred(&self, points: impl IntoIterator<Item = BackendCoord>) -> Vec<BackendCoord> {
+        points.into_iter().map(|p| self.centre(p)).collect()
+    }
+
     /// `style` with its stroke width scaled.
     fn scaled<S: BackendStyle>(&self, style: &S) -> ScaledStyle {
         ScaledStyle {
@@ -214,9 +219,8 @@ impl<DB: DrawingBackend> DrawingBackend for Supersampled<DB> {
         path: I,
         style: &S,
     ) -> Result<(), DrawingErrorKind<Self::ErrorType>> {
-        let path: Vec<BackendCoord> = path.into_iter().map(|p| self.centre(p)).collect();
-        let style = self.scaled(style);
-        self.inner.draw_path(path, &style)
+        self.inner
+            .draw_path(self.centred(path), &self.scaled(style))
     }
 
     fn draw_circle<S: BackendStyle>(
@@ -236,9 +240,8 @@ impl<DB: DrawingBackend> DrawingBackend for Supersampled<DB> {
         vert: I,
         style: &S,
     ) -> Result<(), DrawingErrorKind<Self::ErrorType>> {
-        let vert: Vec<BackendCoord> = vert.into_iter().map(|p| self.centre(p)).collect();
-        let style = self.scaled(style);
-        self.inner.fill_polygon(vert, &style)
+        self.inner
+            .fill_polygon(self.centred(vert), &self.scaled(style))
     }
 
     fn draw_text<TStyle: BackendTextStyle>(
