@@ -80,8 +80,7 @@ fn left_to_right_covariate_fit_is_rebuilt_from_its_folder() {
          --structure left-to-right --out decoded",
     );
     assert!(dir.join("decoded").is_dir());
-    // (`ppc` on a covariate fit gets past the folder but stops at `HmmModel::chain` in
-    // ppc.rs: not covered here.)
+    // (`ppc` on a covariate fit with missing steps: cli_ppc_real_data.rs.)
     // The covariates file changed since the fit: one line, no output.
     dir.write(
         "c.csv",
