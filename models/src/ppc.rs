@@ -13,6 +13,14 @@
 //!
 //! A p-value near 0 says the observed statistic is larger than nearly all replicated ones,
 //! near 1 smaller: either way the model does not reproduce that feature of the data.
+//!
+//! Each sequence is decoded and replicated with its own chain, so covariate-driven fits are
+//! checked with their per-step transitions and data with missing observations keep their
+//! missing pattern in the replicates (see [`posterior_predictive`]). None of these statistics
+//! flags a *homogeneous* fit to data whose switching is driven by a covariate: the fit
+//! reproduces the average switching rate, and the statistics do not look at when the
+//! switches happen (tried with 8 × 60 observations, slopes ±6 on the logit of leaving, a
+//! covariate of period 10 or 60: every p-value within [0.18, 0.93]).
 
 use rand::{RngCore, SeedableRng};
 use rand_xoshiro::SplitMix64;

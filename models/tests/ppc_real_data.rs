@@ -5,7 +5,7 @@
 //! missing step; complete homogeneous data give bit-for-bit the results of the function as
 //! it was before (a copy of its per-draw computation is kept below); a covariate model with
 //! 10 % missing data gives no extreme p-value for the true model, bit-identically on one
-//! thread and on many; a homogeneous fit of strongly covariate-driven data.
+//! thread and on many.
 
 use rand::{RngCore, SeedableRng};
 use rand_xoshiro::SplitMix64;
@@ -248,15 +248,4 @@ fn a_covariate_model_with_missing_data_gives_no_extreme_p_value() {
         .unwrap();
     let one_thread = pool.install(|| posterior_predictive(&model, &draws, 9).unwrap());
     assert_eq!(one_thread, check);
-}
-
-#[test]
-fn a_homogeneous_fit_of_covariate_driven_data() {
-    // Slow covariate, steep slopes: long stays where x keeps a state, quick returns where it
-    // does not.
-    let (data, _) = covariate_data(8, 60, 60.0, 6.0, 0.1, 13);
-    let model = HmmModel::new(GaussianFamily::new(2), data).unwrap();
-    let draws = posterior_draws(&model, 4);
-    let check = posterior_predictive(&model, &draws, 10).unwrap();
-    eprintln!("homogeneous fit: {}", describe(&check));
 }
