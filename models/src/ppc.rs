@@ -253,7 +253,7 @@ where
     }
     let data = model.data();
     let missing = data.missing();
-    let observed_values: Vec<Vec<f64>> = data.iter().map(|s| scalars(s)).collect();
+    let observed_values: Vec<Vec<f64>> = data.iter().map(scalars).collect();
     let per_draw: Vec<([f64; 7], [f64; 7], Vec<f64>)> = draws
         .par_iter()
         .enumerate()
