@@ -7,19 +7,18 @@
 //! 10 % missing data gives no extreme p-value for the true model, bit-identically on one
 //! thread and on many.
 
+mod ppc_common;
+
+use ppc_common::{describe, posterior_draws};
 use rand::{RngCore, SeedableRng};
 use rand_xoshiro::SplitMix64;
 use trellis_models::hmm::{self, Sequences};
-use trellis_models::pointwise::parameter_columns;
 use trellis_models::ppc::{
-    posterior_predictive, statistics, statistics_observed, PredictiveCheck, ScalarObservation,
-    STATISTIC_NAMES,
+    posterior_predictive, statistics, statistics_observed, ScalarObservation, STATISTIC_NAMES,
 };
-use trellis_models::relabel::constrained_draws;
 use trellis_models::simulate::simulate_hmm;
 use trellis_models::zoo::{Covariates, Family, GaussianFamily, HmmModel};
-use trellis_models::{BayesianModel, ModelDensity};
-use trellis_samplers::{sample, Nuts, RunConfig};
+use trellis_models::BayesianModel;
 
 #[test]
 fn statistics_skip_missing_steps_by_hand() {
@@ -199,31 +198,6 @@ fn covariate_data(
     (simulated.observations, covariates)
 }
 
-/// Posterior draws of `model` (2 chains of 200 after 200 warm-up; 100 draws kept, evenly).
-fn posterior_draws<F: Family>(model: &HmmModel<F>, seed: u64) -> Vec<Vec<f64>> {
-    let density = ModelDensity::new(model);
-    let config = RunConfig {
-        chains: 2,
-        warmup: 200,
-        draws: 200,
-        seed,
-        ..RunConfig::default()
-    };
-    let trace = sample(&density, &Nuts::new(), &config).unwrap();
-    let columns = parameter_columns(model.layout(), &trace).unwrap();
-    let pooled: Vec<Vec<f64>> = constrained_draws(&trace, &columns).concat();
-    pooled.into_iter().step_by(4).take(100).collect()
-}
-
-fn describe(check: &PredictiveCheck) -> String {
-    check
-        .statistics
-        .iter()
-        .map(|s| format!("{} p = {:.3}", s.name, s.p_value))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
 #[test]
 fn a_covariate_model_with_missing_data_gives_no_extreme_p_value() {
     let (data, covariates) = covariate_data(8, 60, 40.0, 2.5, 0.1, 12);
@@ -233,7 +207,7 @@ fn a_covariate_model_with_missing_data_gives_no_extreme_p_value() {
         .unwrap()
         .with_covariates(covariates)
         .unwrap();
-    let draws = posterior_draws(&model, 3);
+    let draws = posterior_draws(&model, 3, 200, 100);
     let check = posterior_predictive(&model, &draws, 9).unwrap();
     eprintln!("{}", describe(&check));
     assert!(check.extreme(0.01).is_empty(), "{}", describe(&check));
