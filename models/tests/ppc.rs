@@ -4,18 +4,15 @@
 //! (some p-value below 0.01: observed autocorrelation, sd and maximum above nearly every
 //! replicate's).
 
+mod ppc_common;
+
+use ppc_common::{describe, posterior_draws};
 use rand::{Rng, SeedableRng};
 use rand_distr::{Distribution, Gamma, Poisson};
 use rand_xoshiro::Xoshiro256PlusPlus;
 use trellis_models::hmm::Sequences;
-use trellis_models::pointwise::parameter_columns;
-use trellis_models::ppc::{
-    posterior_predictive, statistics, PredictiveCheck, ScalarObservation, STATISTIC_NAMES,
-};
-use trellis_models::relabel::constrained_draws;
+use trellis_models::ppc::{posterior_predictive, statistics, ScalarObservation, STATISTIC_NAMES};
 use trellis_models::zoo::{Family, GaussianFamily, HmmModel, PoissonFamily};
-use trellis_models::{BayesianModel, ModelDensity};
-use trellis_samplers::{sample, Nuts, RunConfig};
 
 #[test]
 fn statistics_by_hand() {
@@ -39,32 +36,6 @@ fn statistics_by_hand() {
     let r = statistics(&smooth, &[vec![0; 6]])[3];
     // mean 0.5, deviations ±0.5, pairs: 4 × 0.25 − 0.25 = 0.75, Σ d² = 1.5.
     assert!((r - 0.5).abs() < 1e-14, "{r}");
-}
-
-/// Posterior draws of `model` (2 chains, short runs; thinned to 200 draws in all).
-fn posterior_draws<F: Family>(model: &HmmModel<F>, seed: u64) -> Vec<Vec<f64>> {
-    let density = ModelDensity::new(model);
-    let config = RunConfig {
-        chains: 2,
-        warmup: 300,
-        draws: 300,
-        seed,
-        ..RunConfig::default()
-    };
-    let trace = sample(&density, &Nuts::new(), &config).unwrap();
-    let columns = parameter_columns(model.layout(), &trace).unwrap();
-    let pooled: Vec<Vec<f64>> = constrained_draws(&trace, &columns).concat();
-    let step = pooled.len() / 200;
-    pooled.into_iter().step_by(step).take(200).collect()
-}
-
-fn describe(check: &PredictiveCheck) -> String {
-    check
-        .statistics
-        .iter()
-        .map(|s| format!("{} p = {:.3}", s.name, s.p_value))
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 fn gaussian_truth(k: usize) -> Vec<f64> {
@@ -96,7 +67,7 @@ fn simulated_gaussian(k: usize, seed: u64) -> Sequences<f64> {
 #[test]
 fn data_from_the_model_gives_no_extreme_p_value() {
     let model = HmmModel::new(GaussianFamily::new(2), simulated_gaussian(2, 31)).unwrap();
-    let draws = posterior_draws(&model, 4);
+    let draws = posterior_draws(&model, 4, 300, 200);
     let check = posterior_predictive(&model, &draws, 9).unwrap();
     assert_eq!(check.replicated_values.len(), draws.len());
     assert_eq!(check.replicated_values[0].len(), model.data().total_len());
@@ -119,7 +90,7 @@ fn assert_flagged<F: Family>(model: &HmmModel<F>, draw_seed: u64, ppc_seed: u64)
 where
     F::Obs: ScalarObservation,
 {
-    let draws = posterior_draws(model, draw_seed);
+    let draws = posterior_draws(model, draw_seed, 300, 200);
     let check = posterior_predictive(model, &draws, ppc_seed).unwrap();
     eprintln!("{}", describe(&check));
     assert!(
