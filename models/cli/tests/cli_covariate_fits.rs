@@ -7,8 +7,8 @@
 mod cli_common;
 
 use cli_common::{
-    chain_column, covariates_csv, read_json, stderr, stdout, summary_number, trellis, words,
-    Scratch,
+    chain_column, covariates_csv, read_json, simulated_with_covariates, stderr, stdout,
+    summary_number, trellis, words, Scratch,
 };
 
 /// `(mean, sd)` of `name` in a fit's `summary.json`.
@@ -39,12 +39,11 @@ fn ltr_truth(i: usize, j: usize, c: usize) -> f64 {
 /// the model (`decode --fit`, `ppc`, `compare`), and a changed covariates file is refused.
 #[test]
 fn left_to_right_covariate_fit_is_rebuilt_from_its_folder() {
-    let dir = Scratch::new("ltr-covariates");
-    dir.write("c.csv", covariates_csv(12, 80));
-    dir.write("truth.json", LTR_TRUTH);
-    dir.succeeds(
-        "simulate --model poisson --states 3 --params truth.json --covariates c.csv --seed 4 \
-         --out sim",
+    let dir = simulated_with_covariates(
+        "ltr-covariates",
+        &covariates_csv(12, 80),
+        LTR_TRUTH,
+        "--model poisson --states 3 --seed 4",
     );
     // The true coefficients of the impossible moves are not zeros: keep them out of the
     // fit's truth column.

@@ -5,7 +5,7 @@
 
 mod cli_common;
 
-use cli_common::{assert_success, read_json, stdout, trellis, words, Scratch};
+use cli_common::{assert_success, read_json, simulated_with_covariates, stdout, trellis, words};
 
 /// Covariates of `sequences` × `length` observations: one smooth signal per sequence.
 fn covariates_csv(sequences: usize, length: usize) -> String {
@@ -25,13 +25,8 @@ const TRUTH: &str = r#"{"mu": [-2.0, 2.0], "sigma": [0.7, 0.7], "p_initial_state
 
 #[test]
 fn ppc_of_a_covariate_fit_with_missing_data() {
-    let dir = Scratch::new("ppc-covariates-missing");
-    dir.write("c.csv", covariates_csv(6, 60));
-    dir.write("truth.json", TRUTH);
-    dir.succeeds(
-        "simulate --model gaussian --states 2 --params truth.json --covariates c.csv \
-         --missing-rate 0.1 --seed 8 --out sim",
-    );
+    let simulate = "--model gaussian --states 2 --missing-rate 0.1 --seed 8";
+    let dir = simulated_with_covariates("ppc-cov", &covariates_csv(6, 60), TRUTH, simulate);
     dir.succeeds(
         "fit --model gaussian --states 2 --data sim/data.csv --covariates c.csv --chains 2 \
          --warmup 150 --draws 150 --seed 3 --quiet --out fit",

@@ -212,6 +212,18 @@ pub fn covariates_csv(sequences: usize, length: usize) -> String {
     out
 }
 
+/// A scratch folder holding `c.csv` (`covariates`), `truth.json` (`truth`) and, in `sim/`,
+/// data simulated from them: `simulate {model} --params truth.json --covariates c.csv …`.
+pub fn simulated_with_covariates(tag: &str, covariates: &str, truth: &str, model: &str) -> Scratch {
+    let dir = Scratch::new(tag);
+    dir.write("c.csv", covariates);
+    dir.write("truth.json", truth);
+    dir.succeeds(&format!(
+        "simulate {model} --params truth.json --covariates c.csv --out sim"
+    ));
+    dir
+}
+
 /// A JSON array of numbers as `f64`s.
 pub fn json_numbers(value: &serde_json::Value) -> Vec<f64> {
     let items = value
