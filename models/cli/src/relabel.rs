@@ -102,21 +102,31 @@ pub fn apply(
     );
     // The trace's names of the constrained values, in layout order.
     let value_names: Vec<&str> = columns.iter().map(|&j| trace.names[j].as_str()).collect();
-    for (path, labeling) in files.iter().zip(&found.chains) {
-        let sources = params.sources(&labeling.permutation);
-        rewrite(path, &value_names, &sources, &record)?;
+    // Every file is rewritten in memory before any is written, so that a file that cannot be
+    // relabeled (already relabeled, a short row) leaves the whole run as it was.
+    let rewritten = files
+        .iter()
+        .zip(&found.chains)
+        .map(|(path, labeling)| {
+            let sources = params.sources(&labeling.permutation);
+            rewrite(path, &value_names, &sources, &record)
+        })
+        .collect::<Result<Vec<String>, String>>()?;
+    for (path, text) in files.iter().zip(&rewritten) {
+        write_file(path, text.as_bytes())?;
     }
     Ok(record)
 }
 
-/// Rewrites one chain file: the record inserted before the column header, and in every draw
-/// row the field of value `i` replaced by that of value `sources[i]`.
+/// One chain file rewritten (returned, not written): the record inserted before the column
+/// header, and in every draw row the field of value `i` replaced by that of value
+/// `sources[i]`.
 fn rewrite(
     path: &Path,
     value_names: &[&str],
     sources: &[usize],
     record: &str,
-) -> Result<(), String> {
+) -> Result<String, String> {
     let shown = path.display();
     let text = std::fs::read_to_string(path)
         .map_err(|e| format!("cannot read '{shown}': {}", crate::io::io_reason(&e)))?;
@@ -167,7 +177,7 @@ fn rewrite(
     if at.is_none() {
         return Err(format!("{shown}: no column header"));
     }
-    write_file(path, out.as_bytes())
+    Ok(out)
 }
 
 /// The relabel record among a chain file's header settings.
