@@ -10,7 +10,7 @@ use trellis_models::relabel::constrained_draws;
 use trellis_models::zoo::{Covariates, Family, HmmModel};
 use trellis_models::BayesianModel;
 
-use crate::covariates::{self, COEFFICIENTS};
+use crate::covariates::{self, SequenceRows, COEFFICIENTS};
 use crate::family::{check_params, default_params, params_file, params_from_json};
 use crate::fitted::Fitted;
 use crate::input::Input;
@@ -287,6 +287,12 @@ where
     };
     let out = RunDir::prepare(&args.out, args.overwrite, &REPLICATE_FILES)?;
     let data = model.data();
+    // With covariates the replicates keep the data's sequence labels and times (the long
+    // layout), so that `fit --covariates` matches them to the same covariates file.
+    let rows = match (&input.covariates, &input.raw) {
+        (Some(_), Some(raw)) => Some(SequenceRows::of(raw)),
+        _ => None,
+    };
     let mut index = String::from("replicate,source,chain,draw,seed\n");
     for (r, (values, origin)) in chosen.iter().enumerate() {
         let r = r + 1;
@@ -303,12 +309,12 @@ where
         // The fit's data's missing steps are missing in every replicate.
         let data_layout = CsvLayout {
             missing: data.missing(),
-            rows: None,
+            rows: rows.as_deref(),
             column: "value",
         };
         let states_layout = CsvLayout {
             missing: None,
-            rows: None,
+            rows: rows.as_deref(),
             column: "state",
         };
         write_file(
@@ -352,8 +358,12 @@ where
         chosen.len(),
         args.out.join(REPLICATE_INDEX).display()
     );
+    let with_covariates = input
+        .covariates
+        .as_ref()
+        .map_or(String::new(), |t| format!(" --covariates {}", t.source));
     say!(
-        "Fit one with: trellis fit --model {} --states {} --data {}",
+        "Fit one with: trellis fit --model {} --states {} --data {}{with_covariates}",
         kind.name(),
         input.states,
         args.out.join(replicate_dir(1)).join("data.csv").display()

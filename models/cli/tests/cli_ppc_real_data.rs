@@ -58,4 +58,22 @@ fn ppc_of_a_covariate_fit_with_missing_data() {
         std::fs::read_to_string(dir.join("ppc/ppc.json")).unwrap(),
         std::fs::read_to_string(dir.join("ppc2/ppc.json")).unwrap()
     );
+
+    // Replicated data of the covariate fit keep the data's sequences, times and missing
+    // steps, so the same covariates file fits them.
+    dir.succeeds("simulate --fit fit --draws 2 --seed 6 --out rep");
+    let cells = |path: &str| -> Vec<(String, bool)> {
+        let text = std::fs::read_to_string(dir.join(path)).unwrap();
+        text.lines()
+            .map(|l| {
+                let (key, value) = l.rsplit_once(',').unwrap();
+                (key.to_string(), value == "NA")
+            })
+            .collect()
+    };
+    assert_eq!(cells("rep/replicate_2/data.csv"), cells("sim/data.csv"));
+    dir.succeeds(
+        "fit --model gaussian --states 2 --data rep/replicate_2/data.csv --covariates c.csv \
+         --chains 1 --warmup 20 --draws 10 --quiet --out refit",
+    );
 }
