@@ -21,7 +21,7 @@ use trellis_ad::Scalar;
 use trellis_samplers::Trace;
 
 use crate::emission::Emission;
-use crate::hmm::{self, HmmParams};
+use crate::hmm::{self, HmmParams, MissingSteps};
 use crate::model::{BayesianModel, ModelError};
 use crate::zoo::{Family, HmmModel};
 
@@ -65,7 +65,8 @@ pub fn log_lik_per_sequence<F: Family>(
 
 /// `ln p(yₜ | y₁..yₜ₋₁, θ)` for every step `t` of every sequence (one vector per sequence) at
 /// the constrained values `constrained`; each sequence's entries sum to its
-/// [`log_lik_per_sequence`] value.
+/// [`log_lik_per_sequence`] value. A missing step's entry is 0 (nothing observed to predict);
+/// the steps after it condition on the observed steps only.
 ///
 /// # Errors
 /// As [`log_lik_per_sequence`], and [`crate::HmmError::ZeroProbability`] for a sequence that
@@ -80,7 +81,10 @@ pub fn log_lik_per_step<F: Family>(
                 .data()
                 .iter()
                 .enumerate()
-                .map(|(s, seq)| step_log_likelihoods(chain, emission, seq).map_err(|e| (s, e)))
+                .map(|(s, seq)| {
+                    let view = MissingSteps::new(emission, model.data().missing_of(s));
+                    step_log_likelihoods(chain, &view, seq).map_err(|e| (s, e))
+                })
                 .collect::<Result<Vec<_>, _>>()
         })?
         .map_err(|(s, e)| ModelError::from(e.in_sequence(s)))

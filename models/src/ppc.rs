@@ -224,7 +224,8 @@ impl PredictiveCheck {
 /// ([`HmmModel::at_sequence`]): its per-step transitions in a covariate model, its own
 /// covariates in the replicate. A replicate has the data's number and lengths of sequences
 /// and keeps the data's missing pattern: values are drawn at every step (an autoregressive
-/// family reads its lagged value), then the same steps as in the data are missing, decoded
+/// family reads its lagged value), then the same steps as in the data are missing (holding
+/// the family's [`Family::missing_marker`], as the data does), decoded
 /// with the emission marginalised there, and skipped by every statistic of the observations
 /// on both sides ([`statistics_observed`]: the decoded states at missing steps still count
 /// for the run lengths and switches).
@@ -253,6 +254,7 @@ where
     }
     let data = model.data();
     let missing = data.missing();
+    let marker = model.family().missing_marker();
     let observed_values: Vec<Vec<f64>> = data.iter().map(scalars).collect();
     let per_draw: Vec<([f64; 7], [f64; 7], Vec<f64>)> = draws
         .par_iter()
@@ -273,7 +275,8 @@ where
                                 .map_err(|e| ModelError::from(e.in_sequence(s)))
                         };
                         let observed = decode(seq)?;
-                        let replicate = simulate_one(chain, view.inner(), seq.len(), sub_seed)?;
+                        let mut replicate = simulate_one(chain, view.inner(), seq.len(), sub_seed)?;
+                        mark_missing(&mut replicate, data.missing_of(s), &marker);
                         Ok::<_, ModelError>((observed, decode(&replicate)?, scalars(&replicate)))
                     })??;
                 observed_states.push(observed);
@@ -312,6 +315,16 @@ where
         observed_values: observed_only(&observed_values, missing),
         replicated_values: per_draw.into_iter().map(|d| d.2).collect(),
     })
+}
+
+/// Stores the family's missing marker (if it has one) at the replicate's missing steps, as
+/// [`HmmModel`] stores it in the data: an autoregressive family then decodes the replicate as
+/// it decodes the observed data (the step after a gap conditioned on the last observed
+/// value, not on the drawn one).
+fn mark_missing<O: Clone>(replicate: &mut [O], missing: Option<&[bool]>, marker: &Option<O>) {
+    if let (Some(missing), Some(marker)) = (missing, marker) {
+        crate::hmm::data::fill_missing(replicate, missing, marker);
+    }
 }
 
 /// The observations of one sequence as numbers ([`ScalarObservation`]).

@@ -145,11 +145,19 @@ where
         );
     }
 
-    let observed: Vec<Vec<f64>> = model
-        .data()
+    // A missing step leaves a gap in the line (a non-finite value), not its placeholder.
+    let data = model.data();
+    let observed: Vec<Vec<f64>> = data
         .iter()
         .take(PLOTTED_SEQUENCES)
-        .map(|seq| seq.iter().map(CliObs::plot_value).collect())
+        .enumerate()
+        .map(|(s, seq)| {
+            let missing = |t: usize| data.missing_of(s).is_some_and(|m| m[t]);
+            seq.iter()
+                .enumerate()
+                .map(|(t, o)| if missing(t) { f64::NAN } else { o.plot_value() })
+                .collect()
+        })
         .collect();
     let panels: Vec<DecodedSequence<'_>> = observed
         .iter()

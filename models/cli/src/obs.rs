@@ -166,7 +166,8 @@ impl CliObs for Vec<f64> {
 
 /// Converts every observation of `raw`. A step whose cells are all `NA` is missing: it holds
 /// the family's placeholder and is flagged in the sequences' missing mask, so the model
-/// marginalises it. Vector observations with only some coordinates `NA` keep NaN there
+/// marginalises it (and an AR(1) model, which reads NaN there instead, conditions the step
+/// after on the last observed value: `HmmModel` stores the family's missing marker). Vector observations with only some coordinates `NA` keep NaN there
 /// (the diagonal Gaussian marginalises those coordinates alone).
 pub fn sequences<O: CliObs + trellis_models::hmm::Observation>(
     raw: &RawData,

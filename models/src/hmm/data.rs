@@ -190,7 +190,9 @@ impl<O: Observation> Sequences<O> {
 
     /// Marks observations as missing: `missing` has one flag per observation in flat order
     /// ([`Sequences::flat`]), `true` = missing. The value stored at a missing step is a
-    /// placeholder that no emission reads: the step contributes log-density 0 to every state
+    /// placeholder that no emission reads at that step (an autoregressive one reads it when
+    /// it looks back: see [`Sequences::with_missing_marker`]): the step contributes
+    /// log-density 0 to every state
     /// (it is marginalised), in value and gradient, for every family, and filtering,
     /// smoothing, Viterbi and posterior sampling still give its states. All flags `false`
     /// is the same as no mask.
@@ -217,6 +219,40 @@ impl<O: Observation> Sequences<O> {
         }
         self.missing = missing.contains(&true).then_some(missing);
         Ok(self)
+    }
+
+    /// Stores `marker` at every missing step, in place of the placeholder there: for an
+    /// emission that reads earlier observations, so that it can tell a missing one apart
+    /// when it looks back. [`Ar1Gaussian`](crate::zoo::Ar1Gaussian) reads NaN as missing and
+    /// gives the step after a gap the gap's conditional density;
+    /// [`HmmModel`](crate::zoo::HmmModel) does this itself for a family that asks
+    /// ([`Family::missing_marker`](crate::zoo::Family::missing_marker)). The marker is not
+    /// checked ([`Observation::check`]): a missing step's own density is never evaluated.
+    /// Without missing steps the batch is unchanged.
+    ///
+    /// ```
+    /// use trellis_models::hmm::Sequences;
+    /// let data = Sequences::new(vec![vec![0.1, 0.0, 2.0]])?
+    ///     .with_missing(vec![false, true, false])?
+    ///     .with_missing_marker(f64::NAN);
+    /// assert!(data[0][1].is_nan() && data[0][2] == 2.0);
+    /// # Ok::<(), trellis_models::hmm::HmmError>(())
+    /// ```
+    pub fn with_missing_marker(mut self, marker: O) -> Self
+    where
+        O: Clone,
+    {
+        if let Some(missing) = &self.missing {
+            fill_missing(&mut self.data, missing, &marker);
+        }
+        self
+    }
+}
+
+/// Stores `marker` at the steps of `values` that `missing` flags (one flag per value).
+pub(crate) fn fill_missing<O: Clone>(values: &mut [O], missing: &[bool], marker: &O) {
+    for (o, _) in values.iter_mut().zip(missing).filter(|(_, &m)| m) {
+        *o = marker.clone();
     }
 }
 

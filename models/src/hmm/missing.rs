@@ -15,8 +15,11 @@ use crate::emission::{Emission, FusedEmission};
 /// with, `true` = missing) given log-density 0 for every state.
 ///
 /// An autoregressive emission (e.g. [`Ar1Gaussian`](crate::zoo::Ar1Gaussian)) at the step
-/// after a missing one still reads the missing step's placeholder as its lagged value: its
-/// density there is conditioned on the placeholder, not marginalised over the missing value.
+/// after a missing one reads the missing step's stored value when it looks back: store its
+/// marker there (NaN for `Ar1Gaussian`, [`Sequences::with_missing_marker`](crate::hmm::Sequences::with_missing_marker)) and the step
+/// after the gap gets the gap's conditional density given the last observed value;
+/// [`HmmModel`](crate::zoo::HmmModel) does so itself. With a finite placeholder there, the
+/// density would be conditioned on the placeholder.
 ///
 /// ```
 /// use trellis_models::{hmm::{self, MissingSteps}, zoo::Gaussian, Emission};

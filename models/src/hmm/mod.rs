@@ -24,7 +24,9 @@
 //!   covariates, for [`Transitions::PerStep`].
 //! - Missing observations: [`Sequences::with_missing`] flags them; the batch likelihoods
 //!   marginalise them, and [`MissingSteps`] is the emission view that does it (log-density 0
-//!   at a missing step, the placeholder never read) for one sequence, e.g. for inference.
+//!   at a missing step, the placeholder never read there) for one sequence, e.g. for
+//!   inference; [`Sequences::with_missing_marker`] stores the marker an autoregressive
+//!   emission recognises when it looks back.
 //! - [`probability_gradient`], [`batch_probability_gradient`]: `∂ ln L` with respect to the
 //!   probabilities as given, finite at exact zeros.
 //! - [`data`]: [`Sequences`], the [`Observation`] check, and the built-in

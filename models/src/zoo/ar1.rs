@@ -24,8 +24,10 @@ use crate::transforms::Transform;
 /// `μ_k` is the level the process reverts to in state `k`, `φ_k` its persistence.
 ///
 /// Missing observations: a NaN in the sequence marks a missing value, never read as a lag.
-/// (Not yet through [`HmmModel`](super::HmmModel): its missing steps hold a finite
-/// placeholder, which the next step still reads as its lag.) After a
+/// [`HmmModel`](super::HmmModel) stores NaN at the data's missing steps
+/// ([`Sequences::with_missing`](crate::hmm::Sequences::with_missing), so also the `NA`
+/// cells of the `trellis` command; see [`Family::missing_marker`]), whatever placeholder
+/// they held. After a
 /// gap — the last observed value `y_s` is `g = t − s ≥ 2` steps back — the density of `y_t`
 /// is the AR(1) process's `g`-step conditional, the missing values marginalised:
 /// `y_t ~ Normal(μ_k + φ_k^g (y_s − μ_k), σ_k √((1 − φ_k^{2g}) / (1 − φ_k²)))`; with no
@@ -265,5 +267,11 @@ impl Family for Ar1Family {
 
     fn n_states(&self) -> usize {
         self.n_states
+    }
+
+    /// NaN: the emission's own missing marker, so that [`HmmModel`](super::HmmModel) gives
+    /// the step after a gap the gap's conditional density.
+    fn missing_marker(&self) -> Option<f64> {
+        Some(f64::NAN)
     }
 }

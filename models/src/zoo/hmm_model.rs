@@ -83,7 +83,9 @@ enum TransitionParams {
 /// - [`HmmModel::with_masks`]: structural zeros in `p_initial_state` and `p_transition`
 ///   (exact zeros; the free entries of each row form a simplex of their own size);
 /// - missing observations, flagged in the data ([`Sequences::with_missing`]): each missing
-///   step contributes log-density 0 to every state;
+///   step contributes log-density 0 to every state, and an AR(1) step after a gap has the
+///   gap's conditional density given the last observed value
+///   ([`Ar1Gaussian`](super::Ar1Gaussian));
 /// - [`HmmModel::with_covariates`]: `p_transition` is replaced by `transition_coef`
 ///   (`K × K × C`), a multinomial logit of the from-time's covariates
 ///   ([`hmm::covariate_log_transitions`]), diagonal fixed at 0, prior
@@ -144,6 +146,12 @@ impl<F: Family> HmmModel<F> {
             return Err(HmmError::NoStates.into());
         }
         check_observed(&family, &data)?;
+        // An autoregressive family recognises missing steps by its marker when it looks
+        // back; every other family's data stays as given.
+        let data = match family.missing_marker() {
+            Some(marker) => data.with_missing_marker(marker),
+            None => data,
+        };
         if !markov.transform.is_simplex() {
             return Err(LayoutError::InvalidParameter {
                 name: "p_initial_state".into(),
@@ -269,7 +277,8 @@ impl<F: Family> HmmModel<F> {
         &self.family
     }
 
-    /// The data.
+    /// The data; its missing steps hold the family's [`Family::missing_marker`] if it has
+    /// one (NaN for [`Ar1Family`](super::Ar1Family)), else the placeholders given.
     pub fn data(&self) -> &Sequences<F::Obs> {
         &self.data
     }

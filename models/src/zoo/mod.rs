@@ -115,6 +115,17 @@ pub trait Family: Send + Sync {
         None
     }
 
+    /// The value [`HmmModel`] stores at the data's missing steps
+    /// ([`Sequences::with_missing`]) in place of their placeholders, for an emission that
+    /// reads earlier observations and must tell a missing one apart when it looks back:
+    /// [`Ar1Family`] gives NaN, so the step after a gap conditions on the last observed
+    /// value. `None` (the default) keeps the placeholders, which nothing reads: every other
+    /// family's density of a step reads that step's observation only, and a missing step's
+    /// density is never evaluated.
+    fn missing_marker(&self) -> Option<Self::Obs> {
+        None
+    }
+
     /// Checks every observation with [`Family::invalid_observation`], naming sequence,
     /// position and value of the first invalid one.
     fn check_data(&self, data: &Sequences<Self::Obs>) -> Result<(), HmmError> {
