@@ -374,3 +374,47 @@ proptest! {
         }
     }
 }
+
+/// `ppc` replicates keep the data's missing steps holding the family's marker, so a replicate
+/// is decoded as the data are: its statistics are those of the replicate (the one-sequence
+/// simulation of the draw's sub-seed) with NaN at the data's missing steps, decoded with the
+/// gap conditional. The states differ little in level and much in persistence, so decoding
+/// after a gap depends on what the step conditions on.
+#[test]
+fn ppc_replicates_are_decoded_through_the_gaps() {
+    use rand::{RngCore, SeedableRng};
+    use trellis_models::ppc::{posterior_predictive, statistics_observed};
+
+    let point = [0.0, 0.1, 0.9, -0.9, 0.5, 0.5, 0.5, 0.5, 0.9, 0.1, 0.1, 0.9];
+    let template = HmmModel::new(Ar1Family::new(2), Sequences::single(vec![0.0]).unwrap()).unwrap();
+    let data = template
+        .simulate_with_missing(&point, 1, 200, 0.3, 21)
+        .unwrap();
+    let model = HmmModel::new(Ar1Family::new(2), data.observations).unwrap();
+    let seed = 77;
+    let check = posterior_predictive(&model, &[point.to_vec()], seed).unwrap();
+    // Replicate 0's first sub-seed (see `posterior_predictive`).
+    let sub_seed = rand_xoshiro::SplitMix64::seed_from_u64(seed).next_u64();
+    let mut replicate = model
+        .simulate(&point, 1, 200, sub_seed)
+        .unwrap()
+        .observations[0]
+        .to_vec();
+    let missing = model.data().missing().unwrap();
+    for (y, &m) in replicate.iter_mut().zip(missing) {
+        if m {
+            *y = f64::NAN;
+        }
+    }
+    let states = model
+        .at_sequence(&point, 0, |chain, view, _| {
+            hmm::viterbi(chain, view, &replicate)
+        })
+        .unwrap()
+        .unwrap()
+        .states;
+    let expected = statistics_observed(&[replicate], &[states], Some(missing));
+    for (statistic, want) in check.statistics.iter().zip(expected) {
+        assert_eq!(statistic.replicated[0], want, "{}", statistic.name);
+    }
+}
