@@ -351,6 +351,9 @@ const VECTORS_PER_CHAIN: f64 = 16.0;
 /// Values per observation and state the forward–backward recursion keeps (emission
 /// log-densities, forward weights, their adjoints).
 const VALUES_PER_OBSERVATION_AND_STATE: f64 = 3.0;
+/// Parameter-sized vectors a simulation keeps at once (the default or given parameters as
+/// JSON, their constrained and unconstrained values, the written `params.json`): a floor.
+const SIMULATION_VECTORS: f64 = 4.0;
 
 /// The sizes that set a command's memory, known before the model is built (building it
 /// already allocates K × symbols for a categorical prior).
@@ -393,9 +396,6 @@ impl ModelSizes {
     /// estimate. The estimate is a floor: the parameter vectors, the recursion's workspace
     /// and the draws kept, 8 bytes a value.
     pub fn check_memory(&self, run: Option<&RunSizes>) -> Result<(), String> {
-        let Some(available) = physical_memory() else {
-            return Ok(());
-        };
         let parameters = self.parameters();
         let model_bytes = 8.0
             * (VECTORS_PER_CHAIN * parameters
@@ -421,6 +421,23 @@ impl ModelSizes {
                 )
             }
         };
+        self.refuse_above_memory(bytes, &what)
+    }
+
+    /// Refuses, before anything is allocated (building the family already allocates its
+    /// priors), a simulation (`trellis simulate` without `--fit`) whose parameters cannot fit
+    /// in physical memory: [`SIMULATION_VECTORS`] parameter vectors, 8 bytes a value. The
+    /// simulated values have their own cap (`--sequences × --length`), checked after this.
+    pub fn check_simulation_memory(&self) -> Result<(), String> {
+        self.refuse_above_memory(8.0 * SIMULATION_VECTORS * self.parameters(), "")
+    }
+
+    /// `Ok` when `bytes` fit in physical memory (or it is not known), else the one-line
+    /// refusal naming the sizes (`what`: the run's part of the sentence) and the estimate.
+    fn refuse_above_memory(&self, bytes: f64, what: &str) -> Result<(), String> {
+        let Some(available) = physical_memory() else {
+            return Ok(());
+        };
         if bytes <= available as f64 {
             return Ok(());
         }
@@ -432,7 +449,7 @@ impl ModelSizes {
             "too large for this machine: K = {} states{symbols} ({} parameters){what} need at \
              least {} of memory, and it has {}",
             self.states,
-            count_text(parameters),
+            count_text(self.parameters()),
             bytes_text(bytes),
             bytes_text(available as f64)
         ))

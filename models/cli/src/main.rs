@@ -521,6 +521,16 @@ fn run(command: Command, started: Instant) -> Result<(), String> {
                 .as_deref()
                 .map(|p| io::read_json(p, "parameter file").map(|v| (v, p.display().to_string())))
                 .transpose()?;
+            // K = 100 000 was killed for lack of memory while building the 10¹⁰ default
+            // transition probabilities; 4·10⁹ symbols aborted building the family's prior.
+            input::ModelSizes {
+                kind: args.model,
+                states: args.states,
+                symbols: args.symbols,
+                dim: args.dim,
+                observations: 0,
+            }
+            .check_simulation_memory()?;
             let choice = FamilyChoice {
                 kind: args.model,
                 states: args.states,

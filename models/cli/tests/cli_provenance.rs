@@ -12,7 +12,9 @@ mod plot_files;
 use std::path::Path;
 use std::process::Command;
 
-use cli_common::{assert_error, assert_success, read_json, stdout, trellis, words, Scratch};
+use cli_common::{
+    assert_error, assert_success, machine_memory, read_json, stdout, trellis, words, Scratch,
+};
 use serde_json::Value;
 
 /// Counts valid for both the Poisson and the exponential family: 4 sequences, 34
@@ -225,20 +227,6 @@ fn summary_refuses_chains_of_another_model_k_or_data() {
         !dir.join("merged").exists(),
         "a refused summary writes nothing"
     );
-}
-
-/// Physical memory as the CLI reads it, formatted as its messages are ("25.3 GB"); `None`
-/// where `/proc/meminfo` is missing (the check is then skipped, and so is the test).
-fn machine_memory() -> Option<String> {
-    let text = std::fs::read_to_string("/proc/meminfo").ok()?;
-    let kib: f64 = text
-        .lines()
-        .find(|l| l.starts_with("MemTotal:"))?
-        .split_whitespace()
-        .nth(1)?
-        .parse()
-        .ok()?;
-    Some(format!("{:.1} GB", kib * 1024.0 / 1e9))
 }
 
 #[test]

@@ -262,3 +262,17 @@ pub fn chain_column(path: &Path, column: &str) -> Vec<String> {
 pub fn seed_truth() -> serde_json::Value {
     read_json(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../data/seed-hmm/truth.json"))
 }
+
+/// Physical memory as the CLI reads it, formatted as its messages are ("25.3 GB"); `None`
+/// where `/proc/meminfo` is missing (the check is then skipped, and so is the test).
+pub fn machine_memory() -> Option<String> {
+    let text = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let kib: f64 = text
+        .lines()
+        .find(|l| l.starts_with("MemTotal:"))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()?;
+    Some(format!("{:.1} GB", kib * 1024.0 / 1e9))
+}
