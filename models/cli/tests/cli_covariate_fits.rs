@@ -1,8 +1,9 @@
 //! Covariate fits through the command line (issue 11): structural zeros together with
 //! covariate-driven transitions, covariate fits rebuilt from their folder (`decode --fit`,
 //! `ppc`, `compare`, the covariates file identified by its SHA-256), `logp`'s
-//! probability-space gradient at a zero of `p_initial_state` with covariates, and the
-//! `simulate` → `fit` round trip at the issue's size.
+//! probability-space gradient at a zero of `p_initial_state` with covariates. (The
+//! `simulate` → `fit` round trip at the issue's size is in cli_real_data.rs; which time's
+//! covariates drive which transition, in cli_covariate_alignment.rs.)
 
 mod cli_common;
 

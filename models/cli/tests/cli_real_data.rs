@@ -372,15 +372,17 @@ fn summary_row(summary: &serde_json::Value, name: &str) -> (f64, f64, f64) {
     (number("mean"), number("sd"), number("true"))
 }
 
-/// simulate → fit with covariates and missing observations: the posterior of every
-/// `transition_coef` entry covers the truth within 4 posterior sd, and the data pin the
-/// coefficients down well beyond their Normal(0, 2) prior. Issue 11 asks for 40 × 200
-/// observations; 8 × 100 keeps the test within CI time (debug builds) and still moves every
-/// coefficient's sd well below the prior's.
+/// simulate → fit at the issue's size (3 states, 2 covariates, 40 × 200 observations, 10 %
+/// missing): the posterior of every free `transition_coef` entry covers the truth within 4
+/// posterior sd, and the data pin the coefficients down well beyond their Normal(0, 2)
+/// prior. The chains must also agree (R-hat, ESS): a chain stuck in a local mode where two
+/// states merge (seen at this size with other seeds, e.g. `simulate --seed 2`) inflates the
+/// sd until a wrong mean passes the 4-sd test, so the test would not notice it otherwise.
+/// About 20 s of CPU in the dev profile (2 chains × (200 + 200)).
 #[test]
 fn covariate_model_round_trip_recovers_transition_coef() {
     let dir = Scratch::new("cov-roundtrip");
-    dir.write("covariates.csv", covariates_csv(8, 100));
+    dir.write("covariates.csv", covariates_csv(40, 200));
     let simulate = trellis(
         dir.path(),
         &words(
@@ -391,9 +393,10 @@ fn covariate_model_round_trip_recovers_transition_coef() {
     cli_common::assert_success(&simulate, "simulate");
     let data = std::fs::read_to_string(dir.join("sim/data.csv")).unwrap();
     let n_missing = data.lines().filter(|l| l.ends_with(",NA")).count();
+    // Binomial(40 × 199, 0.1): mean 796, sd 27.
     assert!(
-        (40..=120).contains(&n_missing),
-        "{n_missing} of 800 missing"
+        (690..=900).contains(&n_missing),
+        "{n_missing} of 8000 missing"
     );
     assert!(
         data.starts_with("sequence,time,value\nseq0,5,"),
@@ -403,7 +406,7 @@ fn covariate_model_round_trip_recovers_transition_coef() {
         dir.path(),
         &words(
             "fit --model gaussian --states 3 --data sim/data.csv --covariates \
-             covariates.csv --chains 2 --warmup 300 --draws 300 --seed 3 --quiet \
+             covariates.csv --chains 2 --warmup 200 --draws 200 --seed 3 --quiet \
              --out fit",
         ),
     );
@@ -422,9 +425,21 @@ fn covariate_model_round_trip_recovers_transition_coef() {
                     (mean - truth).abs() <= 4.0 * sd,
                     "{name}: posterior {mean} ± {sd}, true {truth}"
                 );
-                assert!(sd < 1.5, "{name}: sd {sd} barely below the prior's 2");
+                assert!(
+                    sd < 0.5,
+                    "{name}: sd {sd}, the data barely move the prior's 2"
+                );
             }
         }
+    }
+    for (name, entry) in summary.as_object().unwrap() {
+        let (Some(r_hat), Some(ess)) = (entry["r_hat"].as_f64(), entry["ess_bulk"].as_f64()) else {
+            continue;
+        };
+        assert!(
+            r_hat <= 1.05 && ess >= 100.0,
+            "{name}: R-hat {r_hat}, bulk ESS {ess}: the chains disagree"
+        );
     }
     assert!(
         !cli_common::stdout(&fit).contains("could not be estimated"),
