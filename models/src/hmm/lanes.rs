@@ -319,27 +319,20 @@ pub(crate) mod avx2 {
         _mm256_andnot_pd(under, y)
     }
 
-    /// Four lanes' `xs[l][i]` as one vector.
-    ///
-    /// # Safety
-    /// The CPU must support AVX2 and FMA.
-    #[inline]
-    #[target_feature(enable = "avx2,fma")]
-    unsafe fn gather(xs: &[&[f64]; LANES], i: usize) -> __m256d {
-        _mm256_set_pd(xs[3][i], xs[2][i], xs[1][i], xs[0][i])
+    /// `$s[$i..$i + 4]` as a vector (one bounds check, constant-folded where `$s` has a
+    /// length known at compile time). Only inside the `#[target_feature]` functions below
+    /// (a macro, so that it is always inlined there).
+    macro_rules! load {
+        ($s:expr, $i:expr) => {
+            _mm256_loadu_pd($s[$i..$i + LANES].as_ptr())
+        };
     }
 
-    /// `io[l].d_emission[i] = v[l]` for every lane.
-    ///
-    /// # Safety
-    /// The CPU must support AVX2 and FMA.
-    #[inline]
-    #[target_feature(enable = "avx2,fma")]
-    unsafe fn scatter(io: &mut [Lane<'_>; LANES], i: usize, v: __m256d) {
-        let x = lanes(v);
-        for (lane, x) in io.iter_mut().zip(x) {
-            lane.d_emission[i] = x;
-        }
+    /// `$s[$i..$i + 4] = $v` (as [`load`]).
+    macro_rules! store {
+        ($s:expr, $i:expr, $v:expr) => {
+            _mm256_storeu_pd($s[$i..$i + LANES].as_mut_ptr(), $v)
+        };
     }
 
     /// The lanes of `v`.
@@ -350,33 +343,35 @@ pub(crate) mod avx2 {
     #[target_feature(enable = "avx2,fma")]
     unsafe fn lanes(v: __m256d) -> [f64; LANES] {
         let mut out = [0.0; LANES];
-        // `out` holds 4 `f64`: the unaligned store writes exactly those.
-        _mm256_storeu_pd(out.as_mut_ptr(), v);
+        store!(out, 0, v);
         out
     }
 
-    /// `ws[i..i + 4]` as a vector.
-    ///
-    /// # Safety
-    /// The CPU must support AVX2 and FMA.
-    #[inline]
-    #[target_feature(enable = "avx2,fma")]
-    unsafe fn load(ws: &[f64], i: usize) -> __m256d {
-        let s = &ws[i..i + LANES];
-        // `s` holds 4 `f64` (bounds-checked): the unaligned load reads exactly those.
-        _mm256_loadu_pd(s.as_ptr())
+    /// Row `t` (`K` entries) of each lane's `T × K` buffer.
+    #[inline(always)]
+    fn rows<const K: usize>(xs: [&[f64]; LANES], t: usize) -> [&[f64; K]; LANES] {
+        xs.map(|x| x[t * K..(t + 1) * K].try_into().expect("K entries"))
     }
 
-    /// `ws[i..i + 4] = v`.
+    /// Writes `v[j][l]` to row `t` of lane `l`'s `∂/∂ℓ`.
     ///
     /// # Safety
     /// The CPU must support AVX2 and FMA.
     #[inline]
     #[target_feature(enable = "avx2,fma")]
-    unsafe fn store(ws: &mut [f64], i: usize, v: __m256d) {
-        let s = &mut ws[i..i + LANES];
-        // `s` holds 4 `f64` (bounds-checked): the unaligned store writes exactly those.
-        _mm256_storeu_pd(s.as_mut_ptr(), v)
+    unsafe fn scatter_row<const K: usize>(io: &mut [Lane<'_>; LANES], t: usize, v: &[__m256d; K]) {
+        let mut x = [[0.0; LANES]; K];
+        for j in 0..K {
+            store!(x[j], 0, v[j]);
+        }
+        for (l, lane) in io.iter_mut().enumerate() {
+            let row: &mut [f64; K] = (&mut lane.d_emission[t * K..(t + 1) * K])
+                .try_into()
+                .expect("K entries");
+            for j in 0..K {
+                row[j] = x[j][l];
+            }
+        }
     }
 
     /// The lane group of [`super::group`] with `K` states; `ws` holds `n · (2K + 1) · 4`
@@ -427,8 +422,10 @@ pub(crate) mod avx2 {
         let mut exps = _mm256_setzero_si256();
         let mut prev = [zero; K];
         for t in 0..n {
-            let base = t * stride;
-            let row: [__m256d; K] = std::array::from_fn(|j| gather(&le, t * K + j));
+            let step = &mut ws[t * stride..(t + 1) * stride];
+            let r = rows::<K>(le, t);
+            let row: [__m256d; K] =
+                std::array::from_fn(|j| _mm256_set_pd(r[3][j], r[2][j], r[1][j], r[0][j]));
             let mut m = row[0];
             for &r in &row[1..] {
                 m = _mm256_max_pd(m, r);
@@ -438,7 +435,7 @@ pub(crate) mod avx2 {
             let mut c = zero;
             for j in 0..K {
                 let e = exp_nonpositive(_mm256_sub_pd(row[j], m));
-                store(ws, base + j * LANES, e);
+                store!(step, j * LANES, e);
                 let pred = if t == 0 {
                     pi[j]
                 } else {
@@ -464,7 +461,7 @@ pub(crate) mod avx2 {
             let expo = _mm256_and_si256(_mm256_castpd_si256(c), exp_mask);
             let scale = _mm256_castsi256_pd(_mm256_sub_epi64(scale_bits, expo));
             exps = _mm256_add_epi64(exps, _mm256_srli_epi64::<52>(expo));
-            store(ws, base + 2 * K * LANES, scale);
+            store!(step, 2 * K * LANES, scale);
             for j in 0..K {
                 let y = _mm256_mul_pd(a[j], scale);
                 let dropped = _mm256_and_pd(
@@ -472,7 +469,7 @@ pub(crate) mod avx2 {
                     _mm256_cmp_pd::<_CMP_LT_OQ>(y, keep_thr),
                 );
                 bad = _mm256_or_pd(bad, dropped);
-                store(ws, base + (K + j) * LANES, y);
+                store!(step, (K + j) * LANES, y);
                 prev[j] = y;
             }
             shift = _mm256_add_pd(shift, m);
@@ -489,23 +486,24 @@ pub(crate) mod avx2 {
         // Backward: b = β̃ₜ, γₜ = α̃ₜ β̃ₜ into `d_emission`, Σₜ ξₜ in `acc`.
         let inv_total = _mm256_div_pd(_mm256_set1_pd(1.0), total);
         let mut b = [inv_total; K];
-        for (j, &x) in prev.iter().enumerate() {
-            scatter(io, (n - 1) * K + j, _mm256_div_pd(x, total));
-        }
+        let gamma: [__m256d; K] = std::array::from_fn(|j| _mm256_div_pd(prev[j], total));
+        scatter_row::<K>(io, n - 1, &gamma);
         let mut acc = [[zero; K]; K];
         for t in (1..n).rev() {
-            let (base, prev_base) = (t * stride, (t - 1) * stride);
-            let scale = load(ws, base + 2 * K * LANES);
+            let (before, step) = ws[..(t + 1) * stride].split_at(t * stride);
+            let step_prev = &before[(t - 1) * stride..];
+            let scale = load!(step, 2 * K * LANES);
             let mut w = [zero; K];
             for j in 0..K {
-                let e = load(ws, base + j * LANES);
-                let at = load(ws, base + (K + j) * LANES);
+                let e = load!(step, j * LANES);
+                let at = load!(step, (K + j) * LANES);
                 let v = _mm256_mul_pd(_mm256_mul_pd(b[j], scale), e);
                 // A zero-weight state contributes nothing (its β̃ may be unbounded).
                 w[j] = _mm256_andnot_pd(_mm256_cmp_pd::<_CMP_EQ_OQ>(at, zero), v);
             }
+            let mut gamma = [zero; K];
             for i in 0..K {
-                let ai = load(ws, prev_base + (K + i) * LANES);
+                let ai = load!(step_prev, (K + i) * LANES);
                 let mut s = zero;
                 for j in 0..K {
                     let pw = _mm256_mul_pd(p[i][j], w[j]);
@@ -514,8 +512,9 @@ pub(crate) mod avx2 {
                 }
                 let bi = _mm256_andnot_pd(_mm256_cmp_pd::<_CMP_EQ_OQ>(ai, zero), s);
                 b[i] = bi;
-                scatter(io, (t - 1) * K + i, _mm256_mul_pd(ai, bi));
+                gamma[i] = _mm256_mul_pd(ai, bi);
             }
+            scatter_row::<K>(io, t - 1, &gamma);
         }
         for (i, row) in acc.iter().enumerate() {
             for (j, &x) in row.iter().enumerate() {
