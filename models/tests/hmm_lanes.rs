@@ -2,7 +2,7 @@
 //! per AVX2 vector, issue 12) against the scalar kernel and brute force.
 //!
 //! The scalar path is taken by evaluating every sequence in a batch of its own (a lane group
-//! needs four sequences), so no switch is needed: `lanes` below is one batch, `scalar` the sum
+//! needs at least two sequences), so no switch is needed: `lanes` below is one batch, `scalar` the sum
 //! of single-sequence batches, both through reverse mode (one fused node per sequence).
 //! Where the machine has no AVX2 + FMA both are the scalar kernel and agree exactly.
 

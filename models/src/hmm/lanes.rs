@@ -1,9 +1,9 @@
 //! SIMD lanes across sequences: the fused forward–backward of four sequences of equal length
 //! at once, one sequence per lane of an AVX2 `f64 × 4` vector (issue 12, part 1).
 //!
-//! A batch is cut into *units*, in sequence order: four consecutive sequences of equal length
-//! form a lane group, any other sequence is a unit of its own (the scalar kernel,
-//! [`adjoint`](super::adjoint)). The cut depends on the lengths only, never on the number of
+//! A batch is cut into *units*, in sequence order: two to four consecutive sequences of equal
+//! length form a lane group (spare lanes compute a copy and are discarded), any other
+//! sequence is a unit of its own (the scalar kernel, [`adjoint`](super::adjoint)). The cut depends on the lengths only, never on the number of
 //! threads, and each unit is computed by the same code whichever thread runs it, so results
 //! are the same bits serially and in parallel.
 //!
@@ -69,8 +69,10 @@ pub(crate) fn eligible(probs: &Probs<'_, f64>, k: usize) -> bool {
 }
 
 /// Cuts `n` sequences (sequence `s` spans `offsets[s]..offsets[s + 1]`) into units: `starts`
-/// receives the first sequence of every unit and then `n`. With `lanes`, every four
-/// consecutive sequences of equal length (taken greedily from the left) form a group.
+/// receives the first sequence of every unit and then `n`. With `lanes`, up to four
+/// consecutive sequences of equal length (taken greedily from the left) form a group when
+/// they are at least [`MIN_GROUP`]; a group of fewer than four fills its spare lanes with
+/// copies of its first sequence, whose results are discarded.
 pub(crate) fn units(offsets: &[usize], lanes: bool, starts: &mut Vec<usize>) {
     let n = offsets.len() - 1;
     let len = |s: usize| offsets[s + 1] - offsets[s];
@@ -78,11 +80,18 @@ pub(crate) fn units(offsets: &[usize], lanes: bool, starts: &mut Vec<usize>) {
     let mut s = 0;
     while s < n {
         starts.push(s);
-        let group = lanes && s + LANES <= n && (1..LANES).all(|l| len(s + l) == len(s));
-        s += if group { LANES } else { 1 };
+        let same = (1..LANES.min(n - s))
+            .take_while(|&l| len(s + l) == len(s))
+            .count()
+            + 1;
+        s += if lanes && same >= MIN_GROUP { same } else { 1 };
     }
     starts.push(n);
 }
+
+/// The fewest sequences run as a lane group: a group of two costs about a third of two
+/// sequences on the scalar kernel.
+pub(crate) const MIN_GROUP: usize = 2;
 
 /// One lane's inputs and outputs: its emission log-densities (`T × K`) and where its
 /// partials go (`∂/∂log_init (K) | ∂/∂log_trans (K²)` and `∂/∂ℓ (T × K)`).
@@ -136,8 +145,8 @@ pub(crate) fn for_each_unit(
         let run = |u: usize, slot: &mut [f64]| -> Result<(), HmmError> {
             let s0 = starts[u];
             match job {
-                Some(job) if starts[u + 1] - s0 == LANES => {
-                    run_group(job, offsets, k, bound, s0, slot, single)
+                Some(job) if starts[u + 1] - s0 >= MIN_GROUP => {
+                    run_group(job, offsets, k, bound, s0, starts[u + 1] - s0, slot, single)
                 }
                 _ => single(s0, slot),
             }
@@ -157,51 +166,58 @@ pub(crate) fn for_each_unit(
     })
 }
 
-/// One lane group (sequences `s0 … s0 + 3`, their slots one after another in `slot`).
+/// One lane group: the `m` sequences `s0 … s0 + m − 1` (their slots one after another in
+/// `slot`), spare lanes running copies of the first into scratch slots.
+#[allow(clippy::too_many_arguments)]
 fn run_group(
     job: &LaneJob<'_, '_>,
     offsets: &[usize],
     k: usize,
     bound: IndexFn<'_>,
     s0: usize,
+    m: usize,
     slot: &mut [f64],
     single: SlotFn<'_, f64>,
 ) -> Result<(), HmmError> {
     let kk = k + k * k;
-    // The four slots, each split into [value | d_params | extra | d_emission].
-    let mut rest = slot;
-    let mut slots: [&mut [f64]; LANES] = Default::default();
-    for (l, out) in slots.iter_mut().enumerate() {
-        let (this, tail) = rest.split_at_mut(bound(s0 + l + 1) - bound(s0 + l));
-        *out = this;
-        rest = tail;
-    }
-    let values = {
-        let mut it = slots.iter_mut().enumerate().map(|(l, slot)| {
-            let s = s0 + l;
-            let (_, rest) = slot.split_at_mut(1);
-            let (d_params, rest) = rest.split_at_mut(kk);
-            Lane {
-                log_emission: &job.log_emission[offsets[s] * k..offsets[s + 1] * k],
-                d_params,
-                d_emission: &mut rest[job.extra..],
-            }
-        });
-        let lanes: [Lane<'_>; LANES] = std::array::from_fn(|_| it.next().expect("four lanes"));
-        group(job.probs, k, lanes)
-    };
-    for (l, (slot, value)) in slots.into_iter().zip(values).enumerate() {
-        let s = s0 + l;
-        match value {
-            Some(value) => {
-                slot[0] = value;
-                let (extra, d_emission) = slot[1 + kk..].split_at_mut(job.extra);
-                (job.finish)(s, d_emission, extra);
-            }
-            None => single(s, slot)?,
+    // Equal lengths, so every slot of the group has the same size.
+    let size = bound(s0 + 1) - bound(s0);
+    scratch::with_filled((LANES - m) * size, 0.0, |spare| {
+        // The four slots, each split into [value | d_params | extra | d_emission].
+        let mut slots: [&mut [f64]; LANES] = Default::default();
+        for (out, this) in slots.iter_mut().zip(
+            slot.chunks_exact_mut(size)
+                .chain(spare.chunks_exact_mut(size)),
+        ) {
+            *out = this;
         }
-    }
-    Ok(())
+        let values = {
+            let mut it = slots.iter_mut().enumerate().map(|(l, slot)| {
+                let s = s0 + if l < m { l } else { 0 };
+                let (_, rest) = slot.split_at_mut(1);
+                let (d_params, rest) = rest.split_at_mut(kk);
+                Lane {
+                    log_emission: &job.log_emission[offsets[s] * k..offsets[s + 1] * k],
+                    d_params,
+                    d_emission: &mut rest[job.extra..],
+                }
+            });
+            let lanes: [Lane<'_>; LANES] = std::array::from_fn(|_| it.next().expect("four lanes"));
+            group(job.probs, k, lanes)
+        };
+        for (l, (slot, value)) in slots.into_iter().zip(values).take(m).enumerate() {
+            let s = s0 + l;
+            match value {
+                Some(value) => {
+                    slot[0] = value;
+                    let (extra, d_emission) = slot[1 + kk..].split_at_mut(job.extra);
+                    (job.finish)(s, d_emission, extra);
+                }
+                None => single(s, slot)?,
+            }
+        }
+        Ok(())
+    })
 }
 
 thread_local! {
