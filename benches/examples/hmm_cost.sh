@@ -8,7 +8,7 @@ count() {
     RAYON_NUM_THREADS=1 valgrind --tool=callgrind --callgrind-out-file=/dev/null "$bin" "$1" "$2" 2>&1 |
         sed -n 's/.*Collected : *\([0-9]*\).*/\1/p'
 }
-for c in ${CASES:-homogeneous missing zoo-homogeneous covariates}; do
+for c in ${CASES:-homogeneous missing zoo-homogeneous covariates hand}; do
     lo=$(count "$c" "$n")
     hi=$(count "$c" $((2 * n)))
     sum=$("$bin" "$c" 1 | sed -n 's/checksum //p')

@@ -109,12 +109,31 @@ impl<T: Scalar, const MODE: u8> FusedEmission<T> for SharedSignal<T, MODE> {
     }
     #[inline]
     fn log_densities_with_jacobian(&self, seq: &[f64], t: usize, out: &mut [f64], jac: &mut [f64]) {
+        self.step_with_jacobian(seq[t], out, jac);
+    }
+
+    /// Every step in one loop (no per-step slicing of the buffers by index).
+    fn sequence_with_jacobian(&self, seq: &[f64], values: &mut [f64], jacobian: &mut [f64]) {
+        let k = self.k;
+        let steps = values
+            .chunks_exact_mut(k)
+            .zip(jacobian.chunks_exact_mut(2 * k));
+        for (&y, (out, jac)) in seq.iter().zip(steps) {
+            self.step_with_jacobian(y, out, jac);
+        }
+    }
+}
+
+impl<T: Scalar, const MODE: u8> SharedSignal<T, MODE> {
+    /// The values `ℓ[k]` and the Jacobian `[∂ℓ[k]/∂signal, ∂ℓ[k]/∂noise]` (row `k`) at `y`.
+    #[inline]
+    fn step_with_jacobian(&self, y: f64, out: &mut [f64], jac: &mut [f64]) {
         let inv = self.inv_sd;
-        for k in 0..self.k {
-            let (z, value) = self.plain(seq[t], k);
-            out[k] = value;
-            jac[2 * k] = z * inv * ((k + 1) as f64);
-            jac[2 * k + 1] = (z * z - 1.0) * inv;
+        for (k, (o, d)) in out.iter_mut().zip(jac.chunks_exact_mut(2)).enumerate() {
+            let (z, value) = self.plain(y, k);
+            *o = value;
+            d[0] = z * inv * ((k + 1) as f64);
+            d[1] = (z * z - 1.0) * inv;
         }
     }
 }

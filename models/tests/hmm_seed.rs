@@ -98,10 +98,12 @@ fn gradient_at_truth_matches_reference_in_both_modes() {
     check_gradient("reverse (fused emission)", &g_rev, &reference);
     check_gradient("reverse (one node per density)", &g_nodes, &reference);
     check_gradient("forward", &g_fwd, &reference);
-    // The fused node's value is the generic f64 value, bit for bit.
+    // The fused node's value is the generic f64 value: bit for bit from the scalar kernel,
+    // to rounding (1e-14 relative, `hmm_lanes.rs`) where SIMD lane groups ran (70 sequences
+    // of equal length); forward mode runs the generic recursion, bit for bit.
     let value = model.eval(&x);
-    assert_eq!(v_rev.to_bits(), value.to_bits());
-    assert_eq!(v_nodes.to_bits(), value.to_bits());
+    assert!(rel_err(v_rev, value) <= 1e-14, "{v_rev} vs {value}");
+    assert!(rel_err(v_nodes, value) <= 1e-14, "{v_nodes} vs {value}");
     assert_eq!(v_fwd.to_bits(), value.to_bits());
 }
 

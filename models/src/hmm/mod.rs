@@ -13,6 +13,9 @@
 //!     backward pass over what it kept — giving the value and every partial at once;
 //!   - `reverse`: the reverse-mode glue (one tape node per sequence from the adjoint, an
 //!     emission's [`FusedEmission`](crate::FusedEmission) Jacobian folded in);
+//!   - `lanes`: the adjoint of two to four sequences of equal length at once in the lanes
+//!     of an AVX2 vector (K ≤ 4, detected at run time), equal to the scalar adjoint to
+//!     rounding (1e-14 relative); whatever needs the scalar code's special cases falls back;
 //!   - `batch`: the batch driver (parallel over sequences for large batches, bit-identical
 //!     to serial); `checks`: the input checks.
 //! - [`inference`]: filtered and smoothed state probabilities (the recursion's forward pass
@@ -74,6 +77,7 @@ pub mod data;
 pub mod error;
 pub mod forward;
 pub mod inference;
+mod lanes;
 mod log_space;
 mod missing;
 mod probability_gradient;

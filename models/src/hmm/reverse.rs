@@ -9,10 +9,11 @@ use std::cell::RefCell;
 use trellis_ad::{scratch, Scalar};
 
 use super::adjoint::{self, with_stale};
-use super::batch::{for_each_slot, work, IndexFn, SlotFn};
+use super::batch::{IndexFn, SlotFn};
 use super::checks::check_emission_values;
 use super::error::HmmError;
 use super::forward::fill_emission;
+use super::lanes;
 use super::missing::MissingSteps;
 use super::recursion::{self, with_probs};
 use crate::emission::{Emission, FusedEmission};
@@ -137,9 +138,13 @@ impl<'a, T: Scalar, E: Emission<T> + ?Sized> Batch<'a, T, E> {
     /// One buffer of per-sequence slots (sequence `s`'s is `bound(s)..bound(s + 1)`),
     /// each filled by `run`, serially or in parallel with identical results; then `record`
     /// reads them on this thread.
+    ///
+    /// With `lanes`, sequences of equal length may run four at a time ([`lanes`]), their
+    /// slots laid out as [`lanes::LaneJob`] says.
     fn with_filled_slots<R>(
         &self,
         bound: IndexFn<'_>,
+        lanes: Option<&lanes::LaneJob<'_, '_>>,
         run: SlotFn<'_, f64>,
         record: impl FnOnce(&[f64]) -> R,
     ) -> Result<R, HmmError> {
@@ -148,9 +153,7 @@ impl<'a, T: Scalar, E: Emission<T> + ?Sized> Batch<'a, T, E> {
         // Every slot entry that is read is written first (a slot whose value is NaN is read
         // no further), so the buffer is reused without zeroing.
         with_stale(&SLOTS, bound(n), |slots| {
-            let cum_work = |s: usize| work(offsets[s], k);
-            let total_work = work(offsets[n], k);
-            for_each_slot(slots, n, bound, &cum_work, total_work, self.parallel, run)?;
+            lanes::for_each_unit(slots, offsets, k, bound, self.parallel, lanes, run)?;
             Ok(record(slots))
         })
     }
@@ -206,38 +209,42 @@ where
             // 2. Per sequence s, a slot [value | ∂/∂log_init, ∂/∂log_trans (K + K²) | ∂/∂θ (P) |
             //    ∂/∂ℓ (Tₛ K)]: the adjoint's partials, then the chain rule through the Jacobian.
             let bound = |s: usize| s * (1 + kk + np) + offsets[s] * k;
+            // ∂/∂θ_p = Σ_{t,k} γ[t][k] ∂ℓ[t][k]/∂θ_p.
+            let chain_rule = |s: usize, d_le: &[f64], d_theta: &mut [f64]| {
+                let pairs = offsets[s] * k * per_density..offsets[s + 1] * k * per_density;
+                match sparse {
+                    Some(width) => adjoint::contract_sparse(
+                        d_le,
+                        width,
+                        &indices[pairs.clone()],
+                        &jac[pairs],
+                        d_theta,
+                    ),
+                    None => adjoint::contract(d_le, &jac[pairs], d_theta),
+                }
+            };
             with_probs(li, lt, |probs| {
                 let run = |s: usize, slot: &mut [f64]| {
                     let range = offsets[s] * k..offsets[s + 1] * k;
                     let (v, rest) = slot.split_at_mut(1);
                     let (d_params, rest) = rest.split_at_mut(kk);
                     let (d_theta, d_le) = rest.split_at_mut(np);
-                    let value = adjoint::value_and_partials_split(
-                        probs,
-                        &le[range.clone()],
-                        k,
-                        d_params,
-                        d_le,
-                    );
+                    let value =
+                        adjoint::value_and_partials_split(probs, &le[range], k, d_params, d_le);
                     if value.is_some() {
-                        // ∂/∂θ_p = Σ_{t,k} γ[t][k] ∂ℓ[t][k]/∂θ_p.
-                        let pairs = range.start * per_density..range.end * per_density;
-                        match sparse {
-                            Some(width) => adjoint::contract_sparse(
-                                d_le,
-                                width,
-                                &indices[pairs.clone()],
-                                &jac[pairs],
-                                d_theta,
-                            ),
-                            None => adjoint::contract(d_le, &jac[pairs], d_theta),
-                        }
+                        chain_rule(s, d_le, d_theta);
                     }
                     v[0] = value.unwrap_or(f64::NAN);
                     Ok(())
                 };
+                let job = lanes::LaneJob {
+                    log_emission: le,
+                    probs,
+                    extra: np,
+                    finish: &chain_rule,
+                };
                 // 3. One node per sequence, in order, on this thread.
-                batch.with_filled_slots(&bound, &run, |slots| {
+                batch.with_filled_slots(&bound, Some(&job), &run, |slots| {
                     scratch::with_vec(|inputs: &mut Vec<T>| {
                         inputs.clear();
                         inputs.extend_from_slice(log_init);
@@ -304,8 +311,14 @@ where
                         .unwrap_or(f64::NAN);
                     Ok(())
                 };
+                let job = lanes::LaneJob {
+                    log_emission: le_values,
+                    probs,
+                    extra: 0,
+                    finish: &|_, _, _| {},
+                };
                 // 3. One node per sequence, in order, on this thread.
-                batch.with_filled_slots(&bound, &run, |slots| {
+                batch.with_filled_slots(&bound, Some(&job), &run, |slots| {
                     for (s, o) in out.iter_mut().enumerate() {
                         let slot = &slots[bound(s)..bound(s + 1)];
                         let le_s = &le[offsets[s] * k..offsets[s + 1] * k];
