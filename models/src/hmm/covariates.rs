@@ -167,14 +167,13 @@ fn probabilities<const KC: usize, const CC: usize>(
             // Below this, Σ exp(η) cannot overflow for any practical K.
             let shift = if m < 600.0 { 0.0 } else { m };
             let mut sum = 0.0;
-            for j in 0..k {
-                let e = if j == i && shift == 0.0 {
+            for (j, e) in row.iter_mut().enumerate() {
+                *e = if j == i && shift == 0.0 {
                     1.0
                 } else {
-                    (row[j] - shift).exp()
+                    (*e - shift).exp()
                 };
-                row[j] = e;
-                sum += e;
+                sum += *e;
             }
             let inv = 1.0 / sum;
             let mut row_sum = 0.0;
