@@ -162,7 +162,7 @@ fn outcome(forward: Forward<f64>) -> Option<f64> {
 
 thread_local! {
     /// This thread's forward–backward workspace (a [`Kept`] trace and the backward pass's
-    /// `2K`), reused by every sequence: the forward pass writes every entry before anything
+    /// [`backward_len`]), reused by every sequence: the forward pass writes every entry before anything
     /// reads it, so it is never zeroed.
     static WORKSPACE: RefCell<Vec<f64>> = const { RefCell::new(Vec::new()) };
 }
@@ -188,20 +188,26 @@ pub(crate) fn with_stale<R>(
 }
 
 /// Runs `f` on this thread's workspace split for `n` steps and `k` states: the trace and the
-/// backward pass's `2K` scalars; returns what the forward–backward outcome means.
+/// backward pass's [`backward_len`] scalars; returns what the forward–backward outcome means.
 fn with_workspace(
     n: usize,
     k: usize,
     f: impl FnOnce(&mut Kept<'_>, &mut [f64]) -> Forward<f64>,
 ) -> Option<f64> {
-    with_stale(&WORKSPACE, Kept::len(n, k) + 2 * k, |buf| {
+    with_stale(&WORKSPACE, Kept::len(n, k) + backward_len(k), |buf| {
         let (mut trace, b) = Kept::new(buf, n, k);
         outcome(f(&mut trace, b))
     })
 }
 
+/// How many `f64` the backward pass takes as workspace for `k` states: `β̃ₜ`, `β̃ₜ₋₁` and one
+/// row of `ξₜ` (`3K`).
+pub(crate) fn backward_len(k: usize) -> usize {
+    3 * k
+}
+
 /// The forward pass on `trace` (of `T = log_emission.len() / K` steps), then the backward
-/// pass with `b` (`2K` scalars) as workspace: the partials are written when the outcome is
+/// pass with `b` ([`backward_len`] scalars) as workspace: the partials are written when the outcome is
 /// [`Forward::Value`] (zeros when [`Forward::Impossible`]). Afterwards `trace` holds the
 /// forward pass (normalised weights: the filtered probabilities up to each row's sum).
 /// `KC` as in [`recursion::scaled`] (call through [`with_const_states`]).
@@ -220,8 +226,7 @@ pub(crate) fn forward_backward<const KC: usize>(
     let (d_init, d_trans) = d_params.split_at_mut(k);
     if probs.per_step() {
         // Each step's ξₜ into its own K² of `d_trans`.
-        d_trans.fill(0.0);
-        let mut sink = StoreXi { d_trans, k2: k * k };
+        let mut sink = StoreXi { d_trans, k };
         forward_backward_sink::<KC>(
             probs,
             log_emission,
@@ -320,7 +325,8 @@ fn backward<const KC: usize, const PER_STEP: bool>(
 ) {
     let k = d_init.len();
     let n = trace.a.len() / k;
-    let (b, b_next) = b.split_at_mut(k);
+    let (b, rest) = b.split_at_mut(k);
+    let (b_next, xi_row) = rest.split_at_mut(k);
     let last = &trace.a[(n - 1) * k..];
     let ctx = Backward {
         k,
@@ -331,48 +337,61 @@ fn backward<const KC: usize, const PER_STEP: bool>(
         total,
     };
     let w = &mut *trace.pred;
+    let bufs = BackwardBuffers {
+        b,
+        b_next,
+        w,
+        xi_row: &mut xi_row[..k],
+    };
     if any_zero {
-        ctx.run::<KC, true, PER_STEP>(d_trans, d_emission, b, b_next, w, last, sink);
+        ctx.run::<KC, true, PER_STEP>(d_trans, d_emission, bufs, last, sink);
     } else {
-        ctx.run::<KC, false, PER_STEP>(d_trans, d_emission, b, b_next, w, last, sink);
+        ctx.run::<KC, false, PER_STEP>(d_trans, d_emission, bufs, last, sink);
     }
     d_init.copy_from_slice(&d_emission[..k]);
 }
 
 /// Where the backward pass puts each step's `ξₜ` when every step has its own transition
-/// matrix: a zeroed `K²` buffer the step's `ξₜ` is added into ([`XiSink::xi`]), then told
-/// the step is complete ([`XiSink::done`]) — so a caller that only needs a contraction of
-/// `ξₜ` (e.g. the coefficient gradient of covariate-driven transitions) keeps one step's.
+/// matrix: row by row, as soon as a row is computed ([`XiSink::row`]) — so a caller that
+/// only needs a contraction of `ξₜ` (e.g. the coefficient gradient of covariate-driven
+/// transitions) keeps no more than one row of it, and a row of a small constant K can stay
+/// in registers once inlined.
 pub(crate) trait XiSink {
-    /// The zeroed buffer for `ξₜ` of the step into `t` (`t ≥ 1`), `K × K` row-major.
-    fn xi(&mut self, t: usize) -> &mut [f64];
-    /// `ξₜ` of the step into `t` is complete in the buffer; `p` is that step's `Γₜ`.
-    fn done(&mut self, t: usize, p: &[f64]);
+    /// Row `i` of `ξₜ` of the step into `t` (`t ≥ 1`): `xi_row[j] = ξₜ[i][j]` (`K`
+    /// entries), with `p_row` that step's `Γₜ[i][·]`.
+    fn row(&mut self, t: usize, i: usize, xi_row: &[f64], p_row: &[f64]);
 }
 
-/// Keeps every step's `ξₜ`: the step into `t` at `(t − 1) · K²` of a zeroed `d_trans`.
+/// Keeps every step's `ξₜ`: the step into `t` at `(t − 1) · K²` of `d_trans`.
 struct StoreXi<'a> {
     d_trans: &'a mut [f64],
-    k2: usize,
+    k: usize,
 }
 
 impl XiSink for StoreXi<'_> {
     #[inline(always)]
-    fn xi(&mut self, t: usize) -> &mut [f64] {
-        &mut self.d_trans[(t - 1) * self.k2..t * self.k2]
+    fn row(&mut self, t: usize, i: usize, xi_row: &[f64], _p_row: &[f64]) {
+        let start = ((t - 1) * self.k + i) * self.k;
+        self.d_trans[start..start + self.k].copy_from_slice(xi_row);
     }
-    #[inline(always)]
-    fn done(&mut self, _t: usize, _p: &[f64]) {}
 }
 
 /// The homogeneous pass's sink: never called (its `ξ` sums stay in registers).
 struct NoSink;
 
 impl XiSink for NoSink {
-    fn xi(&mut self, _t: usize) -> &mut [f64] {
+    fn row(&mut self, _t: usize, _i: usize, _xi_row: &[f64], _p_row: &[f64]) {
         unreachable!("the homogeneous backward pass sums ξ itself")
     }
-    fn done(&mut self, _t: usize, _p: &[f64]) {}
+}
+
+/// The backward pass's workspace: `β̃ₜ` and `β̃ₜ₋₁` (alternating), `w = sₜ eₜ β̃ₜ`, one row
+/// of `ξₜ` (each `K`).
+struct BackwardBuffers<'a> {
+    b: &'a mut [f64],
+    b_next: &'a mut [f64],
+    w: &'a mut [f64],
+    xi_row: &'a mut [f64],
 }
 
 /// The backward pass of [`forward_backward`]: with the same scale factors sₜ, `b = β̃ₜ` with
@@ -399,12 +418,16 @@ impl Backward<'_> {
         &self,
         d_trans: &mut [f64],
         d_emission: &mut [f64],
-        b: &mut [f64],
-        b_next: &mut [f64],
-        w: &mut [f64],
+        bufs: BackwardBuffers<'_>,
         last: &[f64],
         sink: &mut impl XiSink,
     ) {
+        let BackwardBuffers {
+            b,
+            b_next,
+            w,
+            xi_row,
+        } = bufs;
         let k = if KC > 0 { KC } else { self.k };
         let (e, a, scales) = (self.e, self.a, self.scales);
         let n = a.len() / k;
@@ -445,19 +468,36 @@ impl Backward<'_> {
             }
             let a_prev = &a[(t - 1) * k..t * k];
             let p = self.probs.transition::<PER_STEP>(t);
-            let acc: &mut [f64] = if PER_STEP { sink.xi(t) } else { &mut *acc_all };
             for i in 0..k {
                 let p_row = &p[i * k..(i + 1) * k];
-                let acc_row = &mut acc[i * k..(i + 1) * k];
+                // Homogeneous: row i of the running sums of ξ. Per step: row i of ξₜ itself,
+                // for a small constant K in a local array (registers once the sink is
+                // inlined), handed to the sink when complete.
+                let mut xi_local = [0.0f64; 4];
+                let out_row: &mut [f64] = if !PER_STEP {
+                    &mut acc_all[i * k..(i + 1) * k]
+                } else if KC > 0 && KC <= xi_local.len() {
+                    &mut xi_local[..k]
+                } else {
+                    &mut *xi_row
+                };
                 // A zero-weight state gets β̃ = 0 and no ξ (its `s` may be infinite).
                 let skip = CHECK && a_prev[i] == 0.0;
                 let ai = a_prev[i];
+                let mut put = |j: usize, pw: f64| {
+                    let x = if skip { 0.0 } else { ai * pw };
+                    if PER_STEP {
+                        out_row[j] = x;
+                    } else {
+                        out_row[j] += x;
+                    }
+                };
                 let s = if KC > 0 {
                     let mut s = 0.0;
                     for j in 0..k {
                         let pw = p_row[j] * w[j];
                         s += pw;
-                        acc_row[j] += if skip { 0.0 } else { ai * pw };
+                        put(j, pw);
                     }
                     s
                 } else {
@@ -466,14 +506,14 @@ impl Backward<'_> {
                     for j in 0..k {
                         let pw = p_row[j] * w[j];
                         s4[j % 4] += pw;
-                        acc_row[j] += if skip { 0.0 } else { ai * pw };
+                        put(j, pw);
                     }
                     (s4[0] + s4[1]) + (s4[2] + s4[3])
                 };
+                if PER_STEP {
+                    sink.row(t, i, out_row, p_row);
+                }
                 b_next[i] = if skip { 0.0 } else { s };
-            }
-            if PER_STEP {
-                sink.done(t, p);
             }
             let g = &mut d_emission[(t - 1) * k..t * k];
             for i in 0..k {

@@ -114,7 +114,8 @@ pub fn covariate_log_transitions<T: Scalar>(
 /// overflow, `exp(η − m) / Σ exp(η − m)` with `m = maxⱼ η`.
 ///
 /// `KC` as in the recursion (the number of states at compile time when it is 1 … 4, else
-/// 0): call through `with_const_states!`.
+/// 0): call through `with_const_states!`. The number of covariates is made a compile-time
+/// constant too when it is 1 … 4, so that the dot products unroll.
 pub(crate) fn covariate_transition_probabilities<const KC: usize>(
     coef: &[f64],
     k: usize,
@@ -122,23 +123,46 @@ pub(crate) fn covariate_transition_probabilities<const KC: usize>(
     design: &[f64],
     out: &mut [f64],
 ) -> StepSummary {
+    match c {
+        1 => probabilities::<KC, 1>(coef, k, c, design, out),
+        2 => probabilities::<KC, 2>(coef, k, c, design, out),
+        3 => probabilities::<KC, 3>(coef, k, c, design, out),
+        4 => probabilities::<KC, 4>(coef, k, c, design, out),
+        _ => probabilities::<KC, 0>(coef, k, c, design, out),
+    }
+}
+
+/// [`covariate_transition_probabilities`] with `CC` the number of covariates when known at
+/// compile time (else 0).
+fn probabilities<const KC: usize, const CC: usize>(
+    coef: &[f64],
+    k: usize,
+    c: usize,
+    design: &[f64],
+    out: &mut [f64],
+) -> StepSummary {
     let k = if KC > 0 { KC } else { k };
-    let mut summary = StepSummary {
-        min_positive: f64::INFINITY,
-        any_zero: false,
-        max_row_sum: 0.0,
-        nan: false,
-    };
+    let c = if CC > 0 { CC } else { c };
+    let coef = &coef[..k * k * c];
+    // The smallest probability (NaN ignored) and the largest row sum, whether a row sum is
+    // NaN: the summary's other entries follow unless a probability is exactly 0 (below).
+    let mut min = f64::INFINITY;
+    let mut max_row_sum = 0.0f64;
+    let mut nan = false;
     for (p_t, z) in out.chunks_exact_mut(k * k).zip(design.chunks_exact(c)) {
-        for (i, (row, w_row)) in p_t
-            .chunks_exact_mut(k)
-            .zip(coef.chunks_exact(k * c))
-            .enumerate()
-        {
+        let z = &z[..c];
+        for i in 0..k {
+            let row = &mut p_t[i * k..(i + 1) * k];
+            let w_row = &coef[i * k * c..(i + 1) * k * c];
             let mut m = 0.0f64;
-            for (j, (e, w)) in row.iter_mut().zip(w_row.chunks_exact(c)).enumerate() {
-                *e = if j == i { 0.0 } else { dot(w, z) };
-                m = m.max(*e);
+            for j in 0..k {
+                let e = if j == i {
+                    0.0
+                } else {
+                    dot(&w_row[j * c..(j + 1) * c], z)
+                };
+                row[j] = e;
+                m = m.max(e);
             }
             // Below this, Σ exp(η) cannot overflow for any practical K.
             let shift = if m < 600.0 { 0.0 } else { m };
@@ -156,16 +180,27 @@ pub(crate) fn covariate_transition_probabilities<const KC: usize>(
             for e in row.iter_mut() {
                 *e *= inv;
                 row_sum += *e;
-                summary.any_zero |= *e == 0.0;
-                if *e > 0.0 {
-                    summary.min_positive = summary.min_positive.min(*e);
-                }
+                min = min.min(*e);
             }
-            summary.nan |= row_sum.is_nan();
-            summary.max_row_sum = summary.max_row_sum.max(row_sum);
+            nan |= row_sum.is_nan();
+            max_row_sum = max_row_sum.max(row_sum);
         }
     }
-    summary
+    // Every probability is NaN or at least 0 (`exp(·) · inv`, `inv > 0`).
+    let any_zero = min == 0.0;
+    let min_positive = if any_zero {
+        // Rare (a probability underflowed): the smallest positive one, by another pass.
+        out.iter()
+            .fold(f64::INFINITY, |m, &x| if x > 0.0 { m.min(x) } else { m })
+    } else {
+        min
+    };
+    StepSummary {
+        min_positive,
+        any_zero,
+        max_row_sum,
+        nan,
+    }
 }
 
 /// What [`covariate_transition_probabilities`] found about its probabilities (for the
@@ -192,43 +227,37 @@ fn dot<T: Scalar>(w: &[T], z: &[f64]) -> T {
     s
 }
 
-/// The backward pass's sink for a covariate model: each step's `ξₜ` (the step from `t − 1`
-/// into `t`) is contracted at once into the coefficient gradient,
+/// The backward pass's sink for a covariate model: each row of each step's `ξₜ` (the step
+/// from `t − 1` into `t`) is contracted at once into the coefficient gradient,
 /// `∂ ln L / ∂coef[i][j][c] += (ξₜ[i][j] − Γₜ[i][j] Σⱼ' ξₜ[i][j']) · z_{t−1}[c]` for `j ≠ i`,
-/// so that no more than one step's `ξ` (K²) is ever kept.
-struct CoefficientSink<'a, const KC: usize> {
+/// so that no more than one row of `ξ` is ever kept (in registers, for a small constant K).
+/// `KC`, `CC`: the numbers of states and of covariates when known at compile time (else 0).
+struct CoefficientSink<'a, const KC: usize, const CC: usize> {
     k: usize,
     c: usize,
     design: &'a [f64],
     /// `∂ ln L / ∂coef`, `K × K × C` (accumulated; the diagonal stays 0).
     d_coef: &'a mut [f64],
-    /// One step's `ξ`, `K²`.
-    xi: &'a mut [f64],
 }
 
-impl<const KC: usize> XiSink for CoefficientSink<'_, KC> {
+impl<const KC: usize, const CC: usize> XiSink for CoefficientSink<'_, KC, CC> {
     #[inline(always)]
-    fn xi(&mut self, _t: usize) -> &mut [f64] {
-        self.xi.fill(0.0);
-        &mut *self.xi
-    }
-
-    #[inline(always)]
-    fn done(&mut self, t: usize, p: &[f64]) {
-        let (k, c) = (if KC > 0 { KC } else { self.k }, self.c);
+    fn row(&mut self, t: usize, i: usize, xi_row: &[f64], p_row: &[f64]) {
+        let k = if KC > 0 { KC } else { self.k };
+        let c = if CC > 0 { CC } else { self.c };
         let z = &self.design[(t - 1) * c..t * c];
-        let rows = self.xi.chunks_exact(k).zip(p.chunks_exact(k));
-        for (i, ((xi_row, p_row), d_rows)) in
-            rows.zip(self.d_coef.chunks_exact_mut(k * c)).enumerate()
-        {
-            let total: f64 = xi_row.iter().sum();
-            let entries = xi_row.iter().zip(p_row).zip(d_rows.chunks_exact_mut(c));
-            for (j, ((&x, &pij), d)) in entries.enumerate() {
-                if j != i {
-                    let d_eta = x - pij * total;
-                    for (dc, &zc) in d.iter_mut().zip(z) {
-                        *dc += d_eta * zc;
-                    }
+        let (xi_row, p_row) = (&xi_row[..k], &p_row[..k]);
+        let mut total = xi_row[0];
+        for &x in &xi_row[1..] {
+            total += x;
+        }
+        let d_rows = &mut self.d_coef[i * k * c..(i + 1) * k * c];
+        for j in 0..k {
+            if j != i {
+                let d_eta = xi_row[j] - p_row[j] * total;
+                let d = &mut d_rows[j * c..(j + 1) * c];
+                for cc in 0..c {
+                    d[cc] += d_eta * z[cc];
                 }
             }
         }
@@ -266,9 +295,9 @@ pub(crate) fn covariate_value_and_partials(
     PROBABILITIES.with(|cell| {
         let mut buf = cell.borrow_mut();
         let k2 = k * k;
-        // [Γ (T − 1 steps) | one step's ξ]; every entry is written before it is read.
-        buf.resize(n.saturating_sub(1) * k2 + k2, 0.0);
-        let (p, xi) = buf.split_at_mut(n.saturating_sub(1) * k2);
+        // Γ (T − 1 steps); every entry is written before it is read.
+        buf.resize(n.saturating_sub(1) * k2, 0.0);
+        let p = &mut buf[..];
         let summary = with_const_states!(
             k,
             covariate_transition_probabilities::<@>(coef, k, c, design, p)
@@ -286,7 +315,6 @@ pub(crate) fn covariate_value_and_partials(
             c,
             design,
             d_coef,
-            xi,
         };
         Ok(with_step_probabilities(
             log_init,
@@ -303,11 +331,11 @@ struct Sink<'a> {
     c: usize,
     design: &'a [f64],
     d_coef: &'a mut [f64],
-    xi: &'a mut [f64],
 }
 
 impl Sink<'_> {
-    /// The forward–backward pass of one sequence with this sink (`KC` as in the recursion).
+    /// The forward–backward pass of one sequence with this sink (`KC` as in the recursion;
+    /// the number of covariates a compile-time constant too when it is 1 … 4).
     fn run<const KC: usize>(
         self,
         probs: &super::recursion::Probs<'_, f64>,
@@ -315,13 +343,28 @@ impl Sink<'_> {
         d_init: &mut [f64],
         d_emission: &mut [f64],
     ) -> Option<f64> {
+        match self.c {
+            1 => self.run_c::<KC, 1>(probs, log_emission, d_init, d_emission),
+            2 => self.run_c::<KC, 2>(probs, log_emission, d_init, d_emission),
+            3 => self.run_c::<KC, 3>(probs, log_emission, d_init, d_emission),
+            4 => self.run_c::<KC, 4>(probs, log_emission, d_init, d_emission),
+            _ => self.run_c::<KC, 0>(probs, log_emission, d_init, d_emission),
+        }
+    }
+
+    fn run_c<const KC: usize, const CC: usize>(
+        self,
+        probs: &super::recursion::Probs<'_, f64>,
+        log_emission: &[f64],
+        d_init: &mut [f64],
+        d_emission: &mut [f64],
+    ) -> Option<f64> {
         let k = self.k;
-        let mut sink = CoefficientSink::<KC> {
+        let mut sink = CoefficientSink::<KC, CC> {
             k,
             c: self.c,
             design: self.design,
             d_coef: self.d_coef,
-            xi: self.xi,
         };
         adjoint::value_and_partials_sink(probs, log_emission, k, d_init, d_emission, &mut sink)
     }

@@ -287,9 +287,10 @@ fn forward_backward(
     le: &[f64],
 ) -> Result<(Vec<f64>, Vec<f64>, f64), HmmError> {
     let (k, n) = (params.k, le.len() / params.k);
-    let mut buf = vec![0.0; Kept::len(n, k) + 2 * k + k + params.log_trans.len()];
+    let b_len = adjoint::backward_len(k);
+    let mut buf = vec![0.0; Kept::len(n, k) + b_len + k + params.log_trans.len()];
     let (mut trace, rest) = Kept::new(&mut buf, n, k);
-    let (b, d_params) = rest.split_at_mut(2 * k);
+    let (b, d_params) = rest.split_at_mut(b_len);
     let mut smoothed = vec![0.0; n * k];
     let forward = with_probs(params.log_init, params.log_trans, |probs| {
         with_const_states!(
