@@ -118,8 +118,11 @@ proptest! {
         let (v_fused, g_fused) = reverse::value_and_gradient(&RefModel { data: data.clone() }, &x);
         let (v_nodes, g_nodes) = reverse::value_and_gradient(&RefModelNodes { data: data.clone() }, &x);
         let (v_fwd, g_fwd) = forward::value_and_gradient(&RefModel { data }, &x);
-        prop_assert_eq!(v_fused.to_bits(), value.to_bits());
-        prop_assert_eq!(v_nodes.to_bits(), value.to_bits());
+        // Reverse mode may run equal-length sequences through the SIMD lanes, whose vector
+        // exp is within 1 ulp of libm's: equal to 1e-14 relative, not bit for bit.
+        let lane_tol = 1e-14 * value.abs().max(1.0);
+        prop_assert!((v_fused - value).abs() <= lane_tol, "fused {} vs {}", v_fused, value);
+        prop_assert!((v_nodes - value).abs() <= lane_tol, "nodes {} vs {}", v_nodes, value);
         prop_assert_eq!(v_fwd.to_bits(), value.to_bits());
         for i in 0..x.len() {
             let r = g_fwd[i];
