@@ -17,7 +17,9 @@
 //! command's `logp` is checked against the same fixtures in
 //! `models/cli/tests/cli_real_data.rs`.
 
+mod zoo_common;
 use std::path::Path;
+use zoo_common::AsGiven;
 
 use serde_json::Value;
 use trellis_ad::{reverse, Scalar, ScalarFn};
@@ -360,23 +362,6 @@ use trellis_models::zoo::{
     Covariates, Family, GaussianFamily, HmmModel, PoissonFamily, SharedSignalFamily, StateMasks,
 };
 use trellis_models::BayesianModel;
-
-/// The log-likelihood as a function of the constrained parameters exactly as given.
-struct AsGiven<'m, F: Family> {
-    model: &'m HmmModel<F>,
-}
-
-impl<F: Family> ScalarFn for AsGiven<'_, F> {
-    fn eval<T: Scalar>(&self, x: &[T]) -> T {
-        let mut buffer = Vec::new();
-        let params = self
-            .model
-            .layout()
-            .params_from_constrained(x, &mut buffer)
-            .expect("constrained values");
-        self.model.log_likelihood(&params).expect("log-likelihood")
-    }
-}
 
 /// The fixture's data with missing steps flagged (placeholder 0 there).
 fn fixture_sequences(fixture: &Value) -> Sequences<f64> {

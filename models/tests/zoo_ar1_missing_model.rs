@@ -13,6 +13,8 @@
 //! differences of the whole log-density on random data with random gaps.
 
 mod ar1_common;
+mod zoo_common;
+use zoo_common::AsGiven;
 
 use ar1_common::{paths, Chain, Enumerated};
 use proptest::prelude::*;
@@ -63,23 +65,6 @@ fn covariate(data: &[Vec<Option<f64>>]) -> Vec<Vec<f64>> {
         .collect()
 }
 
-/// The model's log-likelihood as a function of the constrained values, as given.
-struct Library<'m> {
-    model: &'m HmmModel<Ar1Family>,
-}
-
-impl ScalarFn for Library<'_> {
-    fn eval<T: Scalar>(&self, x: &[T]) -> T {
-        let mut buffer = Vec::new();
-        let params = self
-            .model
-            .layout()
-            .params_from_constrained(x, &mut buffer)
-            .unwrap();
-        self.model.log_likelihood(&params).unwrap()
-    }
-}
-
 /// `mu, phi, sigma, p_initial_state`.
 fn emission_and_initial() -> Vec<f64> {
     vec![
@@ -120,7 +105,7 @@ fn assert_close(found: f64, expected: f64, tol: f64, what: &str) {
 /// Value (generic route in `f64`, fused route under reverse mode) and both gradients of the
 /// model's log-likelihood against the enumeration's.
 fn check_against_enumeration(model: &HmmModel<Ar1Family>, reference: &Enumerated, point: &[f64]) {
-    let library = Library { model };
+    let library = AsGiven { model };
     let expected = reference.eval(point);
     let (value_rev, grad_rev) = reverse::value_and_gradient(&library, point);
     let (value_fwd, grad_fwd) = forward::value_and_gradient(&library, point);
@@ -323,7 +308,7 @@ fn simulated_data_with_missing_steps_is_read_through_the_gaps() {
         chain: Chain::Matrix,
     };
     assert_close(
-        Library { model: &model }.eval(&point),
+        AsGiven { model: &model }.eval(&point),
         reference.eval(&point),
         1e-12,
         "log-likelihood of the simulated data",
