@@ -128,6 +128,53 @@ fn thinning_keeps_every_nth_iteration_of_the_unthinned_run_bit_for_bit() {
     }
 }
 
+#[test]
+fn gradient_counts_include_warm_up_and_thinned_iterations_whatever_is_kept() {
+    // The unthinned run with its warm-up kept holds every iteration's count; the count of
+    // a run that keeps less (no warm-up, thinning) must still be that sum: the same chain.
+    let full_config = RunConfig {
+        keep_warmup: true,
+        ..config(2, 50, 40, 9)
+    };
+    let full = sample(&target(), &Nuts::default(), &full_config).unwrap();
+    let per_iteration: Vec<u64> = full
+        .chains
+        .iter()
+        .map(|c| {
+            let stats = c.warmup.stats().iter().chain(c.draws.stats());
+            stats.map(|s| u64::from(s.n_grad)).sum()
+        })
+        .collect();
+    assert!(per_iteration.iter().all(|&g| g > 90), "{per_iteration:?}");
+    for (keep_warmup, thin) in [(true, 1), (false, 1), (false, 3), (true, 7)] {
+        let run = RunConfig {
+            keep_warmup,
+            thin,
+            ..full_config.clone()
+        };
+        let trace = sample(&target(), &Nuts::default(), &run).unwrap();
+        let counted: Vec<u64> = trace
+            .chains
+            .iter()
+            .map(|c| c.gradient_evaluations)
+            .collect();
+        assert_eq!(
+            counted, per_iteration,
+            "keep_warmup {keep_warmup}, thin {thin}"
+        );
+        let summary = trace.run_summary().unwrap();
+        let reported: Vec<u64> = summary
+            .per_chain
+            .iter()
+            .map(|c| c.gradient_evaluations)
+            .collect();
+        assert_eq!(
+            reported, per_iteration,
+            "keep_warmup {keep_warmup}, thin {thin}"
+        );
+    }
+}
+
 /// A target whose log-density fails for good after `calls` evaluations.
 struct FailsAfter {
     calls: AtomicUsize,

@@ -343,13 +343,7 @@ impl Trace {
                     max_depth_hits: st.iter().filter(|s| s.max_depth_hit).count(),
                     mean_accept_stat: st.iter().map(|s| s.accept_stat).sum::<f64>() / n,
                     mean_tree_depth: st.iter().map(|s| s.tree_depth as f64).sum::<f64>() / n,
-                    gradient_evaluations: c
-                        .warmup
-                        .stats()
-                        .iter()
-                        .chain(st)
-                        .map(|s| s.n_grad as u64)
-                        .sum(),
+                    gradient_evaluations: c.gradient_evaluations,
                     warmup_seconds: c.warmup_seconds,
                     sampling_seconds: c.sampling_seconds,
                 }
@@ -405,7 +399,8 @@ pub struct ChainSummary {
     pub mean_accept_stat: f64,
     /// Mean tree depth after warm-up.
     pub mean_tree_depth: f64,
-    /// Gradient evaluations, warm-up included.
+    /// Gradient evaluations of every iteration, warm-up included, whether its draw was
+    /// kept or not ([`ChainTrace::gradient_evaluations`](crate::ChainTrace::gradient_evaluations)).
     pub gradient_evaluations: u64,
     /// Warm-up wall time, seconds.
     pub warmup_seconds: f64,

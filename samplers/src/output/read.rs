@@ -335,6 +335,13 @@ pub fn parse_cmdstan_reader<R: BufRead>(path: &Path, mut reader: R) -> Result<Cs
         .find(|(k, _)| k == "init_attempts")
         .and_then(|(_, v)| v.parse().ok())
         .unwrap_or(1);
+    // What the file holds: without saved warm-up, the sampling iterations only.
+    let gradient_evaluations = warmup
+        .stats()
+        .iter()
+        .chain(draws.stats())
+        .map(|s| u64::from(s.n_grad))
+        .sum();
     Ok(CsvChain {
         path: path.to_path_buf(),
         settings,
@@ -348,6 +355,7 @@ pub fn parse_cmdstan_reader<R: BufRead>(path: &Path, mut reader: R) -> Result<Cs
             tuning,
             warmup_seconds,
             sampling_seconds,
+            gradient_evaluations,
         },
     })
 }

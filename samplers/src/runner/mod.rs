@@ -309,6 +309,9 @@ where
     let width = output.width;
     let mut out = Vec::with_capacity(width);
     let mut warmup = Draws::with_capacity(width, config.kept_warmup());
+    // Counted here, not from the kept draws: warm-up draws are usually not kept, and thinning
+    // drops draws whose trajectories cost gradients all the same.
+    let mut gradient_evaluations = 0u64;
     bar.phase(true);
     let t0 = Instant::now();
     for iteration in 0..config.warmup {
@@ -320,6 +323,7 @@ where
         let stats = chain
             .step(Transition::new(density, &mut point, phase, &mut rng))
             .map_err(at.fatal(k))?;
+        gradient_evaluations += u64::from(stats.n_grad);
         if save_warmup && iteration % thin == 0 {
             let (position, file) = (&point.position, file.as_mut());
             keep(
@@ -356,6 +360,7 @@ where
                 &mut rng,
             ))
             .map_err(at.fatal(k))?;
+        gradient_evaluations += u64::from(stats.n_grad);
         if iteration % thin == 0 {
             let (position, file) = (&point.position, file.as_mut());
             keep(
@@ -379,5 +384,6 @@ where
         tuning,
         warmup_seconds,
         sampling_seconds,
+        gradient_evaluations,
     })
 }

@@ -118,6 +118,11 @@ pub struct ChainTrace {
     pub warmup_seconds: f64,
     /// Wall time of sampling, seconds.
     pub sampling_seconds: f64,
+    /// Gradient evaluations of every iteration, warm-up and sampling, whether its draw was
+    /// kept or not (`keep_warmup` off, thinning). A chain read back from a CSV file counts
+    /// the iterations the file holds.
+    #[serde(default)]
+    pub gradient_evaluations: u64,
 }
 
 /// The result of a run: all chains' draws and statistics, with what produced them.
