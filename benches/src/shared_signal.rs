@@ -122,6 +122,25 @@ impl<T: Scalar, const MODE: u8> FusedEmission<T> for SharedSignal<T, MODE> {
             self.step_with_jacobian(y, out, jac);
         }
     }
+
+    /// The same loop, skipping missing steps.
+    fn observed_steps_with_jacobian(
+        &self,
+        seq: &[f64],
+        missing: &[bool],
+        values: &mut [f64],
+        jacobian: &mut [f64],
+    ) {
+        let k = self.k;
+        let steps = values
+            .chunks_exact_mut(k)
+            .zip(jacobian.chunks_exact_mut(2 * k));
+        for ((&y, &gap), (out, jac)) in seq.iter().zip(missing).zip(steps) {
+            if !gap {
+                self.step_with_jacobian(y, out, jac);
+            }
+        }
+    }
 }
 
 impl<T: Scalar, const MODE: u8> SharedSignal<T, MODE> {

@@ -173,4 +173,52 @@ pub trait FusedEmission<T: Scalar>: Emission<T> {
             );
         }
     }
+
+    /// [`sequence_with_jacobian`](FusedEmission::sequence_with_jacobian) at the steps whose
+    /// flag in `missing` (one per step of `seq`) is `false`; a missing step's entries are
+    /// not written (they stay zero, as the buffers arrive). What
+    /// [`MissingSteps`](crate::hmm::MissingSteps) calls: one dynamic call per sequence.
+    fn observed_steps_with_jacobian(
+        &self,
+        seq: &[Self::Obs],
+        missing: &[bool],
+        values: &mut [f64],
+        jacobian: &mut [f64],
+    ) {
+        let k = self.n_states();
+        let per_step = jacobian.len().checked_div(seq.len()).unwrap_or(0);
+        for t in (0..seq.len()).filter(|&t| !missing[t]) {
+            self.log_densities_with_jacobian(
+                seq,
+                t,
+                &mut values[t * k..(t + 1) * k],
+                &mut jacobian[t * per_step..(t + 1) * per_step],
+            );
+        }
+    }
+
+    /// [`sequence_with_sparse_jacobian`](FusedEmission::sequence_with_sparse_jacobian) at
+    /// the steps whose flag in `missing` is `false`, as
+    /// [`observed_steps_with_jacobian`](FusedEmission::observed_steps_with_jacobian).
+    fn observed_steps_with_sparse_jacobian(
+        &self,
+        seq: &[Self::Obs],
+        missing: &[bool],
+        values: &mut [f64],
+        indices: &mut [usize],
+        partials: &mut [f64],
+    ) {
+        let k = self.n_states();
+        let per_step = partials.len().checked_div(seq.len()).unwrap_or(0);
+        for t in (0..seq.len()).filter(|&t| !missing[t]) {
+            let pairs = t * per_step..(t + 1) * per_step;
+            self.log_densities_with_sparse_jacobian(
+                seq,
+                t,
+                &mut values[t * k..(t + 1) * k],
+                &mut indices[pairs.clone()],
+                &mut partials[pairs],
+            );
+        }
+    }
 }

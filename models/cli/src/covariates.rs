@@ -74,7 +74,7 @@ pub struct CovariateTable {
 /// Reads `path` without matching it to any data (for `simulate`, where the covariates define
 /// the sequences).
 pub fn read_unmatched(path: &Path) -> Result<CovariateTable, String> {
-    let raw = data::read(path).map_err(|e| e.to_string())?;
+    let raw = read_raw(path)?;
     let table = check_file(&raw)?;
     let sequences = SequenceRows::of(&raw);
     let values = raw
@@ -96,7 +96,7 @@ pub fn read(
     data: &[SequenceRows],
     data_source: &str,
 ) -> Result<CovariateTable, String> {
-    let raw = data::read(path).map_err(|e| e.to_string())?;
+    let raw = read_raw(path)?;
     let names = check_file(&raw)?;
     let source = &raw.source;
     let by_label: HashMap<&str, usize> = raw
@@ -152,6 +152,27 @@ pub fn read(
         values,
         sequences: data.to_vec(),
     })
+}
+
+/// The file's rows, with the data reader's errors (a header of only `sequence,time` named as
+/// a covariates file's: the data reader's wording asks for a value column).
+fn read_raw(path: &Path) -> Result<RawData, String> {
+    data::read(path).map_err(|e| match e {
+        data::DataError::BadHeader { path, line, found } if is_bare_long_header(&found) => {
+            format!(
+                "{path}:{line}: the header '{found}' names no covariate: a covariates file needs \
+                 'sequence,time,x1[,x2…]' (for time-homogeneous transitions, leave out \
+                 --covariates)"
+            )
+        }
+        e => e.to_string(),
+    })
+}
+
+/// Whether a header is the long layout's `sequence,time` with no further column.
+fn is_bare_long_header(found: &str) -> bool {
+    let fields: Vec<&str> = found.split(',').map(|f| f.trim()).collect();
+    fields.len() == 2 && fields[0] == "sequence" && fields[1] == "time"
 }
 
 /// Checks the layout and the cells of a covariates file; returns the covariates' names.

@@ -179,6 +179,20 @@ fn covariate_files_must_match_the_data() {
                       'sequence,time,x1[,x2…]' naming the covariates, then one row per observation",
         },
         Case {
+            files: &[WIDE, ("c.csv", "sequence,time\n0,0\n0,1\n0,2\n1,0\n1,1\n")],
+            args: "fit --model gaussian --data d.csv --covariates c.csv --out out",
+            message: "c.csv:1: the header 'sequence,time' names no covariate: a covariates file \
+                      needs 'sequence,time,x1[,x2…]' (for time-homogeneous transitions, leave \
+                      out --covariates)",
+        },
+        Case {
+            files: &[("c.csv", "sequence,time\n0,0\n0,1\n")],
+            args: "simulate --covariates c.csv --out out",
+            message: "c.csv:1: the header 'sequence,time' names no covariate: a covariates file \
+                      needs 'sequence,time,x1[,x2…]' (for time-homogeneous transitions, leave \
+                      out --covariates)",
+        },
+        Case {
             files: &[WIDE, ("c.csv", "sequence,time,x1,x1\n0,0,1,1\n")],
             args: "logp --model gaussian --data d.csv --covariates c.csv",
             message: "c.csv:1: covariate 'x1' is named twice in the header",

@@ -61,6 +61,21 @@ impl<'a, E: ?Sized> MissingSteps<'a, E> {
         })
     }
 
+    /// The first `len` flags (`None` when nothing is missing).
+    ///
+    /// # Panics
+    /// If the flags are shorter than the sequence, as [`is_missing`](Self::is_missing).
+    fn flags(&self, len: usize) -> Option<&'a [bool]> {
+        self.missing.map(|m| {
+            m.get(..len).unwrap_or_else(|| {
+                panic!(
+                    "MissingSteps: a sequence of {len} steps with {} missing flags",
+                    m.len()
+                )
+            })
+        })
+    }
+
     /// The wrapped emission.
     pub fn inner(&self) -> &'a E {
         self.inner
@@ -146,37 +161,19 @@ impl<T: Scalar, E: Emission<T> + ?Sized> FusedEmission<T> for MissingSteps<'_, E
         partials: &mut [f64],
     ) {
         let fused = inner_fused(self.inner);
-        if self.missing.is_none() {
-            return fused.sequence_with_sparse_jacobian(seq, values, indices, partials);
-        }
-        let k = self.n_states();
-        let per_step = partials.len().checked_div(seq.len()).unwrap_or(0);
-        for t in (0..seq.len()).filter(|&t| !self.is_missing(t)) {
-            let pairs = t * per_step..(t + 1) * per_step;
-            fused.log_densities_with_sparse_jacobian(
-                seq,
-                t,
-                &mut values[t * k..(t + 1) * k],
-                &mut indices[pairs.clone()],
-                &mut partials[pairs],
-            );
+        match self.flags(seq.len()) {
+            None => fused.sequence_with_sparse_jacobian(seq, values, indices, partials),
+            Some(missing) => {
+                fused.observed_steps_with_sparse_jacobian(seq, missing, values, indices, partials)
+            }
         }
     }
 
     fn sequence_with_jacobian(&self, seq: &[E::Obs], values: &mut [f64], jacobian: &mut [f64]) {
         let fused = inner_fused(self.inner);
-        if self.missing.is_none() {
-            return fused.sequence_with_jacobian(seq, values, jacobian);
-        }
-        let k = self.n_states();
-        let per_step = jacobian.len().checked_div(seq.len()).unwrap_or(0);
-        for t in (0..seq.len()).filter(|&t| !self.is_missing(t)) {
-            fused.log_densities_with_jacobian(
-                seq,
-                t,
-                &mut values[t * k..(t + 1) * k],
-                &mut jacobian[t * per_step..(t + 1) * per_step],
-            );
+        match self.flags(seq.len()) {
+            None => fused.sequence_with_jacobian(seq, values, jacobian),
+            Some(missing) => fused.observed_steps_with_jacobian(seq, missing, values, jacobian),
         }
     }
 }

@@ -112,10 +112,68 @@ impl<T: Scalar> FusedEmission<T> for SharedSignalGaussian<T> {
     }
 
     fn log_densities_with_jacobian(&self, seq: &[f64], t: usize, out: &mut [f64], jac: &mut [f64]) {
-        let y = seq[t];
-        let (signal, noise) = (self.signal.value(), self.noise.value());
-        let inv = 1.0 / noise;
-        let norm = self.norm.value();
+        self.plain().step(seq[t], out, jac);
+    }
+
+    /// Every step in one loop, with the parameters' plain values and `1/noise` taken once
+    /// per sequence (the provided loop would slice the buffers and divide at every step).
+    /// The same operations per entry as [`log_densities_with_jacobian`](Self::log_densities_with_jacobian),
+    /// so the same bits.
+    fn sequence_with_jacobian(&self, seq: &[f64], values: &mut [f64], jacobian: &mut [f64]) {
+        let k = self.n_states;
+        let plain = self.plain();
+        let steps = values
+            .chunks_exact_mut(k)
+            .zip(jacobian.chunks_exact_mut(2 * k));
+        for (&y, (out, jac)) in seq.iter().zip(steps) {
+            plain.step(y, out, jac);
+        }
+    }
+
+    /// As [`sequence_with_jacobian`](Self::sequence_with_jacobian), skipping missing steps.
+    fn observed_steps_with_jacobian(
+        &self,
+        seq: &[f64],
+        missing: &[bool],
+        values: &mut [f64],
+        jacobian: &mut [f64],
+    ) {
+        let k = self.n_states;
+        let plain = self.plain();
+        let steps = values
+            .chunks_exact_mut(k)
+            .zip(jacobian.chunks_exact_mut(2 * k));
+        for ((&y, &gap), (out, jac)) in seq.iter().zip(missing).zip(steps) {
+            if !gap {
+                plain.step(y, out, jac);
+            }
+        }
+    }
+}
+
+/// The plain values a step's densities and Jacobian need.
+#[derive(Clone, Copy)]
+struct PlainSignal {
+    signal: f64,
+    inv: f64,
+    norm: f64,
+}
+
+impl<T: Scalar> SharedSignalGaussian<T> {
+    fn plain(&self) -> PlainSignal {
+        PlainSignal {
+            signal: self.signal.value(),
+            inv: 1.0 / self.noise.value(),
+            norm: self.norm.value(),
+        }
+    }
+}
+
+impl PlainSignal {
+    /// `ℓ[k]` into `out[k]` and `[∂ℓ[k]/∂signal, ∂ℓ[k]/∂noise]` into `jac[2k..2k + 2]` at `y`.
+    #[inline(always)]
+    fn step(self, y: f64, out: &mut [f64], jac: &mut [f64]) {
+        let PlainSignal { signal, inv, norm } = self;
         for (k, (value, d)) in out.iter_mut().zip(jac.chunks_exact_mut(2)).enumerate() {
             let c = (k + 1) as f64;
             let z = (y - c * signal) * inv;
