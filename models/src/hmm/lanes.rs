@@ -287,6 +287,9 @@ pub(crate) mod avx2 {
     /// occur), `exp(r)` by its Taylor polynomial of degree 13 (truncation below 5e-18
     /// relative) in Horner form with FMA, times `2ⁿ` built from the exponent bits. Within
     /// 2 ulp of the correctly rounded value (tested against libm); `exp(0) = 1` exactly.
+    /// Positive `x` below 709 work alike (the reduction and `2ⁿ` hold for `n ≤ 1023`): the
+    /// covariate lanes' softmax takes `x < 600` ([`covariate_lanes`](crate::hmm::covariate_lanes)),
+    /// tested on `[0, 600]`.
     ///
     /// # Safety
     /// The CPU must support AVX2 and FMA.
@@ -577,8 +580,8 @@ mod tests {
         if !(is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma")) {
             return;
         }
-        // A dense grid over [-708.39, 0] (and its small end, where most densities live),
-        // plus the edges: exp(0) = 1 exactly, below the cut-off and -inf give 0.
+        // A dense grid over [-708.39, 0] (and its small end, where most densities live) and
+        // over [0, 600], plus the edges: exp(0) = 1 exactly, below the cut-off and -inf give 0.
         let mut worst = 0;
         let mut state = 0x9E37_79B9_7F4A_7C15u64;
         for i in 0..400_000 {
@@ -586,7 +589,13 @@ mod tests {
             state ^= state >> 7;
             state ^= state << 17;
             let u = (state >> 11) as f64 / (1u64 << 53) as f64;
-            let x = if i % 2 == 0 { -708.39 * u } else { -2.0 * u };
+            // Also positive arguments below 600, as the covariate lanes' softmax takes them
+            // (`covariate_lanes`).
+            let x = match i % 3 {
+                0 => -708.39 * u,
+                1 => -2.0 * u,
+                _ => 600.0 * u,
+            };
             let [y, ..] = exp4([x, 0.0, 0.0, 0.0]);
             worst = worst.max(ulps(y, x.exp()));
         }
