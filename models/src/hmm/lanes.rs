@@ -19,7 +19,9 @@
 //! transition probability that may underflow — marks the lane (conservatively), and the
 //! caller recomputes that sequence with the scalar kernel, which then decides exactly as
 //! before. Parameters the scalar code treats specially (per-step transitions, tiny or
-//! underflowing probabilities, huge row sums) keep the whole batch on the scalar kernel.
+//! underflowing probabilities, huge row sums) keep the whole batch on the scalar kernel;
+//! covariate-driven (per-step) transitions have their own lane kernel,
+//! [`covariate_lanes`](super::covariate_lanes), cut into the same units.
 //!
 //! The lane path differs from the scalar one only by rounding: its exponential
 //! ([`avx2::exp_nonpositive`], Cody–Waite reduction and a degree-13 Taylor polynomial, within

@@ -86,7 +86,7 @@ mod recursion;
 mod reverse;
 mod scaling;
 
-pub(crate) use batch::{go_parallel, work};
+pub(crate) use batch::work;
 pub use batch::{per_sequence_log_likelihood_into, PARALLEL_MIN_WORK};
 pub use chain::SequenceChain;
 pub(crate) use checks::{check_emission_values, check_params_with};

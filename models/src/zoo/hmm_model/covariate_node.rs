@@ -3,6 +3,10 @@
 //! `[ln p_initial_state | transition_coef | θ]` (θ the emission's fused parameters), from the
 //! `f64` forward–backward adjoint with per-step transitions and the chain rule through the
 //! multinomial logit, instead of a node per transition entry and per emission density.
+//! Without structural zeros the whole batch's forward–backward runs first ([`fused_batch`]),
+//! four equal-length sequences at a time on SIMD lanes where the machine allows
+//! (`hmm::covariate_lanes`); [`fused_sequence`] is the one-sequence route (a model with an
+//! emission view lacking the fused path, or inputs the batch route leaves to it).
 //!
 //! With `ln Γₜ[i][·] = ηₜ[i][·] − lse(ηₜ[i][·])` and `ξₜ = ∂ ln L / ∂ ln Γₜ`,
 //! `∂ ln L / ∂ηₜ[i][j] = ξₜ[i][j] − Γₜ[i][j] Σⱼ' ξₜ[i][j']`, and
@@ -209,7 +213,10 @@ pub(super) fn fused_batch<T: Scalar, E: Emission<T> + ?Sized>(
             scratch::with_vec(|slots: &mut Vec<f64>| {
                 slots.clear();
                 slots.resize(job.bound(n), 0.0);
-                let parallel = hmm::go_parallel(n, hmm::work(total, k));
+                // As the homogeneous batch decides (`hmm::batch`).
+                let parallel = n >= 2
+                    && hmm::work(total, k) >= hmm::PARALLEL_MIN_WORK
+                    && rayon::current_num_threads() > 1;
                 if hmm::covariate_for_each_sequence(&job, slots, parallel).is_err() {
                     return Ok(false);
                 }
