@@ -19,7 +19,9 @@
 //! transition probability that may underflow — marks the lane (conservatively), and the
 //! caller recomputes that sequence with the scalar kernel, which then decides exactly as
 //! before. Parameters the scalar code treats specially (per-step transitions, tiny or
-//! underflowing probabilities, huge row sums) keep the whole batch on the scalar kernel.
+//! underflowing probabilities, huge row sums) keep the whole batch on the scalar kernel;
+//! covariate-driven (per-step) transitions have their own lane kernel,
+//! [`covariate_lanes`](super::covariate_lanes), cut into the same units.
 //!
 //! The lane path differs from the scalar one only by rounding: its exponential
 //! ([`avx2::exp_nonpositive`], Cody–Waite reduction and a degree-13 Taylor polynomial, within
@@ -287,6 +289,9 @@ pub(crate) mod avx2 {
     /// occur), `exp(r)` by its Taylor polynomial of degree 13 (truncation below 5e-18
     /// relative) in Horner form with FMA, times `2ⁿ` built from the exponent bits. Within
     /// 2 ulp of the correctly rounded value (tested against libm); `exp(0) = 1` exactly.
+    /// Positive `x` below 709 work alike (the reduction and `2ⁿ` hold for `n ≤ 1023`): the
+    /// covariate lanes' softmax takes `x < 600` ([`covariate_lanes`](crate::hmm::covariate_lanes)),
+    /// tested on `[0, 600]`.
     ///
     /// # Safety
     /// The CPU must support AVX2 and FMA.
@@ -577,8 +582,8 @@ mod tests {
         if !(is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma")) {
             return;
         }
-        // A dense grid over [-708.39, 0] (and its small end, where most densities live),
-        // plus the edges: exp(0) = 1 exactly, below the cut-off and -inf give 0.
+        // A dense grid over [-708.39, 0] (and its small end, where most densities live) and
+        // over [0, 600], plus the edges: exp(0) = 1 exactly, below the cut-off and -inf give 0.
         let mut worst = 0;
         let mut state = 0x9E37_79B9_7F4A_7C15u64;
         for i in 0..400_000 {
@@ -586,7 +591,13 @@ mod tests {
             state ^= state >> 7;
             state ^= state << 17;
             let u = (state >> 11) as f64 / (1u64 << 53) as f64;
-            let x = if i % 2 == 0 { -708.39 * u } else { -2.0 * u };
+            // Also positive arguments below 600, as the covariate lanes' softmax takes them
+            // (`covariate_lanes`).
+            let x = match i % 3 {
+                0 => -708.39 * u,
+                1 => -2.0 * u,
+                _ => 600.0 * u,
+            };
             let [y, ..] = exp4([x, 0.0, 0.0, 0.0]);
             worst = worst.max(ulps(y, x.exp()));
         }

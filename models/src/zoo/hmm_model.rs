@@ -606,6 +606,24 @@ impl<F: Family> BayesianModel for HmmModel<F> {
             }
             scratch::with_vec(|values: &mut Vec<T>| {
                 values.clear();
+                // Without structural zeros: every sequence's forward–backward at once (lane
+                // groups where possible), else (or on any error) sequence by sequence below.
+                if let (
+                    Some(_),
+                    None,
+                    TransitionParams::Coefficients {
+                        design, covariates, ..
+                    },
+                ) = (fused, self.transition_mask(), &self.transition)
+                {
+                    let c = covariates.design_len();
+                    if covariate_node::fused_batch(
+                        li, coef, design, c, &emission, &self.data, theta, values,
+                    )? {
+                        return Ok(T::sum_of(values));
+                    }
+                    values.clear();
+                }
                 for (s, seq) in self.data.iter().enumerate() {
                     let view = MissingSteps::new(&emission, self.data.missing_of(s));
                     let (design, c) = self.design_of(s).expect("a covariate model");
