@@ -40,7 +40,7 @@ pub(crate) fn work(sequences_total_len: usize, k: usize) -> usize {
 }
 
 /// Whether to use the rayon pool for `n` sequences with this much work.
-fn go_parallel(n: usize, work: usize) -> bool {
+pub(crate) fn go_parallel(n: usize, work: usize) -> bool {
     n >= 2 && work >= PARALLEL_MIN_WORK && rayon::current_num_threads() > 1
 }
 

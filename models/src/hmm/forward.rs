@@ -26,6 +26,7 @@ use super::error::HmmError;
 use super::log_space;
 use super::recursion::{self, with_probs, Probs};
 use super::reverse;
+use super::reverse_sum;
 use crate::emission::Emission;
 
 /// The log-likelihood `ln p(y₁..y_T)` of one sequence from its emission log-densities.
@@ -300,6 +301,12 @@ pub(crate) fn sequence_value<T: Scalar, E: Emission<T> + ?Sized>(
 /// Missing observations ([`Sequences::with_missing`]) contribute log-density 0 to every
 /// state (serially or in parallel, as complete data).
 ///
+/// In reverse mode, a batch whose per-sequence partials with respect to the shared
+/// parameters (`N · (K + K² + P)`) exceed [`ACCUMULATE_MIN`](super::ACCUMULATE_MIN) `f64`
+/// records one node for the total, those partials summed over the sequences in a fixed
+/// order (the same serially and in parallel): `O(K·T + K²)` memory instead of `O(N·K²)`.
+/// The value and gradient then agree with the per-sequence nodes' to rounding.
+///
 /// # Errors
 /// As [`log_likelihood`], naming the sequence.
 pub fn batch_log_likelihood<T, E>(
@@ -313,6 +320,39 @@ where
     E: Emission<T> + Sync + ?Sized,
     E::Obs: Sync,
 {
+    batch_log_likelihood_with_threshold(
+        log_init,
+        log_trans,
+        emission,
+        sequences,
+        reverse_sum::ACCUMULATE_MIN,
+    )
+}
+
+/// [`batch_log_likelihood`] with the reverse-mode accumulation threshold given (in `f64` of
+/// per-sequence shared partials; `usize::MAX`: never accumulate, `0`: always): for tests
+/// comparing the two reverse-mode routes.
+///
+/// # Errors
+/// As [`batch_log_likelihood`].
+#[doc(hidden)]
+pub fn batch_log_likelihood_with_threshold<T, E>(
+    log_init: &[T],
+    log_trans: &[T],
+    emission: &E,
+    sequences: &Sequences<E::Obs>,
+    threshold: usize,
+) -> Result<T, HmmError>
+where
+    T: Scalar,
+    E: Emission<T> + Sync + ?Sized,
+    E::Obs: Sync,
+{
+    if let Some(total) =
+        reverse_sum::batch_total(log_init, log_trans, emission, sequences, threshold)
+    {
+        return total;
+    }
     scratch::with_vec(|values: &mut Vec<T>| {
         values.clear();
         values.resize(sequences.len(), T::constant(0.0));

@@ -84,6 +84,7 @@ mod missing;
 mod probability_gradient;
 mod recursion;
 mod reverse;
+mod reverse_sum;
 mod scaling;
 
 pub(crate) use batch::work;
@@ -96,10 +97,10 @@ pub(crate) use covariates::covariate_value_and_partials;
 pub use data::{seed_dataset, Observation, SeedDataset, Sequences, SequencesIter};
 pub use error::HmmError;
 pub use forward::{
-    batch_log_likelihood, forward_log_likelihood, forward_log_likelihood_generic,
-    forward_log_likelihood_generic_with, forward_log_likelihood_log_space,
-    forward_log_likelihood_log_space_with, forward_log_likelihood_with, log_likelihood,
-    per_sequence_log_likelihood, Transitions,
+    batch_log_likelihood, batch_log_likelihood_with_threshold, forward_log_likelihood,
+    forward_log_likelihood_generic, forward_log_likelihood_generic_with,
+    forward_log_likelihood_log_space, forward_log_likelihood_log_space_with,
+    forward_log_likelihood_with, log_likelihood, per_sequence_log_likelihood, Transitions,
 };
 pub use inference::{
     filter, posterior, sample_path, sample_paths, sequence_log_likelihoods, simulate_states,
@@ -109,3 +110,4 @@ pub use missing::MissingSteps;
 pub use probability_gradient::{
     batch_probability_gradient, probability_gradient, ProbabilityGradient,
 };
+pub use reverse_sum::ACCUMULATE_MIN;
