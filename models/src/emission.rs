@@ -143,35 +143,14 @@ pub trait FusedEmission<T: Scalar>: Emission<T> {
         indices: &mut [usize],
         partials: &mut [f64],
     ) {
-        let k = self.n_states();
-        let per_step = partials.len().checked_div(seq.len()).unwrap_or(0);
-        for t in 0..seq.len() {
-            let pairs = t * per_step..(t + 1) * per_step;
-            self.log_densities_with_sparse_jacobian(
-                seq,
-                t,
-                &mut values[t * k..(t + 1) * k],
-                &mut indices[pairs.clone()],
-                &mut partials[pairs],
-            );
-        }
+        steps_with_sparse_jacobian(self, seq, |_| true, values, indices, partials);
     }
 
     /// [`log_densities_with_jacobian`](FusedEmission::log_densities_with_jacobian) for every
     /// step of `seq`: `values` is `T × K`, `jacobian` is `T × K × P` (row-major). Rarely
     /// overridden: the provided loop makes one dynamic call per sequence, not per step.
     fn sequence_with_jacobian(&self, seq: &[Self::Obs], values: &mut [f64], jacobian: &mut [f64]) {
-        let k = self.n_states();
-        // `K × P` Jacobian entries per step.
-        let per_step = jacobian.len().checked_div(seq.len()).unwrap_or(0);
-        for t in 0..seq.len() {
-            self.log_densities_with_jacobian(
-                seq,
-                t,
-                &mut values[t * k..(t + 1) * k],
-                &mut jacobian[t * per_step..(t + 1) * per_step],
-            );
-        }
+        steps_with_jacobian(self, seq, |_| true, values, jacobian);
     }
 
     /// [`sequence_with_jacobian`](FusedEmission::sequence_with_jacobian) at the steps whose
@@ -185,16 +164,7 @@ pub trait FusedEmission<T: Scalar>: Emission<T> {
         values: &mut [f64],
         jacobian: &mut [f64],
     ) {
-        let k = self.n_states();
-        let per_step = jacobian.len().checked_div(seq.len()).unwrap_or(0);
-        for t in (0..seq.len()).filter(|&t| !missing[t]) {
-            self.log_densities_with_jacobian(
-                seq,
-                t,
-                &mut values[t * k..(t + 1) * k],
-                &mut jacobian[t * per_step..(t + 1) * per_step],
-            );
-        }
+        steps_with_jacobian(self, seq, |t| !missing[t], values, jacobian);
     }
 
     /// [`sequence_with_sparse_jacobian`](FusedEmission::sequence_with_sparse_jacobian) at
@@ -208,17 +178,51 @@ pub trait FusedEmission<T: Scalar>: Emission<T> {
         indices: &mut [usize],
         partials: &mut [f64],
     ) {
-        let k = self.n_states();
-        let per_step = partials.len().checked_div(seq.len()).unwrap_or(0);
-        for t in (0..seq.len()).filter(|&t| !missing[t]) {
-            let pairs = t * per_step..(t + 1) * per_step;
-            self.log_densities_with_sparse_jacobian(
-                seq,
-                t,
-                &mut values[t * k..(t + 1) * k],
-                &mut indices[pairs.clone()],
-                &mut partials[pairs],
-            );
-        }
+        steps_with_sparse_jacobian(self, seq, |t| !missing[t], values, indices, partials);
+    }
+}
+
+/// The provided per-sequence loops of [`FusedEmission`]: the dense form at the steps `t`
+/// with `keep(t)` (`values` is `T × K`, `jacobian` `T × K × P`).
+fn steps_with_jacobian<T: Scalar, F: FusedEmission<T> + ?Sized>(
+    emission: &F,
+    seq: &[F::Obs],
+    keep: impl Fn(usize) -> bool,
+    values: &mut [f64],
+    jacobian: &mut [f64],
+) {
+    let k = emission.n_states();
+    // `K × P` Jacobian entries per step.
+    let per_step = jacobian.len().checked_div(seq.len()).unwrap_or(0);
+    for t in (0..seq.len()).filter(|&t| keep(t)) {
+        emission.log_densities_with_jacobian(
+            seq,
+            t,
+            &mut values[t * k..(t + 1) * k],
+            &mut jacobian[t * per_step..(t + 1) * per_step],
+        );
+    }
+}
+
+/// [`steps_with_jacobian`] for the sparse form (`indices` and `partials` `T × K × W`).
+fn steps_with_sparse_jacobian<T: Scalar, F: FusedEmission<T> + ?Sized>(
+    emission: &F,
+    seq: &[F::Obs],
+    keep: impl Fn(usize) -> bool,
+    values: &mut [f64],
+    indices: &mut [usize],
+    partials: &mut [f64],
+) {
+    let k = emission.n_states();
+    let per_step = partials.len().checked_div(seq.len()).unwrap_or(0);
+    for t in (0..seq.len()).filter(|&t| keep(t)) {
+        let pairs = t * per_step..(t + 1) * per_step;
+        emission.log_densities_with_sparse_jacobian(
+            seq,
+            t,
+            &mut values[t * k..(t + 1) * k],
+            &mut indices[pairs.clone()],
+            &mut partials[pairs],
+        );
     }
 }

@@ -170,7 +170,7 @@ where
     T: Scalar,
     E: Emission<T> + ?Sized,
 {
-    let (k, kk, n, total) = batch.dims();
+    let (k, kk, _, total) = batch.dims();
     let np = theta.len();
     let (log_init, log_trans) = (batch.log_init, batch.log_trans);
     let (flat, offsets) = (batch.flat, batch.offsets);
@@ -179,32 +179,20 @@ where
     let per_density = sparse.unwrap_or(np);
     scratch::with_vec(|values: &mut Vec<f64>| {
         scratch::with_vec(|indices: &mut Vec<usize>| {
-            // 1. Plain log-densities and their Jacobians (zeroed buffers), checked.
-            values.clear();
-            values.extend(log_init.iter().chain(log_trans).map(|x| x.value()));
-            values.resize(kk + total * k * (1 + per_density), 0.0);
-            indices.clear();
-            if sparse.is_some() {
-                indices.resize(total * k * per_density, 0);
-            }
-            let (params, rest) = values.split_at_mut(kk);
-            let (le, jac) = rest.split_at_mut(total * k);
-            for s in 0..n {
-                let (start, end) = (offsets[s], offsets[s + 1]);
-                let (seq, le_s) = (&flat[start..end], &mut le[start * k..end * k]);
-                let pairs = start * k * per_density..end * k * per_density;
-                // The buffers are zeroed, as a missing step's entries are not written.
-                let view = batch.view(s);
-                if sparse.is_some() {
-                    let idx = &mut indices[pairs.clone()];
-                    view.sequence_with_sparse_jacobian(seq, le_s, idx, &mut jac[pairs]);
-                } else {
-                    view.sequence_with_jacobian(seq, le_s, &mut jac[pairs]);
-                }
-                check_emission_values(le[offsets[s] * k..offsets[s + 1] * k].iter().copied(), k)
-                    .map_err(|e| e.in_sequence(s))?;
-            }
-            let (le, jac, indices) = (&*le, &*jac, &*indices);
+            // 1. Plain log-densities and their Jacobians, checked.
+            let parts = FusedEmissionValues {
+                log_init,
+                log_trans,
+                flat,
+                offsets,
+                k,
+                sparse,
+                per_density,
+            };
+            parts.fill(&|s| batch.view(s), values, indices)?;
+            let (params, rest) = values.split_at(kk);
+            let (le, jac) = rest.split_at(total * k);
+            let indices = &*indices;
             let (li, lt) = params.split_at(k);
             // 2. Per sequence s, a slot [value | ∂/∂log_init, ∂/∂log_trans (K + K²) | ∂/∂θ (P) |
             //    ∂/∂ℓ (Tₛ K)]: the adjoint's partials, then the chain rule through the Jacobian.
@@ -270,6 +258,70 @@ where
             })
         })
     })
+}
+
+/// Step 1 of the fused-emission paths (this module's and
+/// [`reverse_sum`](super::reverse_sum)'s): every sequence's plain log-densities and their
+/// Jacobian with respect to the emission's `P` parameters, checked.
+pub(crate) struct FusedEmissionValues<'a, T, O> {
+    pub(crate) log_init: &'a [T],
+    pub(crate) log_trans: &'a [T],
+    /// Every sequence's observations, one after another (sequence `s` at `offsets[s]`).
+    pub(crate) flat: &'a [O],
+    pub(crate) offsets: &'a [usize],
+    pub(crate) k: usize,
+    /// [`FusedEmission::jacobian_width`].
+    pub(crate) sparse: Option<usize>,
+    /// Jacobian entries per density: `P` (dense) or the sparse form's width `W`.
+    pub(crate) per_density: usize,
+}
+
+impl<T: Scalar, O> FusedEmissionValues<'_, T, O> {
+    /// Fills `values` with `[log_init | log_trans | ℓ (total × K) | Jacobian]` and, for the
+    /// sparse form, `indices` with the Jacobian's parameter indices; `view(s)` is sequence
+    /// `s`'s emission. The buffers are zeroed first, as a missing step's entries are not
+    /// written.
+    pub(crate) fn fill<'e, E>(
+        &self,
+        view: &dyn Fn(usize) -> MissingSteps<'e, E>,
+        values: &mut Vec<f64>,
+        indices: &mut Vec<usize>,
+    ) -> Result<(), HmmError>
+    where
+        E: Emission<T, Obs = O> + ?Sized + 'e,
+    {
+        let (k, per_density, offsets) = (self.k, self.per_density, self.offsets);
+        let (kk, n) = (k + k * k, offsets.len() - 1);
+        let total = offsets[n];
+        values.clear();
+        values.extend(
+            self.log_init
+                .iter()
+                .chain(self.log_trans)
+                .map(|x| x.value()),
+        );
+        values.resize(kk + total * k * (1 + per_density), 0.0);
+        indices.clear();
+        if self.sparse.is_some() {
+            indices.resize(total * k * per_density, 0);
+        }
+        let (le, jac) = values[kk..].split_at_mut(total * k);
+        for s in 0..n {
+            let (start, end) = (offsets[s], offsets[s + 1]);
+            let (seq, le_s) = (&self.flat[start..end], &mut le[start * k..end * k]);
+            let pairs = start * k * per_density..end * k * per_density;
+            let view = view(s);
+            if self.sparse.is_some() {
+                let idx = &mut indices[pairs.clone()];
+                view.sequence_with_sparse_jacobian(seq, le_s, idx, &mut jac[pairs]);
+            } else {
+                view.sequence_with_jacobian(seq, le_s, &mut jac[pairs]);
+            }
+            check_emission_values(le[start * k..end * k].iter().copied(), k)
+                .map_err(|e| e.in_sequence(s))?;
+        }
+        Ok(())
+    }
 }
 
 /// [`batch_fused`] with emission densities recorded one node each.

@@ -22,6 +22,7 @@ use super::error::HmmError;
 use super::forward::fill_emission;
 use super::missing::MissingSteps;
 use super::recursion::{self, with_probs};
+use super::reverse::FusedEmissionValues;
 use crate::emission::{Emission, FusedEmission};
 
 thread_local! {
@@ -233,32 +234,20 @@ where
     let per_density = sparse.unwrap_or(np);
     scratch::with_vec(|values: &mut Vec<f64>| {
         scratch::with_vec(|indices: &mut Vec<usize>| {
-            // 1. Plain log-densities and their Jacobians (zeroed buffers), checked, on this
-            //    thread (as in `reverse::batch_fused`).
-            values.clear();
-            values.extend(log_init.iter().chain(log_trans).map(|x| x.value()));
-            values.resize(kk + total * k * (1 + per_density), 0.0);
-            indices.clear();
-            if sparse.is_some() {
-                indices.resize(total * k * per_density, 0);
-            }
-            let (params, rest) = values.split_at_mut(kk);
-            let (le, jac) = rest.split_at_mut(total * k);
-            for s in 0..n {
-                let (start, end) = (offsets[s], offsets[s + 1]);
-                let (seq, le_s) = (&flat[start..end], &mut le[start * k..end * k]);
-                let pairs = start * k * per_density..end * k * per_density;
-                let view = batch.view(s);
-                if sparse.is_some() {
-                    let idx = &mut indices[pairs.clone()];
-                    view.sequence_with_sparse_jacobian(seq, le_s, idx, &mut jac[pairs]);
-                } else {
-                    view.sequence_with_jacobian(seq, le_s, &mut jac[pairs]);
-                }
-                check_emission_values(le[start * k..end * k].iter().copied(), k)
-                    .map_err(|e| e.in_sequence(s))?;
-            }
-            let (le, jac, indices) = (&*le, &*jac, &*indices);
+            // 1. Plain log-densities and their Jacobians, checked, on this thread.
+            let parts = FusedEmissionValues {
+                log_init,
+                log_trans,
+                flat,
+                offsets,
+                k,
+                sparse,
+                per_density,
+            };
+            parts.fill(&|s| batch.view(s), values, indices)?;
+            let (params, rest) = values.split_at(kk);
+            let (le, jac) = rest.split_at(total * k);
+            let indices = &*indices;
             let (li, lt) = params.split_at(k);
             // 2. Per block, the sums of the shared partials and each sequence's value.
             let shared = kk + np;
