@@ -172,7 +172,45 @@ fn gradient_counts_include_warm_up_and_thinned_iterations_whatever_is_kept() {
             reported, per_iteration,
             "keep_warmup {keep_warmup}, thin {thin}"
         );
+        // The files hold the count too, so a summary merged from them reports it.
+        let dir = Scratch::new(&format!("gradients-{keep_warmup}-{thin}"));
+        let paths = trace.write_cmdstan_csv(&dir.0, "chain").unwrap();
+        let back = Trace::from_cmdstan_csv(&paths, false).unwrap();
+        let read: Vec<u64> = back.chains.iter().map(|c| c.gradient_evaluations).collect();
+        assert_eq!(
+            read, per_iteration,
+            "read back: keep_warmup {keep_warmup}, thin {thin}"
+        );
     }
+    // A file without the footer line (CmdStan's) counts the iterations it holds: all of
+    // them for the full run, fewer for a thinned one.
+    let dir = Scratch::new("gradients-stan");
+    let thinned = sample(
+        &target(),
+        &Nuts::default(),
+        &RunConfig {
+            thin: 3,
+            ..full_config.clone()
+        },
+    )
+    .unwrap();
+    for (trace, stem) in [(&full, "full"), (&thinned, "thinned")] {
+        let path = &trace.write_cmdstan_csv(&dir.0, stem).unwrap()[0];
+        let text = std::fs::read_to_string(path).unwrap();
+        let stan: String = text
+            .lines()
+            .filter(|l| !l.starts_with("# gradient_evaluations = "))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        assert_ne!(stan, text, "{stem}: the footer line is written");
+        write_atomic(path, stan.as_bytes()).unwrap();
+        let back = Trace::from_cmdstan_csv(std::slice::from_ref(path), false).unwrap();
+        let chain = &trace.chains[0];
+        let held = chain.warmup.stats().iter().chain(chain.draws.stats());
+        let held: u64 = held.map(|s| u64::from(s.n_grad)).sum();
+        assert_eq!(back.chains[0].gradient_evaluations, held, "{stem}");
+    }
+    assert_eq!(thinned.chains[0].gradient_evaluations, per_iteration[0]);
 }
 
 /// A target whose log-density fails for good after `calls` evaluations.

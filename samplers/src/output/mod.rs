@@ -244,14 +244,26 @@ impl<'a> RunHeader<'a> {
     }
 }
 
-/// Appends CmdStan's timing footer.
-pub(crate) fn push_footer(out: &mut String, warmup_seconds: f64, sampling_seconds: f64) {
+/// The comment key of the footer line that records a chain's gradient evaluations. The file
+/// alone cannot say how many there were: warm-up draws are usually not written and thinning
+/// drops draws whose trajectories cost gradients all the same.
+pub(crate) const GRADIENTS_KEY: &str = "gradient_evaluations";
+
+/// Appends CmdStan's timing footer, then the chain's gradient evaluations as one more
+/// `key = value` comment (CmdStanPy skips trailing comments; ArviZ keeps it as an attribute).
+pub(crate) fn push_footer(
+    out: &mut String,
+    warmup_seconds: f64,
+    sampling_seconds: f64,
+    gradient_evaluations: u64,
+) {
     let (w, s) = (warmup_seconds, sampling_seconds);
     out.push_str("# \n");
     let _ = writeln!(out, "#  Elapsed Time: {w:.6} seconds (Warm-up)");
     let _ = writeln!(out, "#                {s:.6} seconds (Sampling)");
     let _ = writeln!(out, "#                {:.6} seconds (Total)", w + s);
     out.push_str("# \n");
+    let _ = writeln!(out, "# {GRADIENTS_KEY} = {gradient_evaluations}");
 }
 
 /// The CmdStan CSV text of one chain of `trace`, with `provenance` (name, value) lines at the
@@ -270,7 +282,12 @@ pub fn cmdstan_csv_with(
     push_rows(&mut out, &chain.warmup);
     push_tuning(&mut out, &chain.tuning);
     push_rows(&mut out, &chain.draws);
-    push_footer(&mut out, chain.warmup_seconds, chain.sampling_seconds);
+    push_footer(
+        &mut out,
+        chain.warmup_seconds,
+        chain.sampling_seconds,
+        chain.gradient_evaluations,
+    );
     out
 }
 

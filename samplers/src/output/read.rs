@@ -155,6 +155,7 @@ pub fn parse_cmdstan_reader<R: BufRead>(path: &Path, mut reader: R) -> Result<Cs
     let mut metric_rows: Vec<Vec<f64>> = Vec::new();
     let mut dense = false;
     let (mut warmup_seconds, mut sampling_seconds) = (0.0, 0.0);
+    let mut recorded_gradients: Option<u64> = None;
     let mut max_depth = u32::MAX;
     let mut values = Vec::new();
     let mut buffer = String::new();
@@ -218,6 +219,12 @@ pub fn parse_cmdstan_reader<R: BufRead>(path: &Path, mut reader: R) -> Result<Cs
                     } else if body.ends_with("seconds (Sampling)") {
                         sampling_seconds =
                             body.split(' ').next().and_then(parse_number).unwrap_or(0.0);
+                    } else if let Some((k, v)) = body.split_once(" = ") {
+                        if k.trim() == super::GRADIENTS_KEY {
+                            recorded_gradients = Some(v.trim().parse().map_err(|_| {
+                                fail(line_no, format!("{k} is not a whole number: {v}"))
+                            })?);
+                        }
                     }
                 }
             }
@@ -335,13 +342,16 @@ pub fn parse_cmdstan_reader<R: BufRead>(path: &Path, mut reader: R) -> Result<Cs
         .find(|(k, _)| k == "init_attempts")
         .and_then(|(_, v)| v.parse().ok())
         .unwrap_or(1);
-    // What the file holds: without saved warm-up, the sampling iterations only.
-    let gradient_evaluations = warmup
-        .stats()
-        .iter()
-        .chain(draws.stats())
-        .map(|s| u64::from(s.n_grad))
-        .sum();
+    // Trellis records every iteration's count in the footer; a file without that line (Stan's)
+    // can only give what it holds: without saved warm-up, the kept sampling iterations.
+    let gradient_evaluations = recorded_gradients.unwrap_or_else(|| {
+        warmup
+            .stats()
+            .iter()
+            .chain(draws.stats())
+            .map(|s| u64::from(s.n_grad))
+            .sum()
+    });
     Ok(CsvChain {
         path: path.to_path_buf(),
         settings,

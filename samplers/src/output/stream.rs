@@ -131,14 +131,20 @@ impl ChainFile {
         self.write_pending()
     }
 
-    /// Writes the timing footer, flushes the file to disk and renames it to its finished
-    /// name; returns that name.
+    /// Writes the footer (timing, gradient evaluations), flushes the file to disk and renames
+    /// it to its finished name; returns that name.
     pub(crate) fn finish(
         mut self,
         warmup_seconds: f64,
         sampling_seconds: f64,
+        gradient_evaluations: u64,
     ) -> Result<PathBuf, OutputError> {
-        push_footer(&mut self.pending, warmup_seconds, sampling_seconds);
+        push_footer(
+            &mut self.pending,
+            warmup_seconds,
+            sampling_seconds,
+            gradient_evaluations,
+        );
         self.write_pending()?;
         let synced = self.file.sync_all();
         synced.map_err(self.io())?;

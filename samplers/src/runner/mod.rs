@@ -371,7 +371,7 @@ where
     }
     let sampling_seconds = t1.elapsed().as_secs_f64();
     if let Some(file) = file {
-        file.finish(warmup_seconds, sampling_seconds)?;
+        file.finish(warmup_seconds, sampling_seconds, gradient_evaluations)?;
     }
     bar.finish();
 

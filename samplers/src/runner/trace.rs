@@ -119,8 +119,9 @@ pub struct ChainTrace {
     /// Wall time of sampling, seconds.
     pub sampling_seconds: f64,
     /// Gradient evaluations of every iteration, warm-up and sampling, whether its draw was
-    /// kept or not (`keep_warmup` off, thinning). A chain read back from a CSV file counts
-    /// the iterations the file holds.
+    /// kept or not (`keep_warmup` off, thinning). A chain read back from a CSV file takes the
+    /// count from the file's `# gradient_evaluations = …` footer line, or, where there is
+    /// none (a file not written by trellis), counts the iterations the file holds.
     #[serde(default)]
     pub gradient_evaluations: u64,
 }
