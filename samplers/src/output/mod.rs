@@ -244,26 +244,42 @@ impl<'a> RunHeader<'a> {
     }
 }
 
-/// The comment key of the footer line that records a chain's gradient evaluations. The file
-/// alone cannot say how many there were: warm-up draws are usually not written and thinning
-/// drops draws whose trajectories cost gradients all the same.
+/// The comment key of the footer line that records a chain's gradient evaluations where its
+/// rows do not: warm-up draws are usually not written and thinning drops draws whose
+/// trajectories cost gradients all the same.
 pub(crate) const GRADIENTS_KEY: &str = "gradient_evaluations";
 
-/// Appends CmdStan's timing footer, then the chain's gradient evaluations as one more
-/// `key = value` comment (CmdStanPy skips trailing comments; ArviZ keeps it as an attribute).
-pub(crate) fn push_footer(
-    out: &mut String,
-    warmup_seconds: f64,
-    sampling_seconds: f64,
-    gradient_evaluations: u64,
-) {
-    let (w, s) = (warmup_seconds, sampling_seconds);
-    out.push_str("# \n");
-    let _ = writeln!(out, "#  Elapsed Time: {w:.6} seconds (Warm-up)");
-    let _ = writeln!(out, "#                {s:.6} seconds (Sampling)");
-    let _ = writeln!(out, "#                {:.6} seconds (Total)", w + s);
-    out.push_str("# \n");
-    let _ = writeln!(out, "# {GRADIENTS_KEY} = {gradient_evaluations}");
+/// The chain's timing, and its gradient evaluations where the rows written do not add up to
+/// them (`held`: the sum of the rows' `n_leapfrog__`).
+pub(crate) struct Footer {
+    pub(crate) warmup_seconds: f64,
+    pub(crate) sampling_seconds: f64,
+    pub(crate) gradient_evaluations: u64,
+    pub(crate) held: u64,
+}
+
+impl Footer {
+    /// Appends CmdStan's timing footer and, only where the rows cannot tell it (so a file
+    /// CmdStan wrote reads back and writes out byte for byte), the gradient evaluations as
+    /// one more `key = value` comment: CmdStanPy skips trailing comments, ArviZ keeps it as
+    /// an attribute.
+    pub(crate) fn push(&self, out: &mut String) {
+        let (w, s) = (self.warmup_seconds, self.sampling_seconds);
+        out.push_str("# \n");
+        let _ = writeln!(out, "#  Elapsed Time: {w:.6} seconds (Warm-up)");
+        let _ = writeln!(out, "#                {s:.6} seconds (Sampling)");
+        let _ = writeln!(out, "#                {:.6} seconds (Total)", w + s);
+        out.push_str("# \n");
+        if self.gradient_evaluations != self.held {
+            let _ = writeln!(out, "# {GRADIENTS_KEY} = {}", self.gradient_evaluations);
+        }
+    }
+}
+
+/// The sum of the rows' gradient counts (`n_leapfrog__`).
+pub(crate) fn held_gradients(chain: &ChainTrace) -> u64 {
+    let rows = chain.warmup.stats().iter().chain(chain.draws.stats());
+    rows.map(|s| u64::from(s.n_grad)).sum()
 }
 
 /// The CmdStan CSV text of one chain of `trace`, with `provenance` (name, value) lines at the
@@ -282,12 +298,13 @@ pub fn cmdstan_csv_with(
     push_rows(&mut out, &chain.warmup);
     push_tuning(&mut out, &chain.tuning);
     push_rows(&mut out, &chain.draws);
-    push_footer(
-        &mut out,
-        chain.warmup_seconds,
-        chain.sampling_seconds,
-        chain.gradient_evaluations,
-    );
+    let footer = Footer {
+        warmup_seconds: chain.warmup_seconds,
+        sampling_seconds: chain.sampling_seconds,
+        gradient_evaluations: chain.gradient_evaluations,
+        held: held_gradients(chain),
+    };
+    footer.push(&mut out);
     out
 }
 

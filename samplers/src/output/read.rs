@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 
 use thiserror::Error;
 
+use super::{held_gradients, GRADIENTS_KEY};
 use crate::runner::{ChainTrace, Draws, RunConfig, Trace};
 use crate::sampler::{DrawStats, InvMetric, Tuning};
 
@@ -220,7 +221,7 @@ pub fn parse_cmdstan_reader<R: BufRead>(path: &Path, mut reader: R) -> Result<Cs
                         sampling_seconds =
                             body.split(' ').next().and_then(parse_number).unwrap_or(0.0);
                     } else if let Some((k, v)) = body.split_once(" = ") {
-                        if k.trim() == super::GRADIENTS_KEY {
+                        if k.trim() == GRADIENTS_KEY {
                             recorded_gradients = Some(v.trim().parse().map_err(|_| {
                                 fail(line_no, format!("{k} is not a whole number: {v}"))
                             })?);
@@ -342,31 +343,25 @@ pub fn parse_cmdstan_reader<R: BufRead>(path: &Path, mut reader: R) -> Result<Cs
         .find(|(k, _)| k == "init_attempts")
         .and_then(|(_, v)| v.parse().ok())
         .unwrap_or(1);
-    // Trellis records every iteration's count in the footer; a file without that line (Stan's)
-    // can only give what it holds: without saved warm-up, the kept sampling iterations.
-    let gradient_evaluations = recorded_gradients.unwrap_or_else(|| {
-        warmup
-            .stats()
-            .iter()
-            .chain(draws.stats())
-            .map(|s| u64::from(s.n_grad))
-            .sum()
-    });
+    let mut chain = ChainTrace {
+        chain: id - 1,
+        init_attempts,
+        initial_position: Vec::new(),
+        warmup,
+        draws,
+        tuning,
+        warmup_seconds,
+        sampling_seconds,
+        gradient_evaluations: 0,
+    };
+    // Trellis records the count in the footer where the rows do not add up to it; without
+    // that line (every CmdStan file) the rows are all there is.
+    chain.gradient_evaluations = recorded_gradients.unwrap_or_else(|| held_gradients(&chain));
     Ok(CsvChain {
         path: path.to_path_buf(),
         settings,
         columns,
-        chain: ChainTrace {
-            chain: id - 1,
-            init_attempts,
-            initial_position: Vec::new(),
-            warmup,
-            draws,
-            tuning,
-            warmup_seconds,
-            sampling_seconds,
-            gradient_evaluations,
-        },
+        chain,
     })
 }
 

@@ -12,7 +12,7 @@ use std::io::Write as _;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use super::{push_footer, push_row, push_tuning, RunHeader};
+use super::{push_row, push_tuning, Footer, RunHeader};
 use crate::error::OutputError;
 use crate::sampler::{DrawStats, Tuning};
 
@@ -73,6 +73,8 @@ pub(crate) struct ChainFile {
     /// Whole rows not yet written.
     pending: String,
     last_write: Instant,
+    /// The gradient counts of the rows written so far (see [`Footer`]).
+    held_gradients: u64,
 }
 
 impl ChainFile {
@@ -95,6 +97,7 @@ impl ChainFile {
             done: stream.path(chain),
             pending: String::with_capacity(FLUSH_BYTES + 4096),
             last_write: Instant::now(),
+            held_gradients: 0,
         };
         header.push(&mut this.pending, chain, init_attempts, save_warmup);
         this.write_pending()?;
@@ -119,6 +122,7 @@ impl ChainFile {
     /// Appends one draw's row (written out soon, whole).
     pub(crate) fn row(&mut self, stats: &DrawStats, values: &[f64]) -> Result<(), OutputError> {
         push_row(&mut self.pending, stats, values);
+        self.held_gradients += u64::from(stats.n_grad);
         if self.pending.len() >= FLUSH_BYTES || self.last_write.elapsed() >= FLUSH_INTERVAL {
             self.write_pending()?;
         }
@@ -139,12 +143,13 @@ impl ChainFile {
         sampling_seconds: f64,
         gradient_evaluations: u64,
     ) -> Result<PathBuf, OutputError> {
-        push_footer(
-            &mut self.pending,
+        let footer = Footer {
             warmup_seconds,
             sampling_seconds,
             gradient_evaluations,
-        );
+            held: self.held_gradients,
+        };
+        footer.push(&mut self.pending);
         self.write_pending()?;
         let synced = self.file.sync_all();
         synced.map_err(self.io())?;
