@@ -123,6 +123,11 @@ impl<T: Scalar, const MODE: u8> FusedEmission<T> for SharedSignal<T, MODE> {
         }
     }
 
+    /// `step_with_jacobian` writes all `K` values and `2K` partials of a step.
+    fn writes_every_entry(&self) -> bool {
+        true
+    }
+
     /// The same loop, skipping missing steps.
     fn observed_steps_with_jacobian(
         &self,

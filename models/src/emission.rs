@@ -180,6 +180,19 @@ pub trait FusedEmission<T: Scalar>: Emission<T> {
     ) {
         steps_with_sparse_jacobian(self, seq, |t| !missing[t], values, indices, partials);
     }
+
+    /// `true` when [`sequence_with_jacobian`](Self::sequence_with_jacobian) (dense form) or
+    /// [`sequence_with_sparse_jacobian`](Self::sequence_with_sparse_jacobian) (sparse form)
+    /// writes every entry of its buffers — every value, every Jacobian entry, every index —
+    /// at every step, so the forward algorithm may hand it buffers holding the previous
+    /// evaluation's numbers instead of zeroing them first (for the reference family that
+    /// zeroing is about a fifth of a gradient's instructions). `false`, the default, keeps
+    /// the promise that the buffers arrive zeroed, which families writing only their
+    /// non-zero entries rely on. An emission that says `true` and leaves an entry unwritten
+    /// gets a wrong gradient, never undefined behaviour.
+    fn writes_every_entry(&self) -> bool {
+        false
+    }
 }
 
 /// The provided per-sequence loops of [`FusedEmission`]: the dense form at the steps `t`

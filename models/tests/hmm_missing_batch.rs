@@ -5,23 +5,30 @@
 //! - the same values and reverse-mode gradients, to the last bit, on one thread and on two
 //!   (the batch is large enough to be split);
 //! - reverse-mode gradients equal to those of the complete-data batch with the missing rows
-//!   zeroed (forward mode, for an independent route).
+//!   zeroed (forward mode, for an independent route), also for a family whose buffers are
+//!   not zeroed before it writes them ([`FusedEmission::writes_every_entry`]) evaluated
+//!   after another model left its numbers in them.
 
 use trellis_ad::{forward, reverse, Scalar, ScalarFn};
 use trellis_models::hmm::{self, Sequences};
-use trellis_models::zoo::Gaussian;
-use trellis_models::Emission;
+use trellis_models::zoo::{Gaussian, SharedSignalGaussian};
+use trellis_models::{Emission, FusedEmission};
 
 /// 80 sequences of 60 steps (work above `PARALLEL_MIN_WORK`), every 7th step of each
 /// missing (never the first), and a sequence missing all but its first value.
 fn data() -> Sequences<f64> {
+    data_with_gaps_in(|_| true)
+}
+
+/// [`data`] with the missing steps only in the sequences `s` with `gaps(s)`.
+fn data_with_gaps_in(gaps: impl Fn(usize) -> bool) -> Sequences<f64> {
     let mut seqs = Vec::new();
     let mut missing = Vec::new();
     for s in 0..80 {
         let seq: Vec<f64> = (0..60)
             .map(|t| ((s * 31 + t * 17) % 23) as f64 * 0.25 - 1.0)
             .collect();
-        missing.extend((0..60).map(|t| t > 0 && (s == 3 || (t + s) % 7 == 0)));
+        missing.extend((0..60).map(|t| gaps(s) && t > 0 && (s == 3 || (t + s) % 7 == 0)));
         seqs.push(seq);
     }
     Sequences::new(seqs).unwrap().with_missing(missing).unwrap()
@@ -40,19 +47,34 @@ fn point() -> Vec<f64> {
 struct Batch {
     data: Sequences<f64>,
     zeroed: bool,
+    /// The shared-signal family (signal `x[0]`, noise `exp(x[3])`) instead of the Gaussian.
+    shared: bool,
 }
 
 impl ScalarFn for Batch {
     fn eval<T: Scalar>(&self, x: &[T]) -> T {
+        if self.shared {
+            let emission = SharedSignalGaussian::new(x[0], x[3].exp(), 3).unwrap();
+            return self.log_likelihood(x, &emission);
+        }
         let sds: Vec<T> = x[3..6].iter().map(|l| l.exp()).collect();
-        let emission = Gaussian::new(&x[..3], &sds).unwrap();
+        self.log_likelihood(x, &Gaussian::new(&x[..3], &sds).unwrap())
+    }
+}
+
+impl Batch {
+    fn log_likelihood<T: Scalar, E: Emission<T, Obs = f64> + Sync>(
+        &self,
+        x: &[T],
+        emission: &E,
+    ) -> T {
         let (li, lt) = (&x[6..9], &x[9..18]);
         if !self.zeroed {
-            return hmm::batch_log_likelihood(li, lt, &emission, &self.data).unwrap();
+            return hmm::batch_log_likelihood(li, lt, emission, &self.data).unwrap();
         }
         let mut total = T::constant(0.0);
         for (s, seq) in self.data.iter().enumerate() {
-            let le = zeroed_rows(&emission, seq, self.data.missing_of(s).unwrap());
+            let le = zeroed_rows(emission, seq, self.data.missing_of(s).unwrap());
             total += hmm::forward_log_likelihood_generic(li, lt, &le, 3).unwrap();
         }
         total
@@ -103,10 +125,12 @@ fn missing_gradients_match_zeroed_rows_and_do_not_depend_on_threads() {
     let masked = Batch {
         data: data(),
         zeroed: false,
+        shared: false,
     };
     let by_hand = Batch {
-        data: data(),
         zeroed: true,
+        data: data(),
+        shared: false,
     };
     let run = |threads: usize, f: &Batch| {
         let pool = rayon::ThreadPoolBuilder::new()
@@ -122,6 +146,50 @@ fn missing_gradients_match_zeroed_rows_and_do_not_depend_on_threads() {
     let (vf, gf) = forward::value_and_gradient(&by_hand, &x);
     assert!((v1 - vf).abs() <= 1e-12 * vf.abs(), "{v1} vs {vf}");
     for (i, (a, b)) in g1.iter().zip(&gf).enumerate() {
+        assert!((a - b).abs() <= 1e-9 * (1.0 + b.abs()), "∂{i}: {a} vs {b}");
+    }
+}
+
+#[test]
+fn a_family_writing_every_entry_gets_the_zeroed_rows_gradient_from_stale_buffers() {
+    let x = point();
+    let emission = SharedSignalGaussian::new(x[0], x[3].exp(), 3).unwrap();
+    assert!(emission.writes_every_entry());
+    // The claim itself: buffers full of NaN have no NaN left after one sequence's call.
+    let seq = [0.3, -1.2, 2.5, 0.0, 4.1];
+    let (mut values, mut jacobian) = (vec![f64::NAN; 5 * 3], vec![f64::NAN; 5 * 3 * 2]);
+    emission.sequence_with_jacobian(&seq, &mut values, &mut jacobian);
+    assert!(values.iter().chain(&jacobian).all(|v| v.is_finite()));
+
+    // Gaps in the even sequences only: the odd ones skip the zeroing.
+    let masked = Batch {
+        data: data_with_gaps_in(|s| s % 2 == 0),
+        zeroed: false,
+        shared: true,
+    };
+    let by_hand = Batch {
+        data: data_with_gaps_in(|s| s % 2 == 0),
+        zeroed: true,
+        shared: true,
+    };
+    // Complete data: its numbers sit where the shared family's missing steps are.
+    let gaussian = Batch {
+        data: data_with_gaps_in(|_| false),
+        zeroed: false,
+        shared: false,
+    };
+    let (vf, gf) = forward::value_and_gradient(&by_hand, &x);
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .unwrap();
+    let (v, g) = pool.install(|| {
+        // The Gaussian's larger sparse buffers first leave their numbers behind.
+        let _ = reverse::value_and_gradient(&gaussian, &x);
+        reverse::value_and_gradient(&masked, &x)
+    });
+    assert!((v - vf).abs() <= 1e-12 * vf.abs(), "{v} vs {vf}");
+    for (i, (a, b)) in g.iter().zip(&gf).enumerate() {
         assert!((a - b).abs() <= 1e-9 * (1.0 + b.abs()), "∂{i}: {a} vs {b}");
     }
 }

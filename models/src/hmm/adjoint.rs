@@ -171,19 +171,19 @@ thread_local! {
 /// too short, otherwise holding whatever its last user left — for buffers whose every entry
 /// is written before it is read, which then cost no zeroing per use. A nested use (the
 /// buffer already borrowed on this thread) gets a fresh zeroed scratch buffer instead.
-pub(crate) fn with_stale<R>(
-    cell: &'static LocalKey<RefCell<Vec<f64>>>,
+pub(crate) fn with_stale<T: Copy + Default + 'static, R>(
+    cell: &'static LocalKey<RefCell<Vec<T>>>,
     len: usize,
-    f: impl FnOnce(&mut [f64]) -> R,
+    f: impl FnOnce(&mut [T]) -> R,
 ) -> R {
     cell.with(|c| match c.try_borrow_mut() {
         Ok(mut buf) => {
             if buf.len() < len {
-                buf.resize(len, 0.0);
+                buf.resize(len, T::default());
             }
             f(&mut buf[..len])
         }
-        Err(_) => scratch::with_filled(len, 0.0, f),
+        Err(_) => scratch::with_filled(len, T::default(), f),
     })
 }
 

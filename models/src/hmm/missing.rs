@@ -115,8 +115,8 @@ fn inner_fused<T: Scalar, E: Emission<T> + ?Sized>(
         .expect("MissingSteps offers the fused path only when its inner emission does")
 }
 
-/// The inner emission's fast path at observed steps; zero values and partials (the buffers
-/// arrive zeroed) at missing ones.
+/// The inner emission's fast path at observed steps; zero values and partials, written here,
+/// at missing ones.
 impl<T: Scalar, E: Emission<T> + ?Sized> FusedEmission<T> for MissingSteps<'_, E> {
     fn parameters(&self, out: &mut Vec<T>) {
         inner_fused(self.inner).parameters(out);
@@ -129,7 +129,10 @@ impl<T: Scalar, E: Emission<T> + ?Sized> FusedEmission<T> for MissingSteps<'_, E
         values: &mut [f64],
         jacobian: &mut [f64],
     ) {
-        if !self.is_missing(t) {
+        if self.is_missing(t) {
+            values.fill(0.0);
+            jacobian.fill(0.0);
+        } else {
             inner_fused(self.inner).log_densities_with_jacobian(seq, t, values, jacobian);
         }
     }
@@ -146,8 +149,12 @@ impl<T: Scalar, E: Emission<T> + ?Sized> FusedEmission<T> for MissingSteps<'_, E
         indices: &mut [usize],
         partials: &mut [f64],
     ) {
-        // Zeroed indices are valid (index 0 with partial 0 adds nothing).
-        if !self.is_missing(t) {
+        if self.is_missing(t) {
+            // Index 0 with partial 0 is a valid unused pair.
+            values.fill(0.0);
+            indices.fill(0);
+            partials.fill(0.0);
+        } else {
             inner_fused(self.inner)
                 .log_densities_with_sparse_jacobian(seq, t, values, indices, partials);
         }
@@ -164,16 +171,41 @@ impl<T: Scalar, E: Emission<T> + ?Sized> FusedEmission<T> for MissingSteps<'_, E
         match self.flags(seq.len()) {
             None => fused.sequence_with_sparse_jacobian(seq, values, indices, partials),
             Some(missing) => {
+                zero_missing_rows(missing, values);
+                zero_missing_rows(missing, indices);
+                zero_missing_rows(missing, partials);
                 fused.observed_steps_with_sparse_jacobian(seq, missing, values, indices, partials)
             }
         }
+    }
+
+    /// The inner emission's answer: a missing step's entries are written here, as zeros.
+    fn writes_every_entry(&self) -> bool {
+        inner_fused(self.inner).writes_every_entry()
     }
 
     fn sequence_with_jacobian(&self, seq: &[E::Obs], values: &mut [f64], jacobian: &mut [f64]) {
         let fused = inner_fused(self.inner);
         match self.flags(seq.len()) {
             None => fused.sequence_with_jacobian(seq, values, jacobian),
-            Some(missing) => fused.observed_steps_with_jacobian(seq, missing, values, jacobian),
+            Some(missing) => {
+                zero_missing_rows(missing, values);
+                zero_missing_rows(missing, jacobian);
+                fused.observed_steps_with_jacobian(seq, missing, values, jacobian)
+            }
+        }
+    }
+}
+
+/// Zeroes the missing steps' rows of `buffer` (`T` rows of equal length, one per flag): the
+/// buffers may hold an earlier evaluation's numbers
+/// ([`FusedEmission::writes_every_entry`]) and the inner emission writes observed steps only.
+/// A zero index with its zero partial is a valid unused pair of the sparse form.
+fn zero_missing_rows<V: Copy + Default>(missing: &[bool], buffer: &mut [V]) {
+    let row = buffer.len().checked_div(missing.len()).unwrap_or(0);
+    for (gap, entries) in missing.iter().zip(buffer.chunks_exact_mut(row.max(1))) {
+        if *gap {
+            entries.fill(V::default());
         }
     }
 }

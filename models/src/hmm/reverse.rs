@@ -21,6 +21,12 @@ use crate::emission::{Emission, FusedEmission};
 thread_local! {
     /// This thread's per-sequence result slots of a batch (see `Batch::with_filled_slots`).
     static SLOTS: RefCell<Vec<f64>> = const { RefCell::new(Vec::new()) };
+    /// This thread's fused-emission values and Jacobian (see
+    /// [`FusedEmissionValues::with_filled`]).
+    static EMISSION_VALUES: RefCell<Vec<f64>> = const { RefCell::new(Vec::new()) };
+    /// This thread's sparse-Jacobian parameter indices (see
+    /// [`FusedEmissionValues::with_filled`]).
+    static EMISSION_INDICES: RefCell<Vec<usize>> = const { RefCell::new(Vec::new()) };
 }
 
 /// One tape node: value and partials from the `f64` forward–backward adjoint.
@@ -170,90 +176,66 @@ where
     T: Scalar,
     E: Emission<T> + ?Sized,
 {
-    let (k, kk, _, total) = batch.dims();
+    let (k, kk, _, _) = batch.dims();
     let np = theta.len();
     let (log_init, log_trans) = (batch.log_init, batch.log_trans);
     let (flat, offsets) = (batch.flat, batch.offsets);
-    // Jacobian entries per density: `P` (dense) or the sparse form's width `W`.
-    let sparse = fused.jacobian_width();
-    let per_density = sparse.unwrap_or(np);
-    scratch::with_vec(|values: &mut Vec<f64>| {
-        scratch::with_vec(|indices: &mut Vec<usize>| {
-            // 1. Plain log-densities and their Jacobians, checked.
-            let parts = FusedEmissionValues {
-                log_init,
-                log_trans,
-                flat,
-                offsets,
-                k,
-                sparse,
-                per_density,
-            };
-            parts.fill(&|s| batch.view(s), values, indices)?;
-            let (params, rest) = values.split_at(kk);
-            let (le, jac) = rest.split_at(total * k);
-            let indices = &*indices;
-            let (li, lt) = params.split_at(k);
-            // 2. Per sequence s, a slot [value | ∂/∂log_init, ∂/∂log_trans (K + K²) | ∂/∂θ (P) |
-            //    ∂/∂ℓ (Tₛ K)]: the adjoint's partials, then the chain rule through the Jacobian.
-            let bound = |s: usize| s * (1 + kk + np) + offsets[s] * k;
-            // ∂/∂θ_p = Σ_{t,k} γ[t][k] ∂ℓ[t][k]/∂θ_p.
-            let chain_rule = |s: usize, d_le: &[f64], d_theta: &mut [f64]| {
-                let pairs = offsets[s] * k * per_density..offsets[s + 1] * k * per_density;
-                match sparse {
-                    Some(width) => adjoint::contract_sparse(
-                        d_le,
-                        width,
-                        &indices[pairs.clone()],
-                        &jac[pairs],
-                        d_theta,
-                    ),
-                    None => adjoint::contract(d_le, &jac[pairs], d_theta),
+    // 1. Plain log-densities and their Jacobians, checked.
+    let parts = FusedEmissionValues::new(
+        (log_init, log_trans),
+        (flat, offsets),
+        k,
+        fused.jacobian_width(),
+        np,
+    );
+    parts.with_filled(&|s| batch.view(s), |filled| {
+        let (li, lt, le) = (filled.log_init, filled.log_trans, filled.log_emission);
+        // 2. Per sequence s, a slot [value | ∂/∂log_init, ∂/∂log_trans (K + K²) | ∂/∂θ (P) |
+        //    ∂/∂ℓ (Tₛ K)]: the adjoint's partials, then the chain rule through the Jacobian.
+        let bound = |s: usize| s * (1 + kk + np) + offsets[s] * k;
+        let chain_rule =
+            |s: usize, d_le: &[f64], d_theta: &mut [f64]| filled.chain_rule(s, d_le, d_theta);
+        with_probs(li, lt, |probs| {
+            let run = |s: usize, slot: &mut [f64]| {
+                let range = offsets[s] * k..offsets[s + 1] * k;
+                let (v, rest) = slot.split_at_mut(1);
+                let (d_params, rest) = rest.split_at_mut(kk);
+                let (d_theta, d_le) = rest.split_at_mut(np);
+                let value = adjoint::value_and_partials_split(probs, &le[range], k, d_params, d_le);
+                if value.is_some() {
+                    chain_rule(s, d_le, d_theta);
                 }
+                v[0] = value.unwrap_or(f64::NAN);
+                Ok(())
             };
-            with_probs(li, lt, |probs| {
-                let run = |s: usize, slot: &mut [f64]| {
-                    let range = offsets[s] * k..offsets[s + 1] * k;
-                    let (v, rest) = slot.split_at_mut(1);
-                    let (d_params, rest) = rest.split_at_mut(kk);
-                    let (d_theta, d_le) = rest.split_at_mut(np);
-                    let value =
-                        adjoint::value_and_partials_split(probs, &le[range], k, d_params, d_le);
-                    if value.is_some() {
-                        chain_rule(s, d_le, d_theta);
+            let job = lanes::LaneJob {
+                log_emission: le,
+                probs,
+                extra: np,
+                finish: &chain_rule,
+            };
+            // 3. One node per sequence, in order, on this thread.
+            batch.with_filled_slots(&bound, Some(&job), &run, |slots| {
+                scratch::with_vec(|inputs: &mut Vec<T>| {
+                    inputs.clear();
+                    inputs.extend_from_slice(log_init);
+                    inputs.extend_from_slice(log_trans);
+                    inputs.extend_from_slice(theta);
+                    for (s, o) in out.iter_mut().enumerate() {
+                        let slot = &slots[bound(s)..bound(s + 1)];
+                        *o = if slot[0].is_nan() {
+                            // Probability space failed: the generic code on recorded densities.
+                            let seq = &flat[offsets[s]..offsets[s + 1]];
+                            scratch::with_vec(|le_t: &mut Vec<T>| {
+                                le_t.clear();
+                                le_t.resize(seq.len() * k, T::constant(0.0));
+                                fill_emission(&batch.view(s), seq, le_t);
+                                recursion::log_likelihood(log_init, log_trans, le_t, k)
+                            })
+                        } else {
+                            T::custom(inputs, slot[0], &slot[1..1 + kk + np])
+                        };
                     }
-                    v[0] = value.unwrap_or(f64::NAN);
-                    Ok(())
-                };
-                let job = lanes::LaneJob {
-                    log_emission: le,
-                    probs,
-                    extra: np,
-                    finish: &chain_rule,
-                };
-                // 3. One node per sequence, in order, on this thread.
-                batch.with_filled_slots(&bound, Some(&job), &run, |slots| {
-                    scratch::with_vec(|inputs: &mut Vec<T>| {
-                        inputs.clear();
-                        inputs.extend_from_slice(log_init);
-                        inputs.extend_from_slice(log_trans);
-                        inputs.extend_from_slice(theta);
-                        for (s, o) in out.iter_mut().enumerate() {
-                            let slot = &slots[bound(s)..bound(s + 1)];
-                            *o = if slot[0].is_nan() {
-                                // Probability space failed: the generic code on recorded densities.
-                                let seq = &flat[offsets[s]..offsets[s + 1]];
-                                scratch::with_vec(|le_t: &mut Vec<T>| {
-                                    le_t.clear();
-                                    le_t.resize(seq.len() * k, T::constant(0.0));
-                                    fill_emission(&batch.view(s), seq, le_t);
-                                    recursion::log_likelihood(log_init, log_trans, le_t, k)
-                                })
-                            } else {
-                                T::custom(inputs, slot[0], &slot[1..1 + kk + np])
-                            };
-                        }
-                    })
                 })
             })
         })
@@ -276,51 +258,127 @@ pub(crate) struct FusedEmissionValues<'a, T, O> {
     pub(crate) per_density: usize,
 }
 
-impl<T: Scalar, O> FusedEmissionValues<'_, T, O> {
-    /// Fills `values` with `[log_init | log_trans | ℓ (total × K) | Jacobian]` and, for the
-    /// sparse form, `indices` with the Jacobian's parameter indices; `view(s)` is sequence
-    /// `s`'s emission. The buffers are zeroed first, as a missing step's entries are not
-    /// written.
-    pub(crate) fn fill<'e, E>(
+impl<'a, T: Scalar, O> FusedEmissionValues<'a, T, O> {
+    /// The batch's parts, for an emission with `n_params` parameters whose Jacobian has the
+    /// form `jacobian_width` ([`FusedEmission::jacobian_width`]) says.
+    pub(crate) fn new(
+        (log_init, log_trans): (&'a [T], &'a [T]),
+        (flat, offsets): (&'a [O], &'a [usize]),
+        k: usize,
+        jacobian_width: Option<usize>,
+        n_params: usize,
+    ) -> Self {
+        Self {
+            log_init,
+            log_trans,
+            flat,
+            offsets,
+            k,
+            sparse: jacobian_width,
+            per_density: jacobian_width.unwrap_or(n_params),
+        }
+    }
+
+    /// Runs `f` on `values` = `[log_init | log_trans | ℓ (total × K) | Jacobian]` and, for
+    /// the sparse form, `indices` = the Jacobian's parameter indices (empty for the dense
+    /// form), filled and checked; `view(s)` is sequence `s`'s emission.
+    ///
+    /// The buffers are this thread's, holding the previous evaluation's numbers: a
+    /// sequence's part is zeroed first unless its view
+    /// [writes every entry](FusedEmission::writes_every_entry) (a missing step's entries,
+    /// for one, are not written), so a family that does costs no zeroing.
+    pub(crate) fn with_filled<'e, E, R>(
         &self,
         view: &dyn Fn(usize) -> MissingSteps<'e, E>,
-        values: &mut Vec<f64>,
-        indices: &mut Vec<usize>,
-    ) -> Result<(), HmmError>
+        f: impl FnOnce(&FilledEmission<'_>) -> Result<R, HmmError>,
+    ) -> Result<R, HmmError>
     where
         E: Emission<T, Obs = O> + ?Sized + 'e,
     {
         let (k, per_density, offsets) = (self.k, self.per_density, self.offsets);
         let (kk, n) = (k + k * k, offsets.len() - 1);
         let total = offsets[n];
-        values.clear();
-        values.extend(
-            self.log_init
-                .iter()
-                .chain(self.log_trans)
-                .map(|x| x.value()),
-        );
-        values.resize(kk + total * k * (1 + per_density), 0.0);
-        indices.clear();
-        if self.sparse.is_some() {
-            indices.resize(total * k * per_density, 0);
+        let n_values = kk + total * k * (1 + per_density);
+        let n_indices = self.sparse.map_or(0, |_| total * k * per_density);
+        with_stale(&EMISSION_VALUES, n_values, |values| {
+            with_stale(&EMISSION_INDICES, n_indices, |indices| {
+                let plain = self.log_init.iter().chain(self.log_trans);
+                for (slot, x) in values[..kk].iter_mut().zip(plain) {
+                    *slot = x.value();
+                }
+                let (le, jac) = values[kk..].split_at_mut(total * k);
+                for s in 0..n {
+                    let (start, end) = (offsets[s], offsets[s + 1]);
+                    let (seq, le_s) = (&self.flat[start..end], &mut le[start * k..end * k]);
+                    let pairs = start * k * per_density..end * k * per_density;
+                    let view = view(s);
+                    let jac_s = &mut jac[pairs.clone()];
+                    let zero = !view.writes_every_entry();
+                    if zero {
+                        le_s.fill(0.0);
+                        jac_s.fill(0.0);
+                    }
+                    if self.sparse.is_some() {
+                        let idx_s = &mut indices[pairs];
+                        if zero {
+                            idx_s.fill(0);
+                        }
+                        view.sequence_with_sparse_jacobian(seq, le_s, idx_s, jac_s);
+                    } else {
+                        view.sequence_with_jacobian(seq, le_s, jac_s);
+                    }
+                    check_emission_values(le_s.iter().copied(), k).map_err(|e| e.in_sequence(s))?;
+                }
+                let (params, rest) = values.split_at(kk);
+                let (log_emission, jacobian) = rest.split_at(total * k);
+                let (log_init, log_trans) = params.split_at(k);
+                f(&FilledEmission {
+                    log_init,
+                    log_trans,
+                    log_emission,
+                    jacobian,
+                    indices,
+                    offsets,
+                    k,
+                    sparse: self.sparse,
+                    per_density,
+                })
+            })
+        })
+    }
+}
+
+/// What [`FusedEmissionValues::with_filled`] hands on: the plain values of the HMM's inputs,
+/// and the emission's Jacobian for the chain rule.
+pub(crate) struct FilledEmission<'b> {
+    pub(crate) log_init: &'b [f64],
+    pub(crate) log_trans: &'b [f64],
+    /// `ℓ`, `total × K`.
+    pub(crate) log_emission: &'b [f64],
+    jacobian: &'b [f64],
+    indices: &'b [usize],
+    offsets: &'b [usize],
+    k: usize,
+    sparse: Option<usize>,
+    per_density: usize,
+}
+
+impl FilledEmission<'_> {
+    /// Adds sequence `s`'s `∂/∂θ_p = Σ_{t,k} ∂L/∂ℓ[t][k] · ∂ℓ[t][k]/∂θ_p` to `d_theta`, from
+    /// its `∂L/∂ℓ` (`d_le`, `Tₛ × K`).
+    pub(crate) fn chain_rule(&self, s: usize, d_le: &[f64], d_theta: &mut [f64]) {
+        let (offsets, k, per_density) = (self.offsets, self.k, self.per_density);
+        let pairs = offsets[s] * k * per_density..offsets[s + 1] * k * per_density;
+        match self.sparse {
+            Some(width) => adjoint::contract_sparse(
+                d_le,
+                width,
+                &self.indices[pairs.clone()],
+                &self.jacobian[pairs],
+                d_theta,
+            ),
+            None => adjoint::contract(d_le, &self.jacobian[pairs], d_theta),
         }
-        let (le, jac) = values[kk..].split_at_mut(total * k);
-        for s in 0..n {
-            let (start, end) = (offsets[s], offsets[s + 1]);
-            let (seq, le_s) = (&self.flat[start..end], &mut le[start * k..end * k]);
-            let pairs = start * k * per_density..end * k * per_density;
-            let view = view(s);
-            if self.sparse.is_some() {
-                let idx = &mut indices[pairs.clone()];
-                view.sequence_with_sparse_jacobian(seq, le_s, idx, &mut jac[pairs]);
-            } else {
-                view.sequence_with_jacobian(seq, le_s, &mut jac[pairs]);
-            }
-            check_emission_values(le[start * k..end * k].iter().copied(), k)
-                .map_err(|e| e.in_sequence(s))?;
-        }
-        Ok(())
     }
 }
 

@@ -225,92 +225,68 @@ where
     T: Scalar,
     E: Emission<T> + ?Sized,
 {
-    let (k, kk, n, total) = batch.dims();
+    let (k, kk, n, _) = batch.dims();
     let np = theta.len();
     let (log_init, log_trans) = (batch.log_init, batch.log_trans);
     let (flat, offsets) = (batch.flat, batch.offsets);
-    // Jacobian entries per density: `P` (dense) or the sparse form's width `W`.
-    let sparse = fused.jacobian_width();
-    let per_density = sparse.unwrap_or(np);
-    scratch::with_vec(|values: &mut Vec<f64>| {
-        scratch::with_vec(|indices: &mut Vec<usize>| {
-            // 1. Plain log-densities and their Jacobians, checked, on this thread.
-            let parts = FusedEmissionValues {
-                log_init,
-                log_trans,
-                flat,
-                offsets,
-                k,
-                sparse,
-                per_density,
-            };
-            parts.fill(&|s| batch.view(s), values, indices)?;
-            let (params, rest) = values.split_at(kk);
-            let (le, jac) = rest.split_at(total * k);
-            let indices = &*indices;
-            let (li, lt) = params.split_at(k);
-            // 2. Per block, the sums of the shared partials and each sequence's value.
-            let shared = kk + np;
-            let blocks = n_blocks(n, shared);
-            let start = |b: usize| b * n / blocks;
-            let bound = |b: usize| b * shared + start(b);
-            // ∂/∂θ_p = Σ_{t,k} γ[t][k] ∂ℓ[t][k]/∂θ_p.
-            let chain_rule = |s: usize, d_le: &[f64], d_theta: &mut [f64]| {
-                let pairs = offsets[s] * k * per_density..offsets[s + 1] * k * per_density;
-                match sparse {
-                    Some(width) => adjoint::contract_sparse(
-                        d_le,
-                        width,
-                        &indices[pairs.clone()],
-                        &jac[pairs],
-                        d_theta,
-                    ),
-                    None => adjoint::contract(d_le, &jac[pairs], d_theta),
-                }
-            };
-            with_probs(li, lt, |probs| {
-                let run = |b: usize, slot: &mut [f64]| {
-                    let (sums, seq_values) = slot.split_at_mut(shared);
-                    sums.fill(0.0);
-                    let longest = (start(b)..start(b + 1))
-                        .map(|s| offsets[s + 1] - offsets[s])
-                        .max()
-                        .unwrap_or(0);
-                    with_stale(&TEMP, shared + longest * k, |temp| {
-                        let (one, d_le) = temp.split_at_mut(shared);
-                        for s in start(b)..start(b + 1) {
-                            let range = offsets[s] * k..offsets[s + 1] * k;
-                            let d_le = &mut d_le[..range.len()];
-                            let (d_params, d_theta) = one.split_at_mut(kk);
-                            let value = adjoint::value_and_partials_split(
-                                probs, &le[range], k, d_params, d_le,
-                            );
-                            seq_values[s - start(b)] = value.unwrap_or(f64::NAN);
-                            if value.is_some() {
-                                chain_rule(s, d_le, d_theta);
-                                add(sums, one);
-                            }
+    // 1. Plain log-densities and their Jacobians, checked, on this thread.
+    let parts = FusedEmissionValues::new(
+        (log_init, log_trans),
+        (flat, offsets),
+        k,
+        fused.jacobian_width(),
+        np,
+    );
+    parts.with_filled(&|s| batch.view(s), |filled| {
+        let (li, lt, le) = (filled.log_init, filled.log_trans, filled.log_emission);
+        // 2. Per block, the sums of the shared partials and each sequence's value.
+        let shared = kk + np;
+        let blocks = n_blocks(n, shared);
+        let start = |b: usize| b * n / blocks;
+        let bound = |b: usize| b * shared + start(b);
+        let chain_rule =
+            |s: usize, d_le: &[f64], d_theta: &mut [f64]| filled.chain_rule(s, d_le, d_theta);
+        with_probs(li, lt, |probs| {
+            let run = |b: usize, slot: &mut [f64]| {
+                let (sums, seq_values) = slot.split_at_mut(shared);
+                sums.fill(0.0);
+                let longest = (start(b)..start(b + 1))
+                    .map(|s| offsets[s + 1] - offsets[s])
+                    .max()
+                    .unwrap_or(0);
+                with_stale(&TEMP, shared + longest * k, |temp| {
+                    let (one, d_le) = temp.split_at_mut(shared);
+                    for s in start(b)..start(b + 1) {
+                        let range = offsets[s] * k..offsets[s + 1] * k;
+                        let d_le = &mut d_le[..range.len()];
+                        let (d_params, d_theta) = one.split_at_mut(kk);
+                        let value =
+                            adjoint::value_and_partials_split(probs, &le[range], k, d_params, d_le);
+                        seq_values[s - start(b)] = value.unwrap_or(f64::NAN);
+                        if value.is_some() {
+                            chain_rule(s, d_le, d_theta);
+                            add(sums, one);
                         }
-                    });
-                    Ok(())
+                    }
+                });
+                Ok(())
+            };
+            // 3. The blocks summed in order; one node, on this thread.
+            batch.with_blocks(blocks, &start, &bound, &run, |slots| {
+                Blocks::<T, E>::sum_blocks(slots, blocks, shared, &bound);
+                let seq_value = |s: usize| {
+                    let b = (0..blocks).rfind(|&b| start(b) <= s).unwrap_or(0);
+                    slots[bound(b) + shared + s - start(b)]
                 };
-                // 3. The blocks summed in order; one node, on this thread.
-                batch.with_blocks(blocks, &start, &bound, &run, |slots| {
-                    Blocks::<T, E>::sum_blocks(slots, blocks, shared, &bound);
-                    let seq_value = |s: usize| {
-                        let b = (0..blocks).rfind(|&b| start(b) <= s).unwrap_or(0);
-                        slots[bound(b) + shared + s - start(b)]
-                    };
-                    let value: f64 = (0..n).map(seq_value).filter(|v| !v.is_nan()).sum();
-                    let node = scratch::with_vec(|inputs: &mut Vec<T>| {
-                        inputs.clear();
-                        inputs.extend_from_slice(log_init);
-                        inputs.extend_from_slice(log_trans);
-                        inputs.extend_from_slice(theta);
-                        T::custom(inputs, value, &slots[..shared])
-                    });
-                    with_fallbacks(node, (0..n).map(seq_value), |s| batch.fallback(s))
-                })
+                let value: f64 = (0..n).map(seq_value).filter(|v| !v.is_nan()).sum();
+                let node = scratch::with_vec(|inputs: &mut Vec<T>| {
+                    inputs.clear();
+                    inputs.extend_from_slice(log_init);
+                    inputs.extend_from_slice(log_trans);
+                    inputs.extend_from_slice(theta);
+                    T::custom(inputs, value, &slots[..shared])
+                });
+                with_fallbacks(node, (0..n).map(seq_value), |s| batch.fallback(s))
             })
         })
     })

@@ -130,6 +130,11 @@ impl<T: Scalar> FusedEmission<T> for SharedSignalGaussian<T> {
         }
     }
 
+    /// [`PlainSignal::step`] writes all `K` values and `2K` partials of a step.
+    fn writes_every_entry(&self) -> bool {
+        true
+    }
+
     /// As [`sequence_with_jacobian`](Self::sequence_with_jacobian), skipping missing steps.
     fn observed_steps_with_jacobian(
         &self,
