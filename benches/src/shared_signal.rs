@@ -128,7 +128,7 @@ impl<T: Scalar, const MODE: u8> FusedEmission<T> for SharedSignal<T, MODE> {
         true
     }
 
-    /// The same loop, skipping missing steps.
+    /// The same loop, with zeros at missing steps.
     fn observed_steps_with_jacobian(
         &self,
         seq: &[f64],
@@ -141,7 +141,10 @@ impl<T: Scalar, const MODE: u8> FusedEmission<T> for SharedSignal<T, MODE> {
             .chunks_exact_mut(k)
             .zip(jacobian.chunks_exact_mut(2 * k));
         for ((&y, &gap), (out, jac)) in seq.iter().zip(missing).zip(steps) {
-            if !gap {
+            if gap {
+                out.fill(0.0);
+                jac.fill(0.0);
+            } else {
                 self.step_with_jacobian(y, out, jac);
             }
         }

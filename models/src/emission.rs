@@ -154,8 +154,9 @@ pub trait FusedEmission<T: Scalar>: Emission<T> {
     }
 
     /// [`sequence_with_jacobian`](FusedEmission::sequence_with_jacobian) at the steps whose
-    /// flag in `missing` (one per step of `seq`) is `false`; a missing step's entries are
-    /// not written (they stay zero, as the buffers arrive). What
+    /// flag in `missing` (one per step of `seq`) is `false`; a missing step's values and
+    /// Jacobian entries are set to 0 (the buffers may hold an earlier evaluation's numbers,
+    /// see [`writes_every_entry`](Self::writes_every_entry)). What
     /// [`MissingSteps`](crate::hmm::MissingSteps) calls: one dynamic call per sequence.
     fn observed_steps_with_jacobian(
         &self,
@@ -169,7 +170,9 @@ pub trait FusedEmission<T: Scalar>: Emission<T> {
 
     /// [`sequence_with_sparse_jacobian`](FusedEmission::sequence_with_sparse_jacobian) at
     /// the steps whose flag in `missing` is `false`, as
-    /// [`observed_steps_with_jacobian`](FusedEmission::observed_steps_with_jacobian).
+    /// [`observed_steps_with_jacobian`](FusedEmission::observed_steps_with_jacobian); a
+    /// missing step's values, indices and partials are set to 0 (index 0 with partial 0 is
+    /// a valid unused pair).
     fn observed_steps_with_sparse_jacobian(
         &self,
         seq: &[Self::Obs],
@@ -196,7 +199,7 @@ pub trait FusedEmission<T: Scalar>: Emission<T> {
 }
 
 /// The provided per-sequence loops of [`FusedEmission`]: the dense form at the steps `t`
-/// with `keep(t)` (`values` is `T × K`, `jacobian` `T × K × P`).
+/// with `keep(t)`, zeros at the others (`values` is `T × K`, `jacobian` `T × K × P`).
 fn steps_with_jacobian<T: Scalar, F: FusedEmission<T> + ?Sized>(
     emission: &F,
     seq: &[F::Obs],
@@ -207,13 +210,17 @@ fn steps_with_jacobian<T: Scalar, F: FusedEmission<T> + ?Sized>(
     let k = emission.n_states();
     // `K × P` Jacobian entries per step.
     let per_step = jacobian.len().checked_div(seq.len()).unwrap_or(0);
-    for t in (0..seq.len()).filter(|&t| keep(t)) {
-        emission.log_densities_with_jacobian(
-            seq,
-            t,
+    for t in 0..seq.len() {
+        let (values, jacobian) = (
             &mut values[t * k..(t + 1) * k],
             &mut jacobian[t * per_step..(t + 1) * per_step],
         );
+        if keep(t) {
+            emission.log_densities_with_jacobian(seq, t, values, jacobian);
+        } else {
+            values.fill(0.0);
+            jacobian.fill(0.0);
+        }
     }
 }
 
@@ -228,14 +235,19 @@ fn steps_with_sparse_jacobian<T: Scalar, F: FusedEmission<T> + ?Sized>(
 ) {
     let k = emission.n_states();
     let per_step = partials.len().checked_div(seq.len()).unwrap_or(0);
-    for t in (0..seq.len()).filter(|&t| keep(t)) {
+    for t in 0..seq.len() {
         let pairs = t * per_step..(t + 1) * per_step;
-        emission.log_densities_with_sparse_jacobian(
-            seq,
-            t,
+        let (values, indices, partials) = (
             &mut values[t * k..(t + 1) * k],
             &mut indices[pairs.clone()],
             &mut partials[pairs],
         );
+        if keep(t) {
+            emission.log_densities_with_sparse_jacobian(seq, t, values, indices, partials);
+        } else {
+            values.fill(0.0);
+            indices.fill(0);
+            partials.fill(0.0);
+        }
     }
 }

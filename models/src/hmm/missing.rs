@@ -171,15 +171,13 @@ impl<T: Scalar, E: Emission<T> + ?Sized> FusedEmission<T> for MissingSteps<'_, E
         match self.flags(seq.len()) {
             None => fused.sequence_with_sparse_jacobian(seq, values, indices, partials),
             Some(missing) => {
-                zero_missing_rows(missing, values);
-                zero_missing_rows(missing, indices);
-                zero_missing_rows(missing, partials);
                 fused.observed_steps_with_sparse_jacobian(seq, missing, values, indices, partials)
             }
         }
     }
 
-    /// The inner emission's answer: a missing step's entries are written here, as zeros.
+    /// The inner emission's answer: its observed-steps methods write a missing step's
+    /// entries as zeros.
     fn writes_every_entry(&self) -> bool {
         inner_fused(self.inner).writes_every_entry()
     }
@@ -188,24 +186,7 @@ impl<T: Scalar, E: Emission<T> + ?Sized> FusedEmission<T> for MissingSteps<'_, E
         let fused = inner_fused(self.inner);
         match self.flags(seq.len()) {
             None => fused.sequence_with_jacobian(seq, values, jacobian),
-            Some(missing) => {
-                zero_missing_rows(missing, values);
-                zero_missing_rows(missing, jacobian);
-                fused.observed_steps_with_jacobian(seq, missing, values, jacobian)
-            }
-        }
-    }
-}
-
-/// Zeroes the missing steps' rows of `buffer` (`T` rows of equal length, one per flag): the
-/// buffers may hold an earlier evaluation's numbers
-/// ([`FusedEmission::writes_every_entry`]) and the inner emission writes observed steps only.
-/// A zero index with its zero partial is a valid unused pair of the sparse form.
-fn zero_missing_rows<V: Copy + Default>(missing: &[bool], buffer: &mut [V]) {
-    let row = buffer.len().checked_div(missing.len()).unwrap_or(0);
-    for (gap, entries) in missing.iter().zip(buffer.chunks_exact_mut(row.max(1))) {
-        if *gap {
-            entries.fill(V::default());
+            Some(missing) => fused.observed_steps_with_jacobian(seq, missing, values, jacobian),
         }
     }
 }

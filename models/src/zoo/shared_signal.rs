@@ -135,7 +135,7 @@ impl<T: Scalar> FusedEmission<T> for SharedSignalGaussian<T> {
         true
     }
 
-    /// As [`sequence_with_jacobian`](Self::sequence_with_jacobian), skipping missing steps.
+    /// As [`sequence_with_jacobian`](Self::sequence_with_jacobian), with zeros at missing steps.
     fn observed_steps_with_jacobian(
         &self,
         seq: &[f64],
@@ -149,7 +149,10 @@ impl<T: Scalar> FusedEmission<T> for SharedSignalGaussian<T> {
             .chunks_exact_mut(k)
             .zip(jacobian.chunks_exact_mut(2 * k));
         for ((&y, &gap), (out, jac)) in seq.iter().zip(missing).zip(steps) {
-            if !gap {
+            if gap {
+                out.fill(0.0);
+                jac.fill(0.0);
+            } else {
                 plain.step(y, out, jac);
             }
         }
