@@ -664,6 +664,35 @@ impl ParamLayout {
         })
     }
 
+    /// Writes parameter `handle`'s unconstrained block of `u` (the whole unconstrained
+    /// vector) for its constrained `values`, leaving the other blocks as they are. Fails with
+    /// the element's name if a length is wrong or a value lies outside the support.
+    pub fn set_unconstrained(
+        &self,
+        u: &mut [f64],
+        handle: ParamHandle,
+        values: &[f64],
+    ) -> Result<(), LayoutError> {
+        self.check_unconstrained_len(u.len())?;
+        let p = &self.params[handle.index];
+        if values.len() != p.shape.len() {
+            return Err(LayoutError::WrongLength {
+                space: "constrained",
+                expected: p.shape.len(),
+                got: values.len(),
+            });
+        }
+        let block =
+            p.unconstrain_block(values)
+                .map_err(|(i, reason)| LayoutError::OutOfSupport {
+                    element: self.style.element(&p.name, &p.shape.index(i)),
+                    value: values[i],
+                    reason,
+                })?;
+        u[p.unconstrained_range()].copy_from_slice(&block);
+        Ok(())
+    }
+
     /// Maps constrained values back to the unconstrained space. Fails with the element's
     /// name if the length is wrong or a value lies outside its parameter's support.
     pub fn unconstrain(&self, constrained: &[f64]) -> Result<Vec<f64>, LayoutError> {

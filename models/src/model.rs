@@ -122,6 +122,13 @@ pub trait BayesianModel: Sync {
     /// The log-likelihood of the data (and any other potential) at `params`.
     fn log_likelihood<T: Scalar>(&self, params: &Params<'_, T>) -> Result<T, ModelError>;
 
+    /// Where samplers start before their jitter (unconstrained): the zero point of the
+    /// layout by default, PyMC's choice. [`HmmModel`](crate::zoo::HmmModel) reads a better
+    /// one off its data ([`Family::initial_values`](crate::zoo::Family::initial_values)).
+    fn initial_point(&self) -> Vec<f64> {
+        self.layout().initial_point()
+    }
+
     /// The name of the likelihood term in [`BayesianModel::point_logps`].
     fn likelihood_name(&self) -> &str {
         "loglike"
@@ -290,7 +297,7 @@ impl<M: BayesianModel> LogDensity for ModelDensity<M> {
     }
 
     fn initial_point(&self) -> Vec<f64> {
-        self.model.layout().initial_point()
+        self.model.initial_point()
     }
 
     fn output_names(&self) -> Vec<String> {

@@ -499,3 +499,32 @@ fn an_unwritable_stream_folder_is_an_output_error() {
     assert!(write_atomic(&missing.join("a.json"), b"{}").is_err());
     assert!(dir.entries().is_empty());
 }
+
+#[test]
+fn more_init_candidates_start_each_chain_at_the_best_of_its_jittered_points() {
+    let density = target();
+    let run = |candidates| RunConfig {
+        init: InitSettings {
+            jitter: 2.0,
+            candidates,
+            ..InitSettings::default()
+        },
+        ..config(4, 0, 1, 3)
+    };
+    let lp = |x: &[f64]| density.logp_and_grad(x, &mut vec![0.0; x.len()]).unwrap();
+    let one = sample(&density, &Nuts::default(), &run(1)).unwrap();
+    let many = sample(&density, &Nuts::default(), &run(16)).unwrap();
+    for (a, b) in one.chains.iter().zip(&many.chains) {
+        // The first of the 16 candidates is the single candidate's point.
+        assert!(lp(&b.initial_position) >= lp(&a.initial_position));
+        assert_ne!(a.initial_position, b.initial_position);
+        assert_eq!((a.init_attempts, b.init_attempts), (1, 16));
+    }
+    let mean = |t: &Trace| {
+        let lps = t.chains.iter().map(|c| lp(&c.initial_position));
+        lps.sum::<f64>() / t.chains.len() as f64
+    };
+    assert!(mean(&many) > mean(&one) + 1.0);
+    let err = sample(&density, &Nuts::default(), &run(0)).unwrap_err();
+    assert!(err.to_string().contains("candidates"), "{err}");
+}

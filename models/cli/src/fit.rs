@@ -43,12 +43,19 @@ where
     }
     let (truth, truth_note) = input.truth(&model);
     let layout = model.layout();
-    let mut init = InitSettings::default();
-    let mut chain_initial_points = None;
+    let mut init = InitSettings {
+        candidates: args.init_candidates,
+        ..InitSettings::default()
+    };
+    let (mut chain_initial_points, mut initial_point) = (None, None);
     match &args.init {
         None => {}
         Some(arg) => match start::read_init(layout, arg, args.chain_id, args.chains)? {
-            Init::Radius(radius) => init.jitter = radius,
+            Init::Radius(radius) => {
+                // CmdStan's init=R: around the zero point, not the data's.
+                init.jitter = radius;
+                initial_point = Some(layout.initial_point());
+            }
             Init::Points(points) => {
                 // Given starting points are used exactly, as CmdStan does.
                 init.jitter = 0.0;
@@ -73,7 +80,7 @@ where
         progress: !args.quiet,
         keep_warmup: args.save_warmup,
         init,
-        initial_point: None,
+        initial_point,
         first_chain: args.chain_id - 1,
         thin: args.thin,
         chain_initial_points,
@@ -234,6 +241,13 @@ fn check_settings(args: &FitArgs) -> Result<(), String> {
     }
     if args.thin == 0 {
         return Err("--thin must be at least 1".into());
+    }
+    // Each candidate costs one gradient or a few: a million is already absurd.
+    if args.init_candidates == 0 || args.init_candidates > 1_000_000 {
+        return Err(format!(
+            "--init-candidates must be between 1 and 1000000, got {}",
+            args.init_candidates
+        ));
     }
     if args.sampler == SamplerKind::Rwm && (args.metric.is_some() || args.step_size.is_some()) {
         return Err("--step-size and --metric apply to nuts, hmc and mala, not rwm".into());

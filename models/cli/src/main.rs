@@ -280,10 +280,18 @@ struct FitArgs {
     /// Where chains start: a JSON file of constrained parameter values, like params.json
     /// (one object for every chain, or an array of objects, one per chain numbered from 1);
     /// `0` for the zero point of the unconstrained space; or a number R for uniform(−R, R)
-    /// there, as CmdStan's init. Default: uniform(−1, 1).
+    /// there, as CmdStan's init. Default: uniform(−1, 1) around a point read off the data
+    /// (locations and rates at the data's quantiles, so that no two states start on one
+    /// cluster; PyMC's jitter+adapt_diag around it).
     // Hyphen values are taken so that `--init -1` is refused by name, not as an option.
     #[arg(long, value_name = "FILE|0|R", allow_hyphen_values = true)]
     init: Option<String>,
+    /// Jittered starting points found per chain, of which the one with the highest
+    /// log-density starts it (1: PyMC's jitter+adapt_diag as it is). A few keep chains out
+    /// of the minor modes of mixture-like posteriors (two states on one cluster) that the
+    /// jitter can land in; points given in an --init file are used as they are.
+    #[arg(long, value_name = "N", default_value_t = 32)]
+    init_candidates: usize,
     /// Step size to start from; with --warmup 0 it is used as it is.
     #[arg(long, allow_hyphen_values = true)]
     step_size: Option<f64>,

@@ -339,6 +339,11 @@ fn thin_keeps_every_nth_draw_and_warm_up_is_written_only_when_asked() {
 
     let out = trellis(dir.path(), &quick("1", "zero", &["--thin", "0"]));
     assert_error(&out, "--thin must be at least 1");
+    for n in ["0", "1000001"] {
+        let out = trellis(dir.path(), &quick("1", "zero", &["--init-candidates", n]));
+        let message = format!("--init-candidates must be between 1 and 1000000, got {n}");
+        assert_error(&out, &message);
+    }
 }
 
 #[test]

@@ -4,12 +4,14 @@ use rand_xoshiro::Xoshiro256PlusPlus;
 use trellis_ad::Scalar;
 
 use super::fused::{grouped, SparseStep};
+use super::initial;
 use super::view::PerStateView;
 use super::{
     check_per_state, declare_sds, draw_normal, Family, Support, FINITE, LOCATION_PRIOR, MEANS,
     POSITIVE, SCALE_PRIOR,
 };
 use crate::distributions::LN_SQRT_2PI;
+use crate::hmm::Sequences;
 use crate::layout::{LayoutError, ParamHandle, ParamLayout, Params, Shape};
 use crate::model::ModelError;
 use crate::priors::Prior;
@@ -267,6 +269,14 @@ impl Family for Ar1Family {
 
     fn n_states(&self) -> usize {
         self.n_states
+    }
+
+    fn initial_values(
+        &self,
+        handles: &Ar1Handles,
+        data: &Sequences<f64>,
+    ) -> Vec<(ParamHandle, Vec<f64>)> {
+        initial::location_scale((handles.mu, handles.sigma), data, self.n_states)
     }
 
     /// NaN: the emission's own missing marker, so that [`HmmModel`](super::HmmModel) gives

@@ -113,6 +113,10 @@ impl RateEmissions for ExponentialRates {
     type Emission<'a, T: Scalar> = Exponential<'a, T>;
     const PRIOR_RATE: f64 = 0.5;
 
+    /// A duration's inverse (a duration of 0 gives no guess).
+    fn rate_guess(&y: &f64) -> f64 {
+        1.0 / y
+    }
     fn with_rates<T: Scalar>(rates: &[T]) -> Exponential<'_, T> {
         Exponential { rates }
     }

@@ -4,13 +4,15 @@ use rand_xoshiro::Xoshiro256PlusPlus;
 use trellis_ad::Scalar;
 
 use super::fused::{grouped, SparseStep};
+use super::initial;
 use super::view::PerStateView;
 use super::{
     check_per_state, declare_sds, draw_normal, normal_entry, Family, LocationScaleHandles, FINITE,
     LOCATION_PRIOR, MEANS, POSITIVE, SCALE_PRIOR,
 };
 use crate::distributions::LN_SQRT_2PI;
-use crate::layout::{LayoutError, ParamLayout, Params, Shape};
+use crate::hmm::Sequences;
+use crate::layout::{LayoutError, ParamHandle, ParamLayout, Params, Shape};
 use crate::model::ModelError;
 use crate::priors::Prior;
 
@@ -138,5 +140,13 @@ impl Family for GaussianFamily {
 
     fn n_states(&self) -> usize {
         self.n_states
+    }
+
+    fn initial_values(
+        &self,
+        handles: &LocationScaleHandles,
+        data: &Sequences<f64>,
+    ) -> Vec<(ParamHandle, Vec<f64>)> {
+        initial::location_scale((handles.mu, handles.sigma), data, self.n_states)
     }
 }

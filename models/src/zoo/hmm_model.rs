@@ -583,6 +583,19 @@ impl<F: Family> BayesianModel for HmmModel<F> {
         &self.layout
     }
 
+    /// The zero point with the family's [starting values read off the data](Family::initial_values)
+    /// in place (a value outside its support keeps the zero point's block).
+    fn initial_point(&self) -> Vec<f64> {
+        let mut u = self.layout.initial_point();
+        for (handle, values) in self
+            .family
+            .initial_values(&self.emission_params, &self.data)
+        {
+            let _ = self.layout.set_unconstrained(&mut u, handle, &values);
+        }
+        u
+    }
+
     fn log_likelihood<T: Scalar>(&self, params: &Params<'_, T>) -> Result<T, ModelError> {
         let li = self.log_initial(params);
         let emission = self.emission(params);

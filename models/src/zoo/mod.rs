@@ -51,6 +51,7 @@ mod exponential;
 mod fused;
 mod gaussian;
 mod hmm_model;
+mod initial;
 mod poisson;
 mod rate_family;
 mod shared_signal;
@@ -124,6 +125,23 @@ pub trait Family: Send + Sync {
     /// density is never evaluated.
     fn missing_marker(&self) -> Option<Self::Obs> {
         None
+    }
+
+    /// Starting values read off the data for some of the family's parameters, as
+    /// (handle, constrained values) pairs; [`HmmModel`]'s
+    /// [`initial_point`](crate::BayesianModel::initial_point) puts them in place of the zero
+    /// point's, so that chains start with each state on a part of the data (as dynamax and
+    /// hmmlearn start EM from k-means) instead of two states on one cluster, a minor mode a
+    /// chain may never leave. The location families give the observed values' quantiles
+    /// `(k + ½) / K` as the `K` locations and their standard deviation over `K` as the scales;
+    /// the default gives none.
+    fn initial_values(
+        &self,
+        handles: &Self::Handles,
+        data: &Sequences<Self::Obs>,
+    ) -> Vec<(ParamHandle, Vec<f64>)> {
+        let _ = (handles, data);
+        Vec::new()
     }
 
     /// Checks every observation with [`Family::invalid_observation`], naming sequence,

@@ -177,6 +177,9 @@ impl RateEmissions for PoissonRates {
     type Emission<'a, T: Scalar> = Poisson<'a, T>;
     const PRIOR_RATE: f64 = 0.1;
 
+    fn rate_guess(&count: &u32) -> f64 {
+        f64::from(count)
+    }
     fn with_rates<T: Scalar>(rates: &[T]) -> Poisson<'_, T> {
         Poisson { rates }
     }

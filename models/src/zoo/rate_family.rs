@@ -6,8 +6,8 @@ use std::marker::PhantomData;
 
 use trellis_ad::Scalar;
 
-use super::{gamma_prior, Family, RATES};
-use crate::hmm::Observation;
+use super::{gamma_prior, initial, Family, RATES};
+use crate::hmm::{Observation, Sequences};
 use crate::layout::{LayoutError, ParamHandle, ParamLayout, Params};
 use crate::priors::Prior;
 use crate::simulate::SampleEmission;
@@ -27,6 +27,12 @@ pub trait RateEmissions: Send + Sync + 'static {
     /// default every observation the type can hold is valid.
     fn invalid_observation(_observation: &Self::Obs) -> Option<String> {
         None
+    }
+    /// A guess of the rate from one observation, for the starting rates
+    /// ([`Family::initial_values`]): a count itself, the inverse of a duration. NaN (the
+    /// default) for none.
+    fn rate_guess(_observation: &Self::Obs) -> f64 {
+        f64::NAN
     }
 }
 
@@ -80,5 +86,14 @@ impl<E: RateEmissions> Family for RateFamily<E> {
 
     fn n_states(&self) -> usize {
         self.n_states
+    }
+
+    fn initial_values(
+        &self,
+        rate: &ParamHandle,
+        data: &Sequences<E::Obs>,
+    ) -> Vec<(ParamHandle, Vec<f64>)> {
+        let guesses = initial::observed(data).map(E::rate_guess);
+        initial::positive_rates(*rate, guesses, self.n_states)
     }
 }

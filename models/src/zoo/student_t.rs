@@ -7,12 +7,13 @@ use trellis_ad::special::{digamma, ln_gamma};
 use trellis_ad::Scalar;
 
 use super::fused::SparseStep;
+use super::initial;
 use super::view::PerStateView;
 use super::{
     check_len, check_values, declare_sds, finite, gamma_prior, positive, Family, LOCATION_PRIOR,
     MEANS, SCALE_PRIOR,
 };
-use crate::hmm::HmmError;
+use crate::hmm::{HmmError, Sequences};
 use crate::layout::{LayoutError, ParamHandle, ParamLayout, Params, Shape};
 use crate::model::ModelError;
 use crate::priors::Prior;
@@ -241,5 +242,13 @@ impl Family for StudentTFamily {
 
     fn n_states(&self) -> usize {
         self.n_states
+    }
+
+    fn initial_values(
+        &self,
+        handles: &StudentTHandles,
+        data: &Sequences<f64>,
+    ) -> Vec<(ParamHandle, Vec<f64>)> {
+        initial::location_scale((handles.mu, handles.sigma), data, self.n_states)
     }
 }
