@@ -22,12 +22,14 @@ use trellis_samplers::Trace;
 /// The categorical set-up whose chains find different labelings (seed 1 switches chain 4;
 /// the label-switching test of cli_model_checking.rs), with 1 000 draws instead of 300: after
 /// relabeling, 300 draws leave R-hat at 1.02 from Monte Carlo noise alone (bulk ESS 240 for
-/// p_emission[1,0]), 1 000 bring every R-hat below 1.01. Stan's windowed adaptation, as
-/// that test was set up with: which chains switch depends on the adaptation's path.
+/// p_emission[1,0]), 1 000 bring every R-hat below 1.01. Stan's windowed adaptation and one
+/// jittered start per chain, as that test was set up with: which chains switch depends on
+/// where they start and on the adaptation's path.
 const SWITCHING_DATA: &str = "simulate --model categorical --states 2 --symbols 3 --sequences 10 \
                               --length 40 --seed 5 --out sim";
 const SWITCHING_FIT: &str = "fit --model categorical --states 2 --data sim/data.csv --chains 4 \
-                             --warmup 300 --draws 1000 --seed 1 --adapt stan --quiet";
+                             --warmup 300 --draws 1000 --seed 1 --adapt stan --init-candidates 1 \
+                             --quiet";
 
 /// A Poisson fit of simulated data with missing steps, for decoding and replicates.
 const POISSON_DATA: &str = "simulate --model poisson --states 2 --sequences 8 --length 30 \
