@@ -8,15 +8,18 @@
 //! max / median: the slowest chain sets a fit's wall time) and min bulk ESS per gradient.
 //!
 //! ```text
-//! cargo run --release -p trellis-models --example posteriordb_chains [CHAINS] [SEED]
+//! cargo run --release -p trellis-models --example posteriordb_chains [CHAINS] [SEED] [CANDIDATES]
 //! ```
+//!
+//! `CANDIDATES` (default 1) is [`InitSettings::candidates`]: each chain starts at the best of
+//! that many jittered points (`trellis fit` uses 32).
 
 #[allow(dead_code)]
 #[path = "posteriordb_hmm_drive.rs"]
 mod drive;
 
 use trellis_models::ModelDensity;
-use trellis_samplers::{sample, InitialMetric, MetricAdaptation, Nuts, RunConfig};
+use trellis_samplers::{sample, InitSettings, InitialMetric, MetricAdaptation, Nuts, RunConfig};
 
 /// How far (in log density) below the median chain's mean `lp__` a stuck chain's lies.
 const STUCK_LP_GAP: f64 = 5.0;
@@ -31,11 +34,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
     let chains: usize = args.next().map(|s| s.parse()).transpose()?.unwrap_or(48);
     let seed: u64 = args.next().map(|s| s.parse()).transpose()?.unwrap_or(12);
+    let candidates: usize = args.next().map(|s| s.parse()).transpose()?.unwrap_or(1);
     let density = ModelDensity::new(drive::HmmDrive::new()?);
     println!(
-        "| scheme | chains | stuck | warm-up gradients median / max (ratio) | min bulk ESS / gradient |"
+        "| scheme | chains | init candidates | stuck | warm-up gradients median / max (ratio) | min bulk ESS / gradient |"
     );
-    println!("|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|");
     for (name, scheme) in [
         ("stan windows", MetricAdaptation::StanWindows),
         ("draws+gradients", MetricAdaptation::DrawsAndGradients),
@@ -47,6 +51,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             chains,
             seed,
             progress: false,
+            init: InitSettings {
+                candidates,
+                ..InitSettings::default()
+            },
             ..RunConfig::default()
         };
         let trace = sample(&density, &nuts, &config)?;
@@ -58,16 +66,19 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 s.iter().map(|s| s.lp).sum::<f64>() / s.len() as f64
             })
             .collect();
+        // Every iteration's gradients are counted whether its draw is kept or not.
         let warm: Vec<f64> = trace
             .chains
             .iter()
-            .map(|c| c.warmup.stats().iter().map(|s| s.n_grad as f64).sum())
+            .map(|c| {
+                let sampling: u64 = c.draws.stats().iter().map(|s| u64::from(s.n_grad)).sum();
+                (c.gradient_evaluations - sampling) as f64
+            })
             .collect();
         let all: f64 = trace
             .chains
             .iter()
-            .flat_map(|c| c.warmup.stats().iter().chain(c.draws.stats()))
-            .map(|s| s.n_grad as f64)
+            .map(|c| c.gradient_evaluations as f64)
             .sum();
         let centre = median(mean_lp.clone());
         let stuck = mean_lp
@@ -84,7 +95,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             .fold(f64::INFINITY, f64::min);
         mean_lp.sort_by(f64::total_cmp);
         println!(
-            "| {name} | {chains} | {stuck} | {median_warm:.0} / {max_warm:.0} ({:.2}) | {:.4} |",
+            "| {name} | {chains} | {candidates} | {stuck} | {median_warm:.0} / {max_warm:.0} ({:.2}) | {:.4} |",
             max_warm / median_warm,
             min_ess / all
         );

@@ -287,11 +287,14 @@ struct FitArgs {
     #[arg(long, value_name = "FILE|0|R", allow_hyphen_values = true)]
     init: Option<String>,
     /// Jittered starting points found per chain, of which the one with the highest
-    /// log-density starts it (1: PyMC's jitter+adapt_diag as it is). A few keep chains out
-    /// of the minor modes of mixture-like posteriors (two states on one cluster) that the
-    /// jitter can land in; points given in an --init file are used as they are.
-    #[arg(long, value_name = "N", default_value_t = 32)]
-    init_candidates: usize,
+    /// log-density starts it (1: PyMC's jitter+adapt_diag as it is). Around a point read off
+    /// the data they keep chains out of the minor modes of mixture-like posteriors (two
+    /// states on one cluster); around the zero point the highest start can lie in one.
+    /// Default: 32 for a family that reads its starting point off the data (gaussian,
+    /// student-t, ar1, poisson, exponential) without --init, 1 otherwise. Points given in an
+    /// --init file are used as they are.
+    #[arg(long, value_name = "N")]
+    init_candidates: Option<usize>,
     /// Step size to start from; with --warmup 0 it is used as it is.
     #[arg(long, allow_hyphen_values = true)]
     step_size: Option<f64>,

@@ -649,3 +649,41 @@ fn sizes_too_large_to_hold_are_refused_before_any_work() {
     );
     assert!(dir.entries().is_empty(), "{:?}", dir.entries());
 }
+
+#[test]
+fn chains_starting_from_the_data_take_the_best_of_32_jittered_points_by_default() {
+    let dir = Scratch::new("init-candidates");
+    dir.succeeds("simulate --model poisson --states 2 --sequences 8 --length 20 --out sim");
+    dir.succeeds(
+        "simulate --model categorical --states 2 --symbols 3 --sequences 8 --length 20 \
+         --out cat",
+    );
+    let attempts = |extra: &str, data: &str, out: &str| -> Vec<String> {
+        let model = if data == "cat" {
+            "categorical --symbols 3"
+        } else {
+            "poisson"
+        };
+        dir.succeeds(&format!(
+            "fit --model {model} --states 2 --data {data}/data.csv --chains 2 --warmup 20 \
+             --draws 10 --quiet --out {out} {extra}"
+        ));
+        (1..=2)
+            .map(|c| {
+                let text = std::fs::read_to_string(dir.join(&format!("{out}/chain_{c}.csv")));
+                let text = text.unwrap();
+                let line = text.lines().find(|l| l.starts_with("# init_attempts = "));
+                line.unwrap().to_string()
+            })
+            .collect()
+    };
+    // Poisson starts from the data's quantiles: 32 candidates (none needs a retry).
+    assert_eq!(attempts("", "sim", "a"), ["# init_attempts = 32"; 2]);
+    // Categorical has no start from the data, and --init R is CmdStan's: one point.
+    assert_eq!(attempts("", "cat", "b"), ["# init_attempts = 1"; 2]);
+    assert_eq!(attempts("--init 1", "sim", "c"), ["# init_attempts = 1"; 2]);
+    assert_eq!(
+        attempts("--init-candidates 5", "cat", "d"),
+        ["# init_attempts = 5"; 2]
+    );
+}
