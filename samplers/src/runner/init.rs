@@ -19,9 +19,11 @@ pub struct InitSettings {
     pub max_attempts: usize,
     /// Jittered starting points found per chain (each within `max_attempts` tries), of
     /// which the one with the highest log-density starts the chain. Default 1 (PyMC's
-    /// `jitter+adapt_diag`); a few more keep a chain from starting in the basin of a minor
-    /// mode its jitter happened to land in (a mixture-like posterior's merged states),
-    /// which NUTS rarely leaves. Chains still start at different points.
+    /// `jitter+adapt_diag`). Around an initial point read off the data, more keep a chain
+    /// from starting in the basin of a minor mode its jitter happened to land in (a
+    /// mixture-like posterior's merged states), which NUTS rarely leaves; around an
+    /// uninformed point the highest start can itself be a minor mode's (benches/BENCHMARKS.md,
+    /// posteriordb `hmm_drive`). Chains still start at different points.
     #[serde(default = "one")]
     pub candidates: usize,
 }
