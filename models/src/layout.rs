@@ -682,13 +682,7 @@ impl ParamLayout {
                 got: values.len(),
             });
         }
-        let block =
-            p.unconstrain_block(values)
-                .map_err(|(i, reason)| LayoutError::OutOfSupport {
-                    element: self.style.element(&p.name, &p.shape.index(i)),
-                    value: values[i],
-                    reason,
-                })?;
+        let block = self.unconstrain_param(p, values)?;
         u[p.unconstrained_range()].copy_from_slice(&block);
         Ok(())
     }
@@ -705,17 +699,20 @@ impl ParamLayout {
         }
         let mut u = Vec::with_capacity(self.dim);
         for p in &self.params {
-            let block = &constrained[p.constrained_range()];
-            let part =
-                p.unconstrain_block(block)
-                    .map_err(|(i, reason)| LayoutError::OutOfSupport {
-                        element: self.style.element(&p.name, &p.shape.index(i)),
-                        value: block[i],
-                        reason,
-                    })?;
-            u.extend(part);
+            u.extend(self.unconstrain_param(p, &constrained[p.constrained_range()])?);
         }
         Ok(u)
+    }
+
+    /// Parameter `p`'s unconstrained block for its constrained `block`, or the element
+    /// outside the support, named.
+    fn unconstrain_param(&self, p: &ParamSpec, block: &[f64]) -> Result<Vec<f64>, LayoutError> {
+        p.unconstrain_block(block)
+            .map_err(|(i, reason)| LayoutError::OutOfSupport {
+                element: self.style.element(&p.name, &p.shape.index(i)),
+                value: block[i],
+                reason,
+            })
     }
 
     /// Log prior density (no Jacobian) of parameter `index` at `params`, from its declared

@@ -252,13 +252,23 @@ pub(crate) const GRADIENTS_KEY: &str = "gradient_evaluations";
 /// The chain's timing, and its gradient evaluations where the rows written do not add up to
 /// them (`held`: the sum of the rows' `n_leapfrog__`).
 pub(crate) struct Footer {
-    pub(crate) warmup_seconds: f64,
-    pub(crate) sampling_seconds: f64,
-    pub(crate) gradient_evaluations: u64,
-    pub(crate) held: u64,
+    warmup_seconds: f64,
+    sampling_seconds: f64,
+    gradient_evaluations: u64,
+    held: u64,
 }
 
 impl Footer {
+    /// The footer of `chain`, whose kept draws are the rows its file holds.
+    pub(crate) fn of(chain: &ChainTrace) -> Self {
+        Self {
+            warmup_seconds: chain.warmup_seconds,
+            sampling_seconds: chain.sampling_seconds,
+            gradient_evaluations: chain.gradient_evaluations,
+            held: held_gradients(chain),
+        }
+    }
+
     /// Appends CmdStan's timing footer and, only where the rows cannot tell it (so a file
     /// CmdStan wrote reads back and writes out byte for byte), the gradient evaluations as
     /// one more `key = value` comment: CmdStanPy skips trailing comments, ArviZ keeps it as
@@ -298,13 +308,7 @@ pub fn cmdstan_csv_with(
     push_rows(&mut out, &chain.warmup);
     push_tuning(&mut out, &chain.tuning);
     push_rows(&mut out, &chain.draws);
-    let footer = Footer {
-        warmup_seconds: chain.warmup_seconds,
-        sampling_seconds: chain.sampling_seconds,
-        gradient_evaluations: chain.gradient_evaluations,
-        held: held_gradients(chain),
-    };
-    footer.push(&mut out);
+    Footer::of(chain).push(&mut out);
     out
 }
 

@@ -73,8 +73,6 @@ pub(crate) struct ChainFile {
     /// Whole rows not yet written.
     pending: String,
     last_write: Instant,
-    /// The gradient counts of the rows written so far (see [`Footer`]).
-    held_gradients: u64,
 }
 
 impl ChainFile {
@@ -97,7 +95,6 @@ impl ChainFile {
             done: stream.path(chain),
             pending: String::with_capacity(FLUSH_BYTES + 4096),
             last_write: Instant::now(),
-            held_gradients: 0,
         };
         header.push(&mut this.pending, chain, init_attempts, save_warmup);
         this.write_pending()?;
@@ -122,7 +119,6 @@ impl ChainFile {
     /// Appends one draw's row (written out soon, whole).
     pub(crate) fn row(&mut self, stats: &DrawStats, values: &[f64]) -> Result<(), OutputError> {
         push_row(&mut self.pending, stats, values);
-        self.held_gradients += u64::from(stats.n_grad);
         if self.pending.len() >= FLUSH_BYTES || self.last_write.elapsed() >= FLUSH_INTERVAL {
             self.write_pending()?;
         }
@@ -135,20 +131,9 @@ impl ChainFile {
         self.write_pending()
     }
 
-    /// Writes the footer (timing, gradient evaluations), flushes the file to disk and renames
-    /// it to its finished name; returns that name.
-    pub(crate) fn finish(
-        mut self,
-        warmup_seconds: f64,
-        sampling_seconds: f64,
-        gradient_evaluations: u64,
-    ) -> Result<PathBuf, OutputError> {
-        let footer = Footer {
-            warmup_seconds,
-            sampling_seconds,
-            gradient_evaluations,
-            held: self.held_gradients,
-        };
+    /// Writes `footer`, flushes the file to disk and renames it to its finished name;
+    /// returns that name.
+    pub(crate) fn finish(mut self, footer: &Footer) -> Result<PathBuf, OutputError> {
         footer.push(&mut self.pending);
         self.write_pending()?;
         let synced = self.file.sync_all();

@@ -17,7 +17,7 @@ use crate::density::LogDensity;
 use crate::error::{ChainStage, ConfigError, SampleError};
 use crate::output::progress::Progress;
 use crate::output::stream::{ChainFile, CsvStream};
-use crate::output::RunHeader;
+use crate::output::{Footer, RunHeader};
 use crate::sampler::{Chain, ChainStart, DrawStats, Phase, Sampler, Transition};
 use init::initialise;
 
@@ -370,12 +370,7 @@ where
         bar.tick(stats.divergent);
     }
     let sampling_seconds = t1.elapsed().as_secs_f64();
-    if let Some(file) = file {
-        file.finish(warmup_seconds, sampling_seconds, gradient_evaluations)?;
-    }
-    bar.finish();
-
-    Ok(ChainTrace {
+    let trace = ChainTrace {
         chain: k,
         init_attempts,
         initial_position,
@@ -385,5 +380,10 @@ where
         warmup_seconds,
         sampling_seconds,
         gradient_evaluations,
-    })
+    };
+    if let Some(file) = file {
+        file.finish(&Footer::of(&trace))?;
+    }
+    bar.finish();
+    Ok(trace)
 }
