@@ -9,8 +9,7 @@
 use proptest::prelude::*;
 use trellis_ad::{Scalar, ScalarFn};
 
-#[path = "common/modes.rs"]
-mod modes;
+use crate::modes;
 use modes::check;
 
 #[derive(Debug, Clone, Copy)]

@@ -6,8 +6,7 @@
 use proptest::prelude::*;
 use trellis_ad::{reverse, ElementwiseFn, MapArg, Recording, Scalar, ScalarFn, Var};
 
-#[path = "common/modes.rs"]
-mod modes;
+use crate::modes;
 use modes::{check, close, every_mode_within, logistic};
 
 /// One Rosenbrock term `100 (b - a²)² + (1 - a)²`, with hand-written partials.

@@ -5,9 +5,7 @@ use proptest::prelude::*;
 use trellis_ad::{forward, reverse, Dual, Float, Scalar, ScalarFn};
 
 /// Extended Rosenbrock, `Σ 100 (xᵢ₊₁ − xᵢ²)² + (1 − xᵢ)²`: the benchmarks' copy.
-#[allow(dead_code)]
-#[path = "../../benches/src/gradient_functions.rs"]
-mod gradient_functions;
+use crate::gradient_functions;
 use gradient_functions::Rosenbrock;
 
 fn rosenbrock_hessian(x: &[f64]) -> Vec<Vec<f64>> {

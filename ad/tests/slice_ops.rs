@@ -7,8 +7,7 @@
 
 use trellis_ad::{reverse, Recording, Scalar, ScalarFn, Var};
 
-#[path = "common/modes.rs"]
-mod modes;
+use crate::modes;
 use modes::{close, every_mode, every_mode_full, logistic};
 
 /// ln σ(x) = -ln(1 + e^{-x}), stably.

@@ -2,7 +2,7 @@
 //! four functions, each by a hand-written `f64` gradient and by reverse mode (`Var`) in
 //! several styles, in the same run, so the ratio tape / hand is the figure. The functions
 //! and variants are described in `common/tape_lean_models.rs` (shared with the
-//! instruction-count driver `examples/tape_cost.rs`); every variant is first checked
+//! instruction-count driver `src/bin/tape_cost.rs`); every variant is first checked
 //! against the function's scalar tape code (value and gradient to 1e-9).
 //!
 //! Run: `cargo bench -p trellis-benches --bench tape_lean`.

@@ -17,7 +17,7 @@
 //! command's `logp` is checked against the same fixtures in
 //! `models/cli/tests/cli_real_data.rs`.
 
-mod zoo_common;
+use crate::zoo_common;
 use std::path::Path;
 use zoo_common::AsGiven;
 

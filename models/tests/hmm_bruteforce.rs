@@ -1,7 +1,7 @@
 //! Every algorithm against brute-force enumeration of all K^T hidden paths (K = 3, T ≤ 7),
 //! including zero probabilities and the gradient by every route.
 
-mod hmm_common;
+use crate::hmm_common;
 
 use hmm_common::*;
 use rand::{Rng, SeedableRng};

@@ -1,7 +1,7 @@
 //! Bad input gives a typed error naming what is wrong and where — never a panic, never a
 //! silent NaN.
 
-mod hmm_common;
+use crate::hmm_common;
 
 use hmm_common::*;
 use trellis_models::hmm::{self, HmmError, HmmParams, Sequences};

@@ -3,7 +3,7 @@
 //! (`hmm_common::oracle`), on ordinary data and on inputs that send the scaled recursion to
 //! its log-space fallback; and the posterior log-likelihood against the batch value.
 
-mod hmm_common;
+use crate::hmm_common;
 
 use hmm_common::oracle;
 use hmm_common::*;

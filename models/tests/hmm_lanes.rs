@@ -6,7 +6,7 @@
 //! of single-sequence batches, both through reverse mode (one fused node per sequence).
 //! Where the machine has no AVX2 + FMA both are the scalar kernel and agree exactly.
 
-mod hmm_common;
+use crate::hmm_common;
 
 use hmm_common::{brute_log_likelihood, RefModel};
 use trellis_ad::{forward, reverse, Scalar, ScalarFn};

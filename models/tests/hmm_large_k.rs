@@ -6,7 +6,7 @@
 //! hidden), with and without missing steps; serially and on pools of 1 and 2 threads the
 //! results are bit-identical.
 
-mod zoo_common;
+use crate::zoo_common;
 
 use trellis_ad::{reverse, Scalar, ScalarFn};
 use trellis_models::hmm::{self, Sequences};
@@ -16,8 +16,7 @@ use zoo_common::real_dummy;
 
 // The emission wrapper that hides the fast path and the simulated models: one copy, shared
 // with the `hmm` bench.
-#[path = "../../benches/src/family_likelihood.rs"]
-mod family_likelihood;
+use crate::family_likelihood;
 use family_likelihood::{simulated_model, PerDensityNodes};
 
 /// The model's HMM log-likelihood at an unconstrained point with the accumulation threshold

@@ -1,7 +1,7 @@
 //! Long sequences and badly scaled inputs: the scaled recursion against a log-space
 //! forward algorithm written here, and finite gradients.
 
-mod hmm_common;
+use crate::hmm_common;
 
 use hmm_common::*;
 use rand::{Rng, SeedableRng};

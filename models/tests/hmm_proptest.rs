@@ -2,7 +2,7 @@
 //! proptest: values bit-identical, gradients equal, over random K, T, zero probabilities,
 //! free log-probabilities and badly scaled emissions.
 
-mod hmm_common;
+use crate::hmm_common;
 
 use hmm_common::*;
 use proptest::prelude::*;

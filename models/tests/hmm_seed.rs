@@ -2,7 +2,7 @@
 //! parameters, in forward and reverse mode, to 1e-8 relative; serial and parallel batches
 //! bit-identical.
 
-mod hmm_common;
+use crate::hmm_common;
 
 use hmm_common::*;
 use trellis_ad::{forward, reverse, ScalarFn};

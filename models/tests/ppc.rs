@@ -4,7 +4,7 @@
 //! (some p-value below 0.01: observed autocorrelation, sd and maximum above nearly every
 //! replicate's).
 
-mod ppc_common;
+use crate::ppc_common;
 
 use ppc_common::{describe, posterior_draws};
 use rand::{Rng, SeedableRng};

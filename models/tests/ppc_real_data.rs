@@ -7,7 +7,7 @@
 //! 10 % missing data gives no extreme p-value for the true model, bit-identically on one
 //! thread and on many.
 
-mod ppc_common;
+use crate::ppc_common;
 
 use ppc_common::{describe, posterior_draws};
 use rand::{RngCore, SeedableRng};

@@ -12,8 +12,8 @@
 //! same enumeration, and property tests check reverse mode = forward mode = finite
 //! differences of the whole log-density on random data with random gaps.
 
-mod ar1_common;
-mod zoo_common;
+use crate::ar1_common;
+use crate::zoo_common;
 use zoo_common::AsGiven;
 
 use ar1_common::{paths, Chain, Enumerated};

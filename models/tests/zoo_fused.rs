@@ -5,7 +5,7 @@
 //! gradients to 1e-12 — and equals finite differences and forward mode (`check_gradient`).
 //! The sparse form's dense rendering (`log_densities_with_jacobian`) is checked against it.
 
-mod zoo_common;
+use crate::zoo_common;
 
 use proptest::prelude::*;
 use trellis_ad::{check_gradient, reverse, testing, GradientCheck};
@@ -15,8 +15,7 @@ use trellis_models::{BayesianModel, Emission, FusedEmission};
 use zoo_common::{real_dummy, shape};
 
 // The two likelihood paths have one copy, shared with the `hmm` bench.
-#[path = "../../benches/src/family_likelihood.rs"]
-mod family_likelihood;
+use crate::family_likelihood;
 use family_likelihood::{simulated_model, FamilyLikelihood};
 
 /// Simulates a data set from the family at `u_data`, then compares the paths at `u_eval`.

@@ -2,7 +2,7 @@
 //! reverse mode (fused emission nodes + fused forward–backward) = forward mode (generic
 //! code) = finite differences, for the emission alone and for the whole log-density.
 
-mod zoo_common;
+use crate::zoo_common;
 
 use proptest::prelude::*;
 use trellis_ad::{check_gradient, testing, GradientCheck, Scalar, ScalarFn};

@@ -3,7 +3,7 @@
 //! MCSE, R-hat < 1.01, the adapted metric near the true variances, bit-identical draws
 //! whatever the thread count, and the settings it cannot serve rejected.
 
-mod common;
+use crate::common;
 
 use common::{check_all, check_moments, config, Correlated2, DiagGaussian};
 use trellis_samplers::diagnostics::mcse_mean;

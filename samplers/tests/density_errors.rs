@@ -8,9 +8,7 @@ use trellis_samplers::{
     SampleError, Sampler, StaticHmc,
 };
 
-#[path = "../examples/custom_sampler.rs"]
-#[allow(dead_code)]
-mod custom_sampler;
+use crate::custom_sampler;
 
 /// A standard normal in 2-D whose density fails where `x[0] > edge`, with the failure chosen.
 struct FailsBeyond {

@@ -16,8 +16,7 @@ use trellis_samplers::diagnostics::{
 };
 use trellis_samplers::{Summary, SummaryError};
 
-#[path = "common/fixtures.rs"]
-mod fixtures;
+use crate::fixtures;
 use fixtures::{arviz_reference, as_num, read_fixture};
 
 /// Required agreement with ArviZ (relative); the observed worst case is far below it.

@@ -13,8 +13,7 @@ use trellis_samplers::loo::{
     ParetoKCategory, Waic, WeightMethod,
 };
 
-#[path = "common/fixtures.rs"]
-mod fixtures;
+use crate::fixtures;
 use fixtures::{arviz_reference, as_num, read_fixture};
 
 /// Required agreement with ArviZ, relative.

@@ -1,5 +1,5 @@
 //! Tests of the plotting module (the trace and posterior figures; the state-band figure is the
-//! CLI's, tested in `models/cli/tests/plots.rs`): files appear with the right content and size, degenerate
+//! CLI's, tested in `models/cli/tests/cli_plots.rs`): files appear with the right content and size, degenerate
 //! input never panics, write failures name the path.
 //!
 //! Set `TRELLIS_PLOT_DIR=/some/dir` to keep the images of `realistic_figures` for viewing.
@@ -12,7 +12,7 @@ use trellis_samplers::plots::{
     gaussian_kde, posterior_plot, trace_plot, PlotError, MAX_TRACE_ROWS,
 };
 
-mod plot_files;
+use crate::plot_files;
 use plot_files::{cleanup, leftovers, out_dir, png_size, svg_size};
 
 /// Synthetic posterior: `chains × draws` of a few differently shaped parameters.

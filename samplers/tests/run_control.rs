@@ -1,7 +1,7 @@
 //! Run control: draws streamed to disk as they are made, thinning, a given step size and
 //! metric without warm-up, and bad sizes refused with typed errors instead of panics.
 
-mod common;
+use crate::common;
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};

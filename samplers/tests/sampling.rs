@@ -2,7 +2,7 @@
 //! Monte Carlo standard errors computed from the chains' own effective sample sizes
 //! (`diagnostics::mcse_mean`), and R-hat is the rank-normalised split R-hat.
 
-mod common;
+use crate::common;
 
 use common::{array, check_all, config, Correlated2, DiagGaussian};
 use trellis_samplers::diagnostics::{mcse_mean, rhat};
@@ -449,9 +449,7 @@ fn scalar_fn_density_samples_a_gaussian_in_both_ad_modes() {
 // ---------------------------------------------------------------------------------------
 // The custom-sampler example
 
-#[allow(dead_code)]
-#[path = "../examples/custom_sampler.rs"]
-mod custom_sampler;
+use crate::custom_sampler;
 
 #[test]
 fn custom_sampler_example_runs_and_is_correct() {

@@ -1,5 +1,5 @@
 //! The functions of the lean-tape comparison (issue 12, part 4), shared by the criterion
-//! bench `tape_lean.rs` and the instruction-count driver `examples/tape_cost.rs`: each as a
+//! bench `tape_lean.rs` and the instruction-count driver `src/bin/tape_cost.rs`: each as a
 //! hand-written `f64` gradient and as tape code in several styles, in one table of cases.
 //!
 //! - `rosenbrock` (n = 1000): extended Rosenbrock.

@@ -5,9 +5,8 @@
 //! `simulate --missing-rate 0.2` → `fit` round trip recovering `phi`, then `decode`, `ppc`
 //! and `simulate --fit` on that fit.
 
-#[path = "../../tests/ar1_common/mod.rs"]
-mod ar1_common;
-mod cli_common;
+use crate::ar1_common;
+use crate::cli_common;
 
 use ar1_common::{Chain, Enumerated};
 use cli_common::{read_json, stdout, summary_number, trellis, words, Scratch};

@@ -3,7 +3,7 @@
 //! the files it writes, then `(command line, message)` cases (see `cli_common::fails`; the word
 //! `QUICK` stands for short fit settings and `--out out`).
 
-mod cli_common;
+use crate::cli_common;
 
 use cli_common::{all_fail, assert_error, entries, fails, trellis, Scratch};
 

@@ -1,6 +1,6 @@
 //! `trellis logp`, `trellis decode` and the help texts, on the built-in reference dataset.
 
-mod cli_common;
+use crate::cli_common;
 
 use cli_common::{assert_success, seed_truth, stdout, trellis, words, Scratch};
 use serde_json::Value;

@@ -4,7 +4,7 @@
 //! steps do not shift them. A `simulate` → `fit` round trip cannot see a wrong convention
 //! (both sides would share it), so these tests check it against the definition directly.
 
-mod cli_common;
+use crate::cli_common;
 
 use cli_common::{json_numbers, stdout, Scratch};
 

@@ -5,7 +5,7 @@
 //! `simulate` → `fit` round trip at the size is in cli_real_data.rs; which time's
 //! covariates drive which transition, in cli_covariate_alignment.rs.)
 
-mod cli_common;
+use crate::cli_common;
 
 use cli_common::{
     chain_column, covariates_csv, read_json, simulated_with_covariates, stderr, stdout,

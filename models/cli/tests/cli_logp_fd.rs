@@ -3,7 +3,7 @@
 //! found wrong (a probability below the old fixed 1e-4 step; categorical probabilities of
 //! 3e-4).
 
-mod cli_common;
+use crate::cli_common;
 
 use cli_common::{assert_success, stdout, trellis, Scratch};
 use serde_json::{json, Value};

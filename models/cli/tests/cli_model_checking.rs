@@ -3,7 +3,7 @@
 //! preferring the true number of states (simulate K = 3, fit K = 2, 3, 4), `trellis ppc`
 //! flagging a 2-state fit of 3-state data and writing its files, and clean errors.
 
-mod cli_common;
+use crate::cli_common;
 
 use std::path::{Path, PathBuf};
 

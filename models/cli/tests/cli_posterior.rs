@@ -5,7 +5,7 @@
 //! `simulate --fit` replicates (per-state moments against their draws' parameters, the data's
 //! missing steps, bit-identical per seed, `--prior` moments against the prior).
 
-mod cli_common;
+use crate::cli_common;
 
 use std::path::{Path, PathBuf};
 

@@ -3,7 +3,7 @@
 //! from its folder. Before each sequence was decoded and simulated with its own chain, `ppc`
 //! stopped at `HmmModel::chain` on such a fit.
 
-mod cli_common;
+use crate::cli_common;
 
 use cli_common::{assert_success, read_json, simulated_with_covariates, stdout, trellis, words};
 

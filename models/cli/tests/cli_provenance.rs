@@ -4,10 +4,8 @@
 //! naming it; sizes that cannot fit in memory are refused before anything is allocated; a
 //! −inf log-likelihood names the observation responsible.
 
-mod cli_common;
-#[path = "../../../samplers/tests/plot_files/mod.rs"]
-#[allow(dead_code)] // the folder helpers are for tests that keep images
-mod plot_files;
+use crate::cli_common;
+use crate::plot_files;
 
 use std::path::Path;
 use std::process::Command;

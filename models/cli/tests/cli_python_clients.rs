@@ -6,7 +6,7 @@
 //! import both packages (pip could not reach the registry), the test prints a notice and
 //! passes: a missing client is not a Trellis bug.
 
-mod cli_common;
+use crate::cli_common;
 
 use std::path::Path;
 use std::process::Command;

@@ -9,7 +9,7 @@
 //! test prints a notice and passes: a missing client is not a Trellis bug (the committed
 //! reference numbers of the LOO tests cover the arithmetic everywhere).
 
-mod cli_common;
+use crate::cli_common;
 
 use std::path::Path;
 use std::process::Command;

@@ -5,7 +5,7 @@
 //! exactly one line `error: <message>` on stderr, a non-zero exit code, no panic, and no
 //! output folder left behind.
 
-mod cli_common;
+use crate::cli_common;
 
 use cli_common::{chain_column, covariates_csv, fails, summary_number, trellis, words, Scratch};
 

@@ -2,7 +2,7 @@
 //! byte-order mark, classic-Mac line ends, counts past `u32::MAX`. Each case ends with exactly
 //! one line `error: <message>` and no panic.
 
-mod cli_common;
+use crate::cli_common;
 
 use cli_common::{all_fail, assert_error, assert_success, trellis, Scratch};
 

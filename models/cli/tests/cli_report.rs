@@ -8,7 +8,7 @@
 //! an unclosed element or an unescaped `<`; the report is written XHTML-clean (every element
 //! closed, every attribute quoted), which this scanner checks exactly.
 
-mod cli_common;
+use crate::cli_common;
 
 use std::path::Path;
 

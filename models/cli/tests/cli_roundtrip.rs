@@ -7,7 +7,7 @@
 //! of it. The sd is the posterior's, so the tolerance shrinks as the data pin a parameter
 //! down; 4 sd leaves room for the Monte Carlo error of 300 draws per chain.
 
-mod cli_common;
+use crate::cli_common;
 
 use std::collections::BTreeMap;
 

@@ -6,7 +6,7 @@
 //! Longer than 600 lines on purpose: one acceptance test per run-control item of the issue,
 //! sharing the helpers at the top; rustfmt spreads their argument lists one per line.
 
-mod cli_common;
+use crate::cli_common;
 
 use std::path::Path;
 use std::process::{Command, Stdio};

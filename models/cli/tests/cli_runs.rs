@@ -2,7 +2,7 @@
 //! summary` merges them into the report `fit` gives, and mixed or out-of-range input is
 //! refused with one clear line.
 
-mod cli_common;
+use crate::cli_common;
 
 use std::process::Command;
 

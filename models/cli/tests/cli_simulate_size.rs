@@ -2,7 +2,7 @@
 //! (`--states 100000` was killed by the kernel's out-of-memory killer while it built the
 //! 10¹⁰ default transition probabilities), with one line naming the sizes and the estimate.
 
-mod cli_common;
+use crate::cli_common;
 
 use cli_common::{assert_error, machine_memory, trellis, words, Scratch};
 

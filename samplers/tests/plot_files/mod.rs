@@ -1,5 +1,5 @@
 //! File helpers of the plot tests, shared with the CLI's state-band tests
-//! (`models/cli/tests/plots.rs` includes this file by path).
+//! (`models/cli/tests/cli_plots.rs` includes this file by path).
 
 use std::path::{Path, PathBuf};
 

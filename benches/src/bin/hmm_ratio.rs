@@ -2,8 +2,8 @@
 //! timed in one process in alternating short rounds (issue 12, part 1's target is a ratio):
 //!
 //! ```text
-//! cargo build --release -p trellis-benches --example hmm_ratio
-//! RAYON_NUM_THREADS=1 target/release/examples/hmm_ratio 201 200
+//! cargo build --release -p trellis-benches --bin hmm_ratio
+//! RAYON_NUM_THREADS=1 target/release/hmm_ratio 201 200
 //! ```
 //!
 //! Arguments: rounds (default 201) and evaluations per round (default 200). Each round times

@@ -6,7 +6,7 @@
 //! chains of all seeds: the slowest chain sets a fit's wall time).
 //!
 //! ```text
-//! cargo run --release -p trellis-benches --example adapt_compare [SEEDS]   # default 5
+//! cargo run --release -p trellis-benches --bin adapt_compare [SEEDS]   # default 5
 //! ```
 
 use trellis_models::hmm::seed_dataset;

@@ -4,10 +4,8 @@
 //!
 //! Set `TRELLIS_PLOT_DIR=/some/dir` to keep the images for viewing.
 
-#[path = "../../../samplers/tests/plot_files/mod.rs"]
-mod plot_files;
-#[path = "../src/plots.rs"]
-mod plots;
+use crate::plot_files;
+use crate::plots;
 
 use plot_files::{cleanup, leftovers, out_dir, png_size, svg_size};
 use plots::{decode_plot, DecodedSequence};

@@ -3,9 +3,9 @@
 //! per-step covariate transitions' and missing steps' cost relative to it):
 //!
 //! ```text
-//! cargo build --release -p trellis-benches --example hmm_cost
+//! cargo build --release -p trellis-benches --bin hmm_cost
 //! RAYON_NUM_THREADS=1 valgrind --tool=callgrind --callgrind-out-file=/dev/null \
-//!     target/release/examples/hmm_cost homogeneous 40
+//!     target/release/hmm_cost homogeneous 40
 //! ```
 //!
 //! `(count(2N) − count(N)) / N` is the cost of one value + gradient with set-up excluded.

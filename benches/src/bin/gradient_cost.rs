@@ -2,8 +2,8 @@
 //! for instruction counts without criterion's own work:
 //!
 //! ```text
-//! cargo build --release -p trellis-benches --example gradient_cost
-//! valgrind --tool=callgrind target/release/examples/gradient_cost rosenbrock-reverse-1000 200
+//! cargo build --release -p trellis-benches --bin gradient_cost
+//! valgrind --tool=callgrind target/release/gradient_cost rosenbrock-reverse-1000 200
 //! ```
 //!
 //! The difference between the counts of 200 and 100 runs, divided by 100, is the cost of one

@@ -2,19 +2,19 @@
 //! a given number of times, for instruction counts without criterion's own work:
 //!
 //! ```text
-//! cargo build --release -p trellis-benches --example tape_cost
-//! valgrind --tool=callgrind target/release/examples/tape_cost rosenbrock/tape_map 200
+//! cargo build --release -p trellis-benches --bin tape_cost
+//! valgrind --tool=callgrind target/release/tape_cost rosenbrock/tape_map 200
 //! ```
 //!
 //! The difference between the counts of 2N and N runs, divided by N, is the cost of one
-//! evaluation with set-up excluded; `benches/examples/tape_cost.sh` does this for every case
+//! evaluation with set-up excluded; `benches/scripts/tape_cost.sh` does this for every case
 //! and prints each tape variant's ratio to its function's hand-written gradient. `list` as
 //! the case prints the case names. Every case is first checked against its function's
 //! scalar tape code (as the bench does).
 
 // `size` is criterion's parameter, which this driver does not print.
 #[allow(dead_code)]
-#[path = "../benches/common/tape_lean_models.rs"]
+#[path = "../../benches/common/tape_lean_models.rs"]
 mod tape_lean_models;
 use tape_lean_models::{cases, check_cases};
 
