@@ -89,6 +89,8 @@ impl CpuLogpFunc for PeerTarget {
 struct Outcome {
     wall_seconds: f64,
     gradients: f64,
+    /// Of `gradients`, those spent in warm-up (both chains).
+    warmup_gradients: f64,
     min_ess_bulk: f64,
 }
 
@@ -96,7 +98,7 @@ struct Outcome {
 /// per coordinate, as `trellis fit`'s jitter.
 fn run_peer(data: &Sequences<f64>, seed: u64) -> Outcome {
     let start = Instant::now();
-    let chains: Vec<(Vec<Vec<f64>>, u64)> = std::thread::scope(|scope| {
+    let chains: Vec<(Vec<Vec<f64>>, u64, u64)> = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..CHAINS)
             .map(|chain| {
                 let data = data.clone();
@@ -121,16 +123,18 @@ fn run_peer(data: &Sequences<f64>, seed: u64) -> Outcome {
                         .map(|_| rng.random_range(-1.0..1.0))
                         .collect();
                     sampler.set_position(&init).expect("finite start");
-                    let mut gradients = 0;
+                    let (mut gradients, mut warmup_gradients) = (0, 0);
                     let mut draws = Vec::with_capacity(DRAWS as usize);
                     for i in 0..WARMUP + DRAWS {
                         let (position, progress) = sampler.draw().expect("draw");
                         gradients += progress.num_gradients;
                         if i >= WARMUP {
                             draws.push(Posterior::constrain(&position));
+                        } else {
+                            warmup_gradients += progress.num_gradients;
                         }
                     }
-                    (draws, gradients)
+                    (draws, gradients, warmup_gradients)
                 })
             })
             .collect();
@@ -141,6 +145,7 @@ fn run_peer(data: &Sequences<f64>, seed: u64) -> Outcome {
     });
     let wall_seconds = start.elapsed().as_secs_f64();
     let gradients = chains.iter().map(|c| c.1).sum::<u64>() as f64;
+    let warmup_gradients = chains.iter().map(|c| c.2).sum::<u64>() as f64;
     let n_params = chains[0].0[0].len();
     let min_ess_bulk = (0..n_params)
         .map(|p| {
@@ -152,6 +157,7 @@ fn run_peer(data: &Sequences<f64>, seed: u64) -> Outcome {
     Outcome {
         wall_seconds,
         gradients,
+        warmup_gradients,
         min_ess_bulk,
     }
 }
@@ -173,6 +179,10 @@ fn run_trellis(binary: &Path, out: &Path, seed: u64) -> Outcome {
     let text = std::fs::read_to_string(out.join("summary.json")).expect("summary.json");
     let json: serde_json::Value = serde_json::from_str(&text).expect("summary.json parses");
     let gradients = json["gradient_evaluations"].as_f64().expect("gradients");
+    // The chain files hold the draws only (no --save-warmup): the rest is warm-up.
+    let sampling_gradients: f64 = (1..=CHAINS)
+        .map(|c| leapfrog_steps(&out.join(format!("chain_{c}.csv"))))
+        .sum();
     let min_ess_bulk = json
         .as_object()
         .expect("object")
@@ -182,8 +192,27 @@ fn run_trellis(binary: &Path, out: &Path, seed: u64) -> Outcome {
     Outcome {
         wall_seconds,
         gradients,
+        warmup_gradients: gradients - sampling_gradients,
         min_ess_bulk,
     }
+}
+
+/// The sum of a chain file's `n_leapfrog__` column (one gradient per leapfrog step).
+fn leapfrog_steps(path: &Path) -> f64 {
+    let text = std::fs::read_to_string(path).expect("chain file");
+    let mut rows = text.lines().filter(|l| !l.starts_with('#'));
+    let header = rows.next().expect("header");
+    let column = header
+        .split(',')
+        .position(|c| c == "n_leapfrog__")
+        .expect("n_leapfrog__ column");
+    rows.map(|row| {
+        row.split(',')
+            .nth(column)
+            .and_then(|v| v.parse::<f64>().ok())
+            .expect("n_leapfrog__ value")
+    })
+    .sum()
 }
 
 /// The hand-written posterior equals Trellis's model density up to a constant, with the same
@@ -267,13 +296,16 @@ fn main() {
             (run_trellis(&binary, &out, seed), b)
         };
         println!(
-            "round {round} (seed {seed}): trellis {:.2} s, {} gradients, min bulk ESS {:.0}; \
-             nuts-rs + hand {:.2} s, {} gradients, min bulk ESS {:.0}",
+            "round {round} (seed {seed}): trellis {:.2} s, {} gradients ({} in warm-up), \
+             min bulk ESS {:.0}; nuts-rs + hand {:.2} s, {} gradients ({} in warm-up), \
+             min bulk ESS {:.0}",
             a.wall_seconds,
             a.gradients,
+            a.warmup_gradients,
             a.min_ess_bulk,
             b.wall_seconds,
             b.gradients,
+            b.warmup_gradients,
             b.min_ess_bulk
         );
         ours.push(a);
@@ -285,25 +317,33 @@ fn main() {
         (
             median(v.iter().map(|o| o.wall_seconds).collect()),
             median(v.iter().map(|o| o.gradients).collect()),
+            median(v.iter().map(|o| o.warmup_gradients).collect()),
             median(v.iter().map(|o| o.min_ess_bulk).collect()),
             median(v.iter().map(|o| o.min_ess_bulk / o.wall_seconds).collect()),
             median(v.iter().map(|o| o.min_ess_bulk / o.gradients).collect()),
         )
     };
-    let (ow, og, oe, oes, oeg) = stats(&ours);
-    let (pw, pg, pe, pes, peg) = stats(&peer);
+    let (ow, og, owg, oe, oes, oeg) = stats(&ours);
+    let (pw, pg, pwg, pe, pes, peg) = stats(&peer);
     println!();
     println!(
         "Reference fit, {CHAINS} chains × ({WARMUP} + {DRAWS}), medians over {rounds} rounds:"
     );
-    println!("| | wall | gradients | min bulk ESS | ESS/s | ESS per gradient |");
-    println!("|---|---:|---:|---:|---:|---:|");
-    println!("| trellis fit --chains 2 | {ow:.2} s | {og:.0} | {oe:.0} | {oes:.0} | {oeg:.4} |");
-    println!("| nuts-rs + hand-written | {pw:.2} s | {pg:.0} | {pe:.0} | {pes:.0} | {peg:.4} |");
     println!(
-        "| trellis / peer | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} |",
+        "| | wall | gradients | of them in warm-up | min bulk ESS | ESS/s | ESS per gradient |"
+    );
+    println!("|---|---:|---:|---:|---:|---:|---:|");
+    println!(
+        "| trellis fit --chains 2 | {ow:.2} s | {og:.0} | {owg:.0} | {oe:.0} | {oes:.0} | {oeg:.4} |"
+    );
+    println!(
+        "| nuts-rs + hand-written | {pw:.2} s | {pg:.0} | {pwg:.0} | {pe:.0} | {pes:.0} | {peg:.4} |"
+    );
+    println!(
+        "| trellis / peer | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} |",
         ow / pw,
         og / pg,
+        owg / pwg,
         oe / pe,
         oes / pes,
         oeg / peg

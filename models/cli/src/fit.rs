@@ -489,10 +489,13 @@ fn write_plots(
         })
         .collect();
     let mut files = Vec::new();
-    let results = [
-        plots::trace_plot_with(&out.join("trace"), &traced, TraceLayout::Compact),
-        plots::posterior_plot(&out.join("posterior"), &with_truth, summary.hdi_prob()),
-    ];
+    // The two figures side by side: rendering (the PNGs' supersampling above all) is most of
+    // what a fit spends after its last draw, and the cores are idle by then.
+    let (trace_plot, posterior_plot) = rayon::join(
+        || plots::trace_plot_with(&out.join("trace"), &traced, TraceLayout::Compact),
+        || plots::posterior_plot(&out.join("posterior"), &with_truth, summary.hdi_prob()),
+    );
+    let results = [trace_plot, posterior_plot];
     for result in results {
         match result {
             Ok(output) => {
