@@ -828,16 +828,33 @@ impl Scalar for Var {
         Self::with_run(|run| {
             let mut value = 0.0;
             let mut broadcast = [0.0; N];
+            // Operands argument by argument (all of the first `Each` slice's, then the
+            // next's), not element by element: with `Each(&x[..n-1])` and `Each(&x[1..])`
+            // element order puts the same variable's two operands side by side, and the
+            // sweep's adjacent `+=` into one adjoint then wait on each other (store → load).
+            let n_each = args.iter().filter(|a| matches!(a, MapArg::Each(_))).count();
+            run.resize(n_each * len, (0, 0.0));
+            let mut constants = false;
             for i in 0..len {
                 let (v, d) = f.value_and_partials(std::array::from_fn(|j| args[j].value_at(i)));
                 value += v;
+                let mut slot = 0;
                 for j in 0..N {
                     match args[j] {
-                        MapArg::Each(xs) => push_operand(run, xs[i], d[j]),
+                        MapArg::Each(xs) => {
+                            let word = xs[i].word;
+                            constants |= word == 0;
+                            run[slot * len + i] = (word, d[j]);
+                            slot += 1;
+                        }
                         MapArg::All(_) => broadcast[j] += d[j],
                         MapArg::Data(_) => {}
                     }
                 }
+            }
+            if constants {
+                // Constants are not operands (as `push_operand` skips them).
+                run.retain(|&(word, _)| word != 0);
             }
             for (arg, d) in args.iter().zip(broadcast) {
                 if let MapArg::All(x) = arg {
