@@ -133,3 +133,85 @@ proptest! {
         }
     }
 }
+
+/// Where probability space cannot be trusted (densities of −10⁶ nats, an initial state at
+/// −700), the fused node falls back to the plain log-space adjoint: still one node, the
+/// generic value to the bit, and the generic gradient. The generic recursion on recorded
+/// scalars, the fallback before, records `O(T·K²)` nodes (a K = 1000 fit ran out of memory).
+#[test]
+fn untrusted_probability_space_stays_one_node_with_the_generic_gradient() {
+    use trellis_ad::Recording;
+    // The first case is proptest's shrunk counter-example to a log-space backward pass
+    // that subtracted the log-likelihood itself (12 transitions came out 12.000000016).
+    let single = {
+        let mut x = vec![-700.0, -1.1148665713316819];
+        x.extend([
+            -2.1e6,
+            0.0,
+            0.0,
+            -2.1e6,
+            -2.1e6,
+            -9360.183650473891,
+            0.0,
+            0.0,
+            0.0,
+            0.0,
+            0.0,
+            -6756.9180998092215,
+            0.0,
+        ]);
+        (1, x)
+    };
+    let three = {
+        let k = 3;
+        let mut x = vec![-700.0, -0.5, -1.5];
+        x.extend((0..k * k).map(|i| if i % 4 == 0 { -0.1 } else { -800.0 - i as f64 }));
+        x.extend((0..30 * k).map(|i| {
+            let (t, j) = (i / k, i % k);
+            -1.0e6 * ((t * 7 + j * 3) % 5) as f64 - 3.0 * j as f64
+        }));
+        (k, x)
+    };
+    for (k, x) in [single, three] {
+        let generic_value = Flat {
+            k,
+            core: Core::Generic,
+        }
+        .eval(&x);
+        assert!(generic_value.is_finite(), "{generic_value}");
+        let (v_fused, g_fused) = reverse::value_and_gradient(
+            &Flat {
+                k,
+                core: Core::Dispatch,
+            },
+            &x,
+        );
+        assert_eq!(v_fused.to_bits(), generic_value.to_bits());
+        let (_, g_gen) = reverse::value_and_gradient(
+            &Flat {
+                k,
+                core: Core::Generic,
+            },
+            &x,
+        );
+        for (i, (f, r)) in g_fused.iter().zip(&g_gen).enumerate() {
+            assert!(
+                (f - r).abs() <= 1e-12 * (1.0 + r.abs()),
+                "K = {k}, partial {i}: fused {f} vs generic {r}"
+            );
+        }
+        let rec = Recording::start();
+        let vars: Vec<_> = x.iter().map(|&v| rec.input(v)).collect();
+        let value = Flat {
+            k,
+            core: Core::Dispatch,
+        }
+        .eval(&vars);
+        assert_eq!(value.value().to_bits(), generic_value.to_bits());
+        assert_eq!(
+            rec.len(),
+            x.len() + 1,
+            "K = {k}: inputs and the one fused node"
+        );
+    }
+}

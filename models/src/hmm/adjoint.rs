@@ -34,11 +34,13 @@ use super::recursion::{self, with_const_states, with_probs, Forward, Kept, Probs
 /// be free of NaN and `+inf` (the callers validate). `partials` receives
 /// `[∂/∂log_init (K) | ∂/∂log_trans (K²) | ∂/∂log_emission (T·K)]`.
 ///
-/// Returns `None` when the probability-space recursion cannot be trusted (a normaliser under-
-/// or overflowed, probability mass lost to underflow could matter, a probability is below
-/// 1e-150, or the sequence is impossible past its first step); the caller then falls back to
-/// the generic recursion, which makes the same decision and switches to log space. Returns
-/// `Some(-inf)` with zero partials when every state has emission density 0 at some step.
+/// Where the probability-space recursion cannot be trusted (a normaliser under- or
+/// overflowed, probability mass lost to underflow could matter, a probability is below
+/// 1e-150) the value and partials come from a log-space forward–backward pass in plain `f64`
+/// instead, the value bit-identical to the generic recursion's (which makes the same decision
+/// and switches to log space). Returns `None` only when the sequence is impossible past its
+/// first step (the caller's generic recursion then decides), and `Some(-inf)` with zero
+/// partials when every state has emission density 0 at some step.
 pub fn value_and_partials(
     log_init: &[f64],
     log_trans: &[f64],
@@ -126,6 +128,18 @@ pub(crate) fn value_and_partials_split(
         with_const_states!(
             k,
             forward_backward::<@>(probs, log_emission, k, trace, b, d_params, d_emission)
+        )
+    })
+    .or_else(|| {
+        // Probability space cannot be trusted: the log-space pass, in plain f64 (the value
+        // the generic recursion's log-space fallback gives, to the bit).
+        super::log_space::value_and_partials(
+            probs.log_init(),
+            probs.log_trans(),
+            log_emission,
+            k,
+            d_params,
+            d_emission,
         )
     })
 }

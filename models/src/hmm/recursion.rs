@@ -98,6 +98,11 @@ impl<'a, T> Probs<'a, T> {
     pub(crate) fn log_trans(&self) -> &'a [T] {
         self.log_trans
     }
+
+    /// `ln π` as given.
+    pub(crate) fn log_init(&self) -> &'a [T] {
+        self.log_init
+    }
 }
 
 /// Runs `f` on the prepared parameters (validated `log_init`, `log_trans`). `log_trans` is
