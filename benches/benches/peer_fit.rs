@@ -31,6 +31,7 @@ use trellis_models::hmm::{seed_dataset, Sequences};
 use trellis_models::zoo::{HmmModel, SharedSignalFamily};
 use trellis_models::ModelDensity;
 use trellis_samplers::diagnostics::ess_bulk;
+use trellis_samplers::output::read::read_cmdstan_csv;
 use trellis_samplers::LogDensity;
 
 #[path = "common/nuts_rs_error.rs"]
@@ -197,22 +198,16 @@ fn run_trellis(binary: &Path, out: &Path, seed: u64) -> Outcome {
     }
 }
 
-/// The sum of a chain file's `n_leapfrog__` column (one gradient per leapfrog step).
+/// The gradients of the draws a chain file holds (its rows' `n_leapfrog__`), read back with
+/// the samplers' own CmdStan reader.
 fn leapfrog_steps(path: &Path) -> f64 {
-    let text = std::fs::read_to_string(path).expect("chain file");
-    let mut rows = text.lines().filter(|l| !l.starts_with('#'));
-    let header = rows.next().expect("header");
-    let column = header
-        .split(',')
-        .position(|c| c == "n_leapfrog__")
-        .expect("n_leapfrog__ column");
-    rows.map(|row| {
-        row.split(',')
-            .nth(column)
-            .and_then(|v| v.parse::<f64>().ok())
-            .expect("n_leapfrog__ value")
-    })
-    .sum()
+    let file = read_cmdstan_csv(path).expect("chain file");
+    file.chain
+        .draws
+        .stats()
+        .iter()
+        .map(|s| f64::from(s.n_grad))
+        .sum()
 }
 
 /// The hand-written posterior equals Trellis's model density up to a constant, with the same

@@ -4,5 +4,6 @@
 pub mod family_likelihood;
 pub mod gradient_functions;
 pub mod hand_written;
+pub mod paired;
 pub mod reference_model;
 pub mod shared_signal;

@@ -18,13 +18,9 @@ use std::time::Instant;
 
 use trellis_ad::reverse;
 use trellis_benches::hand_written::HandWrittenHmm;
+use trellis_benches::paired::{paired_rounds, PairedTiming};
 use trellis_benches::reference_model::{reference_point, ReferenceModel};
 use trellis_benches::shared_signal::FUSED;
-
-fn median(values: &mut [f64]) -> f64 {
-    values.sort_by(f64::total_cmp);
-    values[values.len() / 2]
-}
 
 fn main() {
     let args: Vec<usize> = std::env::args()
@@ -42,37 +38,36 @@ fn main() {
         k: 3,
     };
     let mut hand = HandWrittenHmm::<3>::new(data, 3);
-    let mut grad = vec![0.0; x.len()];
-    let mut time = |side: usize, grad: &mut [f64]| -> f64 {
+    // One gradient buffer for both sides, as the driver always had: the ratio moves with
+    // where the buffers lie (see BENCHMARKS.md, session 9), so the layout stays fixed.
+    let grad = std::cell::RefCell::new(vec![0.0; x.len()]);
+    let ours = || {
+        let mut grad = grad.borrow_mut();
         let start = Instant::now();
         for _ in 0..runs {
             let x = std::hint::black_box(&x[..]);
-            let value = match side {
-                0 => reverse::value_and_gradient_into(&model, x, grad),
-                _ => hand.value_and_gradient(x, grad),
-            };
-            std::hint::black_box(value);
+            std::hint::black_box(reverse::value_and_gradient_into(&model, x, &mut grad));
+        }
+        start.elapsed().as_secs_f64() / runs as f64
+    };
+    let mut theirs = || {
+        let mut grad = grad.borrow_mut();
+        let start = Instant::now();
+        for _ in 0..runs {
+            let x = std::hint::black_box(&x[..]);
+            std::hint::black_box(hand.value_and_gradient(x, &mut grad));
         }
         start.elapsed().as_secs_f64() / runs as f64
     };
     // Warm both sides up (scratch buffers, caches, frequency).
-    time(0, &mut grad);
-    time(1, &mut grad);
-    let (mut ours, mut theirs, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
-    for round in 0..rounds {
-        let order = if round % 2 == 0 { [0, 1] } else { [1, 0] };
-        let mut seconds = [0.0; 2];
-        for side in order {
-            seconds[side] = time(side, &mut grad);
-        }
-        ours.push(seconds[0]);
-        theirs.push(seconds[1]);
-        ratios.push(seconds[0] / seconds[1]);
-    }
-    let (ours, theirs) = (median(&mut ours), median(&mut theirs));
-    let mut sorted = ratios.clone();
-    let ratio = median(&mut sorted);
-    let quartiles = (sorted[sorted.len() / 4], sorted[3 * sorted.len() / 4]);
+    ours();
+    theirs();
+    let PairedTiming {
+        ours,
+        theirs,
+        ratio,
+        quartiles,
+    } = paired_rounds(rounds, ours, theirs);
     println!(
         "{rounds} rounds × {runs}: reverse {:.2} µs, hand-written {:.2} µs (medians); \
          median paired ratio {ratio:.3} (quartiles {:.3}–{:.3})",

@@ -22,11 +22,7 @@ mod tape_lean_models;
 use std::time::Instant;
 
 use tape_lean_models::{cases, check_cases, Case};
-
-fn median(values: &mut [f64]) -> f64 {
-    values.sort_by(f64::total_cmp);
-    values[values.len() / 2]
-}
+use trellis_benches::paired::{paired_rounds, PairedTiming};
 
 /// Seconds per evaluation of `case` over `runs` evaluations.
 fn seconds_per_run(case: &mut Case, grad: &mut [f64], runs: usize) -> f64 {
@@ -70,30 +66,27 @@ fn main() {
             .filter(|c| c.function == function)
             .partition(|c| c.variant == "hand");
         let hand = &mut *hands.pop().expect("every function has a hand-written case");
-        let mut grad = vec![0.0; hand.x.len()];
-        let hand_runs = runs_filling(hand, &mut grad, millis);
+        // One gradient buffer for both sides, as before (the layout stays fixed).
+        let grad = std::cell::RefCell::new(vec![0.0; hand.x.len()]);
+        let hand_runs = runs_filling(hand, &mut grad.borrow_mut(), millis);
         for tape in tapes.iter_mut() {
-            let tape_runs = runs_filling(tape, &mut grad, millis);
-            let (mut ours, mut theirs, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
-            for round in 0..rounds {
-                let (t, h) = if round % 2 == 0 {
-                    let t = seconds_per_run(tape, &mut grad, tape_runs);
-                    (t, seconds_per_run(hand, &mut grad, hand_runs))
-                } else {
-                    let h = seconds_per_run(hand, &mut grad, hand_runs);
-                    (seconds_per_run(tape, &mut grad, tape_runs), h)
-                };
-                ours.push(t);
-                theirs.push(h);
-                ratios.push(t / h);
-            }
-            let ratio = median(&mut ratios);
-            let quartiles = (ratios[ratios.len() / 4], ratios[3 * ratios.len() / 4]);
+            let tape_runs = runs_filling(tape, &mut grad.borrow_mut(), millis);
+            let name = tape.name();
+            let PairedTiming {
+                ours,
+                theirs,
+                ratio,
+                quartiles,
+            } = paired_rounds(
+                rounds,
+                || seconds_per_run(tape, &mut grad.borrow_mut(), tape_runs),
+                || seconds_per_run(hand, &mut grad.borrow_mut(), hand_runs),
+            );
             println!(
                 "{:<24} {:>10.2} µs against {:>9.2} µs: {ratio:6.2}× (quartiles {:.2}–{:.2})",
-                tape.name(),
-                median(&mut ours) * 1e6,
-                median(&mut theirs) * 1e6,
+                name,
+                ours * 1e6,
+                theirs * 1e6,
                 quartiles.0,
                 quartiles.1
             );

@@ -135,8 +135,12 @@ pub(crate) fn value_and_partials(
                 }
                 row_log[i] = m + sum.ln();
             }
-            // ξₜ[i][j] ∝ αₜ₋₁[i] · P[i][j] · e[j], normalised over the step.
-            let norm = log_sum_exp_plain(la_prev.iter().zip(row_log.iter()).map(|(&a, &r)| a + r));
+            // ξₜ[i][j] ∝ αₜ₋₁[i] · P[i][j] · e[j], normalised over the step (`e` is free
+            // again: it holds each row's log total meanwhile).
+            for ((x, &a), &r) in e.iter_mut().zip(la_prev).zip(row_log.iter()) {
+                *x = a + r;
+            }
+            let norm = f64::log_sum_exp(e);
             for i in 0..k {
                 if row_log[i] == f64::NEG_INFINITY || la_prev[i] == f64::NEG_INFINITY {
                     continue;
@@ -160,15 +164,6 @@ pub(crate) fn value_and_partials(
         d_init.copy_from_slice(&d_emission[..k]);
     });
     Some(log_likelihood)
-}
-
-/// `ln Σ exp(xᵢ)` of plain values (`-inf` for none, or all `-inf`).
-fn log_sum_exp_plain(xs: impl Iterator<Item = f64> + Clone) -> f64 {
-    let m = xs.clone().fold(f64::NEG_INFINITY, f64::max);
-    if m == f64::NEG_INFINITY {
-        return m;
-    }
-    m + xs.map(|x| (x - m).exp()).sum::<f64>().ln()
 }
 
 /// `γ[j] = exp(ln α[j] + ln β[j]) / Σⱼ …`: `slots` holds `ln α` and receives `γ`.

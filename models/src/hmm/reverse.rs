@@ -1,8 +1,9 @@
 //! The reverse-mode glue: how the forward algorithm records itself on the tape. Each
 //! sequence is one node whose value and partials come from the `f64` forward–backward
 //! [`adjoint`]; an emission that offers the fused fast path ([`Emission::fused`]) has its
-//! Jacobian folded into that node too, so no node is recorded per emission density. When the
-//! adjoint cannot trust probability space, the generic recursion records itself instead.
+//! Jacobian folded into that node too, so no node is recorded per emission density. Where the
+//! adjoint cannot trust probability space it takes a log-space pass itself, still one node;
+//! only a sequence it finds impossible (its value NaN here) records the generic recursion.
 
 use std::cell::RefCell;
 
@@ -224,7 +225,8 @@ where
                     for (s, o) in out.iter_mut().enumerate() {
                         let slot = &slots[bound(s)..bound(s + 1)];
                         *o = if slot[0].is_nan() {
-                            // Probability space failed: the generic code on recorded densities.
+                            // The adjoint found the sequence impossible: the generic code on recorded
+                            // densities decides.
                             let seq = &flat[offsets[s]..offsets[s + 1]];
                             scratch::with_vec(|le_t: &mut Vec<T>| {
                                 le_t.clear();
@@ -433,7 +435,7 @@ where
                         let slot = &slots[bound(s)..bound(s + 1)];
                         let le_s = &le[offsets[s] * k..offsets[s + 1] * k];
                         *o = if slot[0].is_nan() {
-                            // Probability space failed: the generic code.
+                            // The adjoint found the sequence impossible: the generic code decides.
                             recursion::log_likelihood(log_init, log_trans, le_s, k)
                         } else {
                             record(log_init, log_trans, le_s, slot[0], &slot[1..])

@@ -177,7 +177,7 @@ impl<'a, T: Scalar, E: Emission<T> + ?Sized> Blocks<'a, T, E> {
         }
     }
 
-    /// The generic recursion's value of sequence `s` (probability space failed).
+    /// The generic recursion's value of sequence `s` (the adjoint found it impossible).
     fn fallback(&self, s: usize) -> T {
         let k = self.emission.n_states();
         let seq = &self.flat[self.offsets[s]..self.offsets[s + 1]];
