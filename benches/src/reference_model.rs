@@ -8,7 +8,7 @@
 
 use trellis_ad::{Scalar, ScalarFn};
 use trellis_models::hmm::{self, Sequences};
-use trellis_models::zoo::{Covariates, HmmModel, SharedSignalFamily};
+use trellis_models::zoo::{Covariates, HmmModel, SharedSignalFamily, SharedSignalGaussian};
 use trellis_models::BayesianModel;
 
 use crate::shared_signal::SharedSignal;
@@ -26,6 +26,25 @@ impl<const MODE: u8> ScalarFn for ReferenceModel<MODE> {
     fn eval<T: Scalar>(&self, x: &[T]) -> T {
         let k = self.k;
         let emission = SharedSignal::<T, MODE>::with_mode(x[0], x[1], k);
+        let (li, lt) = (&x[2..2 + k], &x[2 + k..2 + k + k * k]);
+        hmm::batch_log_likelihood(li, lt, &emission, &self.data).unwrap()
+    }
+}
+
+/// [`ReferenceModel`] with the library's own reference emission,
+/// [`SharedSignalGaussian`] (what `trellis fit` runs, with its vector–Jacobian product),
+/// instead of the benches' user-written copy: the same function of the same `x`.
+pub struct LibraryReferenceModel {
+    /// The sequences.
+    pub data: Sequences<f64>,
+    /// Number of states.
+    pub k: usize,
+}
+
+impl ScalarFn for LibraryReferenceModel {
+    fn eval<T: Scalar>(&self, x: &[T]) -> T {
+        let k = self.k;
+        let emission = SharedSignalGaussian::new(x[0], x[1], k).unwrap();
         let (li, lt) = (&x[2..2 + k], &x[2 + k..2 + k + k * k]);
         hmm::batch_log_likelihood(li, lt, &emission, &self.data).unwrap()
     }

@@ -149,6 +149,44 @@ impl<T: Scalar, const MODE: u8> FusedEmission<T> for SharedSignal<T, MODE> {
             }
         }
     }
+
+    /// The two loops below never form the Jacobian.
+    fn has_vjp(&self) -> bool {
+        true
+    }
+
+    /// The values of `step_with_jacobian` (the same operations, so the same bits).
+    fn sequence_values(&self, seq: &[f64], missing: Option<&[bool]>, values: &mut [f64]) {
+        for (t, (&y, out)) in seq.iter().zip(values.chunks_exact_mut(self.k)).enumerate() {
+            let gap = missing.is_some_and(|m| m[t]);
+            for (k, o) in out.iter_mut().enumerate() {
+                *o = if gap { 0.0 } else { self.plain(y, k).1 };
+            }
+        }
+    }
+
+    /// `∂/∂signal = Σ γ (k+1) z / noise`, `∂/∂noise = Σ γ (z² − 1) / noise`, `z` recomputed.
+    fn sequence_vjp(
+        &self,
+        seq: &[f64],
+        missing: Option<&[bool]>,
+        d_le: &[f64],
+        d_theta: &mut [f64],
+    ) {
+        let (mut d_signal, mut d_noise) = (0.0, 0.0);
+        for (t, (&y, g)) in seq.iter().zip(d_le.chunks_exact(self.k)).enumerate() {
+            if missing.is_some_and(|m| m[t]) {
+                continue;
+            }
+            for (k, &g) in g.iter().enumerate() {
+                let (z, _) = self.plain(y, k);
+                d_signal += g * z * ((k + 1) as f64);
+                d_noise += g * (z * z - 1.0);
+            }
+        }
+        d_theta[0] = d_signal * self.inv_sd;
+        d_theta[1] = d_noise * self.inv_sd;
+    }
 }
 
 impl<T: Scalar, const MODE: u8> SharedSignal<T, MODE> {

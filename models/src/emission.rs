@@ -1,7 +1,7 @@
 //! The emission abstraction: the log-density of one observation given each hidden state,
 //! and its optional reverse-mode fast path ([`FusedEmission`]).
 
-use trellis_ad::Scalar;
+use trellis_ad::{scratch, Scalar};
 
 /// An emission distribution with its parameters, evaluated for every hidden state at once.
 ///
@@ -89,6 +89,12 @@ pub trait Emission<T: Scalar> {
 ///   step stores `K × W` (index, partial) pairs and the adjoint contracts them in `O(K W)`
 ///   rather than `O(K P) = O(K²)`. Such an emission overrides
 ///   [`log_densities_with_sparse_jacobian`](Self::log_densities_with_sparse_jacobian) too.
+///
+/// An emission may also skip the stored Jacobian altogether: with
+/// [`has_vjp`](Self::has_vjp) it fills only the log-densities
+/// ([`sequence_values`](Self::sequence_values)) and computes the chain rule itself after
+/// the backward pass ([`sequence_vjp`](Self::sequence_vjp), a vector–Jacobian product), as
+/// the reference family ([`SharedSignalGaussian`](crate::zoo::SharedSignalGaussian)) does.
 pub trait FusedEmission<T: Scalar>: Emission<T> {
     /// Pushes the `P` scalars θ that the log-densities depend on onto `out`.
     fn parameters(&self, out: &mut Vec<T>);
@@ -196,6 +202,87 @@ pub trait FusedEmission<T: Scalar>: Emission<T> {
     fn writes_every_entry(&self) -> bool {
         false
     }
+
+    /// `true` when this emission overrides [`sequence_values`](Self::sequence_values) and
+    /// [`sequence_vjp`](Self::sequence_vjp) with loops cheaper than its Jacobian. The
+    /// forward algorithm then stores only the log-densities and, after its backward pass,
+    /// asks for the chain rule `Σₜ Σₖ γ[t][k] ∂ℓ[t][k]/∂θ` (a vector–Jacobian product)
+    /// instead of storing the `T × K × P` Jacobian and contracting it: for the reference
+    /// family (K = 3, P = 2) that is 3 doubles a step written instead of 9. `false`, the
+    /// default, keeps the stored Jacobian.
+    fn has_vjp(&self) -> bool {
+        false
+    }
+
+    /// The log-densities of every step of `seq` into `values` (`T × K`), 0 at the steps
+    /// flagged in `missing` (one flag per step, `true` = missing); every entry is written.
+    /// The provided version computes each step's Jacobian too and discards it; an emission
+    /// saying [`has_vjp`](Self::has_vjp) overrides it with the same values (bit for bit:
+    /// the values must not depend on which route asked for them).
+    fn sequence_values(&self, seq: &[Self::Obs], missing: Option<&[bool]>, values: &mut [f64]) {
+        let k = self.n_states();
+        let width = self.jacobian_width().unwrap_or_else(|| n_parameters(self));
+        with_step_jacobian(k * width, |indices, partials| {
+            for (t, out) in values.chunks_exact_mut(k).enumerate().take(seq.len()) {
+                out.fill(0.0);
+                if !missing.is_some_and(|m| m[t]) {
+                    indices.fill(0);
+                    partials.fill(0.0);
+                    self.log_densities_with_sparse_jacobian(seq, t, out, indices, partials);
+                }
+            }
+        });
+    }
+
+    /// The vector–Jacobian product `d_theta[p] = Σₜ Σₖ d_le[t·K + k] · ∂ℓ[t][k]/∂θ_p` over
+    /// the steps of `seq` not flagged in `missing`, `d_theta` (the `P` scalars of
+    /// [`parameters`](Self::parameters)) overwritten. The provided version contracts each
+    /// step's Jacobian as it is computed; an emission saying [`has_vjp`](Self::has_vjp)
+    /// overrides it with a loop that never forms the Jacobian (equal to rounding).
+    fn sequence_vjp(
+        &self,
+        seq: &[Self::Obs],
+        missing: Option<&[bool]>,
+        d_le: &[f64],
+        d_theta: &mut [f64],
+    ) {
+        let k = self.n_states();
+        let width = self.jacobian_width().unwrap_or(d_theta.len());
+        d_theta.fill(0.0);
+        with_step_jacobian(k * width, |indices, partials| {
+            scratch::with_filled(k, 0.0, |values: &mut [f64]| {
+                for (t, g) in d_le.chunks_exact(k).enumerate().take(seq.len()) {
+                    if missing.is_some_and(|m| m[t]) {
+                        continue;
+                    }
+                    indices.fill(0);
+                    partials.fill(0.0);
+                    values.fill(0.0);
+                    self.log_densities_with_sparse_jacobian(seq, t, values, indices, partials);
+                    let pairs = indices.iter().zip(partials.iter()).enumerate();
+                    for (i, (&index, &partial)) in pairs {
+                        d_theta[index] += g[i / width.max(1)] * partial;
+                    }
+                }
+            })
+        });
+    }
+}
+
+/// The number of scalars of [`FusedEmission::parameters`].
+fn n_parameters<T: Scalar, F: FusedEmission<T> + ?Sized>(emission: &F) -> usize {
+    scratch::with_vec(|theta: &mut Vec<T>| {
+        theta.clear();
+        emission.parameters(theta);
+        theta.len()
+    })
+}
+
+/// Runs `f` on one step's sparse-form buffers of `len` (index, partial) pairs.
+fn with_step_jacobian<R>(len: usize, f: impl FnOnce(&mut [usize], &mut [f64]) -> R) -> R {
+    scratch::with_filled(len, 0usize, |indices: &mut [usize]| {
+        scratch::with_filled(len, 0.0, |partials: &mut [f64]| f(indices, partials))
+    })
 }
 
 /// The provided per-sequence loops of [`FusedEmission`]: the dense form at the steps `t`

@@ -13,6 +13,7 @@ mod ppc_common;
 mod zoo_common;
 
 mod dynamax_reference;
+mod emission_vjp;
 mod hmm_bruteforce;
 mod hmm_covariate_lanes;
 mod hmm_errors;

@@ -16,7 +16,7 @@ use std::cell::RefCell;
 use trellis_ad::{scratch, Scalar};
 
 use super::adjoint::{self, XiSink};
-use super::checks::{check_emission_values, check_params_with};
+use super::checks::{check_params_with, check_plain_emission};
 use super::error::HmmError;
 use super::recursion::{with_const_states, with_step_probabilities};
 
@@ -290,7 +290,7 @@ pub(crate) fn covariate_value_and_partials(
     let k = log_init.len();
     let n = log_emission.len() / k;
     check_params_with(log_init, &[], k, 0, "")?;
-    check_emission_values(log_emission.iter().copied(), k)?;
+    check_plain_emission(log_emission, k)?;
     d_coef.fill(0.0);
     PROBABILITIES.with(|cell| {
         let mut buf = cell.borrow_mut();

@@ -16,7 +16,7 @@ use trellis_ad::{reverse, Scalar, ScalarFn};
 
 use super::adjoint;
 use super::chain::SequenceChain;
-use super::checks::check_emission_values;
+use super::checks::check_plain_emission;
 use super::forward::{fill_emission, per_sequence_log_likelihood};
 use super::log_space;
 use super::recursion::{self, scaled, with_const_states, with_probs, Forward, Kept};
@@ -194,7 +194,7 @@ fn emission_matrix<E: Emission<f64> + ?Sized>(
     let k = params.k;
     let mut le = vec![0.0; seq.len() * k];
     fill_emission(emission, seq, &mut le);
-    check_emission_values(le.iter().copied(), k)?;
+    check_plain_emission(&le, k)?;
     Ok(le)
 }
 

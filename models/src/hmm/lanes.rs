@@ -250,7 +250,7 @@ pub(crate) fn group(
     #[cfg(target_arch = "x86_64")]
     {
         if available() {
-            let len = n * (2 * k + 1) * LANES;
+            let len = n * (3 * k + 1) * LANES;
             return super::adjoint::with_stale(&WORKSPACE, len, |ws| {
                 // SAFETY: `available()` checked that this CPU has AVX2 and FMA, the only
                 // requirement of these `#[target_feature]` functions; they access memory
@@ -395,9 +395,9 @@ pub(crate) mod avx2 {
         }
     }
 
-    /// The lane group of [`super::group`] with `K` states; `ws` holds `n · (2K + 1) · 4`
+    /// The lane group of [`super::group`] with `K` states; `ws` holds `n · (3K + 1) · 4`
     /// entries: step `t`'s `e = exp(ℓ − max)` (K vectors), normalised weights `α̃` (K
-    /// vectors) and scale factor at `t · (2K + 1) · 4`. The arithmetic is that of
+    /// vectors), scale factor and the mask `ℓ ≠ −∞` (K vectors) at `t · (3K + 1) · 4`. The arithmetic is that of
     /// [`recursion::scaled`](crate::hmm::recursion) and the adjoint's backward pass, one
     /// sequence per lane; a lane's "bad" bit records anything those would treat specially.
     ///
@@ -410,7 +410,7 @@ pub(crate) mod avx2 {
         n: usize,
         ws: &mut [f64],
     ) -> [Option<f64>; LANES] {
-        let stride = (2 * K + 1) * LANES;
+        let stride = (3 * K + 1) * LANES;
         let le: [&[f64]; LANES] = [
             io[0].log_emission,
             io[1].log_emission,
@@ -437,11 +437,13 @@ pub(crate) mod avx2 {
         let exp_mask = _mm256_set1_epi64x(0x7ff0_0000_0000_0000);
         let scale_bits = _mm256_set1_epi64x(2046 << 52);
 
-        // Forward.
+        // Forward, in two passes. The first computes every step's `e = exp(ℓ − max)`: no
+        // step depends on another there, so the exponentials' long latency overlaps across
+        // steps; the second runs the recursion, whose every step waits for the last (one
+        // pass interleaving both left the recursion waiting on each step's exponentials).
+        // The arithmetic is the same, in the same order, so the same bits.
         let mut bad = zero;
         let mut shift = zero;
-        let mut exps = _mm256_setzero_si256();
-        let mut prev = [zero; K];
         for t in 0..n {
             let step = &mut ws[t * stride..(t + 1) * stride];
             let r = rows::<K>(le, t);
@@ -452,11 +454,21 @@ pub(crate) mod avx2 {
                 m = _mm256_max_pd(m, r);
             }
             bad = _mm256_or_pd(bad, _mm256_cmp_pd::<_CMP_EQ_OQ>(m, neg_inf));
+            for j in 0..K {
+                store!(step, j * LANES, exp_nonpositive(_mm256_sub_pd(row[j], m)));
+                let finite = _mm256_cmp_pd::<_CMP_NEQ_OQ>(row[j], neg_inf);
+                store!(step, (2 * K + 1 + j) * LANES, finite);
+            }
+            shift = _mm256_add_pd(shift, m);
+        }
+        let mut exps = _mm256_setzero_si256();
+        let mut prev = [zero; K];
+        for t in 0..n {
+            let step = &mut ws[t * stride..(t + 1) * stride];
             let mut a = [zero; K];
             let mut c = zero;
             for j in 0..K {
-                let e = exp_nonpositive(_mm256_sub_pd(row[j], m));
-                store!(step, j * LANES, e);
+                let e = load!(step, j * LANES);
                 let pred = if t == 0 {
                     pi[j]
                 } else {
@@ -469,7 +481,7 @@ pub(crate) mod avx2 {
                 a[j] = _mm256_mul_pd(pred, e);
                 let possible = _mm256_and_pd(
                     _mm256_cmp_pd::<_CMP_GT_OQ>(pred, zero),
-                    _mm256_cmp_pd::<_CMP_NEQ_OQ>(row[j], neg_inf),
+                    load!(step, (2 * K + 1 + j) * LANES),
                 );
                 let low = _mm256_cmp_pd::<_CMP_LT_OQ>(a[j], lost_thr);
                 bad = _mm256_or_pd(bad, _mm256_and_pd(possible, low));
@@ -493,7 +505,6 @@ pub(crate) mod avx2 {
                 store!(step, (K + j) * LANES, y);
                 prev[j] = y;
             }
-            shift = _mm256_add_pd(shift, m);
         }
         let mut total = prev[0];
         for &x in &prev[1..] {

@@ -189,4 +189,28 @@ impl<T: Scalar, E: Emission<T> + ?Sized> FusedEmission<T> for MissingSteps<'_, E
             Some(missing) => fused.observed_steps_with_jacobian(seq, missing, values, jacobian),
         }
     }
+
+    fn has_vjp(&self) -> bool {
+        inner_fused(self.inner).has_vjp()
+    }
+
+    /// The inner emission's values with this view's missing steps (the `missing` given is
+    /// used only when the view has none).
+    fn sequence_values(&self, seq: &[E::Obs], missing: Option<&[bool]>, values: &mut [f64]) {
+        let missing = self.flags(seq.len()).or(missing);
+        inner_fused(self.inner).sequence_values(seq, missing, values);
+    }
+
+    /// The inner emission's product, skipping this view's missing steps (as
+    /// [`sequence_values`](Self::sequence_values)).
+    fn sequence_vjp(
+        &self,
+        seq: &[E::Obs],
+        missing: Option<&[bool]>,
+        d_le: &[f64],
+        d_theta: &mut [f64],
+    ) {
+        let missing = self.flags(seq.len()).or(missing);
+        inner_fused(self.inner).sequence_vjp(seq, missing, d_le, d_theta);
+    }
 }

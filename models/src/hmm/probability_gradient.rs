@@ -10,7 +10,7 @@
 //!
 //! with `α`, `β` the forward and backward weights and `eₜ(j) = p(yₜ | zₜ = j)`.
 
-use super::checks::{check_emission, check_emission_values};
+use super::checks::{check_emission, check_plain_emission};
 use super::data::Sequences;
 use super::error::HmmError;
 use super::forward::fill_emission;
@@ -93,7 +93,7 @@ pub fn batch_probability_gradient<E: Emission<f64> + ?Sized>(
         le.clear();
         le.resize(seq.len() * k, 0.0);
         fill_emission(&view, seq, &mut le);
-        check_emission_values(le.iter().copied(), k).map_err(|e| e.in_sequence(s))?;
+        check_plain_emission(&le, k).map_err(|e| e.in_sequence(s))?;
         accumulate(p_init, p_trans, &le, k, &mut out).map_err(|e| e.in_sequence(s))?;
     }
     Ok(out)

@@ -11,7 +11,7 @@ use trellis_ad::{scratch, Scalar};
 
 use super::adjoint::{self, with_stale};
 use super::batch::{IndexFn, SlotFn};
-use super::checks::check_emission_values;
+use super::checks::check_plain_emission;
 use super::error::HmmError;
 use super::forward::fill_emission;
 use super::lanes;
@@ -153,7 +153,7 @@ impl<'a, T: Scalar, E: Emission<T> + ?Sized> Batch<'a, T, E> {
         bound: IndexFn<'_>,
         lanes: Option<&lanes::LaneJob<'_, '_>>,
         run: SlotFn<'_, f64>,
-        record: impl FnOnce(&[f64]) -> R,
+        record: impl FnOnce(&mut [f64]) -> R,
     ) -> Result<R, HmmError> {
         let (offsets, k) = (self.offsets, self.emission.n_states());
         let n = offsets.len() - 1;
@@ -181,21 +181,28 @@ where
     let np = theta.len();
     let (log_init, log_trans) = (batch.log_init, batch.log_trans);
     let (flat, offsets) = (batch.flat, batch.offsets);
-    // 1. Plain log-densities and their Jacobians, checked.
+    // 1. Plain log-densities (and their Jacobians, unless the emission has its own
+    //    vector–Jacobian product), checked.
+    let vjp = fused.has_vjp();
     let parts = FusedEmissionValues::new(
         (log_init, log_trans),
         (flat, offsets),
         k,
-        fused.jacobian_width(),
+        (fused.jacobian_width(), vjp),
         np,
     );
     parts.with_filled(&|s| batch.view(s), |filled| {
         let (li, lt, le) = (filled.log_init, filled.log_trans, filled.log_emission);
         // 2. Per sequence s, a slot [value | ∂/∂log_init, ∂/∂log_trans (K + K²) | ∂/∂θ (P) |
-        //    ∂/∂ℓ (Tₛ K)]: the adjoint's partials, then the chain rule through the Jacobian.
+        //    ∂/∂ℓ (Tₛ K)]: the adjoint's partials, then the chain rule through the stored
+        //    Jacobian (here, on any thread) or the emission's product (step 3, on this
+        //    thread, where the emission lives).
         let bound = |s: usize| s * (1 + kk + np) + offsets[s] * k;
-        let chain_rule =
-            |s: usize, d_le: &[f64], d_theta: &mut [f64]| filled.chain_rule(s, d_le, d_theta);
+        let chain_rule = |s: usize, d_le: &[f64], d_theta: &mut [f64]| {
+            if !vjp {
+                filled.chain_rule(s, d_le, d_theta);
+            }
+        };
         with_probs(li, lt, |probs| {
             let run = |s: usize, slot: &mut [f64]| {
                 let range = offsets[s] * k..offsets[s + 1] * k;
@@ -217,6 +224,16 @@ where
             };
             // 3. One node per sequence, in order, on this thread.
             batch.with_filled_slots(&bound, Some(&job), &run, |slots| {
+                if vjp {
+                    for s in 0..out.len() {
+                        let slot = &mut slots[bound(s)..bound(s + 1)];
+                        if !slot[0].is_nan() {
+                            let seq = &flat[offsets[s]..offsets[s + 1]];
+                            let (d_theta, d_le) = slot[1 + kk..].split_at_mut(np);
+                            batch.view(s).sequence_vjp(seq, None, d_le, d_theta);
+                        }
+                    }
+                }
                 scratch::with_vec(|inputs: &mut Vec<T>| {
                     inputs.clear();
                     inputs.extend_from_slice(log_init);
@@ -256,18 +273,23 @@ pub(crate) struct FusedEmissionValues<'a, T, O> {
     pub(crate) k: usize,
     /// [`FusedEmission::jacobian_width`].
     pub(crate) sparse: Option<usize>,
-    /// Jacobian entries per density: `P` (dense) or the sparse form's width `W`.
+    /// Whether the emission's own product ([`FusedEmission::sequence_vjp`]) replaces the
+    /// stored Jacobian (none is then filled).
+    pub(crate) vjp: bool,
+    /// Jacobian entries per density: `P` (dense), the sparse form's width `W`, or 0 with
+    /// [`vjp`](Self::vjp).
     pub(crate) per_density: usize,
 }
 
 impl<'a, T: Scalar, O> FusedEmissionValues<'a, T, O> {
     /// The batch's parts, for an emission with `n_params` parameters whose Jacobian has the
-    /// form `jacobian_width` ([`FusedEmission::jacobian_width`]) says.
+    /// form `jacobian_width` ([`FusedEmission::jacobian_width`]) says, or is not stored at
+    /// all with `vjp` (the caller then applies [`FusedEmission::sequence_vjp`] itself).
     pub(crate) fn new(
         (log_init, log_trans): (&'a [T], &'a [T]),
         (flat, offsets): (&'a [O], &'a [usize]),
         k: usize,
-        jacobian_width: Option<usize>,
+        (jacobian_width, vjp): (Option<usize>, bool),
         n_params: usize,
     ) -> Self {
         Self {
@@ -276,8 +298,13 @@ impl<'a, T: Scalar, O> FusedEmissionValues<'a, T, O> {
             flat,
             offsets,
             k,
-            sparse: jacobian_width,
-            per_density: jacobian_width.unwrap_or(n_params),
+            sparse: jacobian_width.filter(|_| !vjp),
+            vjp,
+            per_density: if vjp {
+                0
+            } else {
+                jacobian_width.unwrap_or(n_params)
+            },
         }
     }
 
@@ -315,12 +342,15 @@ impl<'a, T: Scalar, O> FusedEmissionValues<'a, T, O> {
                     let pairs = start * k * per_density..end * k * per_density;
                     let view = view(s);
                     let jac_s = &mut jac[pairs.clone()];
-                    let zero = !view.writes_every_entry();
+                    let zero = !(self.vjp || view.writes_every_entry());
                     if zero {
                         le_s.fill(0.0);
                         jac_s.fill(0.0);
                     }
-                    if self.sparse.is_some() {
+                    if self.vjp {
+                        // Every value written, missing steps' as zeros.
+                        view.sequence_values(seq, None, le_s);
+                    } else if self.sparse.is_some() {
                         let idx_s = &mut indices[pairs];
                         if zero {
                             idx_s.fill(0);
@@ -329,7 +359,7 @@ impl<'a, T: Scalar, O> FusedEmissionValues<'a, T, O> {
                     } else {
                         view.sequence_with_jacobian(seq, le_s, jac_s);
                     }
-                    check_emission_values(le_s.iter().copied(), k).map_err(|e| e.in_sequence(s))?;
+                    check_plain_emission(le_s, k).map_err(|e| e.in_sequence(s))?;
                 }
                 let (params, rest) = values.split_at(kk);
                 let (log_emission, jacobian) = rest.split_at(total * k);
@@ -409,8 +439,7 @@ where
             let (params, le_values) = values.split_at(kk);
             for s in 0..n {
                 let range = offsets[s] * k..offsets[s + 1] * k;
-                check_emission_values(le_values[range].iter().copied(), k)
-                    .map_err(|e| e.in_sequence(s))?;
+                check_plain_emission(&le_values[range], k).map_err(|e| e.in_sequence(s))?;
             }
             let (li, lt) = params.split_at(k);
             // 2. Per sequence s, a slot [value | partials (K + K² + Tₛ K)].

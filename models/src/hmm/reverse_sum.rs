@@ -16,7 +16,7 @@ use trellis_ad::{scratch, Scalar};
 
 use super::adjoint::{self, with_stale};
 use super::batch::{for_each_slot, go_parallel, work, IndexFn, SlotFn};
-use super::checks::{check_emission_values, check_params};
+use super::checks::{check_params, check_plain_emission};
 use super::data::Sequences;
 use super::error::HmmError;
 use super::forward::fill_emission;
@@ -234,7 +234,9 @@ where
         (log_init, log_trans),
         (flat, offsets),
         k,
-        fused.jacobian_width(),
+        // The Jacobian stored even where the emission has its own product: the chain rule
+        // runs on the blocks' threads here, where the emission (on this thread) is not.
+        (fused.jacobian_width(), false),
         np,
     );
     parts.with_filled(&|s| batch.view(s), |filled| {
@@ -318,8 +320,7 @@ where
             let (params, le_values) = values.split_at(kk);
             for s in 0..n {
                 let range = offsets[s] * k..offsets[s + 1] * k;
-                check_emission_values(le_values[range].iter().copied(), k)
-                    .map_err(|e| e.in_sequence(s))?;
+                check_plain_emission(&le_values[range], k).map_err(|e| e.in_sequence(s))?;
             }
             let (li, lt) = params.split_at(k);
             // 2. Per block, the sums of the shared partials, each sequence's value and ∂/∂ℓ.

@@ -7,6 +7,7 @@ use trellis_ad::Scalar;
 use super::{check_values, draw_normal, finite, positive, Family};
 use crate::distributions::LN_SQRT_2PI;
 use crate::emission::{Emission, FusedEmission};
+use crate::hmm::recursion::with_const_states;
 use crate::hmm::HmmError;
 use crate::layout::{LayoutError, ParamHandle, ParamLayout, Params, Shape};
 use crate::model::ModelError;
@@ -157,6 +158,34 @@ impl<T: Scalar> FusedEmission<T> for SharedSignalGaussian<T> {
             }
         }
     }
+
+    /// [`sequence_values`](Self::sequence_values) and [`sequence_vjp`](Self::sequence_vjp)
+    /// never form the Jacobian.
+    fn has_vjp(&self) -> bool {
+        true
+    }
+
+    /// The values of [`PlainSignal::step`] (the same operations, so the same bits), in a
+    /// loop with `K ≤ 4` known at compile time.
+    fn sequence_values(&self, seq: &[f64], missing: Option<&[bool]>, values: &mut [f64]) {
+        let (plain, k) = (self.plain(), self.n_states);
+        with_const_states!(k, PlainSignal::values::<@>(plain, k, seq, missing, values));
+    }
+
+    /// `∂/∂signal = Σ γ·(k+1)·z / noise`, `∂/∂noise = Σ γ·(z² − 1) / noise`, recomputing `z`
+    /// (one accumulator pair per state up to 4, so the sums do not wait on each other).
+    fn sequence_vjp(
+        &self,
+        seq: &[f64],
+        missing: Option<&[bool]>,
+        d_le: &[f64],
+        d_theta: &mut [f64],
+    ) {
+        let (plain, k) = (self.plain(), self.n_states);
+        let sums = with_const_states!(k, PlainSignal::vjp_sums::<@>(plain, k, seq, missing, d_le));
+        d_theta[0] = sums[0] * plain.inv;
+        d_theta[1] = sums[1] * plain.inv;
+    }
 }
 
 /// The plain values a step's densities and Jacobian need.
@@ -189,6 +218,92 @@ impl PlainSignal {
             d[0] = c * z * inv;
             d[1] = (z * z - 1.0) * inv;
         }
+    }
+}
+
+impl PlainSignal {
+    /// `ℓ` of every step into `values` (`K` states; `K = 0`: `k` at run time), zeros at the
+    /// steps flagged in `missing`.
+    #[inline(always)]
+    fn values<const K: usize>(
+        self,
+        k: usize,
+        seq: &[f64],
+        missing: Option<&[bool]>,
+        values: &mut [f64],
+    ) {
+        let k = if K > 0 { K } else { k };
+        let PlainSignal { signal, inv, norm } = self;
+        let step = |y: f64, out: &mut [f64]| {
+            for (j, value) in out.iter_mut().enumerate() {
+                let c = (j + 1) as f64;
+                let z = (y - c * signal) * inv;
+                *value = -0.5 * z * z + norm;
+            }
+        };
+        let steps = seq.iter().zip(values.chunks_exact_mut(k));
+        match missing {
+            None => steps.for_each(|(&y, out)| step(y, out)),
+            Some(missing) => {
+                for ((&y, out), &gap) in steps.zip(missing) {
+                    if gap {
+                        out.fill(0.0);
+                    } else {
+                        step(y, out);
+                    }
+                }
+            }
+        }
+    }
+
+    /// `[Σ γ·(k+1)·z, Σ γ·(z² − 1)]` over the observed steps (as [`values`](Self::values)).
+    #[inline(always)]
+    fn vjp_sums<const K: usize>(
+        self,
+        k: usize,
+        seq: &[f64],
+        missing: Option<&[bool]>,
+        d_le: &[f64],
+    ) -> [f64; 2] {
+        let k = if K > 0 { K } else { k };
+        let PlainSignal { signal, inv, .. } = self;
+        // One pair of sums per state for K ≤ 4 (states share them modulo 4 beyond) and per
+        // parity of the step, so that no sum waits on the one before it.
+        let mut acc = [[[0.0f64; 2]; 4]; 2];
+        let step = |acc: &mut [[f64; 2]; 4], y: f64, g: &[f64]| {
+            for (j, &g) in g.iter().enumerate() {
+                let c = (j + 1) as f64;
+                let z = (y - c * signal) * inv;
+                let a = &mut acc[j % 4];
+                a[0] += g * c * z;
+                a[1] += g * (z * z - 1.0);
+            }
+        };
+        let [even, odd] = &mut acc;
+        match missing {
+            None => {
+                let pairs = seq.chunks_exact(2).zip(d_le.chunks_exact(2 * k));
+                for (y, g) in pairs {
+                    step(even, y[0], &g[..k]);
+                    step(odd, y[1], &g[k..]);
+                }
+                if seq.len() % 2 == 1 {
+                    let t = seq.len() - 1;
+                    step(even, seq[t], &d_le[t * k..(t + 1) * k]);
+                }
+            }
+            Some(missing) => {
+                let steps = seq.iter().zip(d_le.chunks_exact(k)).zip(missing);
+                for ((&y, g), &gap) in steps {
+                    if !gap {
+                        step(even, y, g);
+                    }
+                }
+            }
+        }
+        let [a, b, c, d] =
+            std::array::from_fn(|j| [even[j][0] + odd[j][0], even[j][1] + odd[j][1]]);
+        [(a[0] + b[0]) + (c[0] + d[0]), (a[1] + b[1]) + (c[1] + d[1])]
     }
 }
 

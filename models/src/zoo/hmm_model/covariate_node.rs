@@ -181,7 +181,7 @@ pub(super) fn fused_batch<T: Scalar, E: Emission<T> + ?Sized>(
                     ),
                     None => f.sequence_with_jacobian(seq, le_s, &mut jac[pairs]),
                 }
-                if hmm::check_emission_values(le_s.iter().copied(), k).is_err() {
+                if hmm::check_plain_emission(le_s, k).is_err() {
                     return Ok(false);
                 }
             }
