@@ -70,11 +70,17 @@ const SINK_NODE: Node = Node {
     d_rhs: 0.0,
 };
 
-/// A live recording session: its tag and the index of its first node.
+/// A live recording session: its tag, the index of its first node, and the end of the run
+/// of input nodes it starts with.
 #[derive(Clone, Copy, Debug)]
 struct Session {
     tag: u32,
     start: usize,
+    /// Nodes `start..inputs_end` are all inputs (no operands): the sweep skips them, as
+    /// they pass nothing on. Without this, each would add `0 · g` to the sink's adjoint
+    /// twice — a chain of stores and loads through one address that cost a third of a
+    /// sweep with a thousand inputs.
+    inputs_end: usize,
 }
 
 /// The recording of one thread.
@@ -101,7 +107,14 @@ struct Tape {
     /// The live sessions, innermost last.
     sessions: Vec<Session>,
     tags: TagSource,
+    /// The last standard deviation [`Scalar::normal_ln_pdf`] saw (its bits), with its
+    /// logarithm and reciprocal: array-style code evaluates many observations under one
+    /// standard deviation, and these were a logarithm and a division per observation.
+    sd_memo: (u64, f64, f64),
 }
+
+/// `1.0f64.to_bits()`, whose logarithm and reciprocal start the memo.
+const SD_ONE_BITS: u64 = 0x3ff0_0000_0000_0000;
 
 /// What is wrong with an operand that failed the fast check.
 #[derive(Clone, Copy, Debug)]
@@ -133,6 +146,7 @@ impl Tape {
             current: 0,
             sessions: Vec::new(),
             tags: TagSource::new(),
+            sd_memo: (SD_ONE_BITS, 0.0, 1.0),
         }
     }
 
@@ -287,7 +301,9 @@ impl Tape {
         // tag (sessions started inside it and ended have been truncated away).
         let mut end = len;
         for s in ctx.sessions[session..].iter().rev() {
-            ctx.sweep_segment(adjoints, s.start..end, (s.tag as u64) << 32);
+            // The session's leading inputs pass nothing on (their adjoints stay as they are).
+            let first = s.inputs_end.min(end);
+            ctx.sweep_segment(adjoints, first..end, (s.tag as u64) << 32);
             end = s.start;
         }
     }
@@ -885,11 +901,18 @@ impl Scalar for Var {
     }
 
     fn normal_ln_pdf(y: f64, mean: Self, sd: Self) -> Self {
-        // The same operations as the generic form, so the value is the same to the bit.
+        // The same operations as the generic form, so the value is the same to the bit (the
+        // memo returns the very `ln s` it would compute); the partials use `1/s`.
         let (m, s) = (mean.value, sd.value);
         let z = (m - y) / s;
-        let value = -(z * z) * 0.5 - s.ln() - crate::scalar::HALF_LN_2PI;
-        mean.binary(sd, value, -z / s, (z * z - 1.0) / s)
+        let (ln_s, inv) = with_tape(|t| {
+            if t.sd_memo.0 != s.to_bits() {
+                t.sd_memo = (s.to_bits(), s.ln(), 1.0 / s);
+            }
+            (t.sd_memo.1, t.sd_memo.2)
+        });
+        let value = -(z * z) * 0.5 - ln_s - crate::scalar::HALF_LN_2PI;
+        mean.binary(sd, value, -z * inv, (z * z - 1.0) * inv)
     }
 
     fn sum_of_squares(xs: &[Self]) -> Self {
@@ -984,7 +1007,11 @@ impl Recording {
             }
             let start = t.nodes.len();
             let tag = t.tags.fresh();
-            t.sessions.push(Session { tag, start });
+            t.sessions.push(Session {
+                tag,
+                start,
+                inputs_end: start,
+            });
             t.current = (tag as u64) << 32;
             t.refresh_limit();
             Self {
@@ -1013,6 +1040,11 @@ impl Recording {
                 d_lhs: 0.0,
                 d_rhs: 0.0,
             });
+            // The innermost session is this one (checked above).
+            let session = t.sessions.last_mut().expect("a live session");
+            if session.inputs_end == index as usize {
+                session.inputs_end += 1;
+            }
             Var {
                 word: t.word(index),
                 value,

@@ -144,6 +144,33 @@ fn nested_recordings_give_exact_gradients() {
     assert_eq!(outer.gradient(out, &[x]), vec![3.0 * 1.5 * 1.5]);
 }
 
+/// The sweep skips a recording's leading inputs (they pass nothing on); inputs made after
+/// operations, or after an inner recording ended and its nodes were dropped, are ordinary
+/// nodes of the sweep, and every input still gets its exact adjoint.
+#[test]
+fn inputs_before_between_and_after_operations_get_exact_gradients() {
+    let rec = Recording::start();
+    let (a, b) = (rec.input(2.0), rec.input(3.0));
+    let ab = a * b;
+    let c = rec.input(5.0);
+    {
+        let inner = Recording::start();
+        let z = inner.input(7.0);
+        let w = ab * z;
+        assert_eq!(inner.gradient(w, &[z]), vec![6.0]);
+    }
+    let d = rec.input(11.0);
+    let unused = rec.input(13.0);
+    let out = ab * c + d * d + a;
+    // ∂/∂a = b·c + 1, ∂/∂b = a·c, ∂/∂c = a·b, ∂/∂d = 2d, an unused input 0.
+    assert_eq!(
+        rec.gradient(out, &[a, b, c, d, unused]),
+        vec![16.0, 10.0, 6.0, 22.0, 0.0]
+    );
+    // The output an input itself: its adjoint is 1 though the sweep skips it.
+    assert_eq!(rec.gradient(b, &[a, b]), vec![0.0, 1.0]);
+}
+
 /// A forgotten recording never ends; sessions started after it still nest correctly and the
 /// enclosing recording cleans up.
 #[test]
