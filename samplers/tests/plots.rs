@@ -433,6 +433,37 @@ fn box_downsampling_averages_each_block() {
     assert_eq!(downsample_box(&big, usize::MAX, 2, 2), None);
 }
 
+/// Factor 2 (the figures', which has a loop of its own) against the block average computed
+/// pixel by pixel, on a pseudo-random 7 × 5 image (every rounding case, odd sizes).
+#[test]
+fn box_downsampling_by_two_is_the_block_average() {
+    use trellis_samplers::plots::raster::downsample_box;
+    let (width, height) = (7, 5);
+    let mut state = 0x2545_F491_4F6C_DD1Du64;
+    let big: Vec<u8> = (0..width * 2 * height * 2 * 3)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state >> 56) as u8
+        })
+        .collect();
+    let at = |x: usize, y: usize, c: usize| u32::from(big[(y * width * 2 + x) * 3 + c]);
+    let mut want = Vec::new();
+    for y in 0..height {
+        for x in 0..width {
+            for c in 0..3 {
+                let sum = at(2 * x, 2 * y, c)
+                    + at(2 * x + 1, 2 * y, c)
+                    + at(2 * x, 2 * y + 1, c)
+                    + at(2 * x + 1, 2 * y + 1, c);
+                want.push(((sum + 2) / 4) as u8);
+            }
+        }
+    }
+    assert_eq!(downsample_box(&big, width, height, 2).unwrap(), want);
+}
+
 #[test]
 fn tick_labels_share_their_decimals() {
     use trellis_samplers::plots::toolkit::{axis_ticks, tick_format, NumberFormat};

@@ -90,40 +90,58 @@ pub fn gaussian_kde(values: &[f64], grid_points: usize) -> Option<Kde> {
     let step = (ghi - glo) / (m - 1) as f64;
     let norm = 1.0 / (nf * bw * (2.0 * std::f64::consts::PI).sqrt());
     let reach = 8.0 * bw;
-    let mut x = Vec::with_capacity(m);
-    let mut density = Vec::with_capacity(m);
-    for j in 0..m {
-        let g = if j == m - 1 {
-            ghi
-        } else {
-            glo + step * j as f64
-        };
-        let mut s = kernel_sum(&v, g, bw, reach);
-        if !spike {
-            // Reflection about each end: the draws mirrored at `lo` sit at `2·lo − d`, so
-            // their kernel at `g` is the kernel of the draws at `2·lo − g`.
-            s += kernel_sum(&v, 2.0 * lo - g, bw, reach) + kernel_sum(&v, 2.0 * hi - g, bw, reach);
+    // Draw by draw over the grid points within reach (the kernel is below 1e-14 beyond 8
+    // bandwidths), the kernel along the regular grid by a recurrence:
+    // exp(−½(u + δ)²) = exp(−½u²) · exp(−uδ − δ²/2), whose factor changes by exp(−δ²) a step.
+    // Two exponentials a draw instead of one per draw and grid point (these were a tenth of
+    // a fit's time after its last draw); the sums differ from the direct ones by rounding.
+    let delta = step / bw;
+    let shrink = (-delta * delta).exp();
+    let mut density = vec![0.0; m];
+    let mut add = |d: f64| {
+        let first = ((d - reach - glo) / step).ceil().max(0.0);
+        let last = ((d + reach - glo) / step).floor().min((m - 1) as f64);
+        if first > last {
+            return;
         }
-        x.push(g);
-        density.push(s * norm);
+        let first = first as usize;
+        let u = (glo + step * first as f64 - d) / bw;
+        let (mut kernel, mut factor) = (
+            (-0.5 * u * u).exp(),
+            (-u * delta - 0.5 * delta * delta).exp(),
+        );
+        for s in &mut density[first..=last as usize] {
+            *s += kernel;
+            kernel *= factor;
+            factor *= shrink;
+        }
+    };
+    for &d in &v {
+        add(d);
     }
+    if !spike {
+        // Reflection about each end: a draw mirrored at `lo` sits at `2·lo − d`; only those
+        // within reach of an end reach the grid.
+        for &d in v.iter().take_while(|&&d| d - lo <= reach) {
+            add(2.0 * lo - d);
+        }
+        for &d in v.iter().rev().take_while(|&&d| hi - d <= reach) {
+            add(2.0 * hi - d);
+        }
+    }
+    density.iter_mut().for_each(|s| *s *= norm);
+    let x: Vec<f64> = (0..m)
+        .map(|j| {
+            if j == m - 1 {
+                ghi
+            } else {
+                glo + step * j as f64
+            }
+        })
+        .collect();
     Some(Kde {
         x,
         density,
         bandwidth: bw,
     })
-}
-
-/// `Σ exp(−½((g − d)/bw)²)` over the sorted draws `v` within `reach` of `g` (the kernel is
-/// below 1e-14 beyond 8 bandwidths, so long chains stay cheap).
-fn kernel_sum(v: &[f64], g: f64, bw: f64, reach: f64) -> f64 {
-    let start = v.partition_point(|&d| d < g - reach);
-    let end = v.partition_point(|&d| d <= g + reach);
-    v[start..end]
-        .iter()
-        .map(|&d| {
-            let z = (g - d) / bw;
-            (-0.5 * z * z).exp()
-        })
-        .sum()
 }

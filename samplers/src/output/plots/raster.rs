@@ -38,6 +38,23 @@ pub fn downsample_box(rgb: &[u8], width: usize, height: usize, factor: usize) ->
     }
     let cells = (factor * factor) as u32;
     let mut out = vec![0u8; width * height * 3];
+    if factor == 2 {
+        // The figures' factor ([`SUPERSAMPLE`]), as a loop the compiler vectorises (the
+        // general one below was a tenth of a fit's time after its last draw): the same sums
+        // and rounding, so the same bytes.
+        let rows = rgb.chunks_exact(2 * big_width * 3);
+        for (pair, out_row) in rows.zip(out.chunks_exact_mut(width * 3)) {
+            let (top, bottom) = pair.split_at(big_width * 3);
+            let blocks = top.chunks_exact(6).zip(bottom.chunks_exact(6));
+            for ((t, b), o) in blocks.zip(out_row.chunks_exact_mut(3)) {
+                for c in 0..3 {
+                    let sum = u16::from(t[c]) + u16::from(t[c + 3]) + u16::from(b[c]);
+                    o[c] = ((sum + u16::from(b[c + 3]) + 2) / 4) as u8;
+                }
+            }
+        }
+        return Some(out);
+    }
     let mut sums = vec![0u32; width * 3];
     for y in 0..height {
         sums.iter_mut().for_each(|s| *s = 0);
