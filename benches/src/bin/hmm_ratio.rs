@@ -12,9 +12,9 @@
 //! (CPU steal) over seconds, pairs a few milliseconds apart see the same machine, where
 //! criterion's separate benchmarks, seconds apart, do not.
 //!
-//! The ratio also moves with where the gradient buffer lies in memory (by a quarter on
-//! session 9's machine: the hand-written loop accumulates its gradient in memory, and a
-//! buffer 4 KiB-aliased with its forward arrays stalls its loads). So the rounds run at
+//! The ratio also moved with where the gradient buffer lies in memory (by a quarter on
+//! session 9's machine; a likely cause, not confirmed, is 4 KiB aliasing between the
+//! hand-written loop's gradient sums, kept in memory, and its forward arrays). So the rounds run at
 //! `layouts` positions of the buffer, spread over one 4 KiB page in steps of `4096 / layouts`
 //! bytes, both sides writing the same buffer at each; the report gives each position's
 //! median ratio and the median over positions, which is what counts.
@@ -75,6 +75,20 @@ fn compare<F: ScalarFn + Sync>(
 ) {
     let mut hand = HandWrittenHmm::<3>::new(data, 3);
     let dim = x.len();
+    // Both sides compute the same function: value and gradient agree before any timing.
+    let (value, gradient) = reverse::value_and_gradient(model, x);
+    let mut hand_gradient = vec![0.0; dim];
+    let hand_value = hand.value_and_gradient(x, &mut hand_gradient);
+    let close = |a: f64, b: f64| (a - b).abs() <= 1e-9 * b.abs().max(1.0);
+    assert!(
+        close(value, hand_value)
+            && gradient
+                .iter()
+                .zip(&hand_gradient)
+                .all(|(a, b)| close(*a, *b)),
+        "the library and the hand-written gradient disagree: {value} {gradient:?} against \
+         {hand_value} {hand_gradient:?}"
+    );
     // One arena, a page longer than the buffer plus a page to align its start to: the
     // buffer of layout `l` starts `l · PAGE / layouts` bytes into the first aligned page.
     let arena = std::cell::RefCell::new(vec![0.0f64; 2 * PAGE / 8 + dim]);
