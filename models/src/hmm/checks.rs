@@ -66,9 +66,9 @@ pub(crate) fn check_emission<T: Scalar>(log_emission: &[T], k: usize) -> Result<
     check_emission_values(log_emission.iter().map(|x| x.value()), k)
 }
 
-/// [`check_emission_values`] for plain values in a slice: one branch-free pass (it
-/// vectorises; the checks were a tenth of a reference gradient as a branch per value), the
-/// first bad value looked for only when there is one.
+/// [`check_emission_values`] for plain values in a slice: one branch-free pass (a branch per
+/// value was about a tenth of a reference gradient), the first bad value looked for only
+/// when there is one.
 pub(crate) fn check_plain_emission(values: &[f64], k: usize) -> Result<(), HmmError> {
     // `v < +inf` is false exactly for NaN and `+inf`.
     let ok = values
