@@ -6,6 +6,8 @@
 //! every K from 1 to 6 (the override's compile-time K ≤ 4 and its run-time loop beyond).
 
 use proptest::prelude::*;
+use rand::{Rng, SeedableRng};
+use rand_xoshiro::Xoshiro256PlusPlus;
 use trellis_models::hmm::MissingSteps;
 use trellis_models::zoo::{Gaussian, SharedSignalGaussian};
 use trellis_models::FusedEmission;
@@ -67,16 +69,10 @@ fn check<E: FusedEmission<f64, Obs = f64>>(
 
 /// A sequence of `len` observations, missing flags and cotangents from `seed`.
 fn data(len: usize, k: usize, seed: u64) -> (Vec<f64>, Vec<bool>, Vec<f64>) {
-    let mut state = seed | 1;
-    let mut next = move || {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        (state >> 11) as f64 / (1u64 << 53) as f64
-    };
-    let seq = (0..len).map(|_| 8.0 * next() - 2.0).collect();
-    let missing = (0..len).map(|_| next() < 0.2).collect();
-    let d_le = (0..len * k).map(|_| 2.0 * next() - 0.5).collect();
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
+    let seq = (0..len).map(|_| rng.random_range(-2.0..6.0)).collect();
+    let missing = (0..len).map(|_| rng.random_bool(0.2)).collect();
+    let d_le = (0..len * k).map(|_| rng.random_range(-0.5..1.5)).collect();
     (seq, missing, d_le)
 }
 

@@ -437,16 +437,13 @@ fn box_downsampling_averages_each_block() {
 /// pixel by pixel, on a pseudo-random 7 × 5 image (every rounding case, odd sizes).
 #[test]
 fn box_downsampling_by_two_is_the_block_average() {
+    use rand::{Rng, SeedableRng};
+    use rand_xoshiro::Xoshiro256PlusPlus;
     use trellis_samplers::plots::raster::downsample_box;
     let (width, height) = (7, 5);
-    let mut state = 0x2545_F491_4F6C_DD1Du64;
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(0x2545_F491_4F6C_DD1D);
     let big: Vec<u8> = (0..width * 2 * height * 2 * 3)
-        .map(|_| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            (state >> 56) as u8
-        })
+        .map(|_| rng.random::<u8>())
         .collect();
     let at = |x: usize, y: usize, c: usize| u32::from(big[(y * width * 2 + x) * 3 + c]);
     let mut want = Vec::new();

@@ -210,18 +210,28 @@ impl PlainSignal {
     /// `ℓ[k]` into `out[k]` and `[∂ℓ[k]/∂signal, ∂ℓ[k]/∂noise]` into `jac[2k..2k + 2]` at `y`.
     #[inline(always)]
     fn step(self, y: f64, out: &mut [f64], jac: &mut [f64]) {
-        let PlainSignal { signal, inv, norm } = self;
         for (k, (value, d)) in out.iter_mut().zip(jac.chunks_exact_mut(2)).enumerate() {
             let c = (k + 1) as f64;
-            let z = (y - c * signal) * inv;
-            *value = -0.5 * z * z + norm;
-            d[0] = c * z * inv;
-            d[1] = (z * z - 1.0) * inv;
+            let z = self.z(y, c);
+            *value = self.value(z);
+            d[0] = c * z * self.inv;
+            d[1] = (z * z - 1.0) * self.inv;
         }
     }
-}
 
-impl PlainSignal {
+    /// `z = (y − c·signal) / noise` for the state of mean `c·signal`: one formula for every
+    /// route (the values of [`values`](Self::values) are then those of `step`, bit for bit).
+    #[inline(always)]
+    fn z(self, y: f64, c: f64) -> f64 {
+        (y - c * self.signal) * self.inv
+    }
+
+    /// `ℓ = −z²/2 − ln noise − ½ ln 2π` at `z`.
+    #[inline(always)]
+    fn value(self, z: f64) -> f64 {
+        -0.5 * z * z + self.norm
+    }
+
     /// `ℓ` of every step into `values` (`K` states; `K = 0`: `k` at run time), zeros at the
     /// steps flagged in `missing`.
     #[inline(always)]
@@ -233,12 +243,9 @@ impl PlainSignal {
         values: &mut [f64],
     ) {
         let k = if K > 0 { K } else { k };
-        let PlainSignal { signal, inv, norm } = self;
         let step = |y: f64, out: &mut [f64]| {
             for (j, value) in out.iter_mut().enumerate() {
-                let c = (j + 1) as f64;
-                let z = (y - c * signal) * inv;
-                *value = -0.5 * z * z + norm;
+                *value = self.value(self.z(y, (j + 1) as f64));
             }
         };
         let steps = seq.iter().zip(values.chunks_exact_mut(k));
@@ -266,14 +273,13 @@ impl PlainSignal {
         d_le: &[f64],
     ) -> [f64; 2] {
         let k = if K > 0 { K } else { k };
-        let PlainSignal { signal, inv, .. } = self;
         // One pair of sums per state for K ≤ 4 (states share them modulo 4 beyond) and per
         // parity of the step, so that no sum waits on the one before it.
         let mut acc = [[[0.0f64; 2]; 4]; 2];
         let step = |acc: &mut [[f64; 2]; 4], y: f64, g: &[f64]| {
             for (j, &g) in g.iter().enumerate() {
                 let c = (j + 1) as f64;
-                let z = (y - c * signal) * inv;
+                let z = self.z(y, c);
                 let a = &mut acc[j % 4];
                 a[0] += g * c * z;
                 a[1] += g * (z * z - 1.0);
