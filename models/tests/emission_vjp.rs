@@ -56,6 +56,30 @@ fn check<E: FusedEmission<f64, Obs = f64>>(
             scale
         );
     }
+    // No flags at all when nothing is missing: the route without missing steps (the
+    // reference family's vector loops where the CPU has them), the same values, the product
+    // within the same tolerance.
+    if missing.iter().all(|&gap| !gap) {
+        let mut plain = vec![f64::NAN; seq.len() * k];
+        e.sequence_values(seq, None, &mut plain);
+        prop_assert_eq!(bits(&plain), bits(&values), "values without flags");
+        let mut d_plain = vec![f64::NAN; p];
+        e.sequence_vjp(seq, None, d_le, &mut d_plain);
+        for (q, (&a, &b)) in d_plain.iter().zip(&d_theta).enumerate() {
+            let scale: f64 = d_le
+                .iter()
+                .enumerate()
+                .map(|(i, g)| (g * jac[i * p + q]).abs())
+                .sum();
+            prop_assert!(
+                (a - b).abs() <= 2e-13 * scale.max(f64::MIN_POSITIVE),
+                "∂/∂θ[{}] without flags: {} against {}",
+                q,
+                a,
+                b
+            );
+        }
+    }
     // Through a missing-steps view: its own flags, nothing passed.
     let view = MissingSteps::new(e, Some(missing));
     let mut through = vec![f64::NAN; seq.len() * k];

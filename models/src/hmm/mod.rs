@@ -78,7 +78,7 @@ pub mod data;
 pub mod error;
 pub mod forward;
 pub mod inference;
-mod lanes;
+pub(crate) mod lanes;
 mod log_space;
 mod missing;
 mod probability_gradient;

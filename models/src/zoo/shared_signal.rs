@@ -169,6 +169,15 @@ impl<T: Scalar> FusedEmission<T> for SharedSignalGaussian<T> {
     /// loop with `K ≤ 4` known at compile time.
     fn sequence_values(&self, seq: &[f64], missing: Option<&[bool]>, values: &mut [f64]) {
         let (plain, k) = (self.plain(), self.n_states);
+        #[cfg(target_arch = "x86_64")]
+        if missing.is_none() && k <= 4 && crate::hmm::lanes::available() {
+            assert_eq!(values.len(), seq.len() * k, "values: T × K entries");
+            // SAFETY: `available()` checked that this CPU has AVX2 and FMA, the only
+            // requirement of these `#[target_feature]` functions; they access memory through
+            // bounds-checked slices only.
+            unsafe { with_const_states!(k, avx2::values::<@>(plain, k, seq, values)) };
+            return;
+        }
         with_const_states!(k, PlainSignal::values::<@>(plain, k, seq, missing, values));
     }
 
@@ -182,6 +191,15 @@ impl<T: Scalar> FusedEmission<T> for SharedSignalGaussian<T> {
         d_theta: &mut [f64],
     ) {
         let (plain, k) = (self.plain(), self.n_states);
+        #[cfg(target_arch = "x86_64")]
+        let sums = if missing.is_none() && k <= 4 && crate::hmm::lanes::available() {
+            assert_eq!(d_le.len(), seq.len() * k, "d_le: T × K entries");
+            // SAFETY: as in `sequence_values`.
+            unsafe { with_const_states!(k, avx2::vjp_sums::<@>(plain, k, seq, d_le)) }
+        } else {
+            with_const_states!(k, PlainSignal::vjp_sums::<@>(plain, k, seq, missing, d_le))
+        };
+        #[cfg(not(target_arch = "x86_64"))]
         let sums = with_const_states!(k, PlainSignal::vjp_sums::<@>(plain, k, seq, missing, d_le));
         d_theta[0] = sums[0] * plain.inv;
         d_theta[1] = sums[1] * plain.inv;
@@ -310,6 +328,148 @@ impl PlainSignal {
         let [a, b, c, d] =
             std::array::from_fn(|j| [even[j][0] + odd[j][0], even[j][1] + odd[j][1]]);
         [(a[0] + b[0]) + (c[0] + d[0]), (a[1] + b[1]) + (c[1] + d[1])]
+    }
+}
+
+/// The reference family's values and product on AVX2 + FMA, four entries of the flat
+/// `T × K` buffers at a time: a block of four steps is `K` vectors, and each vector takes its
+/// observations from the block's four by a constant permutation. Both are the hot loops of a
+/// reference gradient outside the forward–backward itself (a fifth of it on the scalar path).
+#[cfg(target_arch = "x86_64")]
+mod avx2 {
+    use std::arch::x86_64::*;
+
+    use super::PlainSignal;
+
+    /// For vector `v` of a block of four steps with `K` states: the 32-bit permutation that
+    /// takes each entry's observation from the block's four, and each entry's `k + 1`.
+    fn block_pattern<const K: usize>(v: usize) -> ([i32; 8], [f64; 4]) {
+        let mut index = [0; 8];
+        let mut c = [0.0; 4];
+        for q in 0..4 {
+            let flat = 4 * v + q;
+            let step = (flat / K) as i32;
+            index[2 * q] = 2 * step;
+            index[2 * q + 1] = 2 * step + 1;
+            c[q] = (flat % K + 1) as f64;
+        }
+        (index, c)
+    }
+
+    /// The block patterns of [`block_pattern`] as vectors, and each entry's mean `c·signal`
+    /// (rounded as the scalar `z` rounds it).
+    ///
+    /// # Safety
+    /// The CPU must support AVX2 and FMA.
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn patterns<const K: usize>(signal: f64) -> [(__m256i, __m256d, __m256d); K] {
+        std::array::from_fn(|v| {
+            let (index, c) = block_pattern::<K>(v);
+            let mean = c.map(|c| c * signal);
+            (
+                _mm256_loadu_si256(index.as_ptr().cast()),
+                _mm256_loadu_pd(c.as_ptr()),
+                _mm256_loadu_pd(mean.as_ptr()),
+            )
+        })
+    }
+
+    /// The observations of a block's vector: `ys` (four steps) permuted by `index`.
+    ///
+    /// # Safety
+    /// The CPU must support AVX2 and FMA.
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn spread(ys: __m256d, index: __m256i) -> __m256d {
+        _mm256_castps_pd(_mm256_permutevar8x32_ps(_mm256_castpd_ps(ys), index))
+    }
+
+    /// [`PlainSignal::values`] without missing steps (`K` states, `K = 0`: `k` at run time and
+    /// the scalar loop; `values.len() = T·K`): the
+    /// same operations per entry, so the same bits.
+    ///
+    /// # Safety
+    /// The CPU must support AVX2 and FMA.
+    #[target_feature(enable = "avx2,fma")]
+    pub(super) unsafe fn values<const K: usize>(
+        plain: PlainSignal,
+        k: usize,
+        seq: &[f64],
+        values: &mut [f64],
+    ) {
+        if K == 0 {
+            return plain.values::<0>(k, seq, None, values);
+        }
+        let patterns = patterns::<K>(plain.signal);
+        let (inv, norm, half) = (
+            _mm256_set1_pd(plain.inv),
+            _mm256_set1_pd(plain.norm),
+            _mm256_set1_pd(-0.5),
+        );
+        let blocks = seq.len() / 4;
+        for (ys, out) in seq
+            .chunks_exact(4)
+            .zip(values.chunks_exact_mut(4 * K))
+            .take(blocks)
+        {
+            let ys = _mm256_loadu_pd(ys.as_ptr());
+            for (v, &(index, _, mean)) in patterns.iter().enumerate() {
+                let z = _mm256_mul_pd(_mm256_sub_pd(spread(ys, index), mean), inv);
+                let value = _mm256_add_pd(_mm256_mul_pd(_mm256_mul_pd(half, z), z), norm);
+                _mm256_storeu_pd(out[4 * v..4 * v + 4].as_mut_ptr(), value);
+            }
+        }
+        let done = 4 * blocks;
+        plain.values::<K>(K, &seq[done..], None, &mut values[done * K..]);
+    }
+
+    /// [`PlainSignal::vjp_sums`] without missing steps (`K` as in [`values`]; `d_le.len() = T·K`): the same
+    /// terms, summed in another order.
+    ///
+    /// # Safety
+    /// The CPU must support AVX2 and FMA.
+    #[target_feature(enable = "avx2,fma")]
+    pub(super) unsafe fn vjp_sums<const K: usize>(
+        plain: PlainSignal,
+        k: usize,
+        seq: &[f64],
+        d_le: &[f64],
+    ) -> [f64; 2] {
+        if K == 0 {
+            return plain.vjp_sums::<0>(k, seq, None, d_le);
+        }
+        let patterns = patterns::<K>(plain.signal);
+        let (inv, one) = (_mm256_set1_pd(plain.inv), _mm256_set1_pd(1.0));
+        let mut sums = [[_mm256_setzero_pd(); 2]; K];
+        let blocks = seq.len() / 4;
+        for (ys, g) in seq
+            .chunks_exact(4)
+            .zip(d_le.chunks_exact(4 * K))
+            .take(blocks)
+        {
+            let ys = _mm256_loadu_pd(ys.as_ptr());
+            for (v, &(index, c, mean)) in patterns.iter().enumerate() {
+                let z = _mm256_mul_pd(_mm256_sub_pd(spread(ys, index), mean), inv);
+                let g = _mm256_loadu_pd(g[4 * v..4 * v + 4].as_ptr());
+                let [signal, noise] = &mut sums[v];
+                *signal = _mm256_fmadd_pd(_mm256_mul_pd(g, z), c, *signal);
+                *noise = _mm256_fmadd_pd(g, _mm256_fmsub_pd(z, z, one), *noise);
+            }
+        }
+        let done = 4 * blocks;
+        let tail = plain.vjp_sums::<K>(K, &seq[done..], None, &d_le[done * K..]);
+        let mut out = [0.0; 2];
+        for (o, (which, t)) in out.iter_mut().zip([0, 1].into_iter().zip(tail)) {
+            let mut total = sums[0][which];
+            for s in &sums[1..] {
+                total = _mm256_add_pd(total, s[which]);
+            }
+            let mut lanes = [0.0; 4];
+            _mm256_storeu_pd(lanes.as_mut_ptr(), total);
+            *o = ((lanes[0] + lanes[1]) + (lanes[2] + lanes[3])) + t;
+        }
+        out
     }
 }
 
