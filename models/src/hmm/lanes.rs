@@ -24,7 +24,7 @@
 //! [`covariate_lanes`](super::covariate_lanes), cut into the same units.
 //!
 //! The lane path differs from the scalar one only by rounding: its exponential
-//! ([`avx2::exp_nonpositive`], Cody–Waite reduction and a degree-13 Taylor polynomial, within
+//! ([`avx2::exp_nonpositive`], Cody–Waite reduction and a degree-11 polynomial, within
 //! 2 ulp of the correctly rounded value) and fused multiply–adds instead of libm's `exp` and
 //! separate products. `models/tests/hmm_lanes.rs` bounds the difference (value and every
 //! partial within `1e-14 · (1 + |x|)` of the scalar kernel's; at most 2.2e-15 seen).
@@ -286,8 +286,8 @@ pub(crate) mod avx2 {
 
     /// `exp(x)` for `x ≤ 0` (any `x` below [`EXP_MIN_ARG`], including `-inf`, gives 0):
     /// `x = n ln 2 + r`, `|r| ≤ ln 2 / 2` (Cody–Waite split of ln 2, exact for the `n` that
-    /// occur), `exp(r)` by its Taylor polynomial of degree 13 (truncation below 5e-18
-    /// relative) in Horner form with FMA, times `2ⁿ` built from the exponent bits. Within
+    /// occur), `exp(r)` by a polynomial of degree 11 (relative error 1.6e-17, see `C`)
+    /// in Horner form with FMA, times `2ⁿ` built from the exponent bits. Within
     /// 2 ulp of the correctly rounded value (tested against libm); `exp(0) = 1` exactly.
     /// Positive `x` below 709 work alike (the reduction and `2ⁿ` hold for `n ≤ 1023`): the
     /// covariate lanes' softmax takes `x < 600` ([`covariate_lanes`](crate::hmm::covariate_lanes)),
@@ -304,21 +304,22 @@ pub(crate) mod avx2 {
         let ln2_lo = f64::from_bits(0x3dea_39ef_3579_3c76);
         // 1.5 · 2⁵²: adding it rounds to an integer held in the low mantissa bits.
         const MAGIC: f64 = 6_755_399_441_055_744.0;
-        const C: [f64; 14] = [
+        // 1 + r + r²·g(r), g the Chebyshev fit of degree 9 to (eʳ − 1 − r)/r² on |r| ≤ ln 2 / 2
+        // (`models/tests/fixtures/exp/fit_exp_polynomial.py`): relative error 1.6e-17 there
+        // with these rounded coefficients, and exactly 1 at r = 0.
+        const C: [f64; 12] = [
             1.0,
             1.0,
-            1.0 / 2.0,
-            1.0 / 6.0,
-            1.0 / 24.0,
-            1.0 / 120.0,
-            1.0 / 720.0,
-            1.0 / 5_040.0,
-            1.0 / 40_320.0,
-            1.0 / 362_880.0,
-            1.0 / 3_628_800.0,
-            1.0 / 39_916_800.0,
-            1.0 / 479_001_600.0,
-            1.0 / 6_227_020_800.0,
+            0.500_000_000_000_000_1,
+            0.166_666_666_666_666_69,
+            0.041_666_666_666_624_164,
+            0.008_333_333_333_330_065,
+            0.001_388_888_891_719_671_9,
+            0.000_198_412_698_630_405_45,
+            2.480_152_132_236_869_2e-5,
+            2.755_726_848_031_002_4e-6,
+            2.762_007_587_998_336_7e-7,
+            2.510_037_583_256_123_4e-8,
         ];
         let lo = _mm256_set1_pd(EXP_MIN_ARG);
         // `max` returns its second operand for NaN: a NaN lane computes exp(lo), harmlessly.
@@ -327,8 +328,8 @@ pub(crate) mod avx2 {
         let n = _mm256_sub_pd(t, _mm256_set1_pd(MAGIC));
         let r = _mm256_fnmadd_pd(n, _mm256_set1_pd(ln2_hi), xc);
         let r = _mm256_fnmadd_pd(n, _mm256_set1_pd(ln2_lo), r);
-        let mut p = _mm256_set1_pd(C[13]);
-        for &c in C[..13].iter().rev() {
+        let mut p = _mm256_set1_pd(C[11]);
+        for &c in C[..11].iter().rev() {
             p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(c));
         }
         // 2ⁿ: the low bits of `t` hold n (two's complement, |n| ≤ 1022 + 1 here); n + 1023
