@@ -7,6 +7,7 @@ use serde_json::{json, Value};
 use trellis_models::pointwise::WithLogLik;
 use trellis_models::zoo::Family;
 use trellis_models::{BayesianModel as _, ModelDensity};
+use trellis_samplers::diagnostics::DEFAULT_HDI_PROB;
 use trellis_samplers::output::stream::CsvStream;
 use trellis_samplers::{
     plots, plots::TraceLayout, sample_streaming, InitSettings, InitialMetric, Mala, MetricKind,
@@ -317,6 +318,33 @@ fn summarise_with(
     provenance: &[(String, String)],
     labels: Labels<'_>,
 ) -> Result<Vec<String>, String> {
+    // The figures need only the draws and the true values: they render while the summary
+    // is computed and printed (on this machine's other cores; the sampling threads are done).
+    // Their notices are printed after the summary, so the output reads the same.
+    let (summarised, figures) = rayon::join(
+        || summary_and_json(trace, truth, seconds, out, provenance, labels),
+        || with_plots.then(|| write_plots(trace, truth, out)),
+    );
+    let mut written = summarised?;
+    if let Some((files, notices)) = figures {
+        for notice in notices {
+            say!("note: {notice}");
+        }
+        written.extend(files);
+    }
+    Ok(written)
+}
+
+/// The summary part of [`summarise_with`]: prints the table and warnings, writes
+/// `summary.json`, and returns its path.
+fn summary_and_json(
+    trace: &Trace,
+    truth: Option<&[f64]>,
+    seconds: f64,
+    out: &std::path::Path,
+    provenance: &[(String, String)],
+    labels: Labels<'_>,
+) -> Result<Vec<String>, String> {
     let names = &trace.names;
     let chains = trace.num_chains();
     let mut summary = trace.summary().map_err(|e| e.to_string())?;
@@ -389,11 +417,7 @@ fn summarise_with(
     }
     let text = serde_json::to_string_pretty(&json).map_err(|e| e.to_string())?;
     write_file(&out.join("summary.json"), text.as_bytes())?;
-    let mut written = vec![out.join("summary.json").display().to_string()];
-    if with_plots {
-        written.extend(write_plots(trace, &summary, names, out));
-    }
-    Ok(written)
+    Ok(vec![out.join("summary.json").display().to_string()])
 }
 
 fn warnings(trace: &Trace, summary: &Summary, chains: usize, min_ess: f64) -> Vec<String> {
@@ -463,49 +487,51 @@ fn name_list(names: &[&str], total: usize) -> String {
 }
 
 /// Trace and posterior plots; a failure becomes a printed notice, never an error.
+/// Renders the trace and posterior figures of `trace` (with the true values `truth`, one per
+/// name, if known) into `out`; returns the files written and the notices to print.
 fn write_plots(
     trace: &Trace,
-    summary: &Summary,
-    names: &[String],
+    truth: Option<&[f64]>,
     out: &std::path::Path,
-) -> Vec<String> {
+) -> (Vec<String>, Vec<String>) {
     // The pointwise log-likelihood columns are for `compare`, not parameters to look at
     // (70 of them made a 9 000 px posterior figure).
-    let arrays: Vec<(&String, _)> = names
+    let arrays: Vec<(&String, _, Option<f64>)> = trace
+        .names
         .iter()
         .enumerate()
         .filter(|(_, n)| !crate::report::is_log_lik(n))
-        .map(|(j, n)| (n, trace.column_array(j)))
-        .collect();
-    let traced: Vec<(&str, _)> = arrays.iter().map(|(n, a)| (n.as_str(), a.view())).collect();
-    let with_truth: Vec<(&str, _, Option<f64>)> = arrays
-        .iter()
-        .map(|(n, a)| {
+        .map(|(j, n)| {
             (
-                n.as_str(),
-                a.view(),
-                summary.row(n).and_then(|r| r.true_value),
+                n,
+                trace.column_array(j),
+                truth.and_then(|t| t.get(j).copied()),
             )
         })
         .collect();
-    let mut files = Vec::new();
+    let traced: Vec<(&str, _)> = arrays
+        .iter()
+        .map(|(n, a, _)| (n.as_str(), a.view()))
+        .collect();
+    let with_truth: Vec<(&str, _, Option<f64>)> = arrays
+        .iter()
+        .map(|(n, a, t)| (n.as_str(), a.view(), *t))
+        .collect();
+    let (mut files, mut notices) = (Vec::new(), Vec::new());
     // The two figures side by side: rendering (the PNGs' supersampling above all) is most of
     // what a fit spends after its last draw, and the cores are idle by then.
     let (trace_plot, posterior_plot) = rayon::join(
         || plots::trace_plot_with(&out.join("trace"), &traced, TraceLayout::Compact),
-        || plots::posterior_plot(&out.join("posterior"), &with_truth, summary.hdi_prob()),
+        || plots::posterior_plot(&out.join("posterior"), &with_truth, DEFAULT_HDI_PROB),
     );
-    let results = [trace_plot, posterior_plot];
-    for result in results {
+    for result in [trace_plot, posterior_plot] {
         match result {
             Ok(output) => {
                 files.extend(output.files.iter().map(|p| p.display().to_string()));
-                for notice in output.notices {
-                    say!("note: {notice}");
-                }
+                notices.extend(output.notices);
             }
-            Err(e) => say!("note: plot not written: {e}"),
+            Err(e) => notices.push(format!("plot not written: {e}")),
         }
     }
-    files
+    (files, notices)
 }

@@ -32,7 +32,7 @@
 //!   is its average rank among all `S` split draws (Blom's offset), which makes R-hat and ESS
 //!   well defined for heavy-tailed targets;
 //! * the **folded** draws `|x − median|` measure convergence of the scale (tails);
-//! * ESS uses the autocovariance of each chain (computed with a radix-2 FFT in
+//! * ESS uses the autocovariance of each chain (computed with a zero-padded FFT in
 //!   O(n log n)), the multi-chain combined autocorrelation, and Geyer's initial *positive*
 //!   then initial *monotone* sequence to truncate the sum, and the integrated
 //!   autocorrelation time is bounded below by `1 / log10(S)` so antithetic chains get a
