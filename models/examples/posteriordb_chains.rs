@@ -5,7 +5,10 @@
 //! [`STUCK_LP_GAP`] below the median chain's: the posterior's `lp__` has a standard deviation
 //! of about √(d/2) ≈ 1.7 for its 6 parameters, so a mean 5 lower is not a chain that mixes in
 //! the main mode. Also prints each scheme's warm-up gradients per chain (median, max, and
-//! max / median: the slowest chain sets a fit's wall time) and min bulk ESS per gradient.
+//! max / median: the slowest chain sets a fit's wall time), min bulk ESS per gradient, and the
+//! chains with divergent transitions after warm-up (a chain can mix in the main mode and still
+//! leave warm-up with a step size or metric that diverges there, which the `lp__` gap misses);
+//! each of those is listed on stderr with its divergences, step size and mean `lp__`.
 //!
 //! ```text
 //! cargo run --release -p trellis-models --example posteriordb_chains [CHAINS] [SEED] [CANDIDATES]
@@ -37,9 +40,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let candidates: usize = args.next().map(|s| s.parse()).transpose()?.unwrap_or(1);
     let density = ModelDensity::new(drive::HmmDrive::new()?);
     println!(
-        "| scheme | chains | init candidates | stuck | warm-up gradients median / max (ratio) | min bulk ESS / gradient |"
+        "| scheme | chains | init candidates | stuck | divergent | warm-up gradients median / max (ratio) | min bulk ESS / gradient |"
     );
-    println!("|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|");
     for (name, scheme) in [
         ("stan windows", MetricAdaptation::StanWindows),
         ("draws+gradients", MetricAdaptation::DrawsAndGradients),
@@ -85,6 +88,26 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             .iter()
             .filter(|&&m| m < centre - STUCK_LP_GAP)
             .count();
+        let mut divergent = 0;
+        for (c, lp) in trace.chains.iter().zip(&mean_lp) {
+            let count = c.draws.stats().iter().filter(|s| s.divergent).count();
+            if count > 0 {
+                divergent += 1;
+                eprintln!(
+                    "{name}: chain {} {count} divergences, step size {:.3}, mean lp {lp:.2}",
+                    c.chain,
+                    c.tuning.step_size.unwrap_or(f64::NAN)
+                );
+            }
+        }
+        let steps = median(
+            trace
+                .chains
+                .iter()
+                .filter_map(|c| c.tuning.step_size)
+                .collect(),
+        );
+        eprintln!("{name}: median step size {steps:.3}");
         let max_warm = warm.iter().copied().fold(0.0, f64::max);
         let median_warm = median(warm.clone());
         let min_ess = trace
@@ -95,7 +118,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             .fold(f64::INFINITY, f64::min);
         mean_lp.sort_by(f64::total_cmp);
         println!(
-            "| {name} | {chains} | {candidates} | {stuck} | {median_warm:.0} / {max_warm:.0} ({:.2}) | {:.4} |",
+            "| {name} | {chains} | {candidates} | {stuck} | {divergent} | {median_warm:.0} / {max_warm:.0} ({:.2}) | {:.4} |",
             max_warm / median_warm,
             min_ess / all
         );
