@@ -486,9 +486,9 @@ fn name_list(names: &[&str], total: usize) -> String {
     }
 }
 
-/// Trace and posterior plots; a failure becomes a printed notice, never an error.
 /// Renders the trace and posterior figures of `trace` (with the true values `truth`, one per
-/// name, if known) into `out`; returns the files written and the notices to print.
+/// name, if known) into `out`; returns the files written and the notices to print. A figure
+/// that fails becomes a notice, never an error.
 fn write_plots(
     trace: &Trace,
     truth: Option<&[f64]>,
