@@ -89,8 +89,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             .filter(|&&m| m < centre - STUCK_LP_GAP)
             .count();
         let mut divergent = 0;
-        for (c, lp) in trace.chains.iter().zip(&mean_lp) {
-            let count = c.draws.stats().iter().filter(|s| s.divergent).count();
+        let counts = trace.divergences_per_chain();
+        for ((c, lp), &count) in trace.chains.iter().zip(&mean_lp).zip(&counts) {
             if count > 0 {
                 divergent += 1;
                 eprintln!(
